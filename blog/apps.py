@@ -1,0 +1,8 @@
+"""Django app for the demo blog."""
+
+from django.apps import AppConfig
+
+
+class BlogConfig(AppConfig):
+    name = "blog"
+    verbose_name = "Blog"

@@ -1,0 +1,1 @@
+"""The key-value engine, modelled on Redis 7. Never imports Django."""
