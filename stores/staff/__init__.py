@@ -1,0 +1,1 @@
+"""Staff pages that look inside both stores, as part of the Django admin."""

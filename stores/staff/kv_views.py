@@ -1,0 +1,315 @@
+"""Staff pages for the key-value store, inside the Django admin."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.cache import caches
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
+
+from stores import clients
+from stores.staff import kv_actions, kv_inspect
+from stores.staff.access import staff_required, superuser_required
+
+MEMORY_SESSION_KEY = "stores_staff_memory_report"
+
+
+def _context(request, title: str, **extra) -> dict:
+    context = admin.site.each_context(request)
+    context.update(title=title, kv_url=settings.KV_URL, **extra)
+    return context
+
+
+def _store_error(request, exc: Exception):
+    return render(
+        request,
+        "admin/stores/store_error.html",
+        _context(request, "Key-value store unavailable", error=exc, setting="KV_URL"),
+        status=503,
+    )
+
+
+def _handle():
+    return clients.kv()
+
+
+STORE_ERRORS = (OSError, ConnectionError)
+
+
+def _guard(view):
+    """Turn a failing store into a 503 page instead of a traceback."""
+
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            raise
+        except Exception as exc:
+            if _is_store_error(exc):
+                return _store_error(request, exc)
+            raise
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return wrapper
+
+
+def _is_store_error(exc: Exception) -> bool:
+    try:
+        import redis
+    except ImportError:  # pragma: no cover - redis-py is a requirement
+        return isinstance(exc, STORE_ERRORS)
+    return isinstance(
+        exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, *STORE_ERRORS)
+    )
+
+
+@staff_required
+@_guard
+def overview(request):
+    """Show memory, keyspace, hit ratio, ops/s, clients and persistence, refreshed live."""
+    data = kv_inspect.overview(_handle())
+    if request.GET.get("format") == "json":
+        return JsonResponse(data)
+    return render(
+        request, "admin/stores/kv/overview.html", _context(request, "Key-value store", stats=data)
+    )
+
+
+@staff_required
+@_guard
+def key_browser(request):
+    """List keys page by page with SCAN, filtered by pattern and type."""
+    match = request.GET.get("match", "").strip() or None
+    type_ = request.GET.get("type", "").strip() or None
+    if type_ not in (None, *kv_inspect.KEY_TYPES):
+        type_ = None
+    try:
+        cursor = max(0, int(request.GET.get("cursor", "0")))
+    except ValueError:
+        cursor = 0
+    next_cursor, rows = kv_inspect.scan_page(_handle(), cursor=cursor, match=match, type_=type_)
+    params = {k: v for k, v in (("match", match or ""), ("type", type_ or "")) if v}
+    next_url = None
+    if next_cursor:
+        next_url = "?" + urlencode({**params, "cursor": next_cursor})
+    context = _context(
+        request,
+        "Key browser",
+        rows=rows,
+        tree=kv_inspect.namespace_tree(rows),
+        match=match or "",
+        type=type_ or "",
+        key_types=kv_inspect.KEY_TYPES,
+        next_url=next_url,
+        first_url="?" + urlencode(params) if cursor else None,
+    )
+    return render(request, "admin/stores/kv/keys.html", context)
+
+
+def _cached_page_html(name: str) -> str | None:
+    """Return the HTML of a page cached by Django's cache framework, if the key is one."""
+    if "views.decorators.cache.cache_page" not in name:
+        return None
+    prefix, sep, rest = name.partition(":")
+    version, sep2, raw = rest.partition(":")
+    if not (sep and sep2 and version.isdigit()):
+        return None
+    cache = caches["default"]
+    if getattr(cache, "key_prefix", "") != prefix:
+        return None
+    response = cache.get(raw, version=int(version))
+    content = getattr(response, "content", None)
+    if isinstance(content, bytes):
+        return content.decode("utf-8", "replace")
+    return None
+
+
+@staff_required
+@_guard
+def key_detail(request):
+    """Show one key: type, TTL, memory, encoding and a page of its contents."""
+    name = request.GET.get("key")
+    if name is None:
+        raise Http404("No key given.")
+    key = kv_inspect.to_key(name)
+    try:
+        start = max(0, int(request.GET.get("start", "0")))
+        cursor = max(0, int(request.GET.get("cursor", "0")))
+    except ValueError:
+        start = cursor = 0
+    detail = kv_inspect.key_detail(_handle(), key, start=start, cursor=cursor)
+    if detail is None:
+        raise Http404("No such key (it may have expired).")
+    context = _context(
+        request,
+        f"Key {name}",
+        detail=detail,
+        key_name=name,
+        cached_html=_cached_page_html(name),
+        next_start=start + detail.page_size if start + detail.page_size < detail.length else None,
+        prev_start=max(0, start - detail.page_size) if start else None,
+    )
+    return render(request, "admin/stores/kv/key.html", context)
+
+
+@staff_required
+@_guard
+def memory(request):
+    """Analyse memory by a bounded SCAN sample: biggest keys, prefixes, TTLs."""
+    handle = _handle()
+    if request.method == "POST" or request.GET.get("restart"):
+        request.session[MEMORY_SESSION_KEY] = kv_inspect.MemoryReport().as_dict()
+    data = request.session.get(MEMORY_SESSION_KEY)
+    report = kv_inspect.MemoryReport.from_dict(data) if data else None
+    step = request.GET.get("step")
+    if step is not None or request.GET.get("run"):
+        report = report or kv_inspect.MemoryReport()
+        if step is not None:
+            kv_inspect.memory_step(handle, report)
+        else:
+            while not report.done:
+                kv_inspect.memory_step(handle, report)
+        request.session[MEMORY_SESSION_KEY] = report.as_dict()
+    dbsize = handle.dbsize()
+    context = _context(
+        request,
+        "Memory analysis",
+        report=report,
+        dbsize=dbsize,
+        sample_limit=kv_inspect.SAMPLE_LIMIT,
+    )
+    if request.GET.get("format") == "json":
+        html = render(request, "admin/stores/kv/memory_report.html", context).content.decode()
+        return JsonResponse(
+            {
+                "done": bool(report and report.done),
+                "sampled": report.sampled if report else 0,
+                "target": min(dbsize, kv_inspect.SAMPLE_LIMIT),
+                "html": html,
+            }
+        )
+    return render(request, "admin/stores/kv/memory.html", context)
+
+
+@staff_required
+@_guard
+def slowlog(request):
+    """Show the slow log."""
+    entries = _handle().slowlog_get(128)
+    return render(
+        request, "admin/stores/kv/slowlog.html", _context(request, "Slow log", entries=entries)
+    )
+
+
+@staff_required
+@_guard
+def pubsub(request):
+    """Show the active pub/sub channels with their subscriber counts."""
+    handle = _handle()
+    channels = sorted(handle.pubsub_channels())[:500]
+    counts = handle.pubsub_numsub(*channels) if channels else []
+    context = _context(
+        request,
+        "Pub/sub",
+        channels=[(kv_inspect.text(c), n) for c, n in counts],
+        patterns=handle.pubsub_numpat(),
+    )
+    return render(request, "admin/stores/kv/pubsub.html", context)
+
+
+@staff_required
+@_guard
+@require_http_methods(["GET", "POST"])
+def console(request):
+    """Run read-only commands for staff, printed the way redis-cli prints them."""
+    line = request.POST.get("command", "") if request.method == "POST" else ""
+    output = error = None
+    if request.method == "POST":
+        try:
+            args = kv_inspect.parse_console_line(line)
+            output = kv_inspect.format_reply(_handle().execute_command(*args))
+        except kv_inspect.ConsoleError as exc:
+            error = str(exc)
+        except Exception as exc:
+            if _is_store_error(exc):
+                raise
+            error = f"(error) {exc}"
+    context = _context(
+        request,
+        "Console",
+        line=line,
+        output=output,
+        error=error,
+        allowed=sorted(kv_inspect.READONLY_COMMANDS),
+    )
+    return render(request, "admin/stores/kv/console.html", context)
+
+
+ACTIONS = {
+    "delete": ("Delete key", "Delete the key {key}? This cannot be undone."),
+    "expire": ("Set TTL", "Set the key {key} to expire in {seconds} seconds?"),
+    "persist": ("Clear TTL", "Remove the TTL of {key} so it never expires?"),
+    "flush-page-cache": (
+        "Flush the page cache",
+        "Delete every cached page? Sessions and leaderboards stay.",
+    ),
+}
+
+
+@superuser_required
+@_guard
+@require_http_methods(["GET", "POST"])
+def action(request, name: str):
+    """Confirm (GET) and then perform (POST) a change to the store."""
+    if name not in ACTIONS:
+        raise Http404("No such action.")
+    source = request.POST if request.method == "POST" else request.GET
+    key_name = source.get("key", "")
+    seconds_text = source.get("seconds", "")
+    if name != "flush-page-cache" and not key_name:
+        raise Http404("No key given.")
+    seconds = None
+    if name == "expire":
+        try:
+            seconds = int(seconds_text)
+            if seconds <= 0:
+                raise ValueError
+        except ValueError:
+            messages.error(request, "The TTL must be a positive whole number of seconds.")
+            return redirect(reverse("stores-staff:kv-key") + "?" + urlencode({"key": key_name}))
+    label, question = ACTIONS[name]
+    if request.method == "GET" or source.get("confirm") != "yes":
+        context = _context(
+            request,
+            label,
+            action=name,
+            label=label,
+            key_name=key_name,
+            seconds=seconds,
+            question=question.format(key=key_name, seconds=seconds),
+        )
+        return render(request, "admin/stores/kv/confirm.html", context)
+    handle = _handle()
+    key = kv_inspect.to_key(key_name)
+    if name == "delete":
+        done = kv_actions.delete_key(handle, key)
+        messages.success(
+            request, f"Deleted {key_name}." if done else f"{key_name} was already gone."
+        )
+        return redirect("stores-staff:kv-keys")
+    if name == "expire":
+        kv_actions.set_ttl(handle, key, seconds)
+        messages.success(request, f"{key_name} now expires in {seconds} s.")
+    elif name == "persist":
+        kv_actions.clear_ttl(handle, key)
+        messages.success(request, f"{key_name} no longer expires.")
+    else:
+        removed = kv_actions.flush_page_cache(handle)
+        messages.success(request, f"Removed {removed} cached page entries.")
+        return redirect("stores-staff:kv")
+    return redirect(reverse("stores-staff:kv-key") + "?" + urlencode({"key": key_name}))
