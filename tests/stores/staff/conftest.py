@@ -14,7 +14,7 @@ def kv(settings, redis_server):
     handle.flushall()
     handle.set("greeting", "hello")
     handle.set("blob", b"\x00\xff\x10binary")
-    handle.set("session:abc", "x", ex=30)
+    handle.set("ticket:abc", "x", ex=30)
     handle.hset("user:1", mapping={"name": "ada", "lang": "en"})
     handle.rpush("queue:jobs", *[f"job{i}" for i in range(120)])
     handle.sadd("tags", "redis", "cassandra")

@@ -16,7 +16,7 @@ PAGES = [
 ACTIONS = [
     "/admin/stores/kv/action/delete/?key=greeting",
     "/admin/stores/kv/action/expire/?key=greeting&seconds=100",
-    "/admin/stores/kv/action/persist/?key=session:abc",
+    "/admin/stores/kv/action/persist/?key=ticket:abc",
     "/admin/stores/kv/action/flush-page-cache/",
 ]
 
@@ -77,7 +77,7 @@ def test_key_browser_filters_by_pattern_and_type(kv, user_clients):
 
 
 def test_key_browser_shows_ttl_memory_and_namespace_tree(kv, user_clients):
-    response = user_clients("staff").get("/admin/stores/kv/keys/", {"match": "session:*"})
+    response = user_clients("staff").get("/admin/stores/kv/keys/", {"match": "ticket:*"})
     (row,) = response.context["rows"]
     assert 0 < row.ttl_seconds <= 30
     assert row.memory > 0
@@ -130,7 +130,7 @@ def test_memory_analysis_samples_in_steps(kv, user_clients):
     prefixes = dict(report.prefixes_sorted())
     assert prefixes["post:"][0] == 60
     assert report.no_ttl == kv.dbsize() - 1
-    assert [name for _, name in report.expiring_soon] == ["session:abc"]
+    assert [name for _, name in report.expiring_soon] == ["ticket:abc"]
 
 
 def test_memory_analysis_without_javascript(kv, user_clients):
