@@ -28,8 +28,8 @@ from stores.wide.cql.schema import (
     TableInfo,
 )
 from stores.wide.cql.types import CQLType
-from stores.wide.storage import ClusteringColumn, StorageError, TableOptions, TableSchema
 from stores.wide.storage import AlreadyExists as StorageAlreadyExists
+from stores.wide.storage import ClusteringColumn, StorageError, TableOptions, TableSchema
 
 _NAME_RE = re.compile(r"^\w{1,48}$", re.ASCII)
 
@@ -47,7 +47,7 @@ def _check_keyspace_name(name: str) -> None:
     if not _NAME_RE.match(name):
         raise InvalidRequest(
             "Keyspace name must not be empty, more than 48 characters long, or contain "
-            f"non-alphanumeric-underscore characters (got \"{name}\")"
+            f'non-alphanumeric-underscore characters (got "{name}")'
         )
 
 
@@ -55,7 +55,7 @@ def _check_table_name(name: str) -> None:
     if not _NAME_RE.match(name):
         raise InvalidRequest(
             "Table name must not be empty, more than 48 characters long, or contain "
-            f"non-alphanumeric-underscore characters (got \"{name}\")"
+            f'non-alphanumeric-underscore characters (got "{name}")'
         )
 
 
@@ -79,15 +79,21 @@ def keyspace_metadata(options: dict, current: dict | None = None) -> dict:
         replication["class"] = REPLICATION_CLASSES[short]
         if short == "SimpleStrategy":
             if "replication_factor" not in replication:
-                raise ConfigurationException("SimpleStrategy requires a replication_factor strategy option.")
+                raise ConfigurationException(
+                    "SimpleStrategy requires a replication_factor strategy option."
+                )
             for key in replication:
                 if key not in ("class", "replication_factor"):
-                    raise ConfigurationException(f"Unrecognized strategy option {{{key}}} passed to SimpleStrategy for keyspace")
+                    raise ConfigurationException(
+                        f"Unrecognized strategy option {{{key}}} passed to SimpleStrategy for keyspace"
+                    )
         for key, value in replication.items():
             if key == "class":
                 continue
             if not value.isdigit():
-                raise ConfigurationException(f"Replication factor must be non-negative integer; found {value}")
+                raise ConfigurationException(
+                    f"Replication factor must be non-negative integer; found {value}"
+                )
         meta["replication"] = replication
     elif current is None:
         raise ConfigurationException("Missing mandatory option 'replication'")
@@ -125,7 +131,9 @@ def alter_keyspace(stmt: ast.AlterKeyspace, catalog: Catalog) -> SchemaChange | 
         if stmt.if_exists:
             return Void()
         raise InvalidRequest(f"Keyspace '{stmt.name}' doesn't exist")
-    meta = keyspace_metadata(stmt.options, {"replication": info.replication, "durable_writes": info.durable_writes})
+    meta = keyspace_metadata(
+        stmt.options, {"replication": info.replication, "durable_writes": info.durable_writes}
+    )
     catalog.engine.alter_keyspace(stmt.name, meta)
     catalog.reload()
     return SchemaChange("UPDATED", "KEYSPACE", stmt.name)
@@ -155,15 +163,25 @@ def table_options(options: dict, current: dict | None = None, *, counter: bool =
             raise SyntaxException(f"Unknown property '{name}'")
         if name == "compaction":
             out[name] = _compaction(value)
-        elif name in ("default_time_to_live", "gc_grace_seconds", "memtable_flush_period_in_ms", "min_index_interval", "max_index_interval"):
+        elif name in (
+            "default_time_to_live",
+            "gc_grace_seconds",
+            "memtable_flush_period_in_ms",
+            "min_index_interval",
+            "max_index_interval",
+        ):
             if isinstance(value, str) and value.lstrip("-").isdigit():
                 value = int(value)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise SyntaxException(f"Invalid integer value {value} for '{name}'")
             if value < 0:
-                raise ConfigurationException(f"{name} must be greater than or equal to 0 (got {value})")
+                raise ConfigurationException(
+                    f"{name} must be greater than or equal to 0 (got {value})"
+                )
             if name == "default_time_to_live" and value > 630720000:
-                raise ConfigurationException(f"default_time_to_live must be less than or equal to 630720000 (got {value})")
+                raise ConfigurationException(
+                    f"default_time_to_live must be less than or equal to 630720000 (got {value})"
+                )
             out[name] = value
         elif name in ("bloom_filter_fp_chance", "crc_check_chance"):
             try:
@@ -171,7 +189,9 @@ def table_options(options: dict, current: dict | None = None, *, counter: bool =
             except (TypeError, ValueError):
                 raise SyntaxException(f"Invalid double value {value} for '{name}'") from None
             if name == "bloom_filter_fp_chance" and not 0 < number <= 1:
-                raise ConfigurationException(f"bloom_filter_fp_chance must be larger than 0 and less than or equal to 1.0 (got {number})")
+                raise ConfigurationException(
+                    f"bloom_filter_fp_chance must be larger than 0 and less than or equal to 1.0 (got {number})"
+                )
             out[name] = number
         elif name in ("caching", "compression", "extensions"):
             if not isinstance(value, dict):
@@ -206,7 +226,9 @@ def _compaction(value) -> dict:
         options["compaction_window_unit"] = unit
         size = options.setdefault("compaction_window_size", "1")
         if not size.isdigit() or int(size) < 1:
-            raise ConfigurationException(f"{size} must be greater than 1 for compaction_window_size")
+            raise ConfigurationException(
+                f"{size} must be greater than 1 for compaction_window_size"
+            )
     if short == "SizeTieredCompactionStrategy":
         options.setdefault("max_threshold", "32")
         options.setdefault("min_threshold", "4")
@@ -231,7 +253,9 @@ def _check_key_type(name: str, cql_type: CQLType) -> None:
     if cql_type.name == "duration":
         raise InvalidRequest(f"duration type is not supported for PRIMARY KEY column '{name}'")
     if cql_type.multicell:
-        raise InvalidRequest(f"Invalid non-frozen collection type {cql_type.cql()} for PRIMARY KEY component {name}")
+        raise InvalidRequest(
+            f"Invalid non-frozen collection type {cql_type.cql()} for PRIMARY KEY component {name}"
+        )
 
 
 def build_table(stmt: ast.CreateTable, keyspace: str) -> TableSchema:
@@ -247,7 +271,7 @@ def build_table(stmt: ast.CreateTable, keyspace: str) -> TableSchema:
         if column.static:
             statics.append(column.name)
     if not stmt.partition_key:
-        raise InvalidRequest("No PRIMARY KEY specifed for table '%s' (exactly one required)" % name)
+        raise InvalidRequest(f"No PRIMARY KEY specifed for table {name!r} (exactly one required)")
     seen = set()
     for key in stmt.partition_key + stmt.clustering:
         if key not in types:
@@ -259,11 +283,15 @@ def build_table(stmt: ast.CreateTable, keyspace: str) -> TableSchema:
             raise InvalidRequest(f"Static column {key} cannot be part of the PRIMARY KEY")
         _check_key_type(key, types[key])
     if statics and not stmt.clustering:
-        raise InvalidRequest("Static columns are only useful (and thus allowed) if the table has at least one clustering column")
+        raise InvalidRequest(
+            "Static columns are only useful (and thus allowed) if the table has at least one clustering column"
+        )
     order = {}
     for i, (column, desc) in enumerate(stmt.clustering_order):
         if column not in stmt.clustering:
-            raise InvalidRequest("Only clustering key columns can be defined in CLUSTERING ORDER directive")
+            raise InvalidRequest(
+                "Only clustering key columns can be defined in CLUSTERING ORDER directive"
+            )
         if i >= len(stmt.clustering) or stmt.clustering[i] != column:
             expected = stmt.clustering[i] if i < len(stmt.clustering) else column
             raise InvalidRequest(
@@ -317,7 +345,9 @@ def create_table(stmt: ast.CreateTable, keyspace: str, catalog: Catalog) -> Sche
     return SchemaChange("CREATED", "TABLE", keyspace, stmt.table.name)
 
 
-def _existing_table(catalog: Catalog, keyspace: str, name: str, if_exists: bool) -> TableInfo | None:
+def _existing_table(
+    catalog: Catalog, keyspace: str, name: str, if_exists: bool
+) -> TableInfo | None:
     ks = catalog.keyspaces.get(keyspace)
     if ks is None:
         if if_exists:
@@ -349,7 +379,7 @@ def alter_table(stmt: ast.AlterTable, keyspace: str, catalog: Catalog) -> Schema
                 raise InvalidRequest(f"Column with name '{column.name}' already exists")
             if column.static and not clustering:
                 raise InvalidRequest(
-                    f"Static columns are not allowed in tables with no clustering columns"
+                    "Static columns are not allowed in tables with no clustering columns"
                 )
             if column.cql_type.is_counter != table.is_counter and (table.regular or table.static):
                 raise InvalidRequest("Cannot mix counter and non counter columns in the same table")
@@ -381,7 +411,10 @@ def alter_table(stmt: ast.AlterTable, keyspace: str, catalog: Catalog) -> Schema
                 )
             meta["types"][new_name] = meta["types"].pop(old_name)
             partition_key = [new_name if n == old_name else n for n in partition_key]
-            clustering = [ClusteringColumn(new_name, c.descending) if c.name == old_name else c for c in clustering]
+            clustering = [
+                ClusteringColumn(new_name, c.descending) if c.name == old_name else c
+                for c in clustering
+            ]
     elif stmt.action == "with":
         current = dict(DEFAULT_TABLE_OPTIONS)
         current.update(meta["options"])

@@ -69,12 +69,18 @@ def table_statement(table: TableInfo) -> str:
             pk = f"({pk})"
         key = ", ".join([pk] + [quote_name(c.name) for c in table.clustering])
         lines.append(f"    PRIMARY KEY ({key})")
-    head = f"CREATE TABLE {quote_name(table.keyspace)}.{quote_name(table.name)} (\n" + ",\n".join(lines) + "\n) WITH "
+    head = (
+        f"CREATE TABLE {quote_name(table.keyspace)}.{quote_name(table.name)} (\n"
+        + ",\n".join(lines)
+        + "\n) WITH "
+    )
     options = dict(DEFAULT_TABLE_OPTIONS)
     options.update(table.options)
     clauses = []
     if table.clustering:
-        order = ", ".join(f"{quote_name(c.name)} {'DESC' if c.descending else 'ASC'}" for c in table.clustering)
+        order = ", ".join(
+            f"{quote_name(c.name)} {'DESC' if c.descending else 'ASC'}" for c in table.clustering
+        )
         clauses.append(f"CLUSTERING ORDER BY ({order})")
     for name in _OPTION_ORDER:
         if name == "memtable":
@@ -84,8 +90,11 @@ def table_statement(table: TableInfo) -> str:
     return head + "\n    AND ".join(clauses) + ";"
 
 
-def describe(stmt: ast.Describe, keyspaces: list[KeyspaceInfo], current: str | None, cluster_name: str) -> Rows:
+def describe(
+    stmt: ast.Describe, keyspaces: list[KeyspaceInfo], current: str | None, cluster_name: str
+) -> Rows:
     """Return the rows answering a DESCRIBE statement."""
+
     def specs(names):
         return [ColumnSpec("", "", n, TEXT) for n in names]
 
@@ -96,9 +105,15 @@ def describe(stmt: ast.Describe, keyspaces: list[KeyspaceInfo], current: str | N
     if kind == "cluster":
         from stores.wide.cql.system import PARTITIONER
 
-        return Rows(specs(["cluster", "partitioner", "snitch"]), [(cluster_name, PARTITIONER, "org.apache.cassandra.locator.SimpleSnitch")])
+        return Rows(
+            specs(["cluster", "partitioner", "snitch"]),
+            [(cluster_name, PARTITIONER, "org.apache.cassandra.locator.SimpleSnitch")],
+        )
     if kind == "keyspaces":
-        return Rows(specs(full[:3]), [(ks.name, "keyspace", ks.name) for ks in sorted(keyspaces, key=lambda k: k.name)])
+        return Rows(
+            specs(full[:3]),
+            [(ks.name, "keyspace", ks.name) for ks in sorted(keyspaces, key=lambda k: k.name)],
+        )
     if kind == "tables":
         chosen = [by_name[current]] if current and current in by_name else keyspaces
         rows = [(ks.name, "table", t) for ks in chosen for t in sorted(ks.tables)]
@@ -107,7 +122,7 @@ def describe(stmt: ast.Describe, keyspaces: list[KeyspaceInfo], current: str | N
         return Rows(specs(full[:3]), [])
     if kind == "schema":
         rows = []
-        for ks in (keyspaces if stmt.full else user):
+        for ks in keyspaces if stmt.full else user:
             rows.extend(_keyspace_rows(ks))
         return Rows(specs(full), rows)
     if kind == "keyspace":

@@ -37,12 +37,12 @@ from stores.wide.cql.modification import (
 from stores.wide.cql.parser import Parsed, parse
 from stores.wide.cql.results import UNSET, ColumnSpec, Rows, SchemaChange, SetKeyspace, Void
 from stores.wide.cql.schema import SYSTEM_KEYSPACES, Catalog, TableInfo
-from stores.wide.cql.select import DEFAULT_PAGE_SIZE, SelectPlan, compile_select, run_select
+from stores.wide.cql.select import SelectPlan, compile_select, run_select
 from stores.wide.cql.system import SystemKeyspaces
 from stores.wide.cql.terms import ExecContext, TermCompiler
 from stores.wide.cql.types import BOOLEAN, ListType, MapType
-from stores.wide.storage import StorageError
 from stores.wide.storage import InvalidRequest as StorageInvalidRequest
+from stores.wide.storage import StorageError
 
 PREPARED_CACHE_SIZE = 2048
 APPLIED = "[applied]"
@@ -115,11 +115,15 @@ class _MicrosClock:
 class Executor:
     """Prepare and execute CQL statements against one storage engine."""
 
-    def __init__(self, engine, *, cluster_name: str = "kvsite", address: str = "127.0.0.1", port: int = 9042):
+    def __init__(
+        self, engine, *, cluster_name: str = "kvsite", address: str = "127.0.0.1", port: int = 9042
+    ):
         self.engine = engine
         self.cluster_name = cluster_name
         self.catalog = Catalog(engine)
-        self.system = SystemKeyspaces(self.catalog, cluster_name=cluster_name, address=address, port=port)
+        self.system = SystemKeyspaces(
+            self.catalog, cluster_name=cluster_name, address=address, port=port
+        )
         self.lock = threading.RLock()
         self.clock = _MicrosClock()
         self._prepared: OrderedDict[tuple, Prepared] = OrderedDict()
@@ -194,7 +198,11 @@ class Executor:
             ks = resolve_keyspace(stmt.table, keyspace)
             table = self.table(ks, stmt.table.name)
             plan = compile_select(stmt, table, compiler)
-            return self._finish(Compiled("SELECT", stmt, ks, plan, result_columns=plan.result_columns), compiler, table)
+            return self._finish(
+                Compiled("SELECT", stmt, ks, plan, result_columns=plan.result_columns),
+                compiler,
+                table,
+            )
         if isinstance(stmt, ast.Insert | ast.Update | ast.Delete):
             ks = resolve_keyspace(stmt.table, keyspace)
             table = self.table(ks, stmt.table.name)
@@ -211,7 +219,9 @@ class Executor:
                 ks = resolve_keyspace(inner.table, keyspace)
                 table = self.table(ks, inner.table.name)
                 if inner.using.timestamp is not None and stmt.using.timestamp is not None:
-                    raise InvalidRequest("Timestamp must be set either on BATCH or individual statements")
+                    raise InvalidRequest(
+                        "Timestamp must be set either on BATCH or individual statements"
+                    )
                 if isinstance(inner, ast.Insert):
                     mods.append(compile_insert(inner, table, compiler))
                 elif isinstance(inner, ast.Update):
@@ -224,7 +234,9 @@ class Executor:
             if stmt.using.timestamp is not None:
                 from stores.wide.cql.types import BIGINT
 
-                ts = compiler.compile(stmt.using.timestamp, ColumnSpec("", "", "[timestamp]", BIGINT))
+                ts = compiler.compile(
+                    stmt.using.timestamp, ColumnSpec("", "", "[timestamp]", BIGINT)
+                )
             _check_batch(stmt.kind, mods)
             compiled = Compiled("BATCH", stmt, keyspace, (stmt.kind, mods, ts))
             compiled.bind_specs = _specs(compiler)
@@ -296,7 +308,7 @@ class Executor:
                 compiled = self._current(prepared)
                 if compiled.kind not in ("INSERT", "UPDATE", "DELETE"):
                     raise InvalidRequest(
-                        f"Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed."
+                        "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed."
                     )
                 ctx = self._context(compiled, values, serialized, keyspace, timestamp)
                 entries.append((compiled.plan, ctx))
@@ -309,11 +321,15 @@ class Executor:
         except StorageError as exc:
             raise ServerError(str(exc)) from None
 
-    def _context(self, compiled: Compiled, values, serialized: bool, keyspace, timestamp) -> ExecContext:
+    def _context(
+        self, compiled: Compiled, values, serialized: bool, keyspace, timestamp
+    ) -> ExecContext:
         specs = compiled.bind_specs
         values = list(values or ())
         if len(values) != len(specs):
-            raise InvalidRequest(f"Invalid amount of bind variables: expected {len(specs)}, got {len(values)}")
+            raise InvalidRequest(
+                f"Invalid amount of bind variables: expected {len(specs)}, got {len(values)}"
+            )
         if serialized:
             decoded = []
             for spec, raw in zip(specs, values, strict=True):
@@ -387,7 +403,9 @@ class Executor:
         if ck is None:
             result = self.engine.read(table.keyspace, table.name, pk, limit=1)
             return (result.static_row if result else None, None)
-        result = self.engine.read(table.keyspace, table.name, pk, slices=point_slice(ck) if ck else None)
+        result = self.engine.read(
+            table.keyspace, table.name, pk, slices=point_slice(ck) if ck else None
+        )
         if result is None:
             return (None, None)
         row = result.rows[0] if result.rows else None
@@ -427,7 +445,9 @@ class Executor:
             return mutation.partition_key, rows[0].clustering if rows else None
         targets = target_rows(mod, ctx)
         if len(targets) != 1:
-            raise InvalidRequest("IN on the partition key is not supported with conditional updates")
+            raise InvalidRequest(
+                "IN on the partition key is not supported with conditional updates"
+            )
         return targets[0]
 
     def _run_conditional(self, entries: list[tuple[Modification, ExecContext]]):
@@ -453,7 +473,9 @@ class Executor:
             if applied:
                 self._apply([mut for m, c in entries for mut in self._mutations(m, c)])
                 mod = entries[0][0]
-                return Rows([ColumnSpec(mod.table.keyspace, mod.table.name, APPLIED, BOOLEAN)], [(True,)])
+                return Rows(
+                    [ColumnSpec(mod.table.keyspace, mod.table.name, APPLIED, BOOLEAN)], [(True,)]
+                )
             return _not_applied(failed_columns)
 
 
@@ -507,7 +529,11 @@ def _check_conditions(mod: Modification, ctx: ExecContext, static_row, row) -> t
                 exists = static_row is not None
         return (not exists), mod.table.select_order()
     if mod.if_exists:
-        exists = row is not None or (static_row is not None and all(o.column.kind == "static" for o in mod.operations) and mod.operations)
+        exists = row is not None or (
+            static_row is not None
+            and all(o.column.kind == "static" for o in mod.operations)
+            and mod.operations
+        )
         return bool(exists), []
     ok = True
     columns = []
@@ -539,7 +565,7 @@ def _check_conditions(mod: Modification, ctx: ExecContext, static_row, row) -> t
             continue
         if actual is None or expected is None:
             if expected is None:
-                raise InvalidRequest(f"Invalid comparison with null for operator \"{cond.op}\"")
+                raise InvalidRequest(f'Invalid comparison with null for operator "{cond.op}"')
             ok = False
             continue
         if not _compare(cond.op, cql_type.sort_key(actual), cql_type.sort_key(expected)):
@@ -556,7 +582,13 @@ def _not_applied(failed: list) -> Rows:
         from stores.wide.cql.keys import decode_partition_key
         from stores.wide.cql.rows import row_values
 
-        all_values = row_values(table, decode_partition_key(table.pk_types, pk), row.clustering if row is not None else None, row, static_row)
+        all_values = row_values(
+            table,
+            decode_partition_key(table.pk_types, pk),
+            row.clustering if row is not None else None,
+            row,
+            static_row,
+        )
         for column in table.select_order():
             specs.append(ColumnSpec(table.keyspace, table.name, column.name, column.cql_type))
             values.append(all_values[column.name])
@@ -568,4 +600,13 @@ def _not_applied(failed: list) -> Rows:
     return Rows(specs, [tuple(values)])
 
 
-__all__ = ["Executor", "Prepared", "Compiled", "insert_values", "Rows", "Void", "SetKeyspace", "SchemaChange"]
+__all__ = [
+    "Executor",
+    "Prepared",
+    "Compiled",
+    "insert_values",
+    "Rows",
+    "Void",
+    "SetKeyspace",
+    "SchemaChange",
+]

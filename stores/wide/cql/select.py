@@ -81,7 +81,10 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
         for column in table.select_order():
             name = column.name
             plan.columns.append(
-                OutputColumn(ColumnSpec(table.keyspace, table.name, name, column.cql_type), _column_getter(name))
+                OutputColumn(
+                    ColumnSpec(table.keyspace, table.name, name, column.cql_type),
+                    _column_getter(name),
+                )
             )
     else:
         for selector in stmt.selectors:
@@ -92,7 +95,9 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
     _compile_group_by(plan, stmt, table)
     _compile_order(plan, stmt, table)
     if stmt.limit is not None:
-        plan.limit = compiler.compile(stmt.limit, ColumnSpec(table.keyspace, table.name, "[limit]", INT))
+        plan.limit = compiler.compile(
+            stmt.limit, ColumnSpec(table.keyspace, table.name, "[limit]", INT)
+        )
     if stmt.per_partition_limit is not None:
         if stmt.distinct:
             raise InvalidRequest("PER PARTITION LIMIT is not allowed with SELECT DISTINCT queries")
@@ -100,10 +105,14 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
             stmt.per_partition_limit,
             ColumnSpec(table.keyspace, table.name, "[per_partition_limit]", INT),
         )
-    if restrictions.has_ck_restrictions and all(
-        c.aggregate is None and _only_static(c, table) for c in plan.columns
-    ) and stmt.selectors is not None:
-        raise InvalidRequest("Cannot restrict clustering columns when selecting only static columns")
+    if (
+        restrictions.has_ck_restrictions
+        and all(c.aggregate is None and _only_static(c, table) for c in plan.columns)
+        and stmt.selectors is not None
+    ):
+        raise InvalidRequest(
+            "Cannot restrict clustering columns when selecting only static columns"
+        )
     return plan
 
 
@@ -120,7 +129,9 @@ def _column_getter(name: str) -> Callable:
     return get
 
 
-def _compile_selector(selector: ast.Selector, table: TableInfo, compiler: TermCompiler) -> OutputColumn:
+def _compile_selector(
+    selector: ast.Selector, table: TableInfo, compiler: TermCompiler
+) -> OutputColumn:
     expr = selector.expr
     out = _selector_expr(expr, table, compiler)
     if selector.alias:
@@ -146,20 +157,34 @@ def _selector_expr(expr, table: TableInfo, compiler: TermCompiler) -> OutputColu
         target = expr.target
         evaluate = inner.evaluate
         name = f"cast({inner.spec.name} as {target.cql()})"
-        return OutputColumn(_spec(table, name, target), lambda view: cast_value(evaluate(view), source, target))
+        return OutputColumn(
+            _spec(table, name, target), lambda view: cast_value(evaluate(view), source, target)
+        )
     if isinstance(expr, ast.FunctionCall):
         name = expr.name
         if name in ("writetime", "ttl", "maxwritetime"):
             if len(expr.args) != 1 or not isinstance(expr.args[0], ast.ColumnRef):
-                raise InvalidRequest(f"Invalid call to {name}: a single column argument is required")
+                raise InvalidRequest(
+                    f"Invalid call to {name}: a single column argument is required"
+                )
             column = table.column(expr.args[0].name)
-            label = "writeTime" if name == "writetime" else ("maxWriteTime" if name == "maxwritetime" else "ttl")
+            label = (
+                "writeTime"
+                if name == "writetime"
+                else ("maxWriteTime" if name == "maxwritetime" else "ttl")
+            )
             if column.is_primary_key:
-                raise InvalidRequest(f"Cannot use selection function {label} on PRIMARY KEY part {column.name}")
+                raise InvalidRequest(
+                    f"Cannot use selection function {label} on PRIMARY KEY part {column.name}"
+                )
             if column.cql_type.multicell:
-                raise InvalidRequest(f"Cannot use selection function {label} on non-frozen collection {column.name}")
+                raise InvalidRequest(
+                    f"Cannot use selection function {label} on non-frozen collection {column.name}"
+                )
             if column.cql_type.is_counter:
-                raise InvalidRequest(f"Cannot use selection function {label} on counter column {column.name}")
+                raise InvalidRequest(
+                    f"Cannot use selection function {label} on counter column {column.name}"
+                )
             static = column.kind == STATIC
             col = column.name
             if name == "ttl":
@@ -185,17 +210,25 @@ def _selector_expr(expr, table: TableInfo, compiler: TermCompiler) -> OutputColu
                 raise InvalidRequest(
                     f"Invalid arguments for token(): expected the partition key columns ({', '.join(c.name for c in table.partition_key)})"
                 )
-            return OutputColumn(_spec(table, f"system.token({', '.join(names)})", BIGINT), lambda view: view.token)
+            return OutputColumn(
+                _spec(table, f"system.token({', '.join(names)})", BIGINT), lambda view: view.token
+            )
         if name in AGGREGATES:
             if len(expr.args) != 1:
-                raise InvalidRequest(f"Invalid number of arguments in call to function {name}: 1 required but {len(expr.args)} provided")
+                raise InvalidRequest(
+                    f"Invalid number of arguments in call to function {name}: 1 required but {len(expr.args)} provided"
+                )
             inner = _selector_expr(expr.args[0], table, compiler)
             if inner.aggregate:
-                raise InvalidRequest("aggregate functions cannot be used as arguments of aggregate functions")
+                raise InvalidRequest(
+                    "aggregate functions cannot be used as arguments of aggregate functions"
+                )
             aggregate = make_aggregate(name, inner.spec.cql_type)
             label = f"system.{name}({inner.spec.name})"
             return OutputColumn(
-                _spec(table, label, aggregate.return_type), None, (name, inner.evaluate, inner.spec.cql_type)
+                _spec(table, label, aggregate.return_type),
+                None,
+                (name, inner.evaluate, inner.spec.cql_type),
             )
         args = [_selector_expr(a, table, compiler) for a in expr.args]
         if any(a.aggregate for a in args):
@@ -207,11 +240,21 @@ def _selector_expr(expr, table: TableInfo, compiler: TermCompiler) -> OutputColu
             _spec(table, label, function.return_type),
             lambda view: function.call([e(view) for e in evaluators]),
         )
-    if isinstance(expr, ast.Literal | ast.BindMarker | ast.CollectionLiteral | ast.TupleLiteral | ast.TypeHint):
+    if isinstance(
+        expr, ast.Literal | ast.BindMarker | ast.CollectionLiteral | ast.TupleLiteral | ast.TypeHint
+    ):
         if isinstance(expr, ast.TypeHint):
             evaluator = compiler.compile(expr.term, _spec(table, "literal", expr.target))
             cql_type = expr.target
-        elif isinstance(expr, ast.Literal) and expr.kind in ("string", "integer", "float", "boolean", "uuid", "hex", "duration"):
+        elif isinstance(expr, ast.Literal) and expr.kind in (
+            "string",
+            "integer",
+            "float",
+            "boolean",
+            "uuid",
+            "hex",
+            "duration",
+        ):
             from stores.wide.cql.types import SIMPLE_TYPES
 
             cql_type = {
@@ -227,7 +270,9 @@ def _selector_expr(expr, table: TableInfo, compiler: TermCompiler) -> OutputColu
         else:
             raise InvalidRequest("Cannot infer type of selection term; use a type hint")
         label = expr.text if isinstance(expr, ast.Literal) else "literal"
-        return OutputColumn(_spec(table, label, cql_type), lambda view: evaluator(view.values["__ctx__"]))
+        return OutputColumn(
+            _spec(table, label, cql_type), lambda view: evaluator(view.values["__ctx__"])
+        )
     raise InvalidRequest("Unsupported selector")
 
 
@@ -238,7 +283,9 @@ def _check_distinct(plan: SelectPlan, table: TableInfo, stmt: ast.Select) -> Non
         if name is None:
             if column.aggregate and column.aggregate[0] == "count":
                 continue
-            raise InvalidRequest("Selections with DISTINCT must only request partition key columns and/or static columns")
+            raise InvalidRequest(
+                "Selections with DISTINCT must only request partition key columns and/or static columns"
+            )
         kind = table.columns[name].kind
         if kind not in (PARTITION_KEY, STATIC):
             raise InvalidRequest(
@@ -247,9 +294,13 @@ def _check_distinct(plan: SelectPlan, table: TableInfo, stmt: ast.Select) -> Non
         selected.append(name)
     missing = [c.name for c in table.partition_key if c.name not in selected]
     if missing and selected:
-        raise InvalidRequest(f"SELECT DISTINCT queries must request all the partition key columns (missing {', '.join(missing)})")
+        raise InvalidRequest(
+            f"SELECT DISTINCT queries must request all the partition key columns (missing {', '.join(missing)})"
+        )
     if plan.restrictions.has_ck_restrictions:
-        raise InvalidRequest("SELECT DISTINCT with WHERE clause only supports restriction by partition key and/or static columns.")
+        raise InvalidRequest(
+            "SELECT DISTINCT with WHERE clause only supports restriction by partition key and/or static columns."
+        )
 
 
 def _compile_group_by(plan: SelectPlan, stmt: ast.Select, table: TableInfo) -> None:
@@ -262,10 +313,15 @@ def _compile_group_by(plan: SelectPlan, stmt: ast.Select, table: TableInfo) -> N
             if name in primary and primary.index(name) >= len(table.partition_key):
                 prefix = primary[len(table.partition_key) : primary.index(name)]
                 eq = plan.restrictions.clustering_eq_width
-                if primary.index(name) - len(table.partition_key) <= eq and i >= len(table.partition_key) - 0:
+                if (
+                    primary.index(name) - len(table.partition_key) <= eq
+                    and i >= len(table.partition_key) - 0
+                ):
                     continue
                 _ = prefix
-            raise InvalidRequest("Group by currently only support groups of columns following their declared order in the PRIMARY KEY")
+            raise InvalidRequest(
+                "Group by currently only support groups of columns following their declared order in the PRIMARY KEY"
+            )
     if len(stmt.group_by) < len(table.partition_key) and not plan.restrictions.pk_complete:
         raise InvalidRequest("Group by is not supported on only a part of the partition key")
     plan.group_by = list(stmt.group_by)
@@ -277,14 +333,20 @@ def _compile_order(plan: SelectPlan, stmt: ast.Select, table: TableInfo) -> None
         return
     r = plan.restrictions
     if not r.pk_complete:
-        raise InvalidRequest("ORDER BY is only supported when the partition key is restricted by an EQ or an IN.")
+        raise InvalidRequest(
+            "ORDER BY is only supported when the partition key is restricted by an EQ or an IN."
+        )
     reversed_flags = []
     for i, (name, desc) in enumerate(stmt.order_by):
         column = table.column(name)
         if column.kind != CLUSTERING:
-            raise InvalidRequest(f"Order by is currently only supported on the clustered columns of the PRIMARY KEY, got {name}")
+            raise InvalidRequest(
+                f"Order by is currently only supported on the clustered columns of the PRIMARY KEY, got {name}"
+            )
         if column.position != i:
-            raise InvalidRequest("Order by currently only supports the ordering of columns following their declared order in the PRIMARY KEY")
+            raise InvalidRequest(
+                "Order by currently only supports the ordering of columns following their declared order in the PRIMARY KEY"
+            )
         reversed_flags.append(desc != column.descending)
     if len(set(reversed_flags)) > 1:
         raise InvalidRequest("Unsupported order by relation")
@@ -304,7 +366,9 @@ def _positive(evaluator, ctx, what: str) -> int | None:
     if value is UNSET:
         return None
     if value <= 0:
-        raise InvalidRequest(f"{what.upper() if what == 'limit' else 'PER PARTITION LIMIT'} must be strictly positive")
+        raise InvalidRequest(
+            f"{what.upper() if what == 'limit' else 'PER PARTITION LIMIT'} must be strictly positive"
+        )
     return value
 
 
@@ -334,8 +398,12 @@ class _Filter:
                 actual = tuple(values[n] for n in name)
                 if any(a is None for a in actual):
                     return False
-                keys_a = b"".join(c.cql_type.encode_key(v) for c, v in zip(column, actual, strict=True))
-                keys_e = b"".join(c.cql_type.encode_key(v) for c, v in zip(column, expected, strict=False))
+                keys_a = b"".join(
+                    c.cql_type.encode_key(v) for c, v in zip(column, actual, strict=True)
+                )
+                keys_e = b"".join(
+                    c.cql_type.encode_key(v) for c, v in zip(column, expected, strict=False)
+                )
                 if not _compare(op, keys_a, keys_e):
                     return False
                 continue
@@ -385,7 +453,9 @@ def _compare(op: str, a, b) -> bool:
     return False
 
 
-def run_select(plan: SelectPlan, engine, ctx: ExecContext, page_size: int | None, paging_state: bytes | None) -> Rows:
+def run_select(
+    plan: SelectPlan, engine, ctx: ExecContext, page_size: int | None, paging_state: bytes | None
+) -> Rows:
     """Execute a plan and return one page of rows."""
     limit = _positive(plan.limit, ctx, "limit")
     per_partition = _positive(plan.per_partition_limit, ctx, "per partition limit")
@@ -411,7 +481,11 @@ def run_select(plan: SelectPlan, engine, ctx: ExecContext, page_size: int | None
         if limit is not None:
             rows = rows[:limit]
         return Rows(plan.result_columns, rows)
-    remaining = limit if limit is not None else (state.remaining if state and state.remaining >= 0 else None)
+    remaining = (
+        limit
+        if limit is not None
+        else (state.remaining if state and state.remaining >= 0 else None)
+    )
     if state is not None and limit is not None:
         remaining = state.remaining
     out = []
@@ -446,9 +520,11 @@ def _shape(plan: SelectPlan, view: RowView) -> tuple:
     if plan.json:
         data = {}
         for column in plan.columns:
-            data[quote_name(column.spec.name) if column.spec.name != column.spec.name.lower() else column.spec.name] = to_json_value(
-                column.spec.cql_type, column.evaluate(view)
-            )
+            data[
+                quote_name(column.spec.name)
+                if column.spec.name != column.spec.name.lower()
+                else column.spec.name
+            ] = to_json_value(column.spec.cql_type, column.evaluate(view))
         return (dumps(data),)
     return tuple(c.evaluate(view) for c in plan.columns)
 
@@ -479,7 +555,9 @@ def _iter_partitions(plan: SelectPlan, engine, ctx: ExecContext, state: PagingSt
             read_slices = slices
             if part_resume is not None and slices is None:
                 read_slices = (
-                    [Slice(None, Bound(part_resume, False))] if plan.reverse else [Slice(Bound(part_resume, False), None)]
+                    [Slice(None, Bound(part_resume, False))]
+                    if plan.reverse
+                    else [Slice(Bound(part_resume, False), None)]
                 )
             result = engine.read(ks, name, key, slices=read_slices, reverse=plan.reverse)
             if result is not None:
@@ -497,10 +575,14 @@ def _iter_partitions(plan: SelectPlan, engine, ctx: ExecContext, state: PagingSt
     yield from ((p, None) for p in engine.scan(ks, name, start, end, slices=slices))
 
 
-def _iter_views(plan, engine, ctx, row_filter, per_partition, state, now_seconds) -> Iterator[tuple[RowView, int]]:
+def _iter_views(
+    plan, engine, ctx, row_filter, per_partition, state, now_seconds
+) -> Iterator[tuple[RowView, int]]:
     table = plan.table
     r = plan.restrictions
-    has_ck_restrictions = bool(r.ck_prefix or r.ck_slice) or any(f.kind in (CLUSTERING, "multi") for f in r.filters)
+    has_ck_restrictions = bool(r.ck_prefix or r.ck_slice) or any(
+        f.kind in (CLUSTERING, "multi") for f in r.filters
+    )
     regular_filter = any(f.kind not in (PARTITION_KEY, STATIC) for f in r.filters)
     for result, resume in _iter_partitions(plan, engine, ctx, state):
         pk_values = decode_partition_key(table.pk_types, result.partition_key)
@@ -509,7 +591,17 @@ def _iter_views(plan, engine, ctx, row_filter, per_partition, state, now_seconds
             if result.rows or result.static_row is not None:
                 values = row_values(table, pk_values, None, None, result.static_row)
                 if not row_filter or row_filter.matches(values):
-                    yield RowView(values, None, result.static_row, result.token, result.partition_key, None), 1
+                    yield (
+                        RowView(
+                            values,
+                            None,
+                            result.static_row,
+                            result.token,
+                            result.partition_key,
+                            None,
+                        ),
+                        1,
+                    )
             continue
         if not result.rows:
             if (
@@ -520,7 +612,17 @@ def _iter_views(plan, engine, ctx, row_filter, per_partition, state, now_seconds
             ):
                 values = row_values(table, pk_values, None, None, result.static_row)
                 if not row_filter or row_filter.matches(values):
-                    yield RowView(values, None, result.static_row, result.token, result.partition_key, None), 1
+                    yield (
+                        RowView(
+                            values,
+                            None,
+                            result.static_row,
+                            result.token,
+                            result.partition_key,
+                            None,
+                        ),
+                        1,
+                    )
             continue
         for row in result.rows:
             if resume is not None:
@@ -532,7 +634,17 @@ def _iter_views(plan, engine, ctx, row_filter, per_partition, state, now_seconds
             if row_filter and not row_filter.matches(values):
                 continue
             count += 1
-            yield RowView(values, row, result.static_row, result.token, result.partition_key, row.clustering), count
+            yield (
+                RowView(
+                    values,
+                    row,
+                    result.static_row,
+                    result.token,
+                    result.partition_key,
+                    row.clustering,
+                ),
+                count,
+            )
 
 
 def _aggregate(plan: SelectPlan, views: Iterator[RowView], ctx: ExecContext) -> list[tuple]:
@@ -541,7 +653,10 @@ def _aggregate(plan: SelectPlan, views: Iterator[RowView], ctx: ExecContext) -> 
     out = []
 
     def fresh():
-        return [make_aggregate(c.aggregate[0], c.aggregate[2]) if c.aggregate else None for c in plan.columns]
+        return [
+            make_aggregate(c.aggregate[0], c.aggregate[2]) if c.aggregate else None
+            for c in plan.columns
+        ]
 
     def finish(first: RowView | None, accumulators):
         row = []
@@ -564,7 +679,9 @@ def _aggregate(plan: SelectPlan, views: Iterator[RowView], ctx: ExecContext) -> 
                 if accumulator is not None:
                     accumulator.add(column.aggregate[1](view))
         return [finish(first, accumulators)]
-    for _, group in itertools.groupby(views, key=lambda v: tuple(_group_key(v, n) for n in group_names)):
+    for _, group in itertools.groupby(
+        views, key=lambda v: tuple(_group_key(v, n) for n in group_names)
+    ):
         accumulators = fresh()
         first = None
         for view in group:

@@ -98,7 +98,14 @@ LOCAL_REPLICATION = {"class": REPLICATION_CLASSES["LocalStrategy"]}
 class SystemKeyspaces:
     """The system keyspaces, kept in their own in-memory engine."""
 
-    def __init__(self, user_catalog: Catalog, *, cluster_name: str = "kvsite", address: str = "127.0.0.1", port: int = 9042):
+    def __init__(
+        self,
+        user_catalog: Catalog,
+        *,
+        cluster_name: str = "kvsite",
+        address: str = "127.0.0.1",
+        port: int = 9042,
+    ):
         self.engine = StorageEngine.open(None, background=False, auto_compaction=False)
         self.user_catalog = user_catalog
         self.cluster_name = cluster_name
@@ -106,7 +113,9 @@ class SystemKeyspaces:
         self.port = port
         self.host_id = uuid.uuid5(uuid.NAMESPACE_URL, f"kvsite:{address}:{port}")
         for keyspace, statements in SYSTEM_TABLES.items():
-            self.engine.create_keyspace(keyspace, {"replication": LOCAL_REPLICATION, "durable_writes": True})
+            self.engine.create_keyspace(
+                keyspace, {"replication": LOCAL_REPLICATION, "durable_writes": True}
+            )
             for text in statements:
                 self.engine.create_table(build_table(parse(text).statement, keyspace))
         self.catalog = Catalog(self.engine)
@@ -158,7 +167,11 @@ class SystemKeyspaces:
         for ks in self.all_keyspaces():
             self.write(
                 table("system_schema", "keyspaces"),
-                {"keyspace_name": ks.name, "durable_writes": ks.durable_writes, "replication": ks.replication},
+                {
+                    "keyspace_name": ks.name,
+                    "durable_writes": ks.durable_writes,
+                    "replication": ks.replication,
+                },
             )
             for info in ks.tables.values():
                 self.write_table(info)
@@ -218,12 +231,19 @@ class SystemKeyspaces:
     def write(self, table: TableInfo, values: dict) -> None:
         """Write one row of python values into a system table."""
         pk = encode_partition_key(table.pk_types, [values[c.name] for c in table.partition_key])
-        ck = encode_clustering(table.ck_types, table.ck_desc, [values[c.name] for c in table.clustering])
+        ck = encode_clustering(
+            table.ck_types, table.ck_desc, [values[c.name] for c in table.clustering]
+        )
         params = WriteParams(1, 0, 0)
         update = RowUpdate(ck, liveness=LivenessInfo(1))
         static_update = RowUpdate(STATIC)
         for column in table.regular + table.static:
             if column.name in values:
-                set_column(static_update if column.kind == "static" else update, column, values[column.name], params)
+                set_column(
+                    static_update if column.kind == "static" else update,
+                    column,
+                    values[column.name],
+                    params,
+                )
         rows = [update] + ([static_update] if static_update.cells else [])
         self.engine.apply(Mutation(table.keyspace, table.name, pk, rows=rows))
