@@ -564,9 +564,14 @@ class BooleanType(CQLType):
 # UUIDs --------------------------------------------------------------------
 
 
+def _uuid_time(raw: bytes) -> int:
+    time_low, time_mid, time_hi = struct.unpack(">IHH", raw[:8])
+    return ((time_hi & 0x0FFF) << 48) | (time_mid << 32) | time_low
+
+
 def _timeuuid_key(value: uuid.UUID) -> bytes:
     raw = value.bytes
-    stamp = value.time if value.version == 1 else 0
+    stamp = _uuid_time(raw)
     lsb = bytes(b ^ 0x80 for b in raw[8:])
     return _UINT64.pack((stamp << 4) | (raw[6] >> 4)) + lsb
 
@@ -630,15 +635,13 @@ class TimeUUIDType(UUIDType):
 
     def serialize(self, value) -> bytes:
         raw = super().serialize(value)
-        if value.version != 1:
-            raise MarshalError(
-                f"Unsupported UUID version for timeuuid: {value.version}; expected 1"
-            )
+        if raw[6] >> 4 != 1:
+            raise MarshalError(f"Unsupported UUID version for timeuuid: {raw[6] >> 4}; expected 1")
         return raw
 
     def deserialize(self, data: bytes):
         value = super().deserialize(data)
-        if value is not None and value.version != 1:
+        if value is not None and value.bytes[6] >> 4 != 1:
             raise MarshalError("Invalid version for TimeUUID type.")
         return value
 
@@ -651,8 +654,8 @@ class TimeUUIDType(UUIDType):
 
     def from_literal(self, kind, text):
         value = super().from_literal(kind, text)
-        if value.version != 1:
-            raise MarshalError(f"Unsupported UUID version for timeuuid: {value.version}")
+        if value.bytes[6] >> 4 != 1:
+            raise MarshalError(f"Unsupported UUID version for timeuuid: {value.bytes[6] >> 4}")
         return value
 
 
