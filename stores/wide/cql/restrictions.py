@@ -324,7 +324,8 @@ def compile_where(
             f'Columns "{names}" cannot be restricted by both a normal relation and a token relation'
         )
     if statement != "SELECT":
-        missing = [c.name for c in table.partition_key if c.name not in r.pk_values]
+        sliced = {f.column for f in r.filters if f.kind == PARTITION_KEY}
+        missing = [c.name for c in table.partition_key if c.name not in r.pk_values and c.name not in sliced]
         if missing or pk_slice:
             if pk_slice and not missing:
                 raise InvalidRequest(

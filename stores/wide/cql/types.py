@@ -46,8 +46,9 @@ _FLOAT = struct.Struct(">f")
 _DOUBLE = struct.Struct(">d")
 
 
-class MarshalError(InvalidRequest):
-    """A value that cannot be converted to or from a CQL type."""
+# A value that cannot be converted to or from a CQL type is an InvalidRequest
+# to the client; the alias names the intent at raise sites.
+MarshalError = InvalidRequest
 
 
 class CQLType:
