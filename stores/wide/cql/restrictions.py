@@ -214,6 +214,7 @@ def compile_where(
 ) -> Restrictions:
     """Return the Restrictions of a WHERE clause, or raise Cassandra's error for it."""
     r = Restrictions(table)
+    compiler.partition_key = table.partition_key
     ck_single: dict[str, list[tuple[str, object]]] = {}
     ck_multi: list[tuple[tuple[str, ...], str, object]] = []
     seen_eq: set[str] = set()

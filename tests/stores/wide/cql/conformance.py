@@ -12,7 +12,9 @@ with ``;``, optionally followed by an expectation:
     => error Class ~ text   ... whose message contains ``text``
 
 A statement with no expectation must succeed. ``@fetch_size N`` sets the
-page size for the statements after it (rows are still compared in full).
+page size for the statements after it (rows are still compared in full);
+``@fetch_size unpaged`` (passed as 0) disables paging, ``@fetch_size none``
+restores the client's default.
 Lines starting with ``--`` are comments.
 
 The runner only needs a client with ``execute(statement, fetch_size)``
@@ -107,7 +109,9 @@ def load_case(path: Path) -> list[Step]:
             continue
         if not pending and line.startswith("@fetch_size"):
             value = line.split()[1]
-            fetch_size = None if value == "none" else int(value)
+            fetch_size = {"none": None, "unpaged": 0}.get(value)
+            if fetch_size is None and value != "none":
+                fetch_size = int(value)
             continue
         if not pending and line.startswith("=>"):
             if current is None:
@@ -138,7 +142,8 @@ def load_case(path: Path) -> list[Step]:
         if not pending:
             start_line = number
         pending.append(raw)
-        if line.endswith(";"):
+        in_batch = pending[0].strip().upper().startswith("BEGIN")
+        if line.endswith(";") and (not in_batch or line.upper().endswith("APPLY BATCH;")):
             text = "\n".join(pending).strip()[:-1].strip()
             current = Step(text, start_line, fetch_size)
             steps.append(current)
