@@ -107,6 +107,7 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
         )
     if (
         restrictions.has_ck_restrictions
+        and table.static
         and all(c.aggregate is None and _only_static(c, table) for c in plan.columns)
         and stmt.selectors is not None
     ):
@@ -230,12 +231,22 @@ def _selector_expr(expr, table: TableInfo, compiler: TermCompiler) -> OutputColu
                 None,
                 (name, inner.evaluate, inner.spec.cql_type),
             )
-        args = [_selector_expr(a, table, compiler) for a in expr.args]
-        if any(a.aggregate for a in args):
+        literal_kinds = (ast.Literal, ast.BindMarker, ast.CollectionLiteral, ast.TupleLiteral)
+        args = [None if isinstance(a, literal_kinds) else _selector_expr(a, table, compiler) for a in expr.args]
+        if any(a is not None and a.aggregate for a in args):
             raise InvalidRequest("Aggregates are not supported as scalar function arguments")
-        function = resolve_function(name, [a.spec.cql_type for a in args])
-        evaluators = [a.evaluate for a in args]
-        label = f"system.{function.name}({', '.join(a.spec.name for a in args)})"
+        function = resolve_function(name, [None if a is None else a.spec.cql_type for a in args])
+        evaluators = []
+        names = []
+        for raw, arg, arg_type in zip(expr.args, args, function.arg_types, strict=True):
+            if arg is None:
+                term = compiler.compile(raw, _spec(table, f"arg({function.name})", arg_type))
+                evaluators.append(lambda view, term=term: term(view.values["__ctx__"]))
+                names.append(raw.text if isinstance(raw, ast.Literal) else "?")
+            else:
+                evaluators.append(arg.evaluate)
+                names.append(arg.spec.name)
+        label = f"system.{function.name}({', '.join(names)})"
         return OutputColumn(
             _spec(table, label, function.return_type),
             lambda view: function.call([e(view) for e in evaluators]),
