@@ -103,18 +103,16 @@ class TableInfo:
     options: dict
     storage: object = None
     virtual: bool = False
+    is_counter: bool = field(init=False)
     pk_types: list[CQLType] = field(init=False)
     ck_types: list[CQLType] = field(init=False)
     ck_desc: list[bool] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.is_counter = any(c.cql_type.is_counter for c in self.regular + self.static)
         self.pk_types = [c.cql_type for c in self.partition_key]
         self.ck_types = [c.cql_type for c in self.clustering]
         self.ck_desc = [c.descending for c in self.clustering]
-
-    @property
-    def is_counter(self) -> bool:
-        return any(c.cql_type.is_counter for c in self.regular + self.static)
 
     def column(self, name: str) -> ColumnInfo:
         """Return the named column or raise Cassandra's 'Undefined column name'."""

@@ -60,7 +60,7 @@ class SelectPlan:
     distinct: bool = False
     json: bool = False
     order_by: bool = False
-    now_seconds_needed: bool = False
+    needed: object = None
 
     @property
     def result_columns(self) -> list[ColumnSpec]:
@@ -90,6 +90,7 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
         for selector in stmt.selectors:
             plan.columns.append(_compile_selector(selector, table, compiler))
     plan.is_aggregate = any(c.aggregate for c in plan.columns)
+    plan.needed = _needed_columns(stmt, table, restrictions)
     if stmt.distinct:
         _check_distinct(plan, table, stmt)
     _compile_group_by(plan, stmt, table)
@@ -115,6 +116,28 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
             "Cannot restrict clustering columns when selecting only static columns"
         )
     return plan
+
+
+def _referenced(expr, out: set) -> None:
+    if isinstance(expr, ast.ColumnRef):
+        out.add(expr.name)
+    elif isinstance(expr, ast.FunctionCall):
+        for arg in expr.args:
+            _referenced(arg, out)
+    elif isinstance(expr, ast.Cast):
+        _referenced(expr.expr, out)
+
+
+def _needed_columns(stmt: ast.Select, table: TableInfo, restrictions: Restrictions):
+    """Return the non-key columns a SELECT must decode, or None for all of them."""
+    if stmt.selectors is None or stmt.json:
+        return None
+    names: set[str] = set()
+    for selector in stmt.selectors:
+        _referenced(selector.expr, names)
+    for f in restrictions.filters:
+        names.update(f.column.split(","))
+    return frozenset(names)
 
 
 def _only_static(column: OutputColumn, table: TableInfo) -> bool:
@@ -485,7 +508,14 @@ def run_select(
     state = PagingState.decode(paging_state) if paging_state else None
     if unpaged:
         state = None
-    views = _iter_views(plan, engine, ctx, row_filter, per_partition, state, now_seconds)
+    read_limit = None
+    if not row_filter and not plan.distinct and not unpaged:
+        bounds = [b for b in (limit, per_partition, (page_size + 1) if page_size else None) if b]
+        if state is not None and limit is not None:
+            bounds = [b for b in (state.remaining, per_partition, (page_size + 1) if page_size else None) if b and b > 0]
+        if bounds and state is None:
+            read_limit = min(bounds)
+    views = _iter_views(plan, engine, ctx, row_filter, per_partition, state, now_seconds, read_limit)
     if plan.order_by and plan.restrictions.pk_in:
         collected = list(views)
         collected.sort(key=lambda v: v[0].clustering or b"", reverse=plan.reverse)
@@ -505,9 +535,9 @@ def run_select(
     out = []
     last = None
     more = False
+    if remaining is not None and remaining <= 0:
+        views = iter(())
     for view, partition_count in views:
-        if remaining is not None and remaining <= 0:
-            break
         if page_size and len(out) >= page_size and not unpaged:
             more = True
             break
@@ -517,6 +547,8 @@ def run_select(
         last = (view, partition_count)
         if remaining is not None:
             remaining -= 1
+            if remaining <= 0:
+                break
     paging = None
     if more and last is not None:
         view, partition_count = last
@@ -547,7 +579,7 @@ def _sorted_keys(keys: list[bytes]) -> list[bytes]:
     return sorted(keys, key=lambda k: (token(k), k))
 
 
-def _iter_partitions(plan: SelectPlan, engine, ctx: ExecContext, state: PagingState | None):
+def _iter_partitions(plan: SelectPlan, engine, ctx: ExecContext, state: PagingState | None, read_limit: int | None = None):
     """Yield (PartitionResult, resume clustering or None) in result order."""
     table = plan.table
     r = plan.restrictions
@@ -573,7 +605,9 @@ def _iter_partitions(plan: SelectPlan, engine, ctx: ExecContext, state: PagingSt
                     if plan.reverse
                     else [Slice(Bound(part_resume, False), None)]
                 )
-            result = engine.read(ks, name, key, slices=read_slices, reverse=plan.reverse)
+            result = engine.read(
+                ks, name, key, slices=read_slices, reverse=plan.reverse, limit=read_limit if len(keys) == 1 else None
+            )
             if result is not None:
                 yield result, part_resume
         return
@@ -590,7 +624,7 @@ def _iter_partitions(plan: SelectPlan, engine, ctx: ExecContext, state: PagingSt
 
 
 def _iter_views(
-    plan, engine, ctx, row_filter, per_partition, state, now_seconds
+    plan, engine, ctx, row_filter, per_partition, state, now_seconds, read_limit=None
 ) -> Iterator[tuple[RowView, int]]:
     table = plan.table
     r = plan.restrictions
@@ -598,7 +632,8 @@ def _iter_views(
         f.kind in (CLUSTERING, "multi") for f in r.filters
     )
     regular_filter = any(f.kind not in (PARTITION_KEY, STATIC) for f in r.filters)
-    for result, resume in _iter_partitions(plan, engine, ctx, state):
+    needed = plan.needed
+    for result, resume in _iter_partitions(plan, engine, ctx, state, read_limit):
         pk_values = decode_partition_key(table.pk_types, result.partition_key)
         count = state.partition_remaining if (state is not None and resume is not None) else 0
         if plan.distinct:
@@ -644,7 +679,7 @@ def _iter_views(
                     continue
             if per_partition is not None and count >= per_partition:
                 break
-            values = row_values(table, pk_values, row.clustering, row, result.static_row)
+            values = row_values(table, pk_values, row.clustering, row, result.static_row, needed)
             if row_filter and not row_filter.matches(values):
                 continue
             count += 1
