@@ -36,7 +36,6 @@ from stores.wide.cql.schema import (
 )
 from stores.wide.cql.terms import ExecContext, TermCompiler, receiver
 from stores.wide.cql.types import BIGINT, INT, TEXT, ListType, MapType, SetType
-from stores.wide.storage import STATIC as STATIC_ROW
 from stores.wide.storage import (
     NO_DELETION,
     Bound,
@@ -48,6 +47,7 @@ from stores.wide.storage import (
     RowUpdate,
     Slice,
 )
+from stores.wide.storage import STATIC as STATIC_ROW
 
 NO_TTL = object()
 
@@ -474,7 +474,11 @@ def build_fast_insert(mod: Modification, ctx: ExecContext, params: WriteParams) 
         if value is None or value is UNSET:
             raise InvalidRequest(f"Invalid null value in condition for column {name}")
         ck_values.append(value)
-    pk = table.pk_types[0].serialize(pk_values[0]) if len(pk_values) == 1 else encode_partition_key(table.pk_types, pk_values)
+    pk = (
+        table.pk_types[0].serialize(pk_values[0])
+        if len(pk_values) == 1
+        else encode_partition_key(table.pk_types, pk_values)
+    )
     ck = encode_clustering(table.ck_types, table.ck_desc, ck_values) if ck_values else b""
     ts, ttl = params.timestamp, params.ttl
     cells = {}
@@ -492,7 +496,9 @@ def build_fast_insert(mod: Modification, ctx: ExecContext, params: WriteParams) 
             cells[name] = Cell(None, ts, 0, params.now_seconds)
         else:
             cells[name] = Cell(serialize(value), ts, ttl, expiry)
-    return Mutation(table.keyspace, table.name, pk, rows=[RowUpdate(ck, liveness=liveness, cells=cells)])
+    return Mutation(
+        table.keyspace, table.name, pk, rows=[RowUpdate(ck, liveness=liveness, cells=cells)]
+    )
 
 
 def build_insert(mod: Modification, ctx: ExecContext, params: WriteParams) -> Mutation:

@@ -16,7 +16,7 @@ from stores.wide.cql import ast
 from stores.wide.cql.errors import InvalidRequest
 from stores.wide.cql.functions import AGGREGATES, cast_value, make_aggregate, resolve_function
 from stores.wide.cql.json_values import dumps, to_json_value
-from stores.wide.cql.keys import decode_partition_key
+from stores.wide.cql.keys import decode_clustering, decode_partition_key
 from stores.wide.cql.restrictions import ColumnFilter, Restrictions, compile_where
 from stores.wide.cql.results import UNSET, ColumnSpec, PagingState, Rows
 from stores.wide.cql.rows import row_values
@@ -61,6 +61,7 @@ class SelectPlan:
     json: bool = False
     order_by: bool = False
     needed: object = None
+    getters: list | None = None
 
     @property
     def result_columns(self) -> list[ColumnSpec]:
@@ -91,6 +92,7 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
             plan.columns.append(_compile_selector(selector, table, compiler))
     plan.is_aggregate = any(c.aggregate for c in plan.columns)
     plan.needed = _needed_columns(stmt, table, restrictions)
+    plan.getters = _direct_getters(plan, table)
     if stmt.distinct:
         _check_distinct(plan, table, stmt)
     _compile_group_by(plan, stmt, table)
@@ -138,6 +140,43 @@ def _needed_columns(stmt: ast.Select, table: TableInfo, restrictions: Restrictio
     for f in restrictions.filters:
         names.update(f.column.split(","))
     return frozenset(names)
+
+
+def _direct_getters(plan: SelectPlan, table: TableInfo) -> list | None:
+    """Return per-column value getters for plain column selections, or None.
+
+    They read a result value straight from the storage row, skipping the
+    per-row dict of every column (the hot path of simple SELECTs).
+    """
+    if plan.is_aggregate or plan.json or plan.distinct:
+        return None
+    getters = []
+    for column in plan.columns:
+        name = getattr(column.evaluate, "column_name", None)
+        if name is None:
+            return None
+        info = table.columns[name]
+        if info.kind == PARTITION_KEY:
+            getters.append(lambda pk, ck, row, static, i=info.position: pk[i])
+        elif info.kind == CLUSTERING:
+            getters.append(
+                lambda pk, ck, row, static, i=info.position: ck[i] if i < len(ck) else None
+            )
+        elif info.cql_type.multicell:
+            return None
+        else:
+            use_static = info.kind == STATIC
+            deserialize = info.cql_type.deserialize
+
+            def get(pk, ck, row, static, name=name, use_static=use_static, deserialize=deserialize):
+                source = static if use_static else row
+                if source is None:
+                    return None
+                cell = source.cells.get(name)
+                return None if cell is None else deserialize(cell.value)
+
+            getters.append(get)
+    return getters
 
 
 def _only_static(column: OutputColumn, table: TableInfo) -> bool:
@@ -512,10 +551,16 @@ def run_select(
     if not row_filter and not plan.distinct and not unpaged:
         bounds = [b for b in (limit, per_partition, (page_size + 1) if page_size else None) if b]
         if state is not None and limit is not None:
-            bounds = [b for b in (state.remaining, per_partition, (page_size + 1) if page_size else None) if b and b > 0]
+            bounds = [
+                b
+                for b in (state.remaining, per_partition, (page_size + 1) if page_size else None)
+                if b and b > 0
+            ]
         if bounds and state is None:
             read_limit = min(bounds)
-    views = _iter_views(plan, engine, ctx, row_filter, per_partition, state, now_seconds, read_limit)
+    views = _iter_views(
+        plan, engine, ctx, row_filter, per_partition, state, now_seconds, read_limit
+    )
     if plan.order_by and plan.restrictions.pk_in:
         collected = list(views)
         collected.sort(key=lambda v: v[0].clustering or b"", reverse=plan.reverse)
@@ -563,6 +608,9 @@ def run_select(
 
 
 def _shape(plan: SelectPlan, view: RowView) -> tuple:
+    row = view.values.get("__row__")
+    if row is not None:
+        return row
     if plan.json:
         data = {}
         for column in plan.columns:
@@ -576,10 +624,18 @@ def _shape(plan: SelectPlan, view: RowView) -> tuple:
 
 
 def _sorted_keys(keys: list[bytes]) -> list[bytes]:
+    if len(keys) < 2:
+        return keys
     return sorted(keys, key=lambda k: (token(k), k))
 
 
-def _iter_partitions(plan: SelectPlan, engine, ctx: ExecContext, state: PagingState | None, read_limit: int | None = None):
+def _iter_partitions(
+    plan: SelectPlan,
+    engine,
+    ctx: ExecContext,
+    state: PagingState | None,
+    read_limit: int | None = None,
+):
     """Yield (PartitionResult, resume clustering or None) in result order."""
     table = plan.table
     r = plan.restrictions
@@ -606,7 +662,12 @@ def _iter_partitions(plan: SelectPlan, engine, ctx: ExecContext, state: PagingSt
                     else [Slice(Bound(part_resume, False), None)]
                 )
             result = engine.read(
-                ks, name, key, slices=read_slices, reverse=plan.reverse, limit=read_limit if len(keys) == 1 else None
+                ks,
+                name,
+                key,
+                slices=read_slices,
+                reverse=plan.reverse,
+                limit=read_limit if len(keys) == 1 else None,
             )
             if result is not None:
                 yield result, part_resume
@@ -633,6 +694,8 @@ def _iter_views(
     )
     regular_filter = any(f.kind not in (PARTITION_KEY, STATIC) for f in r.filters)
     needed = plan.needed
+    getters = plan.getters if not row_filter else None
+    ck_types, ck_desc = table.ck_types, table.ck_desc
     for result, resume in _iter_partitions(plan, engine, ctx, state, read_limit):
         pk_values = decode_partition_key(table.pk_types, result.partition_key)
         count = state.partition_remaining if (state is not None and resume is not None) else 0
@@ -679,9 +742,19 @@ def _iter_views(
                     continue
             if per_partition is not None and count >= per_partition:
                 break
-            values = row_values(table, pk_values, row.clustering, row, result.static_row, needed)
-            if row_filter and not row_filter.matches(values):
-                continue
+            if getters is not None:
+                ck_values = decode_clustering(ck_types, ck_desc, row.clustering) if ck_types else ()
+                values = {
+                    "__row__": tuple(
+                        g(pk_values, ck_values, row, result.static_row) for g in getters
+                    )
+                }
+            else:
+                values = row_values(
+                    table, pk_values, row.clustering, row, result.static_row, needed
+                )
+                if row_filter and not row_filter.matches(values):
+                    continue
             count += 1
             yield (
                 RowView(
