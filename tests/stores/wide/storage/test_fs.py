@@ -81,7 +81,9 @@ def test_os_lock_names_the_holder_and_blocks_other_processes(tmp_path):
         "except DirectoryLocked as exc:\n"
         "    print(exc); sys.exit(3)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=os.getcwd())
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=os.getcwd()
+    )
     assert result.returncode == 3, result.stderr
     assert str(os.getpid()) in result.stdout
     lock.release()

@@ -34,7 +34,10 @@ def test_rows_sorted_and_sliced_both_ways():
     assert backward == forward[::-1]
     two = [Slice(None, Bound(b"002", True)), Slice(Bound(b"198", False))]
     assert [r.clustering for r in memtable.view(t, b"p", two, False).rows] == [
-        b"000", b"001", b"002", b"199"
+        b"000",
+        b"001",
+        b"002",
+        b"199",
     ]
 
 

@@ -133,7 +133,9 @@ def test_compaction_turns_expired_cells_into_tombstones_then_purges_them():
 
 def test_purged_range_tombstone_still_drops_the_data_it_shadows():
     rt = RangeTombstone(Bound(b"a", True), Bound(b"z", True), DeletionTime(10, 0))
-    out = compact_partition([view([row(b"b", 3)]), view(rts=[rt])], now=100, purger=Purger(50, 2**63 - 1))
+    out = compact_partition(
+        [view([row(b"b", 3)]), view(rts=[rt])], now=100, purger=Purger(50, 2**63 - 1)
+    )
     assert out.range_tombstones == [] and compacted_rows(out) == []
 
 
