@@ -71,9 +71,7 @@ class Model:
         versions = self.cells.get((pk, ck, column))
         if not versions:
             return None
-        ts, value, expiry = max(
-            versions, key=lambda v: (v[0], v[1] is None, v[1] or b"", v[2])
-        )
+        ts, value, expiry = max(versions, key=lambda v: (v[0], v[1] is None, v[1] or b"", v[2]))
         if value is None or now >= expiry or ts <= self.deleted_at(pk, ck):
             return None
         return value
@@ -135,7 +133,9 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(
         pk=st.sampled_from(PKS),
         ck=st.sampled_from(CKS),
-        cells=st.dictionaries(st.sampled_from(COLUMNS), st.none() | st.binary(max_size=3), min_size=1),
+        cells=st.dictionaries(
+            st.sampled_from(COLUMNS), st.none() | st.binary(max_size=3), min_size=1
+        ),
         marker=st.booleans(),
         ttl=st.sampled_from([0, 0, 3, 7]),
         jitter=st.integers(0, 3),
@@ -154,10 +154,14 @@ class EngineMachine(RuleBasedStateMachine):
             self.model.write_cell(pk, ck, column, ts, value, expiry)
         self.engine.apply(Mutation("ks", "t", pk, rows=[row]))
 
-    @rule(pk=st.sampled_from(PKS), value=st.none() | st.binary(max_size=3), jitter=st.integers(0, 3))
+    @rule(
+        pk=st.sampled_from(PKS), value=st.none() | st.binary(max_size=3), jitter=st.integers(0, 3)
+    )
     def write_static(self, pk, value, jitter):
         ts = self._ts(jitter)
-        self.engine.apply(Mutation("ks", "t", pk, rows=[RowUpdate(STATIC, cells={"name": Cell(value, ts)})]))
+        self.engine.apply(
+            Mutation("ks", "t", pk, rows=[RowUpdate(STATIC, cells={"name": Cell(value, ts)})])
+        )
         self.model.write_cell(pk, STATIC, "name", ts, value, math.inf)
 
     @rule(pk=st.sampled_from(PKS), ck=st.sampled_from(CKS), jitter=st.integers(0, 3))
@@ -229,14 +233,14 @@ class EngineMachine(RuleBasedStateMachine):
             if part[0] or part[1] is not None:
                 expected[key] = part
         assert scanned == expected
-        ordered = [p.token for p in self.engine.scan("ks", "t", start=TokenBound(token(PKS[1]), None))]
+        ordered = [
+            p.token for p in self.engine.scan("ks", "t", start=TokenBound(token(PKS[1]), None))
+        ]
         assert ordered == sorted(token(k) for k in expected if token(k) >= token(PKS[1]))
 
     def teardown(self):
         self.engine.close()
 
 
-EngineMachine.TestCase.settings = settings(
-    max_examples=30, stateful_step_count=35, deadline=None
-)
+EngineMachine.TestCase.settings = settings(max_examples=30, stateful_step_count=35, deadline=None)
 test_engine_matches_model = EngineMachine.TestCase
