@@ -56,6 +56,7 @@ class _Table:
         self.memtable = Memtable(lock)
         self.flushing: list[Memtable] = []
         self.sstables: list[SSTableReader] = []
+        self.sstables_by_age: list[SSTableReader] = []
         self.replay_position: tuple[int, int] = (0, 0)
         self.lock = lock
         self.flush_requested = False
@@ -74,6 +75,12 @@ class _Table:
 
     def memtables(self) -> list[Memtable]:
         return [self.memtable, *self.flushing]
+
+    def set_sstables(self, readers: list[SSTableReader]) -> None:
+        """Replace the live set; reads see the new list or the old, never a mix."""
+        by_age = sorted(readers, key=lambda r: r.max_timestamp, reverse=True)
+        self.sstables = readers
+        self.sstables_by_age = by_age
 
 
 def _sstable_info(reader: SSTableReader) -> SSTableInfo:
@@ -210,8 +217,7 @@ class StorageEngine:
             table.replay_position = tuple(entry.get("replay_position", (0, 0)))
             fs.makedirs(table.directory)
             self._cleanup_table_dir(table.directory, set(entry["sstables"]))
-            for generation in entry["sstables"]:
-                table.sstables.append(SSTableReader(fs, table.directory, generation))
+            table.set_sstables([SSTableReader(fs, table.directory, g) for g in entry["sstables"]])
             self._tables[(schema.keyspace, schema.name)] = table
             self._by_id[uuid.UUID(table_id)] = table
         self._cleanup_orphan_dirs()
@@ -441,7 +447,7 @@ class StorageEngine:
             del self._manifest["tables"][str(table.schema.id)]
             self._save_manifest()
             self._delete_sstables(table.directory, table.sstables)
-            table.sstables = []
+            table.set_sstables([])
 
     def truncate(self, keyspace: str, name: str) -> None:
         """Remove every row of a table (memtables and SSTables)."""
@@ -454,7 +460,7 @@ class StorageEngine:
                 table.memtable = Memtable(self._write_lock)
                 position = self._commitlog.position() if self._commitlog is not None else (0, 0)
                 old = table.sstables
-                table.sstables = []
+                table.set_sstables([])
             table.replay_position = position
             entry = self._manifest["tables"][str(table.schema.id)]
             entry["sstables"] = []
@@ -619,7 +625,7 @@ class StorageEngine:
                 self._save_manifest()
                 with self._write_lock:
                     if reader is not None:
-                        table.sstables.append(reader)
+                        table.set_sstables([*table.sstables, reader])
                     table.flushing.remove(memtable)
                     table.replay_position = max(table.replay_position, position)
         self._discard_segments()
@@ -724,15 +730,16 @@ class StorageEngine:
         reverse: bool,
         trace: ReadTrace | None,
     ) -> list[PartitionView]:
-        with self._write_lock:
-            memtables = state.memtables()
-            sstables = sorted(state.sstables, key=lambda r: r.max_timestamp, reverse=True)
+        memtables = [state.memtable, *state.flushing]
+        sstables = state.sstables_by_age
         views = []
         newest_deletion = None
         for memtable in memtables:
-            view = memtable.view(token, key, slices, reverse)
             if trace is not None:
                 trace.memtables_consulted += 1
+            if not len(memtable):
+                continue
+            view = memtable.view(token, key, slices, reverse)
             if view is not None:
                 views.append(view)
                 if view.deletion is not None and (
@@ -993,9 +1000,8 @@ class StorageEngine:
                 del self._history[:-HISTORY_LIMIT]
                 self._save_manifest()
                 with self._write_lock:
-                    table.sstables = [r for r in table.sstables if r.generation not in gone]
-                    if output is not None:
-                        table.sstables.append(output)
+                    kept = [r for r in table.sstables if r.generation not in gone]
+                    table.set_sstables(kept + ([output] if output is not None else []))
             self._delete_sstables(table.directory, removed)
 
     def _merge_sstables(
