@@ -261,7 +261,7 @@ def read_benchmark(
         rows = conn.execute(
             "SELECT viewed_at, video, progress FROM history WHERE user = ?"
             " ORDER BY viewed_at DESC LIMIT 20",
-            ("user-%05d" % u,),
+            (f"user-{u:05d}",),
         ).fetchall()
         assert len(rows) == min(20, rows_per_partition(loaded))
 
