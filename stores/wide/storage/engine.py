@@ -45,6 +45,7 @@ ALL_SLICES = [Slice()]
 DEFAULT_FLUSH_THRESHOLD = 16 * 1024 * 1024
 HISTORY_LIMIT = 100
 MAX_KEY_SIZE = 0xFFFF
+BACKPRESSURE_FACTOR = 3
 
 
 class _Table:
@@ -162,6 +163,7 @@ class StorageEngine:
         self._write_lock = threading.RLock()
         self._inflight = 0
         self._inflight_done = threading.Condition(self._write_lock)
+        self._flush_done = threading.Condition(self._write_lock)
         self._flush_lock = threading.RLock()
         self._manifest_lock = threading.RLock()
         self._compaction_lock = threading.Lock()
@@ -530,8 +532,22 @@ class StorageEngine:
                     for table, mutation, token in prepared:
                         table.memtable.apply(mutation, token)
         for table, _, _ in prepared:
-            if table.memtable.size >= self._flush_threshold and not table.flush_requested:
-                self._request_flush(table)
+            if table.memtable.size >= self._flush_threshold:
+                if not table.flush_requested:
+                    self._request_flush(table)
+                elif table.memtable.size >= BACKPRESSURE_FACTOR * self._flush_threshold:
+                    self._wait_for_flush(table)
+
+    def _wait_for_flush(self, table: _Table) -> None:
+        """Hold a writer while flushing is behind, so memtables cannot grow without bound."""
+        with self._write_lock:
+            while (
+                table.flush_requested
+                and table.memtable.size >= BACKPRESSURE_FACTOR * self._flush_threshold
+                and not self._closed
+                and self._failure is None
+            ):
+                self._flush_done.wait(timeout=1.0)
 
     def _validate(self, table: _Table, mutation: Mutation) -> None:
         schema = table.schema
@@ -613,6 +629,7 @@ class StorageEngine:
                     position = self._commitlog.position() if self._commitlog is not None else (0, 0)
                 table.memtable = Memtable(self._write_lock)
                 table.flushing.append(memtable)
+                self._flush_done.notify_all()
             # Writers go on into the new memtable while this one is written.
             reader = self._write_memtable(table, memtable)
             with self._manifest_lock:
@@ -628,6 +645,7 @@ class StorageEngine:
                         table.set_sstables([*table.sstables, reader])
                     table.flushing.remove(memtable)
                     table.replay_position = max(table.replay_position, position)
+                    self._flush_done.notify_all()
         self._discard_segments()
 
     def _next_generation(self) -> int:
