@@ -728,7 +728,7 @@ class StorageEngine:
         token = partition_token(partition_key)
         now = int(self._clock()) if now is None else now
         views = self._partition_views(
-            state, token, partition_key, slices or ALL_SLICES, reverse, trace
+            state, token, partition_key, ALL_SLICES if slices is None else slices, reverse, trace
         )
         return read_partition(
             views,
@@ -819,7 +819,7 @@ class StorageEngine:
         self._check_open()
         state = self._table(keyspace, table)
         now = int(self._clock()) if now is None else now
-        slices = slices or ALL_SLICES
+        slices = ALL_SLICES if slices is None else slices
         columns = frozenset(columns) if columns is not None else None
         low, low_inclusive, high, high_inclusive = _key_bounds(start, end)
         with self._write_lock:
