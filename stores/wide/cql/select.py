@@ -92,7 +92,6 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
             plan.columns.append(_compile_selector(selector, table, compiler))
     plan.is_aggregate = any(c.aggregate for c in plan.columns)
     plan.needed = _needed_columns(stmt, table, restrictions)
-    plan.getters = _direct_getters(plan, table)
     if stmt.distinct:
         _check_distinct(plan, table, stmt)
     _compile_group_by(plan, stmt, table)
@@ -117,6 +116,7 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
         raise InvalidRequest(
             "Cannot restrict clustering columns when selecting only static columns"
         )
+    plan.getters = _direct_getters(plan, table)
     return plan
 
 
@@ -383,22 +383,13 @@ def _compile_group_by(plan: SelectPlan, stmt: ast.Select, table: TableInfo) -> N
     if not stmt.group_by:
         return
     primary = [c.name for c in table.partition_key + table.clustering]
-    for i, name in enumerate(stmt.group_by):
+    for name in stmt.group_by:
         table.column(name)
-        if i >= len(primary) or primary[i] != name:
-            if name in primary and primary.index(name) >= len(table.partition_key):
-                prefix = primary[len(table.partition_key) : primary.index(name)]
-                eq = plan.restrictions.clustering_eq_width
-                if (
-                    primary.index(name) - len(table.partition_key) <= eq
-                    and i >= len(table.partition_key) - 0
-                ):
-                    continue
-                _ = prefix
-            raise InvalidRequest(
-                "Group by currently only support groups of columns following their declared order in the PRIMARY KEY"
-            )
-    if len(stmt.group_by) < len(table.partition_key) and not plan.restrictions.pk_complete:
+    if list(stmt.group_by) != primary[: len(stmt.group_by)]:
+        raise InvalidRequest(
+            "Group by currently only support groups of columns following their declared order in the PRIMARY KEY"
+        )
+    if len(stmt.group_by) < len(table.partition_key):
         raise InvalidRequest("Group by is not supported on only a part of the partition key")
     plan.group_by = list(stmt.group_by)
     plan.is_aggregate = True
