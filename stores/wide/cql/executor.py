@@ -152,7 +152,12 @@ class Executor:
                 self._prepared.move_to_end(key)
                 return prepared
         parsed = self._parse(query)
-        compiled = self._compile(parsed, keyspace)
+        try:
+            compiled = self._compile(parsed, keyspace)
+        except CQLError:
+            raise
+        except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:
+            raise InvalidRequest(f"Invalid statement: {exc}") from None
         statement_id = hashlib.md5(f"{keyspace or ''}\x00{query}".encode()).digest()
         prepared = Prepared(statement_id, query, keyspace, parsed, compiled, self.catalog.version)
         with self._cache_lock:
@@ -302,6 +307,10 @@ class Executor:
             raise InvalidRequest(str(exc)) from None
         except StorageError as exc:
             raise ServerError(str(exc)) from None
+        except RecursionError:
+            raise InvalidRequest("Value is too deeply nested") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidRequest(f"Invalid value: {exc}") from None
 
     def execute_query(self, query: str, values=(), *, keyspace: str | None = None, **options):
         """Prepare (or reuse) and execute ``query`` in one call."""
@@ -335,6 +344,8 @@ class Executor:
             raise InvalidRequest(str(exc)) from None
         except StorageError as exc:
             raise ServerError(str(exc)) from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidRequest(f"Invalid value: {exc}") from None
 
     def _context(
         self, compiled: Compiled, values, serialized: bool, keyspace, timestamp
