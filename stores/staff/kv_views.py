@@ -28,7 +28,13 @@ def _store_error(request, exc: Exception):
     return render(
         request,
         "admin/stores/store_error.html",
-        _context(request, "Key-value store unavailable", error=exc, setting="KV_URL"),
+        _context(
+            request,
+            "Key-value store unavailable",
+            error=exc,
+            setting="KV_URL",
+            store_url=settings.KV_URL,
+        ),
         status=503,
     )
 
