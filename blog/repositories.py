@@ -460,4 +460,7 @@ def repository() -> BlogRepository:
             repo = BlogRepository(session, settings.BLOG_KEYSPACE)
             _repositories.clear()
             _repositories[id(session)] = repo
+    from blog.memory_bootstrap import ensure_ready
+
+    ensure_ready(session, repo)
     return repo

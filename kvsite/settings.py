@@ -187,6 +187,8 @@ BLOG_COMMENT_RATE_LIMIT = (
     int(os.environ.get("BLOG_COMMENT_WINDOW_SECONDS", "60")),
 )
 BLOG_TRACE_PANEL = env_bool("BLOG_TRACE_PANEL", True)
+# Only for WIDE_URL=memory:, e.g. "posts=12,comments=40,users=3,views=30".
+BLOG_MEMORY_SEED = os.environ.get("BLOG_MEMORY_SEED", "")
 
 # Production hardening: on whenever DEBUG is off; each can be relaxed by env
 # (e.g. SECURE_SSL_REDIRECT=0 behind a proxy that already redirects).
