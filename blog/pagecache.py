@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.cache import caches
 
 from stores import tracing
@@ -31,6 +32,8 @@ def _cache():
 def fetch(key: str, what: str, build: Callable[[], dict]) -> tuple[dict, bool]:
     """Return (fragment, hit): the cached fragment, or build and store it."""
     trace = tracing.current()
+    if not settings.BLOG_PAGE_CACHE_ENABLED:
+        return build(), False
     value = _cache().get(key)
     if value is not None:
         if trace is not None:

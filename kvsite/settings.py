@@ -131,6 +131,26 @@ CACHES = {
         "TIMEOUT": None,
     },
 }
+# bench/site.py compares the page cache on the embedded engine with Django's
+# own backends; these two knobs exist for that comparison.
+_page_cache = os.environ.get("BLOG_PAGE_CACHE_BACKEND", "kv")
+if _page_cache == "locmem":
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "TIMEOUT": CACHES["default"]["TIMEOUT"],
+        "OPTIONS": {"MAX_ENTRIES": 10000},
+    }
+elif _page_cache == "django-redis":
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("BLOG_PAGE_CACHE_URL", KV_URL),
+        "KEY_PREFIX": "page",
+        "TIMEOUT": CACHES["default"]["TIMEOUT"],
+    }
+elif _page_cache != "kv":
+    raise ValueError(f"BLOG_PAGE_CACHE_BACKEND={_page_cache!r}: use kv, locmem or django-redis")
+BLOG_PAGE_CACHE_ENABLED = env_bool("BLOG_PAGE_CACHE_ENABLED", True)
+
 if _kv.kind == "redis":
     CHANNEL_LAYERS = {
         "default": {
