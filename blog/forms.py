@@ -13,19 +13,13 @@ TAG_MAX_CHARS = 30
 
 
 class CommentForm(forms.Form):
-    """A comment: plain text, shown escaped."""
+    """A comment: plain text, shown escaped (surrounding blanks stripped, so blank is empty)."""
 
     body = forms.CharField(
         label="Your comment",
         max_length=COMMENT_MAX_CHARS,
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": COMMENT_MAX_CHARS}),
     )
-
-    def clean_body(self) -> str:
-        body = self.cleaned_data["body"].strip()
-        if not body:
-            raise forms.ValidationError("A comment cannot be empty.")
-        return body
 
 
 class PostForm(forms.Form):

@@ -321,7 +321,10 @@ class TracedSession:
             raise
         elapsed = time.perf_counter() - start
         rows = getattr(result, "current_rows", None)
-        outcome = f"{len(rows)} rows" if isinstance(rows, list) else ""
+        if text.lstrip().upper().startswith("SELECT") and isinstance(rows, list):
+            outcome = f"{len(rows)} row{'' if len(rows) == 1 else 's'}"
+        else:
+            outcome = "done"
         trace.add(StoreEvent("wide", self.trace_label, text, elapsed, outcome))
         return result
 

@@ -54,7 +54,9 @@ def test_read_sign_in_comment_and_see_history(live_site, page):
 
     # The next visit is cached again and still shows the comment.
     page.goto(post_url)
-    assert page.locator(".comment-list .comment").first.locator(".comment-body").inner_text() == text
+    assert (
+        page.locator(".comment-list .comment").first.locator(".comment-body").inner_text() == text
+    )
     panel = _open_panel(page)
     assert panel.locator(".badge.hit").first.is_visible()
 

@@ -111,16 +111,18 @@ def test_cql_statements_are_recorded():
     with tracing.tracing() as trace:
         prepared = session.prepare("SELECT * FROM blog.posts WHERE post_id = ?")
         session.execute("SELECT   *\n FROM t", None, paging_state=b"x")
+        session.execute("UPDATE t SET v = 1 WHERE k = 2")
         with pytest.raises(RuntimeError):
             session.execute("boom")
     assert prepared == "prepared:SELECT * FROM blog.posts WHERE post_id = ?"
     assert [e.text for e in trace.events] == [
         "PREPARE SELECT * FROM blog.posts WHERE post_id = ?",
         "SELECT * FROM t  [from paging state]",
+        "UPDATE t SET v = 1 WHERE k = 2",
         "boom",
     ]
-    assert trace.events[1].outcome == "3 rows"
-    assert trace.events[2].failed
+    assert [e.outcome for e in trace.events[1:3]] == ["3 rows", "done"]
+    assert trace.events[3].failed
     assert session.keyspace == "blog"
 
 
