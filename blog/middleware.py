@@ -13,8 +13,8 @@ import logging
 import time
 
 from django.conf import settings
-from django.template.loader import render_to_string
 
+from blog.trace_panel import render_panel
 from stores import clients, tracing
 
 MARKER = b"<!--store-trace-->"
@@ -58,25 +58,13 @@ class StoreTraceMiddleware:
         return response
 
     def _insert_panel(self, request, response, trace: tracing.Trace) -> None:
-        elapsed = time.perf_counter() - trace.started
-        hits = [n for n in trace.cache_notes if n.hit]
-        misses = [n for n in trace.cache_notes if not n.hit]
-        panel = render_to_string(
-            "blog/_trace_panel.html",
-            {
-                "trace": trace,
-                "kv_events": [e for e in trace.events if e.store == "kv"],
-                "wide_events": [e for e in trace.events if e.store == "wide"],
-                "kv_ms": trace.total_seconds("kv") * 1000,
-                "wide_ms": trace.total_seconds("wide") * 1000,
-                "total_ms": elapsed * 1000,
-                "cache_hits": hits,
-                "cache_misses": misses,
-                "kv_description": _description(clients.kv),
-                "pages_description": _description(clients.kv_pages),
-                "wide_description": _description(clients.wide),
-            },
-        )
+        descriptions = {
+            "kv": _description(clients.kv),
+            "pages": _description(clients.kv_pages),
+            "wide": _description(clients.wide),
+        }
+        total_ms = (time.perf_counter() - trace.started) * 1000
+        panel = render_panel(trace, total_ms, descriptions)
         response.content = response.content.replace(MARKER, panel.encode(), 1)
         if response.has_header("Content-Length"):
             response["Content-Length"] = str(len(response.content))

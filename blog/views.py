@@ -91,10 +91,33 @@ def _build_front(cursor: FrontCursor | None) -> dict:
     return {"html": html, "next": _front_next(page.next_cursor), "count": len(page.items)}
 
 
+def _whole_page_cacheable(request) -> bool:
+    """Return True if this visitor gets exactly what every signed-out visitor gets."""
+    return (
+        request.method == "GET"
+        and "messages" not in request.COOKIES
+        and not request.user.is_authenticated
+    )
+
+
 def front(request):
-    """List the latest posts, newest first; the first page comes from the page cache."""
+    """List the latest posts, newest first; the first page comes from the page cache.
+
+    Signed-out visitors get the whole first page from the cache; signed-in
+    ones get the shared list from the cache inside their own header.
+    """
     token = request.GET.get("after")
     cursor = _front_cursor(token)
+    if cursor is None and _whole_page_cacheable(request):
+
+        def build_page() -> dict:
+            context = {"fragment": _build_front(None), "first_page": True}
+            return {"html": render_to_string("blog/front.html", context, request)}
+
+        page, _ = pagecache.fetch(
+            pagecache.whole_page_key(pagecache.FRONT_KEY), "whole front page", build_page
+        )
+        return HttpResponse(page["html"])
     if cursor is None:
         fragment, hit = pagecache.fetch(
             pagecache.FRONT_KEY, "front page", lambda: _build_front(None)
@@ -138,6 +161,8 @@ def post_detail(request, post_id: uuid.UUID):
     """Show a post and its comments; record the view in the reader's history."""
     repo = repository()
     token = request.GET.get("after")
+    if not token and _whole_page_cacheable(request):
+        return _anonymous_post(request, post_id)
     if token:
         payload = decode_cursor("comments", token)
         if len(payload) != 2 or payload[0] != str(post_id):
@@ -167,6 +192,23 @@ def post_detail(request, post_id: uuid.UUID):
             raise Http404("No such post.")
     form = CommentForm()
     return _render_post(request, post_id, fragment, hit, form, status=200, first_page=not token)
+
+
+def _anonymous_post(request, post_id: uuid.UUID):
+    def build_page() -> dict | None:
+        fragment = _build_post(post_id)
+        if fragment is None:
+            return None
+        context = {"post_id": post_id, "fragment": fragment, "first_page": True, "can_edit": False}
+        return {"html": render_to_string("blog/post.html", context, request)}
+
+    page, _ = pagecache.fetch(
+        pagecache.whole_page_key(pagecache.post_key(post_id)), "whole post page", build_page
+    )
+    if page is None:
+        raise Http404("No such post.")
+    repository().add_views(post_id)
+    return HttpResponse(page["html"])
 
 
 def _render_post(request, post_id, fragment, hit, form, status, first_page=True):

@@ -251,3 +251,30 @@ def test_compare_page_links_to_live_examples(client, stores):
     assert "When to use" in html
     assert 'href="/history/"' in html
     assert "when would you use redis vs cassandra" in html.lower()
+
+
+def test_signed_out_visitors_get_the_whole_page_from_cache_until_it_changes(client, reader, post):
+    url = reverse("blog:post", args=[post.post_id])
+    client.get(url)
+    cached = client.get(url).content.decode()
+    assert "page cache hit" in cached and "whole post page" in cached
+    assert "FROM blog.posts WHERE" not in cached.split('id="store-trace"')[1]
+    commenter = Client()
+    commenter.force_login(reader)
+    commenter.post(reverse("blog:add_comment", args=[post.post_id]), {"body": "news for everyone"})
+    fresh = client.get(url).content.decode()
+    assert "news for everyone" in fresh
+    assert "page cache miss" in fresh
+    assert "1 comment" in client.get("/").content.decode()
+
+
+def test_whole_page_cache_holds_no_csrf_token_or_user(client, reader, post):
+    url = reverse("blog:post", args=[post.post_id])
+    client.get(url)
+    html = client.get(url).content.decode()
+    assert "csrfmiddlewaretoken" not in html
+    signed_in = Client()
+    signed_in.force_login(reader)
+    mine = signed_in.get(url).content.decode()
+    assert "Sign out" in mine and 'name="csrfmiddlewaretoken"' in mine
+    assert "Sign out" not in client.get(url).content.decode()
