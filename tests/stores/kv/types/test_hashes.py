@@ -79,7 +79,7 @@ def test_hrandfield(r):
     assert len(picked) == 7 and set(picked) <= {b"a", b"b", b"c"}
     pairs = r.hrandfield("h", 3, withvalues=True)
     assert len(pairs) == 6
-    assert dict(zip(pairs[::2], pairs[1::2])) == {b"a": b"1", b"b": b"2", b"c": b"3"}
+    assert dict(zip(pairs[::2], pairs[1::2], strict=False)) == {b"a": b"1", b"b": b"2", b"c": b"3"}
     assert r.hrandfield("h", 0) == []
 
 
