@@ -149,8 +149,12 @@ class Session:
     def _unknown(self, argv: list[bytes]) -> ErrorReply:
         if self.multi is not None:
             self.multi_error = True
-        name = argv[0].decode("utf-8", "replace")
-        shown = " ".join(f"'{a.decode('utf-8', 'replace')}'" for a in argv[1:])
+        name = argv[0][:128].decode("utf-8", "replace")
+        shown = ""
+        for arg in argv[1:]:
+            if len(shown) >= 128:
+                break
+            shown += "'" + arg[: 128 - len(shown)].decode("utf-8", "replace") + "' "
         return ErrorReply(f"ERR unknown command '{name}', with args beginning with: {shown}")
 
     def unwatch(self) -> None:
