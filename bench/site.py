@@ -11,7 +11,9 @@ reports requests/s and p50/p99 latency for the front page and a post page:
 - cached on Django's RedisCache against a real redis-server on loopback.
 
 Sessions stay on the embedded engine in every run; only the page cache
-changes. Run: ``python bench/site.py [--seconds 6] [--requests 3000]
+changes. The same four configurations are also measured in process
+(Django's test client, no HTTP server), which shows what the cache saves
+before daphne's per-request cost is added. Run: ``python bench/site.py [--seconds 6] [--requests 3000]
 [--concurrency 8]``. Prints a Markdown table with ratios.
 """
 
@@ -63,34 +65,38 @@ class Result:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
+def site_env(var_dir: str, overrides: dict[str, str]) -> dict[str, str]:
+    """Return the environment of a site process with one configuration, its database migrated."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "kvsite.settings",
+            "KVSITE_VAR_DIR": var_dir,
+            "SQLITE_PATH": str(Path(var_dir) / "db.sqlite3"),
+            "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
+            "KV_URL": "memory:",
+            "WIDE_URL": "memory:",
+            # DEBUG=1 serves static files without collectstatic; it adds
+            # no per-request work to these pages (no SQL on anonymous views).
+            "DEBUG": "1",
+            "BLOG_MEMORY_SEED": SEED,
+            "LOG_LEVEL": "ERROR",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        }
+    )
+    env.update(overrides)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    return env
+
+
 class Site:
     """A daphne process serving kvsite with one page-cache configuration."""
 
     def __init__(self, env_overrides: dict[str, str]):
         self.var_dir = tempfile.mkdtemp(prefix="kvsite-bench-")
-        env = dict(os.environ)
-        env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "kvsite.settings",
-                "KVSITE_VAR_DIR": self.var_dir,
-                "SQLITE_PATH": str(Path(self.var_dir) / "db.sqlite3"),
-                "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
-                "KV_URL": "memory:",
-                "WIDE_URL": "memory:",
-                # DEBUG=1 serves static files without collectstatic; it adds
-                # no per-request work to these pages (no SQL on anonymous views).
-                "DEBUG": "1",
-                "BLOG_MEMORY_SEED": SEED,
-                "LOG_LEVEL": "ERROR",
-            }
-        )
-        env.update(env_overrides)
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
+        env = site_env(self.var_dir, env_overrides)
         self.port = free_port()
         self.log = open(Path(self.var_dir) / "daphne.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
@@ -178,6 +184,81 @@ def load(
     return len(latencies), errors, elapsed, latencies
 
 
+def in_process_child(total: int, seconds: float) -> None:
+    """Measure both pages through Django's handler in this process; print JSON lines."""
+    import json
+
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    client = Client()
+    front = client.get("/").content.decode()
+    match = re.search(r'href="(/posts/[0-9a-f-]{36}/)"', front)
+    for page, path in (("front page", "/"), ("post page", match.group(1))):
+        for _ in range(WARMUP_REQUESTS):
+            client.get(path)
+        latencies: list[float] = []
+        errors = 0
+        deadline = time.monotonic() + seconds
+        started = time.perf_counter()
+        while len(latencies) < total and time.monotonic() < deadline:
+            start = time.perf_counter()
+            status = client.get(path).status_code
+            latencies.append(time.perf_counter() - start)
+            errors += status != 200
+        elapsed = time.perf_counter() - started
+        print(
+            json.dumps({"page": page, "errors": errors, "seconds": elapsed, "latencies": latencies})
+        )
+
+
+def in_process(name: str, overrides: dict[str, str], total: int, seconds: float) -> list[Result]:
+    """Run in_process_child for one configuration and collect its results."""
+    import json
+
+    var_dir = tempfile.mkdtemp(prefix="kvsite-bench-")
+    try:
+        env = site_env(var_dir, overrides)
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--in-process-child",
+                "--requests",
+                str(total),
+                "--seconds",
+                str(seconds),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if child.returncode != 0:
+            raise RuntimeError(f"in-process run failed: {child.stderr[-2000:]}")
+        output = child.stdout
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+    results = []
+    for line in output.splitlines():
+        if line.startswith("{"):
+            data = json.loads(line)
+            results.append(
+                Result(
+                    name,
+                    data["page"],
+                    len(data["latencies"]),
+                    data["errors"],
+                    data["seconds"],
+                    data["latencies"],
+                )
+            )
+    return results
+
+
 def configurations(redis_url: str) -> list[tuple[str, dict[str, str]]]:
     """Return the (name, environment) of each configuration measured."""
     return [
@@ -199,11 +280,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=6.0, help="time bound per measurement")
     parser.add_argument("--requests", type=int, default=3000, help="request bound per measurement")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--in-process-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.in_process_child:
+        in_process_child(args.requests, args.seconds)
+        return
 
     redis = start_redis_server()
     results: list[Result] = []
+    local: list[Result] = []
     try:
+        for name, env in configurations(redis.url):
+            print(f"in process: {name}", file=sys.stderr)
+            local.extend(in_process(name, env, args.requests, args.seconds))
         for name, env in configurations(redis.url):
             print(f"starting site: {name}", file=sys.stderr)
             site = Site(env)
@@ -219,17 +308,20 @@ def main() -> None:
                 site.stop()
     finally:
         redis.stop()
-    report(results, args)
+    print(
+        f"\n`python bench/site.py --seconds {args.seconds:g} --requests {args.requests} "
+        f"--concurrency {args.concurrency}` ({SEED})"
+    )
+    print(f"\nOver HTTP: daphne (one process), {args.concurrency} keep-alive clients on loopback\n")
+    report(results)
+    print("\nIn process: Django's test client, one thread, no HTTP server\n")
+    report(local)
 
 
-def report(results: list[Result], args) -> None:
+def report(results: list[Result]) -> None:
     """Print the results as a Markdown table with ratios."""
     uncached = {r.page: r for r in results if r.config == "uncached"}
     embedded = {r.page: r for r in results if "embedded" in r.config}
-    print(
-        f"\n`python bench/site.py --seconds {args.seconds:g} --requests {args.requests} "
-        f"--concurrency {args.concurrency}` (daphne, one process, {SEED})\n"
-    )
     print(
         "| configuration | page | req/s | p50 ms | p99 ms | errors | vs uncached | embedded vs this |"
     )
