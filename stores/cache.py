@@ -15,7 +15,9 @@ handle is shared with other data.
 
 from __future__ import annotations
 
-from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+import pickle
+
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient, RedisSerializer
 
 from stores import clients
 
@@ -23,11 +25,26 @@ HANDLES = {"main": clients.kv, "pages": clients.kv_pages}
 CLEAR_BATCH = 500
 
 
+class KVSerializer(RedisSerializer):
+    """Django's Redis serializer, telling pickles from integers by their first byte.
+
+    Django's own tries ``int()`` first and catches the ValueError on every
+    pickled value; a pickle (protocol 2 and later) always starts with
+    ``0x80`` and an integer never does, so one byte decides without an
+    exception. What is stored is exactly what Django's serializer stores.
+    """
+
+    def loads(self, data):
+        if data[:1] == b"\x80":
+            return pickle.loads(data)
+        return int(data)
+
+
 class KVCacheClient(RedisCacheClient):
     """RedisCacheClient that uses a ``stores.clients`` handle."""
 
     def __init__(self, servers, serializer=None, **options):
-        super().__init__(servers, serializer=serializer)
+        super().__init__(servers, serializer=serializer or KVSerializer)
         name = servers[0] if servers else "main"
         if name not in HANDLES:
             raise ValueError(f"KVCache LOCATION must be one of {', '.join(HANDLES)}, not {name!r}")

@@ -238,6 +238,12 @@ class TracedKV:
             if name == "pipeline":
                 return self._pipeline
             return attr
+        call = self._traced(name, attr)
+        # Keep the wrapper: later lookups find it without __getattr__.
+        self.__dict__[name] = call
+        return call
+
+    def _traced(self, name: str, attr):
         label = self.trace_label
 
         def call(*args, **kwargs):

@@ -84,3 +84,17 @@ def test_pages_handle_is_separate_from_sessions_when_embedded(kv_url):
 def test_unknown_location_is_refused(kv_url):
     with pytest.raises(ValueError, match="LOCATION must be one of"):
         _cache("elsewhere").get("x")
+
+
+@pytest.mark.parametrize(
+    "value", [0, 7, -12, 2**70, True, 1.5, "text", b"\x80bytes", {"html": "<p>"}, None]
+)
+def test_serializer_reads_what_djangos_writes(value):
+    from django.core.cache.backends.redis import RedisSerializer
+
+    from stores.cache import KVSerializer
+
+    stored = RedisSerializer().dumps(value)
+    raw = str(stored).encode() if isinstance(stored, int) else stored
+    assert KVSerializer().loads(raw) == value
+    assert type(KVSerializer().loads(raw)) is type(value)
