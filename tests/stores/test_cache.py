@@ -98,3 +98,21 @@ def test_serializer_reads_what_djangos_writes(value):
     raw = str(stored).encode() if isinstance(stored, int) else stored
     assert KVSerializer().loads(raw) == value
     assert type(KVSerializer().loads(raw)) is type(value)
+
+
+def test_page_cache_pressure_evicts_pages_never_sessions(settings):
+    settings.KV_URL = "memory:"
+    settings.KV_PAGE_CACHE_MAXMEMORY = 128 * 1024
+    clients.reset()
+    try:
+        pages, sessions = _cache("pages", "page"), _cache("main", "session")
+        for i in range(50):
+            sessions.set(f"s{i}", {"user": i})
+        page = "<p>" + "x" * 20_000 + "</p>"
+        for i in range(60):
+            pages.set(f"p{i}", page)
+        assert clients.kv_pages().dbsize() < 60
+        assert pages.get("p59") == page
+        assert all(sessions.get(f"s{i}") == {"user": i} for i in range(50))
+    finally:
+        clients.reset()
