@@ -113,7 +113,9 @@ class Session:
         if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
             return ErrorReply(OOM)
         if cmd.write and engine.persistence.rewriting:
-            engine.persistence.before_write(self.db, cmd.keys(argv))
+            keys = cmd.keys(argv)
+            if keys:
+                engine.persistence.before_write(self.db, keys)
         self.dirty = 0
         self.prop = None
         self.touched = None
