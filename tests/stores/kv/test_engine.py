@@ -196,7 +196,9 @@ def test_client_blpop_waits_for_a_push(kv):
 
 
 def test_errors_come_back_as_replies_not_exceptions(session):
-    assert session.execute([b"GET"]) == ErrorReply("ERR wrong number of arguments for 'get' command")
+    assert session.execute([b"GET"]) == ErrorReply(
+        "ERR wrong number of arguments for 'get' command"
+    )
     assert isinstance(session.execute([b"nope"]), ErrorReply)
     assert session.execute([]).message.startswith("ERR unknown command")
     assert session.execute([b"get", b"x"]) is None
