@@ -8,6 +8,8 @@ parses numbers here. Never touches the data set.
 
 from __future__ import annotations
 
+import math
+
 from stores.kv.errors import NOT_FLOAT, NOT_INTEGER, CommandError
 
 LLONG_MAX = (1 << 63) - 1
