@@ -110,12 +110,13 @@ class Session:
                 if keys:
                     engine.persistence.before_write(self.db, keys)
             self.dirty = 0
+            self.prop = self.touched = None
             start = _perf()
             try:
                 reply = cmd.handler(self, argv)
             except CommandError as exc:
                 reply = ErrorReply(exc.message)
-                self.prop = self.touched = None
+                self.dirty = 0
             except Exception as exc:  # a bug must never take the server down
                 reply = self._internal_error(cmd, argv, exc)
             elapsed = _perf() - start
@@ -123,7 +124,10 @@ class Session:
             if elapsed > engine.slowlog_threshold:
                 engine.record_slow(self, argv, elapsed)
             if self.dirty:
-                engine.after_write(self, cmd, argv)
+                if engine.persisting or engine.watched or engine.waiters or engine.tracking_memory:
+                    engine.after_write(self, cmd, argv)
+                else:
+                    engine.dirty += self.dirty
         if engine.persisting:
             engine.persistence.after_command()
         return reply
@@ -138,12 +142,13 @@ class Session:
             if keys:
                 engine.persistence.before_write(self.db, keys)
         self.dirty = 0
+        self.prop = self.touched = None
         start = _perf()
         try:
             reply = cmd.handler(self, argv)
         except CommandError as exc:
             reply = ErrorReply(exc.message)
-            self.prop = self.touched = None
+            self.dirty = 0
         except Exception as exc:  # a bug must never take the server down
             reply = self._internal_error(cmd, argv, exc)
         elapsed = _perf() - start
@@ -241,6 +246,7 @@ class Engine:
         self.started_monotonic = time.monotonic()
         self._tx_buffer: list[tuple[int, list[bytes]]] | None = None
         self.maxmemory = 0
+        self.tracking_memory = False
         self.slowlog_threshold = 0.0
         self.config_lfu_log_factor = 10
         self.config_lfu_decay_time = 1
@@ -271,6 +277,7 @@ class Engine:
         if name == "maxmemory":
             self.maxmemory = value
             self.memory.set_enabled(bool(value))
+            self.tracking_memory = self.memory.enabled
         elif name == "maxmemory-policy":
             lfu = value.endswith("lfu")
             for ks in self.databases:
@@ -295,14 +302,10 @@ class Engine:
         self.dirty += session.dirty
         db = session.db
         prop, touched = session.prop, session.touched
-        if prop is not None:
-            session.prop = None
-        if touched is not None:
-            session.touched = None
         if self.persisting:
             for item in prop if prop is not None else (argv,):
                 self.propagate(db, item)
-        if self.watched or self.waiters or self.memory.enabled:
+        if self.watched or self.waiters or self.tracking_memory:
             self.keys_modified(db, touched if touched is not None else cmd.keys(argv))
 
     def keys_modified(self, db: int, keys: list[bytes]) -> None:
