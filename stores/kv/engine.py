@@ -129,7 +129,10 @@ class Session:
                 else:
                     engine.dirty += self.dirty
         if engine.persisting:
-            engine.persistence.after_command()
+            try:
+                engine.persistence.after_command()
+            except CommandError as exc:  # e.g. MISCONF: the disk refused the write
+                return ErrorReply(exc.message)
         return reply
 
     def call(self, cmd: Command, argv: list[bytes]) -> Any:
