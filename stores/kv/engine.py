@@ -25,6 +25,7 @@ from stores.kv.eviction import MemoryTracker
 from stores.kv.expiry import ActiveExpiry, wall_clock_ms
 from stores.kv.hooks import NoPersistence
 from stores.kv.keyspace import Keyspace
+from stores.kv.lazyfree import LazyFree
 from stores.kv.pubsub import PubSub
 from stores.kv.replies import QUEUED, ErrorReply
 from stores.kv.slowlog import SlowLog
@@ -236,6 +237,7 @@ class Engine:
         self.pubsub = PubSub(self)
         self.slowlog = SlowLog(self.config.get("slowlog-max-len"))
         self.memory = MemoryTracker(self)
+        self.lazyfree = LazyFree()
         self.expiry = ActiveExpiry(self)
         self.stats: dict[str, int] = {
             "expired_keys": 0,
@@ -482,6 +484,7 @@ class Engine:
             close = getattr(self.persistence, "close", None)
             if close is not None:
                 close()
+        self.lazyfree.close()
 
     @property
     def closed(self) -> bool:
