@@ -106,3 +106,15 @@ def test_directory_target_uses_persistence_or_fails_clearly(tmp_path):
     client = stores.kv.connect(str(tmp_path), appendonly=True)
     client.set("k", "v")
     client.close()
+
+
+def test_unread_pubsub_messages_are_bounded(kv):
+    p = kv.pubsub()
+    p.max_pending = 100
+    p.subscribe("ch")
+    for i in range(150):
+        kv.publish("ch", i)
+    assert len(p._messages) <= 100
+    with pytest.raises(redis.exceptions.ConnectionError):
+        p.get_message()
+    assert kv.publish("ch", "x") == 0
