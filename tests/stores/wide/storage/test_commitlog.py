@@ -71,7 +71,7 @@ def test_flipped_byte_in_the_middle_is_reported_with_file_and_offset():
     log.close()
     ((sid, path),) = list_segments(fs, "/log")
     first_record = COMMITLOG_HEADER.size
-    fs.corrupt(path, first_record + 9)  # inside the first payload
+    fs.corrupt(path, first_record + 13)  # inside the first payload
     with pytest.raises(CorruptionError) as info:
         list(replay_segment(fs, sid, path, last=True))
     assert info.value.path == path
@@ -85,7 +85,7 @@ def test_flipped_length_byte_is_detected_too():
         log.wait_synced(log.append(b"payload-%d" % i, {TABLE}))
     log.close()
     ((sid, path),) = list_segments(fs, "/log")
-    fs.corrupt(path, COMMITLOG_HEADER.size + 1)
+    fs.corrupt(path, COMMITLOG_HEADER.size + 5)  # a length byte
     with pytest.raises(CorruptionError):
         list(replay_segment(fs, sid, path, last=True))
 

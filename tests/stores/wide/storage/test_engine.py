@@ -1,6 +1,7 @@
 """StorageEngine through its public API, on memory, a memory filesystem and disk."""
 
 import os
+import time
 
 import pytest
 
@@ -348,3 +349,70 @@ def test_memory_mode_touches_no_files(tmp_path, monkeypatch):
     assert values(engine.read("ks", "t", b"u")) == [(b"a", b"1")]
     engine.close()
     assert os.listdir(tmp_path) == []
+
+
+def test_empty_slice_list_selects_no_rows_but_keeps_the_static_row(opener):
+    engine = opener()
+    setup(engine)
+    engine.apply(static(b"u", b"Ann", 1))
+    engine.apply(put(b"u", b"a", b"1", 1))
+    result = engine.read("ks", "t", b"u", slices=[])
+    assert result.rows == [] and result.static_row.cells["name"].value == b"Ann"
+
+
+class SlowSSTableFileSystem(MemoryFileSystem):
+    """SSTable writes crawl, so flushing falls behind the writer."""
+
+    def create(self, path):
+        handle = super().create(path)
+        if "/data/" in path:
+            real_write = handle.write
+
+            def slow_write(data):
+                time.sleep(0.002)
+                real_write(data)
+
+            handle.write = slow_write
+        return handle
+
+
+def test_writers_are_held_when_flushing_falls_behind():
+    threshold = 4000
+    engine = StorageEngine.open(
+        "/db", fs=SlowSSTableFileSystem(), memtable_flush_threshold=threshold, auto_compaction=False
+    )
+    setup(engine)
+    state = engine._table("ks", "t")
+    largest = 0
+    for i in range(1500):
+        engine.apply(put(b"u%d" % (i % 7), b"%05d" % i, b"v" * 30, i + 1))
+        largest = max(largest, state.memtable.size)
+    engine.wait_for_background()
+    assert largest <= 3 * threshold + 500
+    assert sum(len(p.rows) for p in engine.scan("ks", "t")) == 1500
+    engine.close()
+
+
+def test_time_window_table_drops_fully_expired_sstables_whole(opener):
+    clock = Clock()
+    engine = opener(clock=clock)
+    twcs = {
+        "class": "TimeWindowCompactionStrategy",
+        "compaction_window_unit": "HOURS",
+        "compaction_window_size": 1,
+    }
+    setup(engine, gc_grace_seconds=60, compaction=twcs)
+    now_us = int(clock() * 1_000_000)
+    for n in range(3):
+        for i in range(5):
+            engine.apply(put(b"m%d" % i, b"%03d" % n, b"x", now_us + n, ttl=100))
+        engine.flush()
+    assert len(engine.sstables("ks", "t")) == 3
+    clock.advance(100 + 61)
+    engine.flush()  # flushes nothing, but wakes the compaction policy
+    engine.apply(put(b"fresh", b"a", b"y", now_us + 10**9))
+    engine.flush()
+    assert [s["partitions"] for s in engine.sstables("ks", "t")] == [1]
+    dropped = [h for h in engine.compaction_history() if h["expired_dropped"]]
+    assert dropped and dropped[0]["output"] is None
+    assert [p.partition_key for p in engine.scan("ks", "t")] == [b"fresh"]
