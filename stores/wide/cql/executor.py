@@ -45,6 +45,7 @@ from stores.wide.storage import InvalidRequest as StorageInvalidRequest
 from stores.wide.storage import StorageError
 
 PREPARED_CACHE_SIZE = 2048
+VOID = Void()
 APPLIED = "[applied]"
 
 
@@ -59,6 +60,7 @@ class Compiled:
     bind_specs: list = field(default_factory=list)
     result_columns: list | None = None
     pk_indexes: list[int] = field(default_factory=list)
+    fast: object = None
 
 
 @dataclass
@@ -212,7 +214,11 @@ class Executor:
                 mod = compile_update(stmt, table, compiler)
             else:
                 mod = compile_delete(stmt, table, compiler)
-            return self._finish(Compiled(mod.kind, stmt, ks, mod), compiler, table)
+            compiled = self._finish(Compiled(mod.kind, stmt, ks, mod), compiler, table)
+            if not (mod.is_conditional or mod.needs_read or mod.is_counter):
+                mutations, apply = self._mutations, self._apply
+                compiled.fast = lambda ctx: apply(mutations(mod, ctx))
+            return compiled
         if isinstance(stmt, ast.Batch):
             mods = []
             for inner in stmt.statements:
@@ -278,7 +284,16 @@ class Executor:
         client's default write timestamp in microseconds.
         """
         try:
-            compiled = self._current(prepared)
+            compiled = prepared.compiled
+            if prepared.schema_version is not self.catalog.version:
+                compiled = self._current(prepared)
+            if compiled.fast is not None and not serialized and timestamp is None:
+                if len(values) != len(compiled.bind_specs):
+                    raise InvalidRequest(
+                        f"Invalid amount of bind variables: expected {len(compiled.bind_specs)}, got {len(values)}"
+                    )
+                compiled.fast(ExecContext(values, self.clock(), keyspace))
+                return VOID
             ctx = self._context(compiled, values, serialized, keyspace, timestamp)
             return self._run(compiled, ctx, page_size, paging_state, keyspace)
         except CQLError:

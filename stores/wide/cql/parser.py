@@ -51,7 +51,15 @@ class Parsed:
 def parse(source: str) -> Parsed:
     """Return the one statement in ``source`` (a trailing ``;`` is allowed)."""
     parser = _Parser(tokenize(source))
-    statement = parser.statement()
+    try:
+        statement = parser.statement()
+    except RecursionError:
+        token = parser.peek()
+        raise SyntaxException(
+            f"line {token.line}:{token.column} statement is too deeply nested",
+            token.line,
+            token.column,
+        ) from None
     while parser.peek().is_punct(";"):
         parser.advance()
     parser.expect_eof()

@@ -70,6 +70,18 @@ class Restrictions:
 
     def partition_keys(self, ctx: ExecContext) -> list[bytes]:
         """Return the encoded partition keys selected (sorted by nothing in particular)."""
+        table = self.table
+        if len(table.partition_key) == 1:
+            column = table.partition_key[0]
+            op, evaluator = self.pk_values[column.name]
+            if op == "EQ":
+                value = evaluator(ctx)
+                if value is None or value is UNSET:
+                    word = "null" if value is None else "unset"
+                    raise InvalidRequest(
+                        f"Invalid {word} value for partition key part {column.name}"
+                    )
+                return [table.pk_types[0].serialize(value)]
         per_column = []
         for column in self.table.partition_key:
             op, evaluator = self.pk_values[column.name]
@@ -214,6 +226,7 @@ def compile_where(
 ) -> Restrictions:
     """Return the Restrictions of a WHERE clause, or raise Cassandra's error for it."""
     r = Restrictions(table)
+    compiler.partition_key = table.partition_key
     ck_single: dict[str, list[tuple[str, object]]] = {}
     ck_multi: list[tuple[tuple[str, ...], str, object]] = []
     seen_eq: set[str] = set()
@@ -324,7 +337,12 @@ def compile_where(
             f'Columns "{names}" cannot be restricted by both a normal relation and a token relation'
         )
     if statement != "SELECT":
-        missing = [c.name for c in table.partition_key if c.name not in r.pk_values]
+        sliced = {f.column for f in r.filters if f.kind == PARTITION_KEY}
+        missing = [
+            c.name
+            for c in table.partition_key
+            if c.name not in r.pk_values and c.name not in sliced
+        ]
         if missing or pk_slice:
             if pk_slice and not missing:
                 raise InvalidRequest(

@@ -45,6 +45,7 @@ class TermCompiler:
 
     def __init__(self, markers: tuple[ast.BindMarker, ...]):
         self.specs: list[ColumnSpec | None] = [None] * len(markers)
+        self.partition_key: list | None = None
 
     def spec_for(self, marker: ast.BindMarker, receiver: ColumnSpec) -> None:
         name = marker.name if marker.name else receiver.name
@@ -149,7 +150,9 @@ class TermCompiler:
 
     def function(self, term: ast.FunctionCall, receiver: ColumnSpec) -> Evaluator:
         if term.name == "token":
-            raise InvalidRequest("token() is only supported in WHERE clauses and selections")
+            if self.partition_key is None:
+                raise InvalidRequest("token() is only supported in WHERE clauses and selections")
+            return self.token(term, receiver)
         arg_types = [self.static_type(a) for a in term.args]
         function = resolve_function(term.name, arg_types)
         if not _assignable(function.return_type, receiver.cql_type):
@@ -167,6 +170,22 @@ class TermCompiler:
             value = function.call([a(None) for a in args])
             return lambda ctx: value
         return lambda ctx: function.call([a(ctx) for a in args])
+
+    def token(self, term: ast.FunctionCall, receiver: ColumnSpec) -> Evaluator:
+        from stores.wide.cql.keys import encode_partition_key
+        from stores.wide.storage import token
+
+        columns = self.partition_key
+        if len(term.args) != len(columns):
+            raise InvalidRequest(
+                f"Invalid number of arguments in call to function token: {len(columns)} required but {len(term.args)} provided"
+            )
+        args = [
+            self.compile(a, ColumnSpec(receiver.keyspace, receiver.table, c.name, c.cql_type))
+            for a, c in zip(term.args, columns, strict=True)
+        ]
+        types = [c.cql_type for c in columns]
+        return lambda ctx: token(encode_partition_key(types, [a(ctx) for a in args]))
 
     def static_type(self, term) -> CQLType | None:
         """Return the type a term has on its own (function results), or None."""

@@ -46,8 +46,9 @@ _FLOAT = struct.Struct(">f")
 _DOUBLE = struct.Struct(">d")
 
 
-class MarshalError(InvalidRequest):
-    """A value that cannot be converted to or from a CQL type."""
+# A value that cannot be converted to or from a CQL type is an InvalidRequest
+# to the client; the alias names the intent at raise sites.
+MarshalError = InvalidRequest
 
 
 class CQLType:
@@ -564,9 +565,14 @@ class BooleanType(CQLType):
 # UUIDs --------------------------------------------------------------------
 
 
+def _uuid_time(raw: bytes) -> int:
+    time_low, time_mid, time_hi = struct.unpack(">IHH", raw[:8])
+    return ((time_hi & 0x0FFF) << 48) | (time_mid << 32) | time_low
+
+
 def _timeuuid_key(value: uuid.UUID) -> bytes:
     raw = value.bytes
-    stamp = value.time if value.version == 1 else 0
+    stamp = _uuid_time(raw)
     lsb = bytes(b ^ 0x80 for b in raw[8:])
     return _UINT64.pack((stamp << 4) | (raw[6] >> 4)) + lsb
 
@@ -630,15 +636,13 @@ class TimeUUIDType(UUIDType):
 
     def serialize(self, value) -> bytes:
         raw = super().serialize(value)
-        if value.version != 1:
-            raise MarshalError(
-                f"Unsupported UUID version for timeuuid: {value.version}; expected 1"
-            )
+        if raw[6] >> 4 != 1:
+            raise MarshalError(f"Unsupported UUID version for timeuuid: {raw[6] >> 4}; expected 1")
         return raw
 
     def deserialize(self, data: bytes):
         value = super().deserialize(data)
-        if value is not None and value.version != 1:
+        if value is not None and value.bytes[6] >> 4 != 1:
             raise MarshalError("Invalid version for TimeUUID type.")
         return value
 
@@ -651,8 +655,8 @@ class TimeUUIDType(UUIDType):
 
     def from_literal(self, kind, text):
         value = super().from_literal(kind, text)
-        if value.version != 1:
-            raise MarshalError(f"Unsupported UUID version for timeuuid: {value.version}")
+        if value.bytes[6] >> 4 != 1:
+            raise MarshalError(f"Unsupported UUID version for timeuuid: {value.bytes[6] >> 4}")
         return value
 
 
@@ -730,10 +734,15 @@ class TimestampType(CQLType):
         return millis_to_datetime(_INT_STRUCTS[8].unpack(data)[0])
 
     def encode_key(self, value) -> bytes:
-        return BigIntType().encode_key(timestamp_to_millis(value))
+        millis = timestamp_to_millis(value)
+        try:
+            return _UINT64.pack(millis + 2**63)
+        except struct.error:
+            raise MarshalError(f"Timestamp {value} out of range") from None
 
     def decode_key(self, buf, pos):
-        millis, pos = BigIntType().decode_key(buf, pos)
+        millis = _UINT64.unpack_from(buf, pos)[0] - 2**63
+        pos += 8
         return millis_to_datetime(millis), pos
 
     def from_literal(self, kind, text):
