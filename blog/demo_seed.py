@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
@@ -169,12 +170,42 @@ def _body(rng: random.Random, topic: str) -> str:
 
 @dataclass
 class DemoPlan:
-    """Everything one seed writes, generated up front."""
+    """The posts and users of a seed; comments and views are streamed, never held."""
 
+    seed: int
+    sizes: SeedSizes
+    anchor: datetime
     posts: list[Post]
-    comments: list[tuple[int, uuid.UUID, datetime, str, str]]  # post index, id, time, author, body
-    views: list[tuple[int, int, datetime]]  # user index, post index, time
     usernames: list[str]
+
+    def _moment_after(self, rng: random.Random, post: Post) -> datetime:
+        age = (self.anchor - post.created_at).total_seconds()
+        return to_millis(post.created_at + timedelta(seconds=rng.uniform(0, max(age, 1))))
+
+    def comments(self) -> Iterator[tuple[int, uuid.UUID, datetime, str, str]]:
+        """Yield (post index, comment id, time, author, body), the same each time."""
+        if not self.posts:
+            return
+        rng = random.Random(f"{self.seed}:comments")
+        authors = self.usernames or [STAFF_USERNAME]
+        # Some posts draw far more comments than others, as on a real blog.
+        cumulative = list(accumulate(1.0 / (1 + i % 17) for i in range(len(self.posts))))
+        population = range(len(self.posts))
+        for _ in range(self.sizes.comments):
+            index = rng.choices(population, cum_weights=cumulative)[0]
+            moment = self._moment_after(rng, self.posts[index])
+            body = " ".join(_sentence(rng, 4, 14) for _ in range(rng.randint(1, 3)))
+            yield index, _uuid(rng), moment, rng.choice(authors), body
+
+    def views(self) -> Iterator[tuple[int, int, datetime]]:
+        """Yield (user index, post index, time), the same each time."""
+        if not self.posts or not self.usernames:
+            return
+        rng = random.Random(f"{self.seed}:views")
+        for _ in range(self.sizes.views):
+            index = rng.randrange(len(self.posts))
+            moment = self._moment_after(rng, self.posts[index])
+            yield rng.randrange(len(self.usernames)), index, moment
 
 
 def plan(seed: int, sizes: SeedSizes, anchor: datetime) -> DemoPlan:
@@ -191,39 +222,10 @@ def plan(seed: int, sizes: SeedSizes, anchor: datetime) -> DemoPlan:
         tags = sorted(set(rng.sample(TAGS, rng.randint(1, 3))))
         body = _body(rng, topic)
         post_id = _uuid(rng)
-        posts.append(
-            Post(
-                post_id,
-                title,
-                body,
-                rng.choice(authors),
-                tags,
-                created.strftime("%Y-%m-%d"),
-                created,
-                created,
-            )
-        )
-    comments = []
-    if posts:
-        # Some posts draw far more comments than others, as on a real blog.
-        cumulative = list(accumulate(1.0 / (1 + i % 17) for i in range(len(posts))))
-        population = range(len(posts))
-        for _ in range(sizes.comments):
-            index = rng.choices(population, cum_weights=cumulative)[0]
-            post = posts[index]
-            age = (anchor - post.created_at).total_seconds()
-            moment = to_millis(post.created_at + timedelta(seconds=rng.uniform(0, max(age, 1))))
-            body = " ".join(_sentence(rng, 4, 14) for _ in range(rng.randint(1, 3)))
-            comments.append((index, _uuid(rng), moment, rng.choice(usernames or authors), body))
-    views = []
-    if posts and usernames:
-        for _ in range(sizes.views):
-            index = rng.randrange(len(posts))
-            post = posts[index]
-            age = (anchor - post.created_at).total_seconds()
-            moment = to_millis(post.created_at + timedelta(seconds=rng.uniform(0, max(age, 1))))
-            views.append((rng.randrange(len(usernames)), index, moment))
-    return DemoPlan(posts, comments, views, usernames)
+        author = rng.choice(authors)
+        day = created.strftime("%Y-%m-%d")
+        posts.append(Post(post_id, title, body, author, tags, day, created, created))
+    return DemoPlan(seed, sizes, anchor, posts, usernames)
 
 
 def ensure_users(usernames: list[str]) -> dict[str, int]:
@@ -280,8 +282,10 @@ def seed(
         bar.advance()
     bar.finish()
 
-    bar = ProgressBar("comments", len(data.comments), stream, progress)
-    for index, comment_id, moment, author, body in data.comments:
+    comment_targets: Counter[int] = Counter()
+    bar = ProgressBar("comments", sizes.comments, stream, progress)
+    for index, comment_id, moment, author, body in data.comments():
+        comment_targets[index] += 1
         repo.add_comment(
             data.posts[index],
             author=author,
@@ -294,8 +298,10 @@ def seed(
     bar.finish()
 
     now = datetime.now(UTC)
-    bar = ProgressBar("views", len(data.views), stream, progress)
-    for user_index, post_index, moment in data.views:
+    view_targets: Counter[int] = Counter()
+    bar = ProgressBar("views", sizes.views, stream, progress)
+    for user_index, post_index, moment in data.views():
+        view_targets[post_index] += 1
         post = data.posts[post_index]
         remaining = history_ttl - int((now - moment).total_seconds())
         if remaining > 0:
@@ -309,8 +315,6 @@ def seed(
         bar.advance()
     bar.finish()
 
-    comment_targets = Counter(index for index, *_ in data.comments)
-    view_targets = Counter(post_index for _, post_index, _ in data.views)
     bar = ProgressBar("counters", len(data.posts), stream, progress)
     for index, post in enumerate(data.posts):
         comments_now, views_now = repo.stats(post.post_id)

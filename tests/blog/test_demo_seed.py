@@ -13,19 +13,19 @@ ANCHOR = datetime(2026, 5, 1, tzinfo=UTC)
 def test_plan_is_deterministic_for_a_seed():
     a, b = plan(3, SMALL, ANCHOR), plan(3, SMALL, ANCHOR)
     assert [p.post_id for p in a.posts] == [p.post_id for p in b.posts]
-    assert a.comments == b.comments and a.views == b.views
+    assert list(a.comments()) == list(b.comments()) and list(a.views()) == list(b.views())
+    assert list(a.comments()) == list(a.comments())
     assert [p.post_id for p in plan(4, SMALL, ANCHOR).posts] != [p.post_id for p in a.posts]
 
 
 def test_plan_sizes_and_times():
     data = plan(1, SMALL, ANCHOR)
-    assert (len(data.posts), len(data.comments), len(data.views), len(data.usernames)) == (
-        12,
-        60,
-        40,
-        4,
-    )
-    for index, _, moment, _, _ in data.comments:
+    comments, views = list(data.comments()), list(data.views())
+    sizes = (len(data.posts), len(comments), len(views), len(data.usernames))
+    assert sizes == (12, 60, 40, 4)
+    for index, _, moment, _, _ in comments:
+        assert data.posts[index].created_at <= moment <= ANCHOR
+    for _, index, moment in views:
         assert data.posts[index].created_at <= moment <= ANCHOR
     assert all((ANCHOR - p.created_at).days <= 10 for p in data.posts)
 
