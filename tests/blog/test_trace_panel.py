@@ -18,7 +18,9 @@ def test_counts_badges_and_escaping():
     assert "page cache miss" in html and "request 3.2 ms" in html
     assert "<script>" not in html and "GET page:&lt;script&gt;" in html
     assert "boom &lt;b&gt;" in html and "<tr class=failed>" in html
-    assert "main &lt;kv&gt;" in html and "wide &amp; co" in html and "Page cache: pages engine" in html
+    assert (
+        "main &lt;kv&gt;" in html and "wide &amp; co" in html and "Page cache: pages engine" in html
+    )
     assert "blog:front:&lt;x&gt;" in html
 
 
