@@ -77,10 +77,11 @@ class StoreTraceMiddleware:
         logger.error("store error on %s: %s", request.path, exception, exc_info=exception)
         from django.shortcuts import render
 
+        detail = str(exception)[:300] if settings.DEBUG else ""
         response = render(
             request,
             "503.html",
-            {"store": store, "error": exception.__class__.__name__},
+            {"store": store, "error": exception.__class__.__name__, "detail": detail},
             status=503,
         )
         response["Retry-After"] = "30"

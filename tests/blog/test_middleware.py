@@ -84,3 +84,18 @@ def test_other_errors_are_not_reported_as_store_errors(client, stores, monkeypat
     client.raise_request_exception = False
     response = client.get("/")
     assert response.status_code == 500
+
+
+def test_missing_schema_on_a_persistent_store_is_a_503_with_the_hint(client, settings, tmp_path):
+    settings.WIDE_URL = f"embedded:{tmp_path / 'wide'}"
+    settings.KV_URL = "memory:"
+    settings.DEBUG = True
+    clients.reset()
+    try:
+        response = client.get("/")
+        html = response.content.decode()
+        assert response.status_code == 503
+        assert "keyspace blog does not exist" in html
+        assert "manage.py apply_schema" in html
+    finally:
+        clients.reset()
