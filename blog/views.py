@@ -173,7 +173,7 @@ def post_detail(request, post_id: uuid.UUID):
         comments = repo.comments(post_id, settings.BLOG_COMMENTS_PER_PAGE, _state_in(payload[1]))
         fragment = {
             "html": render_to_string(
-                "blog/_comment_page.html",
+                "blog/_older_comments.html",
                 {
                     "post": post,
                     "comments": comments.items,

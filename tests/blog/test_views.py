@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
@@ -278,3 +279,28 @@ def test_whole_page_cache_holds_no_csrf_token_or_user(client, reader, post):
     mine = signed_in.get(url).content.decode()
     assert "Sign out" in mine and 'name="csrfmiddlewaretoken"' in mine
     assert "Sign out" not in client.get(url).content.decode()
+
+
+def test_older_comments_page_through_the_signed_cursor(client, post):
+    repo = repository()
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(25):
+        repo.add_comment(
+            post,
+            author="ada",
+            body=f"comment number {i:02d}",
+            created_at=start + timedelta(minutes=i),
+        )
+    pagecache.invalidate_post(post.post_id)
+    url = reverse("blog:post", args=[post.post_id])
+    first = client.get(url).content.decode()
+    assert "comment number 24" in first and "comment number 04" not in first
+    token = re.search(r'href="\?after=([^"#]+)#comments"', first).group(1)
+    older = client.get(url + "?after=" + token).content.decode()
+    assert "Older comments" in older and "Back to the post" in older
+    assert re.findall(r"comment number (\d\d)", older) == [f"{i:02d}" for i in range(4, -1, -1)]
+    other = repo.create_post(title="Other", body="b", author="a", tags=[])
+    assert (
+        client.get(reverse("blog:post", args=[other.post_id]) + "?after=" + token).status_code
+        == 404
+    )
