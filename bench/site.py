@@ -1,6 +1,7 @@
 """Benchmark the blog's pages served by daphne, cached and uncached, per page-cache backend.
 
-Starts the site under daphne on loopback once per configuration, seeds a
+Starts the site under daphne (and under uvicorn with httptools and uvloop,
+when installed) on loopback once per configuration, seeds a
 demo blog in it (WIDE_URL=memory:), then drives it with a small threaded
 HTTP/1.1 keep-alive load generator, bounded in request count AND time, and
 reports requests/s and p50/p99 latency for the front page and a post page:
@@ -91,25 +92,62 @@ def site_env(var_dir: str, overrides: dict[str, str]) -> dict[str, str]:
     return env
 
 
-class Site:
-    """A daphne process serving kvsite with one page-cache configuration."""
+SERVERS = {
+    "daphne": lambda port: [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        LOOPBACK,
+        "-p",
+        str(port),
+        "kvsite.asgi:application",
+    ],
+    "uvicorn": lambda port: [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "kvsite.asgi:application",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--lifespan",
+        "off",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ],
+}
 
-    def __init__(self, env_overrides: dict[str, str]):
+
+def available_servers() -> list[str]:
+    """Return the ASGI servers installed here: daphne always, uvicorn if present."""
+    servers = ["daphne"]
+    try:
+        import httptools  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        print("uvicorn with httptools is not installed: measuring daphne only", file=sys.stderr)
+    else:
+        servers.append("uvicorn")
+    return servers
+
+
+class Site:
+    """An ASGI server process serving kvsite with one page-cache configuration."""
+
+    def __init__(self, env_overrides: dict[str, str], server: str = "daphne"):
         self.var_dir = tempfile.mkdtemp(prefix="kvsite-bench-")
         env = site_env(self.var_dir, env_overrides)
         self.port = free_port()
-        self.log = open(Path(self.var_dir) / "daphne.log", "wb")  # noqa: SIM115
+        self.log = open(Path(self.var_dir) / "server.log", "wb")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                LOOPBACK,
-                "-p",
-                str(self.port),
-                "kvsite.asgi:application",
-            ],
+            SERVERS[server](self.port),
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -286,34 +324,42 @@ def main() -> None:
         in_process_child(args.requests, args.seconds)
         return
 
+    servers = available_servers()
     redis = start_redis_server()
-    results: list[Result] = []
+    results: dict[str, list[Result]] = {server: [] for server in servers}
     local: list[Result] = []
     try:
         for name, env in configurations(redis.url):
             print(f"in process: {name}", file=sys.stderr)
             local.extend(in_process(name, env, args.requests, args.seconds))
-        for name, env in configurations(redis.url):
-            print(f"starting site: {name}", file=sys.stderr)
-            site = Site(env)
-            try:
-                for page, path in (("front page", "/"), ("post page", site.post_path)):
-                    load(site.port, path, WARMUP_REQUESTS, 10, 2)
-                    done, errors, elapsed, latencies = load(
-                        site.port, path, args.requests, args.seconds, args.concurrency
-                    )
-                    results.append(Result(name, page, done, errors, elapsed, latencies))
-                    print(f"  {page}: {done / elapsed:.0f} req/s, {errors} errors", file=sys.stderr)
-            finally:
-                site.stop()
+        for server in servers:
+            for name, env in configurations(redis.url):
+                print(f"{server}: {name}", file=sys.stderr)
+                site = Site(env, server)
+                try:
+                    for page, path in (("front page", "/"), ("post page", site.post_path)):
+                        load(site.port, path, WARMUP_REQUESTS, 10, 2)
+                        done, errors, elapsed, latencies = load(
+                            site.port, path, args.requests, args.seconds, args.concurrency
+                        )
+                        results[server].append(Result(name, page, done, errors, elapsed, latencies))
+                        print(
+                            f"  {page}: {done / elapsed:.0f} req/s, {errors} errors",
+                            file=sys.stderr,
+                        )
+                finally:
+                    site.stop()
     finally:
         redis.stop()
     print(
         f"\n`python bench/site.py --seconds {args.seconds:g} --requests {args.requests} "
         f"--concurrency {args.concurrency}` ({SEED})"
     )
-    print(f"\nOver HTTP: daphne (one process), {args.concurrency} keep-alive clients on loopback\n")
-    report(results)
+    for server in servers:
+        print(
+            f"\nOver HTTP: {server} (one process), {args.concurrency} keep-alive clients on loopback\n"
+        )
+        report(results[server])
     print("\nIn process: Django's test client, one thread, no HTTP server\n")
     report(local)
 
