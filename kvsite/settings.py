@@ -10,7 +10,7 @@ import os
 import secrets
 from pathlib import Path
 
-from stores.config import parse_kv_url
+from stores.config import parse_kv_url, parse_wide_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("KVSITE_VAR_DIR", BASE_DIR / "var"))
@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "blog.middleware.StoreTraceMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,13 +109,49 @@ DATABASES = {
     }
 }
 
-# The page cache and sessions live in the key-value store.
+# The page cache and sessions live in the key-value store, through
+# stores.cache.KVCache (Django's RedisCache on the stores.clients handles, so
+# every command shows in the "What this page did" panel). Sessions use the
+# main handle ("main": never evicted by page-cache pressure); rendered pages
+# use "pages", which for an embedded KV_URL is a memory-only engine of its
+# own with KV_PAGE_CACHE_MAXMEMORY and allkeys-lru.
 _kv = parse_kv_url(KV_URL)
-if _kv.kind == "redis":
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": KV_URL},
-        "sessions": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": KV_URL},
+KV_PAGE_CACHE_MAXMEMORY = int(os.environ.get("KV_PAGE_CACHE_MAXMEMORY", str(64 * 1024 * 1024)))
+CACHES = {
+    "default": {
+        "BACKEND": "stores.cache.KVCache",
+        "LOCATION": "pages",
+        "KEY_PREFIX": "page",
+        "TIMEOUT": int(os.environ.get("PAGE_CACHE_SECONDS", "600")),
+    },
+    "sessions": {
+        "BACKEND": "stores.cache.KVCache",
+        "LOCATION": "main",
+        "KEY_PREFIX": "session",
+        "TIMEOUT": None,
+    },
+}
+# bench/site.py compares the page cache on the embedded engine with Django's
+# own backends; these two knobs exist for that comparison.
+_page_cache = os.environ.get("BLOG_PAGE_CACHE_BACKEND", "kv")
+if _page_cache == "locmem":
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "TIMEOUT": CACHES["default"]["TIMEOUT"],
+        "OPTIONS": {"MAX_ENTRIES": 10000},
     }
+elif _page_cache == "django-redis":
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("BLOG_PAGE_CACHE_URL", KV_URL),
+        "KEY_PREFIX": "page",
+        "TIMEOUT": CACHES["default"]["TIMEOUT"],
+    }
+elif _page_cache != "kv":
+    raise ValueError(f"BLOG_PAGE_CACHE_BACKEND={_page_cache!r}: use kv, locmem or django-redis")
+BLOG_PAGE_CACHE_ENABLED = env_bool("BLOG_PAGE_CACHE_ENABLED", True)
+
+if _kv.kind == "redis":
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -122,15 +159,7 @@ if _kv.kind == "redis":
         }
     }
 else:
-    # Until the embedded cache backend and channel layer land (issues 8 and 9),
-    # the embedded setting uses Django's and Channels' in-process backends.
-    CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "sessions": {
-            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-            "LOCATION": "sessions",
-        },
-    }
+    # Until the embedded channel layer lands (issue 9), Channels' in-process one.
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
@@ -164,6 +193,22 @@ STORAGES = {
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+# The demo blog (issue 8).
+_wide_keyspace = parse_wide_url(WIDE_URL).keyspace
+BLOG_KEYSPACE = os.environ.get("BLOG_KEYSPACE", _wide_keyspace or "blog")
+BLOG_HISTORY_TTL_SECONDS = int(os.environ.get("BLOG_HISTORY_TTL_SECONDS", str(90 * 24 * 3600)))
+BLOG_POSTS_PER_PAGE = 10
+BLOG_COMMENTS_PER_PAGE = 20
+BLOG_COMMENT_RATE_LIMIT = (
+    int(os.environ.get("BLOG_COMMENTS_PER_WINDOW", "5")),
+    int(os.environ.get("BLOG_COMMENT_WINDOW_SECONDS", "60")),
+)
+BLOG_TRACE_PANEL = env_bool("BLOG_TRACE_PANEL", True)
+# Only for WIDE_URL=memory:, e.g. "posts=12,comments=40,users=3,views=30".
+BLOG_MEMORY_SEED = os.environ.get("BLOG_MEMORY_SEED", "")
 
 # Production hardening: on whenever DEBUG is off; each can be relaxed by env
 # (e.g. SECURE_SSL_REDIRECT=0 behind a proxy that already redirects).

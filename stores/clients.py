@@ -5,6 +5,12 @@ Application code asks ``kv()`` for a redis-py shaped key-value handle and
 itself. Each handle is built once per process. Any problem with a setting
 (unknown scheme, malformed URL, unreachable server) is reported as one
 ``ImproperlyConfigured`` naming the setting and its value.
+
+Every handle is wrapped once, here, by ``stores.tracing`` so that each
+command and statement a request runs shows in its "What this page did"
+panel. ``kv_pages()`` is the page cache's own handle: with an embedded
+``KV_URL`` it is a separate memory-only engine with its own ``maxmemory``
+and ``allkeys-lru``, so page-cache pressure can never evict a session.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from stores import tracing
 from stores.config import (
     KVTarget,
     StoreURLError,
@@ -61,7 +68,7 @@ def _unreachable(setting: str, value: str, exc: BaseException) -> ImproperlyConf
     return ImproperlyConfigured(f"{setting}={value!r}: cannot reach the store: {exc}")
 
 
-def _build_kv(target: KVTarget):
+def _build_kv(target: KVTarget, **engine_options):
     if target.kind == "redis":
         import redis
 
@@ -73,8 +80,8 @@ def _build_kv(target: KVTarget):
     from stores import kv as kv_engine
 
     if target.kind == "memory":
-        return kv_engine.connect("memory:")
-    return kv_engine.connect(str(_data_dir(target.path)))
+        return kv_engine.connect("memory:", **engine_options)
+    return kv_engine.connect(str(_data_dir(target.path)), **engine_options)
 
 
 def _build_wide(target: WideTarget):
@@ -108,12 +115,55 @@ def kv():
             if handle is None:
                 target = kv_target()
                 try:
-                    handle = _build_kv(target)
+                    raw = _build_kv(target)
                 except ImproperlyConfigured:
                     raise
                 except Exception as exc:
                     raise _unreachable("KV_URL", target.url, exc) from exc
+                handle = tracing.TracedKV(raw, "main", _describe_kv(target))
                 _handles["kv"] = handle
+    return handle
+
+
+def _describe_kv(target: KVTarget) -> str:
+    if target.kind == "redis":
+        return f"Redis at {target.url}"
+    if target.kind == "memory":
+        return "embedded key-value engine (memory only)"
+    return f"embedded key-value engine ({target.path})"
+
+
+def kv_pages():
+    """Return the page cache's key-value handle (redis-py shaped).
+
+    With a ``redis://`` KV_URL this is the main handle (give Redis a
+    ``maxmemory-policy`` that suits both, or a second instance). With an
+    embedded KV_URL it is a memory-only engine of its own, bounded by
+    ``KV_PAGE_CACHE_MAXMEMORY`` and evicting least recently used pages.
+    """
+    handle = _handles.get("kv_pages")
+    if handle is not None:
+        return handle
+    target = kv_target()
+    if target.kind == "redis":
+        handle = kv()
+        _handles["kv_pages"] = handle
+        return handle
+    with _lock:
+        handle = _handles.get("kv_pages")
+        if handle is None:
+            from stores import kv as kv_engine
+
+            maxmemory = int(getattr(settings, "KV_PAGE_CACHE_MAXMEMORY", 64 * 1024 * 1024))
+            try:
+                raw = kv_engine.connect(
+                    "memory:", maxmemory=maxmemory, maxmemory_policy="allkeys-lru"
+                )
+            except Exception as exc:
+                raise _unreachable("KV_URL", target.url, exc) from exc
+            description = f"embedded key-value engine for pages (memory only, {maxmemory >> 20} MiB, allkeys-lru)"
+            handle = tracing.TracedKV(raw, "pages", description)
+            _handles["kv_pages"] = handle
     return handle
 
 
@@ -126,13 +176,22 @@ def wide():
             if handle is None:
                 target = wide_target()
                 try:
-                    handle = _build_wide(target)
+                    raw = _build_wide(target)
                 except ImproperlyConfigured:
                     raise
                 except Exception as exc:
                     raise _unreachable("WIDE_URL", target.url, exc) from exc
+                handle = tracing.TracedSession(raw, "main", _describe_wide(target))
                 _handles["wide"] = handle
     return handle
+
+
+def _describe_wide(target: WideTarget) -> str:
+    if target.kind == "cassandra":
+        return f"Cassandra at {', '.join(target.hosts)}:{target.port}"
+    if target.kind == "memory":
+        return "embedded wide-column engine (memory only)"
+    return f"embedded wide-column engine ({target.path})"
 
 
 def check_reachable() -> None:
@@ -169,7 +228,9 @@ def check_reachable() -> None:
 def reset() -> None:
     """Forget the built handles (tests use this after changing settings)."""
     with _lock:
-        for handle in _handles.values():
+        unique = {id(h): h for h in _handles.values()}
+        for handle in unique.values():
+            handle = getattr(handle, "wrapped", handle)
             close = getattr(handle, "close", None) or getattr(handle, "shutdown", None)
             if close is not None:
                 try:

@@ -1,0 +1,385 @@
+"""Benchmark the blog's pages served by daphne, cached and uncached, per page-cache backend.
+
+Starts the site under daphne (and under uvicorn with httptools and uvloop,
+when installed) on loopback once per configuration, seeds a
+demo blog in it (WIDE_URL=memory:), then drives it with a small threaded
+HTTP/1.1 keep-alive load generator, bounded in request count AND time, and
+reports requests/s and p50/p99 latency for the front page and a post page:
+
+- uncached (BLOG_PAGE_CACHE_ENABLED=0: every request reads the wide-column store),
+- cached on the embedded key-value engine (stores.cache.KVCache),
+- cached on Django's LocMemCache,
+- cached on Django's RedisCache against a real redis-server on loopback.
+
+Sessions stay on the embedded engine in every run; only the page cache
+changes. The same four configurations are also measured in process
+(Django's test client, no HTTP server), which shows what the cache saves
+before daphne's per-request cost is added. Run: ``python bench/site.py [--seconds 6] [--requests 3000]
+[--concurrency 8]``. Prints a Markdown table with ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.ports import LOOPBACK, free_port, wait_for_port  # noqa: E402
+from tests.support.redis_server import start_redis_server  # noqa: E402
+
+SEED = "posts=200,comments=3000,users=20,views=500,days=90"
+WARMUP_REQUESTS = 30
+
+
+@dataclass
+class Result:
+    """Load-test numbers for one page in one configuration."""
+
+    config: str
+    page: str
+    requests: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def site_env(var_dir: str, overrides: dict[str, str]) -> dict[str, str]:
+    """Return the environment of a site process with one configuration, its database migrated."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "kvsite.settings",
+            "KVSITE_VAR_DIR": var_dir,
+            "SQLITE_PATH": str(Path(var_dir) / "db.sqlite3"),
+            "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
+            "KV_URL": "memory:",
+            "WIDE_URL": "memory:",
+            # DEBUG=1 serves static files without collectstatic; it adds
+            # no per-request work to these pages (no SQL on anonymous views).
+            "DEBUG": "1",
+            "BLOG_MEMORY_SEED": SEED,
+            "LOG_LEVEL": "ERROR",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+        }
+    )
+    env.update(overrides)
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+    )
+    return env
+
+
+SERVERS = {
+    "daphne": lambda port: [
+        sys.executable,
+        "-m",
+        "daphne",
+        "-b",
+        LOOPBACK,
+        "-p",
+        str(port),
+        "kvsite.asgi:application",
+    ],
+    "uvicorn": lambda port: [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "kvsite.asgi:application",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--lifespan",
+        "off",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ],
+}
+
+
+def available_servers() -> list[str]:
+    """Return the ASGI servers installed here: daphne always, uvicorn if present."""
+    servers = ["daphne"]
+    try:
+        import httptools  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        print("uvicorn with httptools is not installed: measuring daphne only", file=sys.stderr)
+    else:
+        servers.append("uvicorn")
+    return servers
+
+
+class Site:
+    """An ASGI server process serving kvsite with one page-cache configuration."""
+
+    def __init__(self, env_overrides: dict[str, str], server: str = "daphne"):
+        self.var_dir = tempfile.mkdtemp(prefix="kvsite-bench-")
+        env = site_env(self.var_dir, env_overrides)
+        self.port = free_port()
+        self.log = open(Path(self.var_dir) / "server.log", "wb")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            SERVERS[server](self.port),
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+        wait_for_port(self.port, timeout=60, proc=self.process)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(f"http://{LOOPBACK}:{self.port}/", timeout=300) as response:
+            front = response.read().decode()
+        match = re.search(r'href="(/posts/[0-9a-f-]{36}/)"', front)
+        if match is None:
+            raise RuntimeError("no post link on the front page")
+        self.post_path = match.group(1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.var_dir, ignore_errors=True)
+
+
+def load(
+    port: int, path: str, total: int, seconds: float, concurrency: int
+) -> tuple[int, int, float, list[float]]:
+    """Send GET path until total requests are done or seconds pass; return the numbers."""
+    lock = threading.Lock()
+    issued = 0
+    errors = 0
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    def worker() -> None:
+        nonlocal issued, errors
+        conn = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
+        mine: list[float] = []
+        bad = 0
+        while time.monotonic() < deadline:
+            with lock:
+                if issued >= total:
+                    break
+                issued += 1
+            start = time.perf_counter()
+            try:
+                conn.request("GET", path)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    bad += 1
+            except (OSError, http.client.HTTPException):
+                bad += 1
+                conn.close()
+                conn = http.client.HTTPConnection(LOOPBACK, port, timeout=30)
+                continue
+            mine.append(time.perf_counter() - start)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    return len(latencies), errors, elapsed, latencies
+
+
+def in_process_child(total: int, seconds: float) -> None:
+    """Measure both pages through Django's handler in this process; print JSON lines."""
+    import json
+
+    import django
+
+    django.setup()
+    from django.test import Client
+
+    client = Client()
+    front = client.get("/").content.decode()
+    match = re.search(r'href="(/posts/[0-9a-f-]{36}/)"', front)
+    for page, path in (("front page", "/"), ("post page", match.group(1))):
+        for _ in range(WARMUP_REQUESTS):
+            client.get(path)
+        latencies: list[float] = []
+        errors = 0
+        deadline = time.monotonic() + seconds
+        started = time.perf_counter()
+        while len(latencies) < total and time.monotonic() < deadline:
+            start = time.perf_counter()
+            status = client.get(path).status_code
+            latencies.append(time.perf_counter() - start)
+            errors += status != 200
+        elapsed = time.perf_counter() - started
+        print(
+            json.dumps({"page": page, "errors": errors, "seconds": elapsed, "latencies": latencies})
+        )
+
+
+def in_process(name: str, overrides: dict[str, str], total: int, seconds: float) -> list[Result]:
+    """Run in_process_child for one configuration and collect its results."""
+    import json
+
+    var_dir = tempfile.mkdtemp(prefix="kvsite-bench-")
+    try:
+        env = site_env(var_dir, overrides)
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--in-process-child",
+                "--requests",
+                str(total),
+                "--seconds",
+                str(seconds),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if child.returncode != 0:
+            raise RuntimeError(f"in-process run failed: {child.stderr[-2000:]}")
+        output = child.stdout
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+    results = []
+    for line in output.splitlines():
+        if line.startswith("{"):
+            data = json.loads(line)
+            results.append(
+                Result(
+                    name,
+                    data["page"],
+                    len(data["latencies"]),
+                    data["errors"],
+                    data["seconds"],
+                    data["latencies"],
+                )
+            )
+    return results
+
+
+def configurations(redis_url: str) -> list[tuple[str, dict[str, str]]]:
+    """Return the (name, environment) of each configuration measured."""
+    return [
+        ("uncached", {"BLOG_PAGE_CACHE_ENABLED": "0"}),
+        ("cached: embedded engine (KVCache)", {"BLOG_PAGE_CACHE_BACKEND": "kv"}),
+        ("cached: Django LocMemCache", {"BLOG_PAGE_CACHE_BACKEND": "locmem"}),
+        (
+            "cached: Django RedisCache, redis-server",
+            {
+                "BLOG_PAGE_CACHE_BACKEND": "django-redis",
+                "BLOG_PAGE_CACHE_URL": redis_url,
+            },
+        ),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=6.0, help="time bound per measurement")
+    parser.add_argument("--requests", type=int, default=3000, help="request bound per measurement")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--in-process-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.in_process_child:
+        in_process_child(args.requests, args.seconds)
+        return
+
+    servers = available_servers()
+    redis = start_redis_server()
+    results: dict[str, list[Result]] = {server: [] for server in servers}
+    local: list[Result] = []
+    try:
+        for name, env in configurations(redis.url):
+            print(f"in process: {name}", file=sys.stderr)
+            local.extend(in_process(name, env, args.requests, args.seconds))
+        for server in servers:
+            for name, env in configurations(redis.url):
+                print(f"{server}: {name}", file=sys.stderr)
+                site = Site(env, server)
+                try:
+                    for page, path in (("front page", "/"), ("post page", site.post_path)):
+                        load(site.port, path, WARMUP_REQUESTS, 10, 2)
+                        done, errors, elapsed, latencies = load(
+                            site.port, path, args.requests, args.seconds, args.concurrency
+                        )
+                        results[server].append(Result(name, page, done, errors, elapsed, latencies))
+                        print(
+                            f"  {page}: {done / elapsed:.0f} req/s, {errors} errors",
+                            file=sys.stderr,
+                        )
+                finally:
+                    site.stop()
+    finally:
+        redis.stop()
+    print(
+        f"\n`python bench/site.py --seconds {args.seconds:g} --requests {args.requests} "
+        f"--concurrency {args.concurrency}` ({SEED})"
+    )
+    for server in servers:
+        print(
+            f"\nOver HTTP: {server} (one process), {args.concurrency} keep-alive clients on loopback\n"
+        )
+        report(results[server])
+    print("\nIn process: Django's test client, one thread, no HTTP server\n")
+    report(local)
+
+
+def report(results: list[Result]) -> None:
+    """Print the results as a Markdown table with ratios."""
+    uncached = {r.page: r for r in results if r.config == "uncached"}
+    embedded = {r.page: r for r in results if "embedded" in r.config}
+    print(
+        "| configuration | page | req/s | p50 ms | p99 ms | errors | vs uncached | embedded vs this |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        base = uncached[r.page].rps
+        emb = embedded[r.page].rps
+        print(
+            f"| {r.config} | {r.page} | {r.rps:.0f} | {r.percentile(0.5):.2f} | "
+            f"{r.percentile(0.99):.2f} | {r.errors} | {r.rps / base:.2f}x | {emb / r.rps:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()

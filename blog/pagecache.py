@@ -1,0 +1,65 @@
+"""Rendered page fragments in Django's cache, invalidated when their data changes.
+
+Owns the cache keys of the front page and of each post page: the parts that
+are the same for every visitor (the post, its first page of comments, the
+list of latest posts) and, under a second key, the whole page as every
+signed-out visitor gets it (no CSRF token, no per-user header). Owns the one
+place that deletes them when a post is written or commented on, so the very
+next request shows the change. Every lookup is noted on the request's store
+trace as a hit or a miss.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import caches
+
+from stores import tracing
+
+FRONT_KEY = "blog:front"
+
+
+def post_key(post_id: uuid.UUID) -> str:
+    """Return the cache key of a post page's shared fragment."""
+    return f"blog:post:{post_id}"
+
+
+def whole_page_key(key: str) -> str:
+    """Return the key of the whole page signed-out visitors get, for a fragment key."""
+    return f"{key}:whole"
+
+
+def _cache():
+    return caches["default"]
+
+
+def fetch(key: str, what: str, build: Callable[[], dict]) -> tuple[dict, bool]:
+    """Return (fragment, hit): the cached fragment, or build and store it."""
+    trace = tracing.current()
+    if not settings.BLOG_PAGE_CACHE_ENABLED:
+        return build(), False
+    value = _cache().get(key)
+    if value is not None:
+        if trace is not None:
+            trace.note_cache(key, True, what)
+        return value, True
+    value = build()
+    if value is not None:
+        _cache().set(key, value)
+    if trace is not None:
+        trace.note_cache(key, False, what)
+    return value, False
+
+
+def invalidate_post(post_id: uuid.UUID) -> None:
+    """Forget the cached post page and the front page (its comment counts and titles)."""
+    keys = [post_key(post_id), FRONT_KEY]
+    _cache().delete_many(keys + [whole_page_key(k) for k in keys])
+
+
+def invalidate_front() -> None:
+    """Forget the cached front page."""
+    _cache().delete_many([FRONT_KEY, whole_page_key(FRONT_KEY)])

@@ -1,0 +1,354 @@
+"""Record what each request asked of the stores, for the "What this page did" panel.
+
+Owns the per-request ``Trace`` (held in a context variable) and the thin
+proxies ``stores.clients`` wraps around every handle it builds. A proxy adds
+one context-variable lookup per call when no trace is active and otherwise
+appends one ``StoreEvent``; it never changes arguments, return values or the
+exceptions a handle raises, so code written for redis-py or cassandra-driver
+behaves exactly as before. Store errors are remembered on the trace so the
+site can tell a store failure from any other exception.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+MAX_EVENTS = 500
+MAX_ARG_CHARS = 60
+MAX_ARGS_SHOWN = 6
+
+
+@dataclass
+class StoreEvent:
+    """One command or statement sent to a store."""
+
+    store: str  # "kv" or "wide"
+    label: str  # which handle: "main", "pages"
+    text: str  # the command or CQL statement, arguments abbreviated
+    seconds: float
+    outcome: str = ""  # e.g. "hit", "miss", "3 rows", or the error
+    failed: bool = False
+
+    @property
+    def milliseconds(self) -> float:
+        return self.seconds * 1000.0
+
+
+@dataclass
+class CacheNote:
+    """What the page cache did with one key."""
+
+    key: str
+    hit: bool
+    what: str
+
+
+@dataclass
+class Trace:
+    """Everything one request did in the stores."""
+
+    events: list[StoreEvent] = field(default_factory=list)
+    cache_notes: list[CacheNote] = field(default_factory=list)
+    dropped: int = 0
+    errors: list[BaseException] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def add(self, event: StoreEvent) -> None:
+        """Append an event, counting (not keeping) those past the cap."""
+        if len(self.events) < MAX_EVENTS:
+            self.events.append(event)
+        else:
+            self.dropped += 1
+
+    def note_cache(self, key: str, hit: bool, what: str) -> None:
+        """Record a page-cache lookup and whether it hit."""
+        self.cache_notes.append(CacheNote(key, hit, what))
+
+    def total_seconds(self, store: str) -> float:
+        """Return the time spent in one store."""
+        return sum(e.seconds for e in self.events if e.store == store)
+
+    def count(self, store: str) -> int:
+        """Return how many commands or statements went to one store."""
+        return sum(1 for e in self.events if e.store == store)
+
+    def is_store_error(self, exc: BaseException) -> bool:
+        """Return True if exc (or what it was raised from) came out of a store."""
+        seen = 0
+        while exc is not None and seen < 10:
+            if any(exc is err for err in self.errors):
+                return True
+            exc = exc.__cause__ or exc.__context__
+            seen += 1
+        return False
+
+
+_current: contextvars.ContextVar[Trace | None] = contextvars.ContextVar("store_trace", default=None)
+
+
+def current() -> Trace | None:
+    """Return the active trace, or None outside a traced request."""
+    return _current.get()
+
+
+@contextmanager
+def tracing() -> Iterator[Trace]:
+    """Make a fresh trace active for the duration of the block."""
+    trace = Trace()
+    token = _current.set(trace)
+    try:
+        yield trace
+    finally:
+        _current.reset(token)
+
+
+def _short(value) -> str:
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "replace")
+    else:
+        text = str(value)
+    if len(text) > MAX_ARG_CHARS:
+        text = text[: MAX_ARG_CHARS - 1] + "…"
+    return text
+
+
+def _command_text(name: str, args: tuple, kwargs: dict) -> str:
+    parts = [name.upper()]
+    for arg in args[:MAX_ARGS_SHOWN]:
+        if isinstance(arg, dict):
+            parts.extend(f"{_short(k)}" for k in list(arg)[:MAX_ARGS_SHOWN])
+        elif isinstance(arg, list | tuple):
+            parts.extend(_short(a) for a in arg[:MAX_ARGS_SHOWN])
+        else:
+            parts.append(_short(arg))
+    if len(args) > MAX_ARGS_SHOWN:
+        parts.append(f"(+{len(args) - MAX_ARGS_SHOWN} more)")
+    parts.extend(f"{k}={_short(v)}" for k, v in kwargs.items() if v not in (None, False))
+    return " ".join(parts)
+
+
+def _kv_outcome(name: str, result) -> str:
+    if name in ("get", "getex", "getdel"):
+        return "nil" if result is None else "value"
+    if name == "mget" and isinstance(result, list):
+        found = sum(1 for v in result if v is not None)
+        return f"{found}/{len(result)} found"
+    if isinstance(result, bool | int):
+        return str(result)
+    return ""
+
+
+# Methods of a redis-py client that do not send a command.
+_KV_LOCAL = frozenset(
+    {
+        "pipeline",
+        "pubsub",
+        "lock",
+        "close",
+        "connection_pool",
+        "get_connection_kwargs",
+        "get_encoder",
+        "get_retry",
+        "set_retry",
+        "set_response_callback",
+        "register_script",
+    }
+)
+
+
+class TracedPipeline:
+    """A pipeline proxy that records the whole batch as one event on execute()."""
+
+    def __init__(self, pipeline, label: str):
+        self._pipeline = pipeline
+        self._label = label
+        self._queued: list[str] = []
+
+    def __getattr__(self, name):
+        attr = getattr(self._pipeline, name)
+        if not callable(attr) or name.startswith("_") or name in ("execute", "reset", "watch"):
+            return attr
+
+        def queue(*args, **kwargs):
+            self._queued.append(_command_text(name, args, kwargs))
+            result = attr(*args, **kwargs)
+            return self if result is self._pipeline else result
+
+        return queue
+
+    def __enter__(self):
+        self._pipeline.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        return self._pipeline.__exit__(*exc_info)
+
+    def __len__(self) -> int:
+        return len(self._pipeline)
+
+    def execute(self, *args, **kwargs):
+        trace = _current.get()
+        if trace is None:
+            return self._pipeline.execute(*args, **kwargs)
+        commands, self._queued = self._queued, []
+        text = "PIPELINE " + " | ".join(commands[:MAX_ARGS_SHOWN])
+        if len(commands) > MAX_ARGS_SHOWN:
+            text += f" | (+{len(commands) - MAX_ARGS_SHOWN} more)"
+        start = time.perf_counter()
+        try:
+            result = self._pipeline.execute(*args, **kwargs)
+        except Exception as exc:
+            trace.errors.append(exc)
+            trace.add(
+                StoreEvent("kv", self._label, text, time.perf_counter() - start, str(exc), True)
+            )
+            raise
+        trace.add(
+            StoreEvent(
+                "kv", self._label, text, time.perf_counter() - start, f"{len(commands)} replies"
+            )
+        )
+        return result
+
+    def reset(self):
+        self._queued = []
+        return self._pipeline.reset()
+
+
+class TracedKV:
+    """A redis-py shaped handle that records each command in the active trace."""
+
+    def __init__(self, handle, label: str, description: str):
+        self._handle = handle
+        self.trace_label = label
+        self.trace_description = description
+
+    @property
+    def wrapped(self):
+        """Return the handle without tracing."""
+        return self._handle
+
+    def __getattr__(self, name):
+        attr = getattr(self._handle, name)
+        if not callable(attr) or name.startswith("_") or name in _KV_LOCAL:
+            if name == "pipeline":
+                return self._pipeline
+            return attr
+        call = self._traced(name, attr)
+        # Keep the wrapper: later lookups find it without __getattr__.
+        self.__dict__[name] = call
+        return call
+
+    def _traced(self, name: str, attr):
+        label = self.trace_label
+
+        def call(*args, **kwargs):
+            trace = _current.get()
+            if trace is None:
+                return attr(*args, **kwargs)
+            start = time.perf_counter()
+            try:
+                result = attr(*args, **kwargs)
+            except Exception as exc:
+                trace.errors.append(exc)
+                text = _command_text(name, args, kwargs)
+                trace.add(
+                    StoreEvent("kv", label, text, time.perf_counter() - start, str(exc), True)
+                )
+                raise
+            elapsed = time.perf_counter() - start
+            trace.add(
+                StoreEvent(
+                    "kv",
+                    label,
+                    _command_text(name, args, kwargs),
+                    elapsed,
+                    _kv_outcome(name, result),
+                )
+            )
+            return result
+
+        return call
+
+    def _pipeline(self, *args, **kwargs):
+        return TracedPipeline(self._handle.pipeline(*args, **kwargs), self.trace_label)
+
+    def __repr__(self) -> str:
+        return f"<TracedKV {self.trace_label} {self._handle!r}>"
+
+
+def _statement_text(query) -> str:
+    prepared = getattr(query, "prepared_statement", None)
+    if prepared is not None:
+        return str(getattr(prepared, "query_string", prepared))
+    statements = getattr(query, "_statements_and_parameters", None)
+    if statements is not None:
+        return f"BATCH of {len(statements)} statements"
+    return str(getattr(query, "query_string", query))
+
+
+class TracedSession:
+    """A cassandra-driver shaped Session that records each statement in the active trace."""
+
+    def __init__(self, session, label: str, description: str):
+        self._session = session
+        self.trace_label = label
+        self.trace_description = description
+
+    @property
+    def wrapped(self):
+        """Return the Session without tracing."""
+        return self._session
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)
+
+    def execute(self, query, parameters=None, *args, **kwargs):
+        trace = _current.get()
+        if trace is None:
+            return self._session.execute(query, parameters, *args, **kwargs)
+        text = " ".join(_statement_text(query).split())
+        if kwargs.get("paging_state"):
+            text += "  [from paging state]"
+        start = time.perf_counter()
+        try:
+            result = self._session.execute(query, parameters, *args, **kwargs)
+        except Exception as exc:
+            trace.errors.append(exc)
+            trace.add(
+                StoreEvent(
+                    "wide", self.trace_label, text, time.perf_counter() - start, str(exc), True
+                )
+            )
+            raise
+        elapsed = time.perf_counter() - start
+        rows = getattr(result, "current_rows", None)
+        if text.lstrip().upper().startswith("SELECT") and isinstance(rows, list):
+            outcome = f"{len(rows)} row{'' if len(rows) == 1 else 's'}"
+        else:
+            outcome = "done"
+        trace.add(StoreEvent("wide", self.trace_label, text, elapsed, outcome))
+        return result
+
+    def prepare(self, query, *args, **kwargs):
+        trace = _current.get()
+        if trace is None:
+            return self._session.prepare(query, *args, **kwargs)
+        start = time.perf_counter()
+        try:
+            result = self._session.prepare(query, *args, **kwargs)
+        except Exception as exc:
+            trace.errors.append(exc)
+            raise
+        text = "PREPARE " + " ".join(str(query).split())
+        trace.add(
+            StoreEvent("wide", self.trace_label, text, time.perf_counter() - start, "prepared")
+        )
+        return result
+
+    def __repr__(self) -> str:
+        return f"<TracedSession {self.trace_label} {self._session!r}>"

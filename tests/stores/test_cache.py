@@ -1,0 +1,118 @@
+"""stores.cache.KVCache: Django's cache API on the stores.clients handles."""
+
+import pytest
+from django.core.cache.backends.base import InvalidCacheBackendError  # noqa: F401
+
+from stores import clients
+from stores.cache import KVCache
+
+
+@pytest.fixture(params=["memory", "redis"])
+def kv_url(request, settings):
+    if request.param == "redis":
+        settings.KV_URL = request.getfixturevalue("redis_server").url
+    else:
+        settings.KV_URL = "memory:"
+    clients.reset()
+    if request.param == "redis":
+        clients.kv().flushall()
+    yield request.param
+    clients.reset()
+
+
+def _cache(location="main", prefix="t"):
+    return KVCache(location, {"KEY_PREFIX": prefix, "TIMEOUT": 60})
+
+
+def test_get_set_delete_and_types(kv_url):
+    cache = _cache()
+    assert cache.get("missing") is None
+    cache.set("k", {"html": "<p>x</p>", "n": [1, 2]})
+    assert cache.get("k") == {"html": "<p>x</p>", "n": [1, 2]}
+    cache.set("n", 5)
+    assert cache.incr("n", 2) == 7
+    assert cache.add("k", "other") is False
+    assert cache.get_many(["k", "n", "nope"]) == {"k": {"html": "<p>x</p>", "n": [1, 2]}, "n": 7}
+    cache.delete_many(["k", "n"])
+    assert cache.get("k") is None
+    with pytest.raises(ValueError):
+        cache.incr("absent")
+
+
+def test_timeouts_become_key_ttls(kv_url):
+    cache = _cache()
+    cache.set("t", "v", timeout=30)
+    raw_key = cache.make_key("t")
+    assert 0 < clients.kv().ttl(raw_key) <= 30
+    cache.set("forever", "v", timeout=None)
+    assert clients.kv().ttl(cache.make_key("forever")) == -1
+    cache.set("gone", "v", timeout=0)
+    assert cache.get("gone") is None
+
+
+def test_clear_removes_only_its_own_prefix(kv_url):
+    mine, theirs = _cache(prefix="mine"), _cache(prefix="theirs")
+    mine.set_many({f"k{i}": i for i in range(1200)})
+    theirs.set("keep", 1)
+    clients.kv().set("unrelated", b"1")
+    mine.clear()
+    assert mine.get("k1") is None
+    assert theirs.get("keep") == 1
+    assert clients.kv().get("unrelated") == b"1"
+
+
+def test_glob_characters_in_prefix_are_literal(kv_url):
+    starred, plain = _cache(prefix="a*"), _cache(prefix="ab")
+    plain.set("x", 1)
+    starred.set("x", 2)
+    starred.clear()
+    assert plain.get("x") == 1
+
+
+def test_pages_handle_is_separate_from_sessions_when_embedded(kv_url):
+    pages, sessions = _cache("pages", "page"), _cache("main", "session")
+    pages.set("p", "html")
+    sessions.set("s", "data")
+    if kv_url == "memory":
+        assert clients.kv_pages() is not clients.kv()
+        assert clients.kv().get(pages.make_key("p")) is None
+    else:
+        assert clients.kv_pages() is clients.kv()
+    assert pages.get("p") == "html" and sessions.get("s") == "data"
+
+
+def test_unknown_location_is_refused(kv_url):
+    with pytest.raises(ValueError, match="LOCATION must be one of"):
+        _cache("elsewhere").get("x")
+
+
+@pytest.mark.parametrize(
+    "value", [0, 7, -12, 2**70, True, 1.5, "text", b"\x80bytes", {"html": "<p>"}, None]
+)
+def test_serializer_reads_what_djangos_writes(value):
+    from django.core.cache.backends.redis import RedisSerializer
+
+    from stores.cache import KVSerializer
+
+    stored = RedisSerializer().dumps(value)
+    raw = str(stored).encode() if isinstance(stored, int) else stored
+    assert KVSerializer().loads(raw) == value
+    assert type(KVSerializer().loads(raw)) is type(value)
+
+
+def test_page_cache_pressure_evicts_pages_never_sessions(settings):
+    settings.KV_URL = "memory:"
+    settings.KV_PAGE_CACHE_MAXMEMORY = 128 * 1024
+    clients.reset()
+    try:
+        pages, sessions = _cache("pages", "page"), _cache("main", "session")
+        for i in range(50):
+            sessions.set(f"s{i}", {"user": i})
+        page = "<p>" + "x" * 20_000 + "</p>"
+        for i in range(60):
+            pages.set(f"p{i}", page)
+        assert clients.kv_pages().dbsize() < 60
+        assert pages.get("p59") == page
+        assert all(sessions.get(f"s{i}") == {"user": i} for i in range(50))
+    finally:
+        clients.reset()

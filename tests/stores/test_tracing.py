@@ -1,0 +1,135 @@
+"""stores.tracing: proxies that record commands without changing them."""
+
+import pytest
+
+from stores import tracing
+
+
+class FakeRedisLike:
+    """Just enough of redis-py's shape to watch the proxy pass calls through."""
+
+    def __init__(self):
+        self.data = {}
+
+    def get(self, key):
+        return self.data.get(key)
+
+    def set(self, key, value, ex=None):
+        self.data[key] = value
+        return True
+
+    def hgetall(self, key):
+        raise RuntimeError("WRONGTYPE Operation against a key holding the wrong kind of value")
+
+    def pipeline(self, transaction=True):
+        return FakePipeline(self)
+
+
+class FakePipeline:
+    def __init__(self, owner):
+        self.owner, self.calls = owner, []
+
+    def incr(self, key):
+        self.calls.append(("incr", key))
+        return self
+
+    def expire(self, key, seconds):
+        self.calls.append(("expire", key))
+        return self
+
+    def execute(self):
+        calls, self.calls = self.calls, []
+        return [1 for _ in calls]
+
+    def __len__(self):
+        return len(self.calls)
+
+
+class FakeSession:
+    def __init__(self):
+        self.keyspace = "blog"
+
+    def execute(self, query, parameters=None, paging_state=None):
+        if "boom" in str(query):
+            raise RuntimeError("Invalid query")
+        return FakeResult([("row",)] * 3)
+
+    def prepare(self, query):
+        return f"prepared:{query}"
+
+
+class FakeResult:
+    def __init__(self, rows):
+        self.current_rows = rows
+
+
+def test_no_trace_means_plain_pass_through():
+    kv = tracing.TracedKV(FakeRedisLike(), "main", "fake")
+    assert kv.set("a", b"1") is True
+    assert kv.get("a") == b"1"
+    assert tracing.current() is None
+
+
+def test_kv_commands_are_recorded_with_outcome():
+    kv = tracing.TracedKV(FakeRedisLike(), "main", "fake")
+    with tracing.tracing() as trace:
+        kv.set("page:1", b"x" * 500, ex=60)
+        kv.get("page:1")
+        kv.get("absent")
+    texts = [e.text for e in trace.events]
+    assert texts[0].startswith("SET page:1 xxxx") and texts[0].endswith("ex=60")
+    assert len(texts[0]) < 120
+    assert [e.outcome for e in trace.events[1:]] == ["value", "nil"]
+    assert trace.count("kv") == 3 and trace.total_seconds("kv") >= 0
+
+
+def test_kv_errors_are_recorded_and_reraised_unchanged():
+    kv = tracing.TracedKV(FakeRedisLike(), "main", "fake")
+    with tracing.tracing() as trace:
+        with pytest.raises(RuntimeError, match="WRONGTYPE") as info:
+            kv.hgetall("k")
+    assert trace.events[0].failed
+    assert trace.is_store_error(info.value)
+    wrapped = ValueError("outer")
+    wrapped.__cause__ = info.value
+    assert trace.is_store_error(wrapped)
+    assert not trace.is_store_error(ValueError("unrelated"))
+
+
+def test_pipeline_is_one_event():
+    kv = tracing.TracedKV(FakeRedisLike(), "main", "fake")
+    with tracing.tracing() as trace:
+        pipe = kv.pipeline()
+        pipe.incr("n").expire("n", 10)
+        assert pipe.execute() == [1, 1]
+    assert len(trace.events) == 1
+    assert trace.events[0].text == "PIPELINE INCR n | EXPIRE n 10"
+
+
+def test_cql_statements_are_recorded():
+    session = tracing.TracedSession(FakeSession(), "main", "fake")
+    with tracing.tracing() as trace:
+        prepared = session.prepare("SELECT * FROM blog.posts WHERE post_id = ?")
+        session.execute("SELECT   *\n FROM t", None, paging_state=b"x")
+        session.execute("UPDATE t SET v = 1 WHERE k = 2")
+        with pytest.raises(RuntimeError):
+            session.execute("boom")
+    assert prepared == "prepared:SELECT * FROM blog.posts WHERE post_id = ?"
+    assert [e.text for e in trace.events] == [
+        "PREPARE SELECT * FROM blog.posts WHERE post_id = ?",
+        "SELECT * FROM t  [from paging state]",
+        "UPDATE t SET v = 1 WHERE k = 2",
+        "boom",
+    ]
+    assert [e.outcome for e in trace.events[1:3]] == ["3 rows", "done"]
+    assert trace.events[3].failed
+    assert session.keyspace == "blog"
+
+
+def test_event_cap_counts_the_rest():
+    kv = tracing.TracedKV(FakeRedisLike(), "main", "fake")
+    with tracing.tracing() as trace:
+        for _ in range(tracing.MAX_EVENTS + 7):
+            kv.get("k")
+    assert len(trace.events) == tracing.MAX_EVENTS
+    assert trace.dropped == 7
