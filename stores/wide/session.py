@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
 
 from stores.wide.cql.errors import InvalidRequest
+from stores.wide.cql.executor import VOID as _VOID
 from stores.wide.cql.executor import Executor, Prepared
 from stores.wide.cql.results import UNSET, Rows, SetKeyspace
 
@@ -242,7 +243,12 @@ class ResultSet:
         self._runner = runner
         self._row_factory = row_factory
         self.fetch_size = fetch_size
-        self._set(result)
+        if result is _VOID:
+            self._result = result
+            self.column_names = self.column_types = self.paging_state = None
+            self._current_rows = []
+        else:
+            self._set(result)
 
     def _set(self, result) -> None:
         self._result = result

@@ -24,6 +24,7 @@ from stores.wide.cql.errors import CQLError, InvalidRequest, ServerError
 from stores.wide.cql.modification import (
     Modification,
     build_delete,
+    build_fast_insert,
     build_insert,
     build_update,
     compile_delete,
@@ -222,7 +223,13 @@ class Executor:
             compiled = self._finish(Compiled(mod.kind, stmt, ks, mod), compiler, table)
             if not (mod.is_conditional or mod.needs_read or mod.is_counter):
                 mutations, apply = self._mutations, self._apply
-                compiled.fast = lambda ctx: apply(mutations(mod, ctx))
+                if mod.kind == "INSERT" and mod.fast_insert is not None:
+                    engine_apply = self.engine.apply
+                    compiled.fast = lambda ctx: engine_apply(
+                        build_fast_insert(mod, ctx, mod.write_params(ctx))
+                    )
+                else:
+                    compiled.fast = lambda ctx: apply(mutations(mod, ctx))
             return compiled
         if isinstance(stmt, ast.Batch):
             mods = []
