@@ -129,7 +129,9 @@ def storage_side() -> tuple[Side, object]:
     return Side("storage API (by hand)", write, read), engine
 
 
-def interleave(sides: list[Side], kind: str, items: list, seconds: float, chunk: int = 250) -> list[float]:
+def interleave(
+    sides: list[Side], kind: str, items: list, seconds: float, chunk: int = 250
+) -> list[float]:
     """Run chunks of ``items`` on each side in turn; return each chunk pair's time ratio.
 
     Interleaving makes a change of machine load hit both sides alike; the
@@ -159,7 +161,9 @@ def main() -> None:
     session_, session = session_side()
     sides = [storage, session_]
     write_ratios = interleave(sides, "write", list(workload(args.rows)), args.seconds)
-    read_ratios = interleave(sides, "read", [f"user{i % USERS}" for i in range(args.reads)], args.seconds)
+    read_ratios = interleave(
+        sides, "read", [f"user{i % USERS}" for i in range(args.reads)], args.seconds
+    )
     assert len(session_.read("user0")) == 20 and session_.read("user0") == [
         tuple(r) for r in storage.read("user0")
     ]
