@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from functools import partial
-from itertools import repeat
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from functools import partial
+from itertools import repeat
 
 from stores.wide.cql.errors import InvalidRequest
 from stores.wide.cql.executor import VOID as _VOID
@@ -322,7 +322,8 @@ class ResultSet:
         return None
 
     def get_query_trace(self, max_wait_sec=None):
-        return None
+        """Return the storage read trace of a SELECT run with ``trace=True`` (a dict), or None."""
+        return getattr(self._result, "trace", None)
 
 
 class ResponseFuture:
@@ -434,7 +435,7 @@ class Session:
         """Run a statement and return its ResultSet."""
         if self.is_shutdown:
             raise InvalidRequest("The session has been shut down")
-        if type(query) is PreparedStatement and type(parameters) in (list, tuple):
+        if type(query) is PreparedStatement and type(parameters) in (list, tuple) and not trace:
             prepared = query._prepared
             if len(parameters) == len(prepared.compiled.bind_specs):
                 # The hot path: a prepared statement with positional values.
@@ -459,7 +460,12 @@ class Session:
             prepared = self._executor.prepare(text, keyspace)
 
         run = partial(
-            self._executor.execute, prepared, values, keyspace=keyspace, page_size=fetch_size
+            self._executor.execute,
+            prepared,
+            values,
+            keyspace=keyspace,
+            page_size=fetch_size,
+            trace=bool(trace),
         )
         result = run(paging_state=paging_state)
         if isinstance(result, SetKeyspace):

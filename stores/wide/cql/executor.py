@@ -43,7 +43,7 @@ from stores.wide.cql.system import SystemKeyspaces
 from stores.wide.cql.terms import ExecContext, TermCompiler
 from stores.wide.cql.types import BOOLEAN, ListType, MapType
 from stores.wide.storage import InvalidRequest as StorageInvalidRequest
-from stores.wide.storage import StorageError
+from stores.wide.storage import ReadTrace, StorageError
 
 PREPARED_CACHE_SIZE = 2048
 VOID = Void()
@@ -287,13 +287,17 @@ class Executor:
         paging_state: bytes | None = None,
         timestamp: int | None = None,
         serialized: bool = False,
+        trace: bool = False,
     ):
         """Run a prepared statement and return Rows, Void, SetKeyspace or SchemaChange.
 
         ``values`` are Python values (or, with ``serialized=True``, native
         protocol bytes / None / UNSET) in bind-marker order. ``page_size``
         None or <= 0 returns every row in one page. ``timestamp`` is the
-        client's default write timestamp in microseconds.
+        client's default write timestamp in microseconds. With ``trace`` a
+        SELECT's result carries the storage engine's read trace
+        (``result.trace``, a dict: SSTables consulted and skipped, cells and
+        tombstones read).
         """
         try:
             compiled = prepared.compiled
@@ -303,6 +307,11 @@ class Executor:
             if compiled.fast is not None:
                 compiled.fast(ctx)
                 return VOID
+            if trace:
+                ctx.trace = ReadTrace()
+                result = self._run(compiled, ctx, page_size, paging_state, keyspace)
+                result.trace = ctx.trace.summary()
+                return result
             return self._run(compiled, ctx, page_size, paging_state, keyspace)
         except CQLError:
             raise

@@ -631,6 +631,7 @@ def _single_partition_page(
         slices=plan.restrictions.slices(ctx),
         reverse=plan.reverse,
         limit=read_limit,
+        trace=ctx.trace,
     )
     if result is None:
         return Rows(plan.result_columns, [])
@@ -734,6 +735,7 @@ def _iter_partitions(
                 slices=read_slices,
                 reverse=plan.reverse,
                 limit=read_limit if len(keys) == 1 else None,
+                trace=ctx.trace,
             )
             if result is not None:
                 yield result, part_resume
@@ -743,11 +745,13 @@ def _iter_partitions(
         pk = state.partition_key
         if state.partition_index == 0 and state.clustering is not None:
             read_slices = slices or [Slice(Bound(state.clustering, False), None)]
-            result = engine.read(ks, name, pk, slices=read_slices)
+            result = engine.read(ks, name, pk, slices=read_slices, trace=ctx.trace)
             if result is not None:
                 yield result, state.clustering
         start = TokenBound(token(pk), pk, False)
-    yield from ((p, None) for p in engine.scan(ks, name, start, end, slices=slices))
+    yield from (
+        (p, None) for p in engine.scan(ks, name, start, end, slices=slices, trace=ctx.trace)
+    )
 
 
 def _iter_views(
