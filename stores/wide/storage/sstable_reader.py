@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -255,15 +256,52 @@ class SSTableReader:
             return None
         return self.view_at(found[0], found[1], slices, reverse, trace)
 
-    def _block_rows(self, block: RowBlock, trace: ReadTrace | None) -> Iterator[RowData]:
-        """Yield a block's rows in order, decoding each only when it is asked for."""
+    def _block_rows(
+        self,
+        block: RowBlock,
+        low: bytes | None,
+        high: bytes | None,
+        reverse: bool,
+        trace: ReadTrace | None,
+    ) -> Iterator[RowData]:
+        """Yield the block's rows with clustering in [low, high), in the read's order.
+
+        The row offsets at the head of the block allow a binary search on
+        clustering keys, so only the rows returned are decoded.
+        """
         payload = self._read_data(block.offset, block.size, trace)
         try:
             (count,) = U32.unpack_from(payload, 0)
-            pos = 4
-            for _ in range(count):
-                row, pos = decode_row(payload, pos)
-                yield row
+            offsets = struct.unpack_from(f">{count}I", payload, 4)
+
+            def key_at(index: int) -> bytes:
+                at = offsets[index]
+                length = (payload[at + 1] << 8) | payload[at + 2]
+                return payload[at + 3 : at + 3 + length]
+
+            start = 0
+            if low is not None:
+                lo, hi = 0, count
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if key_at(mid) < low:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                start = lo
+            stop = count
+            if high is not None:
+                lo, hi = start, count
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if key_at(mid) < high:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                stop = lo
+            indexes = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
+            for index in indexes:
+                yield decode_row(payload, offsets[index])[0]
         except CorruptionError:
             raise
         except Exception as exc:
@@ -282,20 +320,7 @@ class SSTableReader:
             if reverse:
                 chosen.reverse()
             for block in chosen:
-                rows = self._block_rows(block, trace)
-                if reverse:
-                    rows = reversed(list(rows))
-                for row in rows:
-                    key = row.clustering
-                    if low is not None and key < low:
-                        if reverse:
-                            break
-                        continue
-                    if high is not None and key >= high:
-                        if reverse:
-                            continue
-                        break
-                    yield row
+                yield from self._block_rows(block, low, high, reverse, trace)
 
     def iter_partitions(self) -> Iterator[PartitionView]:
         """Yield every partition, whole, in (token, key) order (for compaction)."""
