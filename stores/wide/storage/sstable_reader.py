@@ -12,13 +12,12 @@ from __future__ import annotations
 import bisect
 import json
 import struct
-import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .blocks import read_block, unframe
 from .bloom import BloomFilter
+from .cache import HEADERS, INDEX_BLOCKS, next_reader_number
 from .codec import decode_deletion, decode_range_tombstone, decode_row
 from .errors import CorruptionError
 from .format import I64, INDEX_ENTRY_HEAD, INDEX_ENTRY_TAIL, ROW_INDEX_TAIL, U16, U32
@@ -27,9 +26,6 @@ from .mutation import Slice, range_may_intersect, slice_range
 from .partition import PartitionView, RowData
 from .read import ReadTrace
 from .sstable_writer import component_path
-
-_INDEX_CACHE_BLOCKS = 512
-_HEADER_CACHE_ENTRIES = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +77,7 @@ class SSTableReader:
         self._summary_blocks = [(offset, size) for _, _, offset, size in summary]
         self._data = fs.open_read(self.data_path)
         self._index = fs.open_read(self.index_path)
-        self._index_cache: OrderedDict[int, tuple[list, dict]] = OrderedDict()  # FIFO-evicted
-        # Parsed partition headers by offset (Cassandra's key cache, in spirit).
-        self._header_cache: OrderedDict[int, tuple] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._number = next_reader_number()
         self.min_token = self.stats["min_token"]
         self.max_token = self.stats["max_token"]
         self.min_timestamp = self.stats["min_timestamp"]
@@ -134,16 +127,13 @@ class SSTableReader:
         )
 
     def _index_block(self, number: int) -> tuple[list, dict]:
-        cached = self._index_cache.get(number)
+        cached = INDEX_BLOCKS.get((self._number, number))
         if cached is not None:
             return cached
         offset, size = self._summary_blocks[number]
         entries = _parse_entries(read_block(self._index, self.index_path, offset, size))
         block = (entries, {(t, k): (o, s) for t, k, o, s in entries})
-        with self._cache_lock:
-            self._index_cache[number] = block
-            while len(self._index_cache) > _INDEX_CACHE_BLOCKS:
-                self._index_cache.popitem(last=False)
+        INDEX_BLOCKS.put((self._number, number), block)
         return block
 
     def find(self, token: int, partition_key: bytes) -> tuple[int, int] | None:
@@ -186,13 +176,10 @@ class SSTableReader:
         trace: ReadTrace | None = None,
     ) -> PartitionView:
         """Return the partition whose header block is at ``offset``."""
-        header = self._header_cache.get(offset)
+        header = HEADERS.get((self._number, offset))
         if header is None:
             header = self._parse_header(offset, size, trace)
-            with self._cache_lock:
-                self._header_cache[offset] = header
-                while len(self._header_cache) > _HEADER_CACHE_ENTRIES:
-                    self._header_cache.popitem(last=False)
+            HEADERS.put((self._number, offset), header)
         key, token, deletion, rts, static, blocks = header
         return PartitionView(
             key,
