@@ -328,13 +328,20 @@ def run_select(session, query: str) -> dict:
 
 
 def trace_of(result) -> dict | None:
-    """Return the trace of a traced result: events, and SSTables read or skipped."""
+    """Return the trace of a traced result: SSTables read or skipped, and events.
+
+    The embedded Session returns the storage engine's read trace as a dict;
+    cassandra-driver returns a QueryTrace with the coordinator's events.
+    """
     try:
         trace = result.get_query_trace(max_wait_sec=2)
     except Exception:
         return None
     if trace is None:
         return None
+    if isinstance(trace, dict):
+        events = [{"description": str(e), "source_elapsed": None} for e in trace.get("events", [])]
+        return {"duration": None, "events": events, "summary": trace}
     events = [
         {
             "description": getattr(e, "description", str(e)),
@@ -342,8 +349,4 @@ def trace_of(result) -> dict | None:
         }
         for e in getattr(trace, "events", []) or []
     ]
-    return {
-        "duration": getattr(trace, "duration", None),
-        "events": events,
-        "summary": getattr(trace, "summary", None),
-    }
+    return {"duration": getattr(trace, "duration", None), "events": events, "summary": None}

@@ -218,3 +218,22 @@ def test_console_needs_csrf(wide, django_user_model):
         c.post("/admin/stores/wide/console/", {"query": "SELECT * FROM system.local"}).status_code
         == 403
     )
+
+
+def test_console_trace_names_sstables_read_and_skipped(wide, as_role):
+    engine = wide.engine
+    engine.flush("staffdemo", "comments")
+    wide.execute(
+        "INSERT INTO staffdemo.comments (post_id, at, author, body) VALUES (%s, 9, 'late', 'x')",
+        (uuid.UUID(int=999),),
+    )
+    engine.flush("staffdemo", "comments")
+    response = as_role("staff").post(
+        "/admin/stores/wide/console/",
+        {"query": f"SELECT * FROM staffdemo.comments WHERE post_id = {POST_ID}"},
+    )
+    summary = response.context["result"]["trace"]["summary"]
+    read = set(summary["sstables_consulted"])
+    skipped = {name for name, _ in summary["sstables_skipped"]}
+    assert len(read) == 1 and len(read | skipped) == 2
+    assert b"SSTables skipped" in response.content
