@@ -273,6 +273,16 @@ class Engine:
         self.stats["total_connections_received"] += 1
         return Session(self)
 
+    def execute(self, argv: list[bytes], db: int = 0) -> Any:
+        """Run one command on a throwaway session selecting ``db`` (scripts, tools)."""
+        session = Session(self)
+        try:
+            if db:
+                session.select(db)
+            return session.execute(argv)
+        finally:
+            session.close()
+
     def set_persistence(self, persistence: Any) -> None:
         """Install the persistence hook object (``open_persistence`` does this)."""
         self.persistence = persistence

@@ -21,7 +21,7 @@ from sortedcontainers import SortedList
 from stores.kv.arguments import normalize_range, parse_count, parse_float, parse_int, parse_timeout
 from stores.kv.commands import command, numkeys_at
 from stores.kv.errors import MIN_MAX_FLOAT, MIN_MAX_LEX, SYNTAX, CommandError, wrongtype
-from stores.kv.replies import NULL_ARRAY, Blocked
+from stores.kv.replies import NULL_ARRAY, Blocked, format_double
 
 if TYPE_CHECKING:
     from stores.kv.engine import Session
@@ -920,7 +920,7 @@ def zscan(s: Session, argv: list[bytes]) -> list:
     out: list[Any] = []
     for member in found:
         out.append(member)
-        out.append(members[member])
+        out.append(format_double(members[member]))
     return [cursor, out]
 
 
