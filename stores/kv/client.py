@@ -29,6 +29,7 @@ from redis.utils import safe_str, truncate_text
 from stores.kv.engine import Engine, Session
 from stores.kv.replies import (
     NULL_ARRAY,
+    OK,
     Blocked,
     ErrorReply,
     Map,
@@ -223,7 +224,7 @@ class Client(CoreCommands):
             return self._decode(reply) if self._decode else reply
         if reply is None:
             return None
-        raise _parse_error(reply.message)
+        return self._finish("GET", reply, {})
 
     def set(self, name: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
         """Set ``name`` to ``value`` (redis-py's arguments)."""
@@ -237,9 +238,9 @@ class Client(CoreCommands):
                 value if type(value) is bytes else encode(value),
             ]
         )
-        if type(reply) is ErrorReply:
-            raise _parse_error(reply.message)
-        return True
+        if reply is OK:
+            return True
+        return self._finish("SET", reply, {})
 
     def incr(self, name: Any, amount: int = 1) -> Any:
         """Increment the integer at ``name`` by ``amount``."""
@@ -250,7 +251,7 @@ class Client(CoreCommands):
             reply = self._run([b"INCRBY", key, self._encode(amount)])
         if type(reply) is int:
             return reply
-        raise _parse_error(reply.message)
+        return self._finish("INCRBY", reply, {})
 
     def hset(
         self, name: Any, key: Any = None, value: Any = None, mapping: Any = None, items: Any = None
@@ -269,7 +270,7 @@ class Client(CoreCommands):
         )
         if type(reply) is int:
             return reply
-        raise _parse_error(reply.message)
+        return self._finish("HSET", reply, {})
 
     def lpush(self, name: Any, *values: Any) -> Any:
         """Prepend ``values`` to the list at ``name``."""
@@ -280,7 +281,7 @@ class Client(CoreCommands):
         reply = self._run(argv)
         if type(reply) is int:
             return reply
-        raise _parse_error(reply.message)
+        return self._finish("LPUSH", reply, {})
 
     def zincrby(self, name: Any, amount: float, value: Any) -> Any:
         """Increment ``value``'s score in the sorted set at ``name``."""
@@ -295,7 +296,7 @@ class Client(CoreCommands):
         )
         if type(reply) is float:
             return reply
-        raise _parse_error(reply.message)
+        return self._finish("ZINCRBY", reply, {})
 
     def zrevrange(
         self,
@@ -310,14 +311,15 @@ class Client(CoreCommands):
         argv = [
             b"ZREVRANGE",
             name if type(name) is bytes else encode(name),
-            b"%d" % start,
-            b"%d" % end,
+            encode(start),
+            encode(end),
         ]
         if withscores:
             argv.append(b"WITHSCORES")
         reply = self._run(argv)
-        if type(reply) is ErrorReply:
-            raise _parse_error(reply.message)
+        if type(reply) is not list:
+            options = {"withscores": withscores, "score_cast_func": score_cast_func}
+            return self._finish("ZREVRANGE", reply, options)
         decode = self._decode
         if not withscores:
             return [decode(m) for m in reply] if decode else reply
