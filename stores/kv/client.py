@@ -102,6 +102,11 @@ class Client(CoreCommands):
         self.decode_responses = decode_responses
         self._encoding = encoding
         self._encoding_errors = encoding_errors
+        # str.encode() with no arguments is UTF-8/strict: the hot paths call it inline.
+        self._utf8 = (
+            encoding.lower().replace("-", "").replace("_", "") == "utf8"
+            and encoding_errors == "strict"
+        )
         self._decode = (lambda b: b.decode(encoding, encoding_errors)) if decode_responses else None
         self.response_callbacks = CaseInsensitiveDict(_RESPONSE_CALLBACKS)
         self._owns_engine = owns_engine
@@ -219,7 +224,11 @@ class Client(CoreCommands):
 
     def get(self, name: Any) -> Any:
         """Return the value at key ``name``, or None."""
-        reply = self._run([b"GET", name if type(name) is bytes else self._encode(name)])
+        if type(name) is str and self._utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        reply = self._run([b"GET", name])
         if type(reply) is bytes:
             return self._decode(reply) if self._decode else reply
         if reply is None:
@@ -230,25 +239,30 @@ class Client(CoreCommands):
         """Set ``name`` to ``value`` (redis-py's arguments)."""
         if args or kwargs:
             return super().set(name, value, *args, **kwargs)
-        encode = self._encode
-        reply = self._run(
-            [
-                b"SET",
-                name if type(name) is bytes else encode(name),
-                value if type(value) is bytes else encode(value),
-            ]
-        )
+        utf8 = self._utf8
+        if type(name) is str and utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        if type(value) is str and utf8:
+            value = value.encode()
+        elif type(value) is not bytes:
+            value = self._encode(value)
+        reply = self._run([b"SET", name, value])
         if reply is OK:
             return True
         return self._finish("SET", reply, {})
 
     def incr(self, name: Any, amount: int = 1) -> Any:
         """Increment the integer at ``name`` by ``amount``."""
-        key = name if type(name) is bytes else self._encode(name)
+        if type(name) is str and self._utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
         if amount == 1:
-            reply = self._run([b"INCR", key])
+            reply = self._run([b"INCR", name])
         else:
-            reply = self._run([b"INCRBY", key, self._encode(amount)])
+            reply = self._run([b"INCRBY", name, self._encode(amount)])
         if type(reply) is int:
             return reply
         return self._finish("INCRBY", reply, {})
@@ -259,15 +273,20 @@ class Client(CoreCommands):
         """Set hash fields (redis-py's arguments)."""
         if mapping is not None or items is not None or key is None:
             return super().hset(name, key, value, mapping=mapping, items=items)
-        encode = self._encode
-        reply = self._run(
-            [
-                b"HSET",
-                name if type(name) is bytes else encode(name),
-                key if type(key) is bytes else encode(key),
-                value if type(value) is bytes else encode(value),
-            ]
-        )
+        utf8 = self._utf8
+        if type(name) is str and utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        if type(key) is str and utf8:
+            key = key.encode()
+        elif type(key) is not bytes:
+            key = self._encode(key)
+        if type(value) is str and utf8:
+            value = value.encode()
+        elif type(value) is not bytes:
+            value = self._encode(value)
+        reply = self._run([b"HSET", name, key, value])
         if type(reply) is int:
             return reply
         return self._finish("HSET", reply, {})
@@ -285,15 +304,16 @@ class Client(CoreCommands):
 
     def zincrby(self, name: Any, amount: float, value: Any) -> Any:
         """Increment ``value``'s score in the sorted set at ``name``."""
-        encode = self._encode
-        reply = self._run(
-            [
-                b"ZINCRBY",
-                name if type(name) is bytes else encode(name),
-                encode(amount),
-                value if type(value) is bytes else encode(value),
-            ]
-        )
+        utf8 = self._utf8
+        if type(name) is str and utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        if type(value) is str and utf8:
+            value = value.encode()
+        elif type(value) is not bytes:
+            value = self._encode(value)
+        reply = self._run([b"ZINCRBY", name, self._encode(amount), value])
         if type(reply) is float:
             return reply
         return self._finish("ZINCRBY", reply, {})
