@@ -382,10 +382,29 @@ class Client(CoreCommands):
                         time.sleep(watch_delay)
                     continue
 
-    def lock(self, *args: Any, **kwargs: Any) -> Any:
-        """Locks need Lua scripting, which this engine does not run."""
-        raise NotImplementedError(
-            "lock() needs Lua scripting, which the embedded engine does not support"
+    def lock(
+        self,
+        name: Any,
+        timeout: float | None = None,
+        sleep: float = 0.1,
+        blocking: bool = True,
+        blocking_timeout: float | None = None,
+        lock_class: Any = None,
+        thread_local: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Return a lock named ``name`` with redis-py's Lock API (no Lua needed in-process)."""
+        from stores.kv.lock import Lock
+
+        cls = lock_class or Lock
+        return cls(
+            self,
+            name,
+            timeout=timeout,
+            sleep=sleep,
+            blocking=blocking,
+            blocking_timeout=blocking_timeout,
+            thread_local=thread_local,
         )
 
 

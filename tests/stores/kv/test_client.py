@@ -91,11 +91,6 @@ def test_hot_paths_agree_with_the_generic_path(kv):
         kv.zincrby("h", 1, "a")
 
 
-def test_lock_is_reported_as_unsupported(kv):
-    with pytest.raises(NotImplementedError):
-        kv.lock("name")
-
-
 def test_directory_target_uses_persistence_or_fails_clearly(tmp_path):
     import importlib.util
 
