@@ -24,6 +24,7 @@ from stores.wide.cql.errors import CQLError, InvalidRequest, ServerError
 from stores.wide.cql.modification import (
     Modification,
     build_delete,
+    build_fast_insert,
     build_insert,
     build_update,
     compile_delete,
@@ -42,7 +43,7 @@ from stores.wide.cql.system import SystemKeyspaces
 from stores.wide.cql.terms import ExecContext, TermCompiler
 from stores.wide.cql.types import BOOLEAN, ListType, MapType
 from stores.wide.storage import InvalidRequest as StorageInvalidRequest
-from stores.wide.storage import StorageError
+from stores.wide.storage import ReadTrace, StorageError
 
 PREPARED_CACHE_SIZE = 2048
 VOID = Void()
@@ -152,7 +153,12 @@ class Executor:
                 self._prepared.move_to_end(key)
                 return prepared
         parsed = self._parse(query)
-        compiled = self._compile(parsed, keyspace)
+        try:
+            compiled = self._compile(parsed, keyspace)
+        except CQLError:
+            raise
+        except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:
+            raise InvalidRequest(f"Invalid statement: {exc}") from None
         statement_id = hashlib.md5(f"{keyspace or ''}\x00{query}".encode()).digest()
         prepared = Prepared(statement_id, query, keyspace, parsed, compiled, self.catalog.version)
         with self._cache_lock:
@@ -217,7 +223,13 @@ class Executor:
             compiled = self._finish(Compiled(mod.kind, stmt, ks, mod), compiler, table)
             if not (mod.is_conditional or mod.needs_read or mod.is_counter):
                 mutations, apply = self._mutations, self._apply
-                compiled.fast = lambda ctx: apply(mutations(mod, ctx))
+                if mod.kind == "INSERT" and mod.fast_insert is not None:
+                    engine_apply = self.engine.apply
+                    compiled.fast = lambda ctx: engine_apply(
+                        build_fast_insert(mod, ctx, mod.write_params(ctx))
+                    )
+                else:
+                    compiled.fast = lambda ctx: apply(mutations(mod, ctx))
             return compiled
         if isinstance(stmt, ast.Batch):
             mods = []
@@ -275,26 +287,31 @@ class Executor:
         paging_state: bytes | None = None,
         timestamp: int | None = None,
         serialized: bool = False,
+        trace: bool = False,
     ):
         """Run a prepared statement and return Rows, Void, SetKeyspace or SchemaChange.
 
         ``values`` are Python values (or, with ``serialized=True``, native
         protocol bytes / None / UNSET) in bind-marker order. ``page_size``
         None or <= 0 returns every row in one page. ``timestamp`` is the
-        client's default write timestamp in microseconds.
+        client's default write timestamp in microseconds. With ``trace`` a
+        SELECT's result carries the storage engine's read trace
+        (``result.trace``, a dict: SSTables consulted and skipped, cells and
+        tombstones read).
         """
         try:
             compiled = prepared.compiled
             if prepared.schema_version is not self.catalog.version:
                 compiled = self._current(prepared)
-            if compiled.fast is not None and not serialized and timestamp is None:
-                if len(values) != len(compiled.bind_specs):
-                    raise InvalidRequest(
-                        f"Invalid amount of bind variables: expected {len(compiled.bind_specs)}, got {len(values)}"
-                    )
-                compiled.fast(ExecContext(values, self.clock(), keyspace))
-                return VOID
             ctx = self._context(compiled, values, serialized, keyspace, timestamp)
+            if compiled.fast is not None:
+                compiled.fast(ctx)
+                return VOID
+            if trace:
+                ctx.trace = ReadTrace()
+                result = self._run(compiled, ctx, page_size, paging_state, keyspace)
+                result.trace = ctx.trace.summary()
+                return result
             return self._run(compiled, ctx, page_size, paging_state, keyspace)
         except CQLError:
             raise
@@ -302,6 +319,10 @@ class Executor:
             raise InvalidRequest(str(exc)) from None
         except StorageError as exc:
             raise ServerError(str(exc)) from None
+        except RecursionError:
+            raise InvalidRequest("Value is too deeply nested") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidRequest(f"Invalid value: {exc}") from None
 
     def execute_query(self, query: str, values=(), *, keyspace: str | None = None, **options):
         """Prepare (or reuse) and execute ``query`` in one call."""
@@ -335,18 +356,22 @@ class Executor:
             raise InvalidRequest(str(exc)) from None
         except StorageError as exc:
             raise ServerError(str(exc)) from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidRequest(f"Invalid value: {exc}") from None
 
     def _context(
         self, compiled: Compiled, values, serialized: bool, keyspace, timestamp
     ) -> ExecContext:
         specs = compiled.bind_specs
-        values = list(values or ())
+        if values is None:
+            values = ()
         if len(values) != len(specs):
             raise InvalidRequest(
                 f"Invalid amount of bind variables: expected {len(specs)}, got {len(values)}"
             )
         if serialized:
             decoded = []
+            values = list(values)
             for spec, raw in zip(specs, values, strict=True):
                 if raw is None or raw is UNSET:
                     decoded.append(raw)
@@ -424,6 +449,9 @@ class Executor:
         if result is None:
             return (None, None)
         row = result.rows[0] if result.rows else None
+        if table.dropped:
+            table.purge_dropped(row)
+            table.purge_dropped(result.static_row)
         return (result.static_row, row)
 
     def _run_modification(self, mod: Modification, ctx: ExecContext):

@@ -231,3 +231,11 @@ def test_directory_target_persists_schema_and_data(tmp_path):
         assert s.execute("SELECT b FROM t WHERE a = 1").one().b == ["x", "y"]
     finally:
         s.shutdown()
+
+
+def test_trace_reports_the_storage_read(session):
+    fill(session, 3)
+    result = session.execute("SELECT * FROM history WHERE user = 'ann'", trace=True)
+    trace = result.get_query_trace()
+    assert trace["partitions_read"] >= 1 and trace["live_rows"] >= 3
+    assert session.execute("SELECT * FROM history WHERE user = 'ann'").get_query_trace() is None

@@ -95,3 +95,37 @@ def test_schema_version_changes_on_every_schema_change(executor):
     assert len(versions) == 4
     local = executor.execute_query("SELECT schema_version FROM system.local")
     assert local.rows[0][0] == executor.schema_version
+
+
+CQL_WORDS = (
+    "SELECT INSERT UPDATE DELETE FROM WHERE AND IN INTO VALUES SET IF EXISTS NOT CREATE TABLE "
+    "KEYSPACE DROP ALTER ADD WITH PRIMARY KEY LIMIT ORDER BY BEGIN APPLY BATCH USING TTL "
+    "TIMESTAMP token count ks.t t k v ( ) , ; = < > ? :n * [ ] { } : 1 -1 1.5 'x' 0xff "
+    "null true list<int> map<text,int> frozen< > CONTAINS ALLOW FILTERING DISTINCT JSON"
+).split()
+
+
+def test_random_statements_only_raise_cql_errors(executor):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from stores.wide.cql.errors import CQLError
+
+    executor.execute_query("CREATE TABLE ks.t (k int, c int, v int, PRIMARY KEY (k, c))")
+
+    @settings(max_examples=200, deadline=None)
+    @given(
+        st.one_of(
+            st.lists(st.sampled_from(CQL_WORDS), max_size=14).map(" ".join), st.text(max_size=40)
+        )
+    )
+    def check(query):
+        try:
+            prepared = executor.prepare(query, "ks")
+            executor.execute(
+                prepared, [None] * len(prepared.bind_specs), keyspace="ks", page_size=10
+            )
+        except CQLError:
+            pass
+
+    check()
