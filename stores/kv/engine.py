@@ -149,6 +149,10 @@ class Session:
         with engine.lock:
             if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
                 return ErrorReply(OOM)
+            if cmd.write and engine.persisting:
+                refusal = engine.write_refusal()
+                if refusal is not None:
+                    return refusal
             if cmd.write and engine.persistence.rewriting:
                 keys = cmd.keys(argv)
                 if keys:
@@ -186,6 +190,10 @@ class Session:
         engine = self.engine
         if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
             return ErrorReply(OOM)
+        if cmd.write and engine.persisting:
+            refusal = engine.write_refusal()
+            if refusal is not None:
+                return refusal
         if cmd.write and engine.persistence.rewriting:
             keys = cmd.keys(argv)
             if keys:
@@ -351,6 +359,11 @@ class Engine:
             self.config_lfu_log_factor = value
         elif name == "lfu-decay-time":
             self.config_lfu_decay_time = value
+
+    def write_refusal(self) -> ErrorReply | None:
+        """Return the MISCONF reply while persistence refuses writes, else None."""
+        message = getattr(self.persistence, "write_error", None)
+        return None if message is None else ErrorReply(message)
 
     def record_slow(self, session: Session, argv: list[bytes], elapsed: float) -> None:
         """Add a command that took ``elapsed`` seconds to the slow log."""
