@@ -287,3 +287,17 @@ def test_after_command_errors_become_the_reply(recorded):
 
     rec.after_command = refuse
     assert run(s, "SET", "k", "v").message == "MISCONF Errors writing to the AOF file: disk gone"
+
+
+def test_dropped_engine_is_collected_and_its_cron_stops():
+    import gc
+    import weakref
+
+    engine = Engine(background=True)
+    thread = engine._cron_thread
+    ref = weakref.ref(engine)
+    del engine
+    gc.collect()
+    assert ref() is None
+    thread.join(2)
+    assert not thread.is_alive()
