@@ -66,6 +66,7 @@ class _Table:
 
     def _refresh_columns(self) -> None:
         schema = self.schema
+        self._id_bytes = schema.id.bytes
         self.simple_regular = frozenset(schema.regular) - schema.collections
         self.simple_static = frozenset(schema.static) - schema.collections
         self.complex_regular = frozenset(schema.regular) & schema.collections
@@ -74,6 +75,10 @@ class _Table:
     def set_schema(self, schema: TableSchema) -> None:
         self.schema = schema
         self._refresh_columns()
+
+    @property
+    def id_bytes(self) -> bytes:
+        return self._id_bytes
 
     def memtables(self) -> list[Memtable]:
         return [self.memtable, *self.flushing]
@@ -511,7 +516,7 @@ class StorageEngine:
                 for table, mutation, token in prepared:
                     table.memtable.apply(mutation, token)
         else:
-            payload = encode_batch([encode_mutation(t.schema.id, m) for t, m, _ in prepared])
+            payload = encode_batch([encode_mutation(t.id_bytes, m) for t, m, _ in prepared])
             ids = {t.schema.id for t, _, _ in prepared}
             if commitlog.sync_mode == "batch":
                 with self._write_lock:
