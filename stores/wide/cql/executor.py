@@ -459,6 +459,9 @@ class Executor:
             return self._run_conditional([(mod, ctx)])
         if mod.needs_read or mod.is_counter:
             with self.lock:
+                # Timestamp taken under the lock, so read-modify-write results
+                # are ordered as they were serialized.
+                ctx.now_micros = self.clock()
                 self._apply(self._mutations(mod, ctx))
         else:
             self._apply(self._mutations(mod, ctx))
@@ -476,6 +479,9 @@ class Executor:
         needs_lock = any(m.needs_read or m.is_counter for m, _ in entries)
         if needs_lock:
             with self.lock:
+                now = self.clock()
+                for _, c in entries:
+                    c.now_micros = now
                 self._apply([mut for m, c in entries for mut in self._mutations(m, c)])
         else:
             self._apply([mut for m, c in entries for mut in self._mutations(m, c)])
@@ -495,6 +501,9 @@ class Executor:
 
     def _run_conditional(self, entries: list[tuple[Modification, ExecContext]]):
         with self.lock:
+            now = self.clock()
+            for _, c in entries:
+                c.now_micros = now
             targets = [self._lwt_target(m, c) for m, c in entries]
             tables = {(m.table.keyspace, m.table.name) for m, _ in entries}
             if len({pk for pk, _ in targets}) > 1 or len(tables) > 1:
