@@ -30,13 +30,12 @@ from stores.wide.cql.modification import (
     compile_delete,
     compile_insert,
     compile_update,
-    insert_values,
     point_slice,
     resolve_keyspace,
     target_rows,
 )
 from stores.wide.cql.parser import Parsed, parse
-from stores.wide.cql.results import UNSET, ColumnSpec, Rows, SchemaChange, SetKeyspace, Void
+from stores.wide.cql.results import UNSET, ColumnSpec, Rows, SetKeyspace, Void
 from stores.wide.cql.schema import SYSTEM_KEYSPACES, Catalog, TableInfo
 from stores.wide.cql.select import SelectPlan, compile_select, run_select
 from stores.wide.cql.system import SystemKeyspaces
@@ -562,14 +561,6 @@ def _value_of(mod: Modification, column, static_row, row):
     return None if cell is None else column.cql_type.deserialize(cell.value)
 
 
-def _row_exists(mod: Modification, static_row, row, ck) -> bool:
-    if ck is None or not mod.table.clustering:
-        if not mod.table.clustering:
-            return row is not None
-        return static_row is not None
-    return row is not None
-
-
 def _check_conditions(mod: Modification, ctx: ExecContext, static_row, row) -> tuple[bool, list]:
     from stores.wide.cql.select import _compare
 
@@ -650,15 +641,3 @@ def _not_applied(failed: list) -> Rows:
             specs.append(ColumnSpec(table.keyspace, table.name, column.name, column.cql_type))
             values.append(_value_of(mod, column, static_row, row))
     return Rows(specs, [tuple(values)])
-
-
-__all__ = [
-    "Executor",
-    "Prepared",
-    "Compiled",
-    "insert_values",
-    "Rows",
-    "Void",
-    "SetKeyspace",
-    "SchemaChange",
-]
