@@ -488,13 +488,19 @@ class DecimalType(CQLType):
             raise MarshalError("Invalid decimal: fewer than 4 bytes")
         (scale,) = _INT32.unpack_from(data)
         unscaled = int.from_bytes(data[4:], "big", signed=True)
-        return Decimal(unscaled).scaleb(-scale)
+        # Built from its digits: arithmetic like scaleb() would round to 28 digits.
+        digits = tuple(int(d) for d in str(abs(unscaled)))
+        return Decimal((1 if unscaled < 0 else 0, digits, -scale))
 
     def encode_key(self, value) -> bytes:
         number = self._coerce(value)
         if number.is_zero():
             return b"\x01"
-        sign, digits, exponent = number.normalize().as_tuple()
+        sign, digits, exponent = number.as_tuple()
+        # Strip trailing zeros by hand: normalize() would round to 28 digits.
+        while len(digits) > 1 and digits[-1] == 0:
+            digits = digits[:-1]
+            exponent += 1
         # value = 0.d1d2...dn * 10**point
         point = len(digits) + exponent
         body = _UINT32.pack((point + 2**31) & 0xFFFFFFFF) + bytes(d + 1 for d in digits)
