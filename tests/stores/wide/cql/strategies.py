@@ -136,6 +136,8 @@ def canonical(cql_type, value):
         return struct.unpack(">f", struct.pack(">f", value))[0]
     if cql_type.name == "decimal":
         return Decimal(value)
+    if cql_type.name == "inet":
+        return ipaddress.ip_address(value).packed
     return value
 
 

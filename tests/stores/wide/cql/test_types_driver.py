@@ -45,8 +45,8 @@ DRIVER = {
 
 def same(ours, theirs) -> bool:
     if isinstance(ours, datetime.datetime) and isinstance(theirs, datetime.datetime):
-        # The driver goes through float seconds, which can be off by 1 microsecond.
-        return abs(ours - theirs) <= datetime.timedelta(microseconds=1)
+        # The driver goes through float seconds, which lose microseconds far from 1970.
+        return abs(ours - theirs) <= datetime.timedelta(milliseconds=1)
     if isinstance(ours, float) and math.isnan(ours):
         return isinstance(theirs, float) and math.isnan(theirs)
     if hasattr(theirs, "days_from_epoch"):
