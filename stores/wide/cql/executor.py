@@ -379,7 +379,7 @@ class Executor:
             values = decoded
         ctx = ExecContext(values, self.clock(), keyspace)
         if timestamp is not None:
-            ctx.extra["default_timestamp"] = timestamp
+            ctx.extra = {**ctx.extra, "default_timestamp": timestamp}
         return ctx
 
     def _run(self, compiled: Compiled, ctx: ExecContext, page_size, paging_state, keyspace):
@@ -394,7 +394,7 @@ class Executor:
         if kind == "BATCH":
             batch_kind, mods, ts = compiled.plan
             if ts is not None:
-                ctx.extra["batch_timestamp"] = ts(ctx)
+                ctx.extra = {**ctx.extra, "batch_timestamp": ts(ctx)}
             return self._run_batch(batch_kind, [(m, ctx) for m in mods])
         if kind == "USE":
             name = stmt.keyspace

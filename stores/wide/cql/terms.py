@@ -29,6 +29,10 @@ from stores.wide.cql.types import (
 Evaluator = Callable[["ExecContext"], object]
 
 
+# Shared and never mutated: options are added by replacing ``extra``.
+_NO_EXTRA: dict = {}
+
+
 class ExecContext:
     """Per-execution inputs: bound values, the statement's clock and options.
 
@@ -42,7 +46,7 @@ class ExecContext:
         self.values = values
         self.now_micros = now_micros
         self.keyspace = keyspace
-        self.extra = {} if extra is None else extra
+        self.extra = _NO_EXTRA if extra is None else extra
         self.trace = None
 
 
