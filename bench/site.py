@@ -313,71 +313,127 @@ def configurations(redis_url: str) -> list[tuple[str, dict[str, str]]]:
     ]
 
 
+def measure_http(server: str, redis_url: str, args) -> tuple[list[Result], dict]:
+    """Serve every configuration at once and measure them in interleaved rounds.
+
+    Round r measures each configuration for 1/rounds of the budget, in an
+    order rotated by r, so that a burst of load from elsewhere on the
+    machine hits all configurations alike; ratios are taken within a round.
+    """
+    configs = configurations(redis_url)
+    sites: dict[str, Site] = {}
+    totals: dict[tuple[str, str], Result] = {}
+    per_round: dict[tuple[str, str], list[float]] = {}
+    try:
+        for name, env in configs:
+            print(f"{server}: starting {name}", file=sys.stderr)
+            sites[name] = Site(env, server)
+        for round_index in range(args.rounds):
+            names = [name for name, _ in configs]
+            shift = round_index % len(names)
+            names = names[shift:] + names[:shift]
+            for page in ("front page", "post page"):
+                for name in names:
+                    site = sites[name]
+                    path = "/" if page == "front page" else site.post_path
+                    if round_index == 0:
+                        load(site.port, path, WARMUP_REQUESTS, 10, 2)
+                    done, errors, elapsed, latencies = load(
+                        site.port,
+                        path,
+                        max(1, args.requests // args.rounds),
+                        args.seconds / args.rounds,
+                        args.concurrency,
+                    )
+                    total = totals.setdefault((name, page), Result(name, page, 0, 0, 0.0, []))
+                    total.requests += done
+                    total.errors += errors
+                    total.seconds += elapsed
+                    total.latencies.extend(latencies)
+                    per_round.setdefault((name, page), []).append(
+                        done / elapsed if elapsed else 0.0
+                    )
+            print(f"{server}: round {round_index + 1}/{args.rounds} done", file=sys.stderr)
+    finally:
+        for site in sites.values():
+            site.stop()
+    ordered = [totals[(name, page)] for page in ("front page", "post page") for name, _ in configs]
+    return ordered, per_round
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="time bound per measurement")
     parser.add_argument("--requests", type=int, default=3000, help="request bound per measurement")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds over HTTP")
     parser.add_argument("--in-process-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_process_child:
         in_process_child(args.requests, args.seconds)
         return
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
 
     servers = available_servers()
     redis = start_redis_server()
-    results: dict[str, list[Result]] = {server: [] for server in servers}
+    results: dict[str, tuple[list[Result], dict]] = {}
     local: list[Result] = []
     try:
         for name, env in configurations(redis.url):
             print(f"in process: {name}", file=sys.stderr)
             local.extend(in_process(name, env, args.requests, args.seconds))
         for server in servers:
-            for name, env in configurations(redis.url):
-                print(f"{server}: {name}", file=sys.stderr)
-                site = Site(env, server)
-                try:
-                    for page, path in (("front page", "/"), ("post page", site.post_path)):
-                        load(site.port, path, WARMUP_REQUESTS, 10, 2)
-                        done, errors, elapsed, latencies = load(
-                            site.port, path, args.requests, args.seconds, args.concurrency
-                        )
-                        results[server].append(Result(name, page, done, errors, elapsed, latencies))
-                        print(
-                            f"  {page}: {done / elapsed:.0f} req/s, {errors} errors",
-                            file=sys.stderr,
-                        )
-                finally:
-                    site.stop()
+            results[server] = measure_http(server, redis.url, args)
     finally:
         redis.stop()
     print(
         f"\n`python bench/site.py --seconds {args.seconds:g} --requests {args.requests} "
-        f"--concurrency {args.concurrency}` ({SEED})"
+        f"--concurrency {args.concurrency} --rounds {args.rounds}` ({SEED})"
     )
     for server in servers:
         print(
-            f"\nOver HTTP: {server} (one process), {args.concurrency} keep-alive clients on loopback\n"
+            f"\nOver HTTP: {server} (one process per configuration), {args.concurrency} keep-alive "
+            f"clients on loopback, {args.rounds} interleaved rounds; ratios are medians of "
+            "per-round ratios\n"
         )
-        report(results[server])
-    print("\nIn process: Django's test client, one thread, no HTTP server\n")
+        report(*results[server])
+    print(
+        "\nIn process: Django's test client, one thread, no HTTP server, one configuration at a time\n"
+    )
     report(local)
 
 
-def report(results: list[Result]) -> None:
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def report(results: list[Result], per_round: dict | None = None) -> None:
     """Print the results as a Markdown table with ratios."""
     uncached = {r.page: r for r in results if r.config == "uncached"}
     embedded = {r.page: r for r in results if "embedded" in r.config}
+
+    def ratio(top: Result, bottom: Result) -> float:
+        if per_round is None:
+            return top.rps / bottom.rps if bottom.rps else float("nan")
+        pairs = zip(
+            per_round[(top.config, top.page)], per_round[(bottom.config, bottom.page)], strict=True
+        )
+        return _median([a / b for a, b in pairs if b])
+
     print(
-        "| configuration | page | req/s | p50 ms | p99 ms | errors | vs uncached | embedded vs this |"
+        "| configuration | page | req/s | p50 ms | p99 ms | errors | vs uncached "
+        "| embedded vs this (req/s) | embedded vs this (p50) |"
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        base = uncached[r.page].rps
-        emb = embedded[r.page].rps
+        p50_ratio = r.percentile(0.5) / embedded[r.page].percentile(0.5)
         print(
             f"| {r.config} | {r.page} | {r.rps:.0f} | {r.percentile(0.5):.2f} | "
-            f"{r.percentile(0.99):.2f} | {r.errors} | {r.rps / base:.2f}x | {emb / r.rps:.2f}x |"
+            f"{r.percentile(0.99):.2f} | {r.errors} | {ratio(r, uncached[r.page]):.2f}x | "
+            f"{ratio(embedded[r.page], r):.2f}x | {p50_ratio:.2f}x |"
         )
 
 

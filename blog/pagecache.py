@@ -36,30 +36,54 @@ def _cache():
     return caches["default"]
 
 
-def fetch(key: str, what: str, build: Callable[[], dict]) -> tuple[dict, bool]:
-    """Return (fragment, hit): the cached fragment, or build and store it."""
+def _generation_key(source: str) -> str:
+    return f"{source}:generation"
+
+
+def fetch(key: str, what: str, build: Callable[[], dict], source: str) -> tuple[dict, bool]:
+    """Return (fragment, hit): the cached fragment, or build and store it.
+
+    ``source`` names the data the fragment shows (FRONT_KEY or a post_key);
+    its generation is read before and after building, and the fragment is
+    stored only if no invalidation happened meanwhile, so a request that
+    read the store just before a comment landed cannot put the old page
+    back after the comment deleted it.
+    """
     trace = tracing.current()
     if not settings.BLOG_PAGE_CACHE_ENABLED:
         return build(), False
-    value = _cache().get(key)
+    cache = _cache()
+    value = cache.get(key)
     if value is not None:
         if trace is not None:
             trace.note_cache(key, True, what)
         return value, True
+    generation = cache.get(_generation_key(source))
     value = build()
-    if value is not None:
-        _cache().set(key, value)
+    if value is not None and cache.get(_generation_key(source)) == generation:
+        cache.set(key, value)
     if trace is not None:
         trace.note_cache(key, False, what)
     return value, False
 
 
+def _bump(sources: list[str]) -> None:
+    cache = _cache()
+    for source in sources:
+        try:
+            cache.incr(_generation_key(source))
+        except ValueError:
+            cache.add(_generation_key(source), 1, timeout=None)
+
+
 def invalidate_post(post_id: uuid.UUID) -> None:
     """Forget the cached post page and the front page (its comment counts and titles)."""
     keys = [post_key(post_id), FRONT_KEY]
+    _bump(keys)
     _cache().delete_many(keys + [whole_page_key(k) for k in keys])
 
 
 def invalidate_front() -> None:
     """Forget the cached front page."""
+    _bump([FRONT_KEY])
     _cache().delete_many([FRONT_KEY, whole_page_key(FRONT_KEY)])

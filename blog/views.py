@@ -115,12 +115,15 @@ def front(request):
             return {"html": render_to_string("blog/front.html", context, request)}
 
         page, _ = pagecache.fetch(
-            pagecache.whole_page_key(pagecache.FRONT_KEY), "whole front page", build_page
+            pagecache.whole_page_key(pagecache.FRONT_KEY),
+            "whole front page",
+            build_page,
+            pagecache.FRONT_KEY,
         )
         return HttpResponse(page["html"])
     if cursor is None:
         fragment, hit = pagecache.fetch(
-            pagecache.FRONT_KEY, "front page", lambda: _build_front(None)
+            pagecache.FRONT_KEY, "front page", lambda: _build_front(None), pagecache.FRONT_KEY
         )
     else:
         fragment, hit = _build_front(cursor), False
@@ -185,9 +188,8 @@ def post_detail(request, post_id: uuid.UUID):
         }
         hit = False
     else:
-        fragment, hit = pagecache.fetch(
-            pagecache.post_key(post_id), "post page", lambda: _build_post(post_id)
-        )
+        source = pagecache.post_key(post_id)
+        fragment, hit = pagecache.fetch(source, "post page", lambda: _build_post(post_id), source)
         if fragment is None:
             raise Http404("No such post.")
     form = CommentForm()
@@ -202,8 +204,9 @@ def _anonymous_post(request, post_id: uuid.UUID):
         context = {"post_id": post_id, "fragment": fragment, "first_page": True, "can_edit": False}
         return {"html": render_to_string("blog/post.html", context, request)}
 
+    source = pagecache.post_key(post_id)
     page, _ = pagecache.fetch(
-        pagecache.whole_page_key(pagecache.post_key(post_id)), "whole post page", build_page
+        pagecache.whole_page_key(source), "whole post page", build_page, source
     )
     if page is None:
         raise Http404("No such post.")
@@ -261,9 +264,8 @@ def add_comment(request, post_id: uuid.UUID):
         status = 429
     else:
         status = 400
-    fragment, hit = pagecache.fetch(
-        pagecache.post_key(post_id), "post page", lambda: _build_post(post_id)
-    )
+    source = pagecache.post_key(post_id)
+    fragment, hit = pagecache.fetch(source, "post page", lambda: _build_post(post_id), source)
     if fragment is None:
         raise Http404("No such post.")
     return _render_post(request, post_id, fragment, hit, form, status=status)

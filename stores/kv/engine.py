@@ -14,6 +14,7 @@ import itertools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -49,12 +50,13 @@ class Session:
         self.id = next(_SESSION_IDS)
         self.db = 0
         self.keyspace = engine.databases[0]
-        self.protocol = 2
+        self.guarded = False
+        self._protocol = 2
+        self._authenticated = not engine.config.get("requirepass")
+        self._multi: list[tuple[Command, list[bytes]]] | None = None
         self.name: bytes | None = None
         self.lib_name = b""
         self.peer = b"in-process"
-        self.authenticated = not engine.config.get("requirepass")
-        self.multi: list[tuple[Command, list[bytes]]] | None = None
         self.multi_error = False
         self.watched: set[tuple[int, bytes]] = set()
         self.cas_dirty = False
@@ -68,7 +70,48 @@ class Session:
         self.created = time.time()
         self.last_command = b"NULL"
         self.closed = False
+        self.refresh_guard()
         engine.sessions[self.id] = self
+
+    # MULTI, RESP2 subscriptions and missing AUTH restrict what may run. They
+    # are rare, so execute() checks one cached flag and only then the details.
+    @property
+    def multi(self) -> list[tuple[Command, list[bytes]]] | None:
+        """The MULTI queue, or None outside a transaction."""
+        return self._multi
+
+    @multi.setter
+    def multi(self, value: list[tuple[Command, list[bytes]]] | None) -> None:
+        self._multi = value
+        self.refresh_guard()
+
+    @property
+    def authenticated(self) -> bool:
+        """True once the session may run commands (AUTH, or no requirepass)."""
+        return self._authenticated
+
+    @authenticated.setter
+    def authenticated(self, value: bool) -> None:
+        self._authenticated = value
+        self.refresh_guard()
+
+    @property
+    def protocol(self) -> int:
+        """The RESP version the session speaks (2 or 3)."""
+        return self._protocol
+
+    @protocol.setter
+    def protocol(self, value: int) -> None:
+        self._protocol = value
+        self.refresh_guard()
+
+    def refresh_guard(self) -> None:
+        """Recompute ``guarded`` after MULTI, subscription, protocol or AUTH changes."""
+        self.guarded = (
+            self._multi is not None
+            or not self._authenticated
+            or (self._protocol == 2 and bool(self.channels or self.patterns))
+        )
 
     def select(self, index: int) -> None:
         """Make ``index`` the selected database."""
@@ -95,29 +138,34 @@ class Session:
             if self.multi is not None:
                 self.multi_error = True
             return ErrorReply(f"ERR wrong number of arguments for '{cmd.name}' command")
-        if self.multi is not None and not cmd.in_multi:
-            return self._queue(cmd, argv)
-        if (self.channels or self.patterns) and self.protocol == 2 and not cmd.pubsub_context:
-            return ErrorReply(SUBSCRIBED_ONLY.format(cmd.name))
-        if not self.authenticated and cmd.name not in ("auth", "hello", "quit", "reset"):
-            return ErrorReply("NOAUTH Authentication required.")
+        if self.guarded:
+            if self._multi is not None and not cmd.in_multi:
+                return self._queue(cmd, argv)
+            if (self.channels or self.patterns) and self._protocol == 2 and not cmd.pubsub_context:
+                return ErrorReply(SUBSCRIBED_ONLY.format(cmd.name))
+            if not self._authenticated and cmd.name not in ("auth", "hello", "quit", "reset"):
+                return ErrorReply("NOAUTH Authentication required.")
         engine = self.engine
         # The body of call() is repeated here: one Python call less on every command.
         with engine.lock:
             if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
                 return ErrorReply(OOM)
+            if cmd.write and engine.persisting:
+                refusal = engine.write_refusal()
+                if refusal is not None:
+                    return refusal
             if cmd.write and engine.persistence.rewriting:
                 keys = cmd.keys(argv)
                 if keys:
                     engine.persistence.before_write(self.db, keys)
-            self.dirty = 0
-            self.prop = self.touched = None
+            # dirty, prop and touched are 0/None here: whoever sets them resets them below.
             start = _perf()
             try:
                 reply = cmd.handler(self, argv)
             except CommandError as exc:
                 reply = ErrorReply(exc.message)
                 self.dirty = 0
+                self.prop = self.touched = None
             except Exception as exc:  # a bug must never take the server down
                 reply = self._internal_error(cmd, argv, exc)
             elapsed = _perf() - start
@@ -129,6 +177,8 @@ class Session:
                     engine.after_write(self, cmd, argv)
                 else:
                     engine.dirty += self.dirty
+                self.dirty = 0
+                self.prop = self.touched = None
         if engine.persisting:
             try:
                 engine.persistence.after_command()
@@ -141,18 +191,21 @@ class Session:
         engine = self.engine
         if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
             return ErrorReply(OOM)
+        if cmd.write and engine.persisting:
+            refusal = engine.write_refusal()
+            if refusal is not None:
+                return refusal
         if cmd.write and engine.persistence.rewriting:
             keys = cmd.keys(argv)
             if keys:
                 engine.persistence.before_write(self.db, keys)
-        self.dirty = 0
-        self.prop = self.touched = None
         start = _perf()
         try:
             reply = cmd.handler(self, argv)
         except CommandError as exc:
             reply = ErrorReply(exc.message)
             self.dirty = 0
+            self.prop = self.touched = None
         except Exception as exc:  # a bug must never take the server down
             reply = self._internal_error(cmd, argv, exc)
         elapsed = _perf() - start
@@ -161,6 +214,8 @@ class Session:
             engine.record_slow(self, argv, elapsed)
         if self.dirty:
             engine.after_write(self, cmd, argv)
+            self.dirty = 0
+            self.prop = self.touched = None
         return reply
 
     def _internal_error(self, cmd: Command, argv: list[bytes], exc: Exception) -> ErrorReply:
@@ -262,7 +317,10 @@ class Engine:
         self._cron_thread: threading.Thread | None = None
         if background:
             self._cron_thread = threading.Thread(
-                target=self._cron_loop, name="kv-cron", daemon=True
+                target=_cron_loop,
+                args=(weakref.ref(self), self._closed, 1.0 / max(self.config.get("hz"), 1)),
+                name="kv-cron",
+                daemon=True,
             )
             self._cron_thread.start()
 
@@ -272,6 +330,16 @@ class Engine:
         """Return a new session (one per client connection or client object)."""
         self.stats["total_connections_received"] += 1
         return Session(self)
+
+    def execute(self, argv: list[bytes], db: int = 0) -> Any:
+        """Run one command on a throwaway session selecting ``db`` (scripts, tools)."""
+        session = Session(self)
+        try:
+            if db:
+                session.select(db)
+            return session.execute(argv)
+        finally:
+            session.close()
 
     def set_persistence(self, persistence: Any) -> None:
         """Install the persistence hook object (``open_persistence`` does this)."""
@@ -295,6 +363,11 @@ class Engine:
             self.config_lfu_log_factor = value
         elif name == "lfu-decay-time":
             self.config_lfu_decay_time = value
+
+    def write_refusal(self) -> ErrorReply | None:
+        """Return the MISCONF reply while persistence refuses writes, else None."""
+        message = getattr(self.persistence, "write_error", None)
+        return None if message is None else ErrorReply(message)
 
     def record_slow(self, session: Session, argv: list[bytes], elapsed: float) -> None:
         """Add a command that took ``elapsed`` seconds to the slow log."""
@@ -419,12 +492,14 @@ class Engine:
             persisting, self.persisting = self.persisting, False
             maxmemory, self.maxmemory = self.maxmemory, 0
             try:
-                session.dirty = 0
-                reply = cmd.handler(session, argv)
-                touched = session.touched
-                session.prop = session.touched = None
-                if session.dirty and (self.memory.enabled or self.watched):
-                    self.keys_modified(db, touched if touched is not None else cmd.keys(argv))
+                try:
+                    reply = cmd.handler(session, argv)
+                    touched = session.touched
+                    if session.dirty and (self.memory.enabled or self.watched):
+                        self.keys_modified(db, touched if touched is not None else cmd.keys(argv))
+                finally:
+                    session.dirty = 0
+                    session.prop = session.touched = None
             finally:
                 self.persisting = persisting
                 self.maxmemory = maxmemory
@@ -466,13 +541,6 @@ class Engine:
             if self.maxmemory:
                 self.memory.make_room()
 
-    def _cron_loop(self) -> None:
-        while not self._closed.wait(1.0 / max(self.config.get("hz"), 1)):
-            try:
-                self.cron()
-            except Exception:
-                log.exception("kv cron failed")
-
     def close(self) -> None:
         """Stop background work and close persistence."""
         if self._closed.is_set():
@@ -490,3 +558,20 @@ class Engine:
     def closed(self) -> bool:
         """Return True once ``close()`` was called."""
         return self._closed.is_set()
+
+
+def _cron_loop(engine_ref: weakref.ref, closed: threading.Event, period: float) -> None:
+    """Run ``Engine.cron`` every ``period`` seconds until closed or garbage-collected.
+
+    The thread holds only a weak reference, so an engine whose last client
+    was dropped without ``close()`` is still freed (and its thread ends).
+    """
+    while not closed.wait(period):
+        engine = engine_ref()
+        if engine is None:
+            return
+        try:
+            engine.cron()
+        except Exception:
+            log.exception("kv cron failed")
+        del engine

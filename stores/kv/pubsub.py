@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from stores.kv.commands import command
 from stores.kv.errors import CommandError, subcommand_error
 from stores.kv.glob import glob_match
-from stores.kv.replies import Map, Push
+from stores.kv.replies import Push
 
 if TYPE_CHECKING:
     from stores.kv.engine import Engine, Session
@@ -36,6 +36,7 @@ class PubSub:
         """Add ``channel`` to ``session``'s subscriptions."""
         self.channels.setdefault(channel, {})[session.id] = session
         session.channels.add(channel)
+        session.refresh_guard()
 
     def unsubscribe(self, session: Session, channel: bytes) -> None:
         """Remove ``channel`` from ``session``'s subscriptions."""
@@ -45,11 +46,13 @@ class PubSub:
             if not listeners:
                 del self.channels[channel]
         session.channels.discard(channel)
+        session.refresh_guard()
 
     def psubscribe(self, session: Session, pattern: bytes) -> None:
         """Add ``pattern`` to ``session``'s pattern subscriptions."""
         self.patterns.setdefault(pattern, {})[session.id] = session
         session.patterns.add(pattern)
+        session.refresh_guard()
 
     def punsubscribe(self, session: Session, pattern: bytes) -> None:
         """Remove ``pattern`` from ``session``'s pattern subscriptions."""
@@ -59,6 +62,7 @@ class PubSub:
             if not listeners:
                 del self.patterns[pattern]
         session.patterns.discard(pattern)
+        session.refresh_guard()
 
     def drop(self, session: Session) -> None:
         """Remove every subscription of a closing session."""
@@ -162,7 +166,7 @@ def pubsub(s: Session, argv: list[bytes]) -> Any:
         out: list[Any] = []
         for channel in argv[2:]:
             out += [channel, len(registry.channels.get(channel, ()))]
-        return Map(zip(out[::2], out[1::2], strict=True)) if s.protocol == 3 else out
+        return out
     if sub == b"numpat" and len(argv) == 2:
         return len(registry.patterns)
     if sub == b"help":

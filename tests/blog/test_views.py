@@ -304,3 +304,22 @@ def test_older_comments_page_through_the_signed_cursor(client, post):
         client.get(reverse("blog:post", args=[other.post_id]) + "?after=" + token).status_code
         == 404
     )
+
+
+def test_history_pages_with_a_cursor_bound_to_its_user(client, reader, django_user_model, stores):
+    repo = repository()
+    post = repo.create_post(title="Often read", body="b", author="g", tags=[])
+    start = datetime.now(UTC) - timedelta(hours=1)
+    for i in range(23):
+        repo.record_view(
+            reader.pk, post.post_id, f"view {i:02d}", 3600, viewed_at=start + timedelta(seconds=i)
+        )
+    client.force_login(reader)
+    first = client.get("/history/").content.decode()
+    assert re.findall(r"view (\d\d)</a>", first) == [f"{i:02d}" for i in range(22, 2, -1)]
+    token = re.search(r'href="\?after=([^"]+)"', first).group(1)
+    second = client.get("/history/?after=" + token).content.decode()
+    assert re.findall(r"view (\d\d)</a>", second) == ["02", "01", "00"]
+    other = django_user_model.objects.create_user("eve", password="pw-for-tests-4")
+    client.force_login(other)
+    assert client.get("/history/?after=" + token).status_code == 404

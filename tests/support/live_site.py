@@ -38,7 +38,11 @@ class LiveSite:
         """Run a manage.py command against the same database and stores."""
         return subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT, env=self.env, check=True, capture_output=True, text=True,
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            capture_output=True,
+            text=True,
         )
 
     def stop(self) -> None:
@@ -76,13 +80,18 @@ def start_live_site(**env_overrides: str) -> LiveSite:
     env.update(env_overrides)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT, env=env, check=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
     )
     if env["WIDE_URL"] != "memory:":
         seed_args = [f"--{k}={v}" for k, v in LIVE_SEED.items()]
         for command in (["apply_schema"], ["seed_demo", "--if-empty", "--no-progress", *seed_args]):
             subprocess.run(
-                [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True,
+                [sys.executable, "manage.py", *command],
+                cwd=ROOT,
+                env=env,
+                check=True,
                 capture_output=True,
             )
     port = free_port()
@@ -90,8 +99,20 @@ def start_live_site(**env_overrides: str) -> LiveSite:
     log_path = Path(var_dir) / "daphne.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", LOOPBACK, "-p", str(port), "kvsite.asgi:application"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                LOOPBACK,
+                "-p",
+                str(port),
+                "kvsite.asgi:application",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
     try:
         wait_for_port(port, timeout=30, proc=process)

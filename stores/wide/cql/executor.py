@@ -30,13 +30,12 @@ from stores.wide.cql.modification import (
     compile_delete,
     compile_insert,
     compile_update,
-    insert_values,
     point_slice,
     resolve_keyspace,
     target_rows,
 )
 from stores.wide.cql.parser import Parsed, parse
-from stores.wide.cql.results import UNSET, ColumnSpec, Rows, SchemaChange, SetKeyspace, Void
+from stores.wide.cql.results import UNSET, ColumnSpec, Rows, SetKeyspace, Void
 from stores.wide.cql.schema import SYSTEM_KEYSPACES, Catalog, TableInfo
 from stores.wide.cql.select import SelectPlan, compile_select, run_select
 from stores.wide.cql.system import SystemKeyspaces
@@ -380,7 +379,7 @@ class Executor:
             values = decoded
         ctx = ExecContext(values, self.clock(), keyspace)
         if timestamp is not None:
-            ctx.extra["default_timestamp"] = timestamp
+            ctx.extra = {**ctx.extra, "default_timestamp": timestamp}
         return ctx
 
     def _run(self, compiled: Compiled, ctx: ExecContext, page_size, paging_state, keyspace):
@@ -395,7 +394,7 @@ class Executor:
         if kind == "BATCH":
             batch_kind, mods, ts = compiled.plan
             if ts is not None:
-                ctx.extra["batch_timestamp"] = ts(ctx)
+                ctx.extra = {**ctx.extra, "batch_timestamp": ts(ctx)}
             return self._run_batch(batch_kind, [(m, ctx) for m in mods])
         if kind == "USE":
             name = stmt.keyspace
@@ -459,6 +458,9 @@ class Executor:
             return self._run_conditional([(mod, ctx)])
         if mod.needs_read or mod.is_counter:
             with self.lock:
+                # Timestamp taken under the lock, so read-modify-write results
+                # are ordered as they were serialized.
+                ctx.now_micros = self.clock()
                 self._apply(self._mutations(mod, ctx))
         else:
             self._apply(self._mutations(mod, ctx))
@@ -476,6 +478,9 @@ class Executor:
         needs_lock = any(m.needs_read or m.is_counter for m, _ in entries)
         if needs_lock:
             with self.lock:
+                now = self.clock()
+                for _, c in entries:
+                    c.now_micros = now
                 self._apply([mut for m, c in entries for mut in self._mutations(m, c)])
         else:
             self._apply([mut for m, c in entries for mut in self._mutations(m, c)])
@@ -495,6 +500,9 @@ class Executor:
 
     def _run_conditional(self, entries: list[tuple[Modification, ExecContext]]):
         with self.lock:
+            now = self.clock()
+            for _, c in entries:
+                c.now_micros = now
             targets = [self._lwt_target(m, c) for m, c in entries]
             tables = {(m.table.keyspace, m.table.name) for m, _ in entries}
             if len({pk for pk, _ in targets}) > 1 or len(tables) > 1:
@@ -551,14 +559,6 @@ def _value_of(mod: Modification, column, static_row, row):
         return collection_value(column, source.complex_cells.get(column.name, []))
     cell = source.cells.get(column.name)
     return None if cell is None else column.cql_type.deserialize(cell.value)
-
-
-def _row_exists(mod: Modification, static_row, row, ck) -> bool:
-    if ck is None or not mod.table.clustering:
-        if not mod.table.clustering:
-            return row is not None
-        return static_row is not None
-    return row is not None
 
 
 def _check_conditions(mod: Modification, ctx: ExecContext, static_row, row) -> tuple[bool, list]:
@@ -641,15 +641,3 @@ def _not_applied(failed: list) -> Rows:
             specs.append(ColumnSpec(table.keyspace, table.name, column.name, column.cql_type))
             values.append(_value_of(mod, column, static_row, row))
     return Rows(specs, [tuple(values)])
-
-
-__all__ = [
-    "Executor",
-    "Prepared",
-    "Compiled",
-    "insert_values",
-    "Rows",
-    "Void",
-    "SetKeyspace",
-    "SchemaChange",
-]

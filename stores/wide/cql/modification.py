@@ -27,7 +27,6 @@ from stores.wide.cql.rows import (
     set_column,
 )
 from stores.wide.cql.schema import (
-    CLUSTERING,
     PARTITION_KEY,
     STATIC,
     ColumnInfo,
@@ -48,8 +47,6 @@ from stores.wide.storage import (
     Slice,
 )
 from stores.wide.storage import STATIC as STATIC_ROW
-
-NO_TTL = object()
 
 
 @dataclass
@@ -743,18 +740,3 @@ def build_delete(
 def point_slice(ck: bytes) -> list[Slice]:
     """Return the slice list selecting exactly one clustering key."""
     return [Slice(Bound(ck, True), Bound(ck, True))]
-
-
-__all__ = [
-    "CLUSTERING",
-    "Modification",
-    "build_delete",
-    "build_insert",
-    "build_update",
-    "compile_delete",
-    "compile_insert",
-    "compile_update",
-    "point_slice",
-    "resolve_keyspace",
-    "target_rows",
-]

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from inspect import GEN_CREATED, getgeneratorstate
 from typing import Any
 
 from . import format as fmt
@@ -65,6 +66,7 @@ class _Table:
 
     def _refresh_columns(self) -> None:
         schema = self.schema
+        self._id_bytes = schema.id.bytes
         self.simple_regular = frozenset(schema.regular) - schema.collections
         self.simple_static = frozenset(schema.static) - schema.collections
         self.complex_regular = frozenset(schema.regular) & schema.collections
@@ -73,6 +75,10 @@ class _Table:
     def set_schema(self, schema: TableSchema) -> None:
         self.schema = schema
         self._refresh_columns()
+
+    @property
+    def id_bytes(self) -> bytes:
+        return self._id_bytes
 
     def memtables(self) -> list[Memtable]:
         return [self.memtable, *self.flushing]
@@ -510,7 +516,7 @@ class StorageEngine:
                 for table, mutation, token in prepared:
                     table.memtable.apply(mutation, token)
         else:
-            payload = encode_batch([encode_mutation(t.schema.id, m) for t, m, _ in prepared])
+            payload = encode_batch([encode_mutation(t.id_bytes, m) for t, m, _ in prepared])
             ids = {t.schema.id for t, _, _ in prepared}
             if commitlog.sync_mode == "batch":
                 with self._write_lock:
@@ -740,7 +746,7 @@ class StorageEngine:
         views = self._partition_views(
             state, token, partition_key, ALL_SLICES if slices is None else slices, reverse, trace
         )
-        return read_partition(
+        result = read_partition(
             views,
             reverse=reverse,
             limit=limit,
@@ -748,6 +754,11 @@ class StorageEngine:
             now=now,
             trace=trace,
         )
+        if trace is not None:
+            for view in views:
+                if view.bound is not None and getgeneratorstate(view.rows) == GEN_CREATED:
+                    trace.skip(view.source, "limit reached before its clustering range")
+        return result
 
     def _partition_views(
         self,
@@ -761,6 +772,7 @@ class StorageEngine:
         memtables = [state.memtable, *state.flushing]
         sstables = state.sstables_by_age
         views = []
+        lazy: list[SSTableReader] = []
         newest_deletion = None
         for memtable in memtables:
             if trace is not None:
@@ -787,6 +799,9 @@ class StorageEngine:
                 if trace is not None:
                     trace.skip(reader.name, "clustering bounds")
                 continue
+            if not reader.has_partition_level_data:
+                lazy.append(reader)
+                continue
             if not reader.may_contain(key):
                 if trace is not None:
                     trace.skip(reader.name, "bloom filter")
@@ -803,6 +818,26 @@ class StorageEngine:
                 newest_deletion is None or view.deletion.marked_for_delete_at > newest_deletion
             ):
                 newest_deletion = view.deletion.marked_for_delete_at
+        for reader in lazy:
+            if newest_deletion is not None and reader.max_timestamp <= newest_deletion:
+                if trace is not None:
+                    trace.skip(reader.name, "older than a partition tombstone")
+                continue
+            # Only rows can come from here: open it when the merge gets to its
+            # clustering range, perhaps never if the limit is reached first.
+            bound = reader.max_clustering if reverse else reader.min_clustering
+            views.append(
+                PartitionView(
+                    key,
+                    token,
+                    None,
+                    [],
+                    None,
+                    _lazy_rows(reader, token, key, slices, reverse, trace),
+                    reader.name,
+                    bound,
+                )
+            )
         return views
 
     def scan(
@@ -1192,6 +1227,29 @@ class StorageEngine:
     @property
     def pid(self) -> int:
         return os.getpid()
+
+
+def _lazy_rows(
+    reader: SSTableReader,
+    token: int,
+    key: bytes,
+    slices: list[Slice],
+    reverse: bool,
+    trace: ReadTrace | None,
+) -> Iterator:
+    """Yield the partition's rows from ``reader``, touching it only when first asked."""
+    if not reader.may_contain(key):
+        if trace is not None:
+            trace.skip(reader.name, "bloom filter")
+        return
+    view = reader.view(token, key, slices, reverse, trace)
+    if view is None:
+        if trace is not None:
+            trace.skip(reader.name, "bloom filter false positive")
+        return
+    if trace is not None:
+        trace.sstables_consulted.append(reader.name)
+    yield from view.rows
 
 
 def _tagged(entries: Iterator[tuple], tag: int) -> Iterator[tuple]:
