@@ -6,10 +6,7 @@ add the permission check, CSRF and the confirmation step.
 
 from __future__ import annotations
 
-from django.conf import settings
-
-UNLINK_BATCH = 500
-DEFAULT_PAGE_CACHE_PATTERNS = ("*views.decorators.cache.*",)
+from django.core.cache import caches
 
 
 def delete_key(handle, key: bytes) -> bool:
@@ -29,21 +26,10 @@ def clear_ttl(handle, key: bytes) -> bool:
     return bool(handle.persist(key))
 
 
-def page_cache_patterns() -> tuple[str, ...]:
-    """Return the SCAN patterns that match rendered pages in the cache."""
-    return tuple(getattr(settings, "STAFF_PAGE_CACHE_PATTERNS", DEFAULT_PAGE_CACHE_PATTERNS))
+def flush_page_cache() -> None:
+    """Delete the cached pages (not sessions, not leaderboards).
 
-
-def flush_page_cache(handle) -> int:
-    """Delete the cached pages (not sessions, not leaderboards); return how many."""
-    removed = 0
-    for pattern in page_cache_patterns():
-        batch: list[bytes] = []
-        for key in handle.scan_iter(match=pattern, count=UNLINK_BATCH):
-            batch.append(key)
-            if len(batch) >= UNLINK_BATCH:
-                removed += handle.unlink(*batch)
-                batch = []
-        if batch:
-            removed += handle.unlink(*batch)
-    return removed
+    The page cache's own ``clear()`` knows its handle and key prefix, and
+    deletes only its keys, never the whole database.
+    """
+    caches["default"].clear()

@@ -20,7 +20,7 @@ MEMORY_SESSION_KEY = "stores_staff_memory_report"
 
 def _context(request, title: str, **extra) -> dict:
     context = admin.site.each_context(request)
-    context.update(title=title, kv_url=settings.KV_URL, **extra)
+    context.update(title=title, kv_url=settings.KV_URL, kv_stores=_stores(request), **extra)
     return context
 
 
@@ -39,8 +39,31 @@ def _store_error(request, exc: Exception):
     )
 
 
-def _handle():
-    return clients.kv()
+STORE_SESSION_KEY = "stores_staff_kv_store"
+HANDLES = {"main": clients.kv, "pages": clients.kv_pages}
+HANDLE_LABELS = {"main": "main (sessions, leaderboards, counters)", "pages": "page cache"}
+
+
+def _store_name(request) -> str:
+    """Return which handle the staff user looks at, switching on ?store=."""
+    wanted = request.GET.get("store")
+    if wanted in HANDLES:
+        request.session[STORE_SESSION_KEY] = wanted
+        return wanted
+    name = request.session.get(STORE_SESSION_KEY, "main")
+    return name if name in HANDLES else "main"
+
+
+def _handle(request):
+    return HANDLES[_store_name(request)]()
+
+
+def _stores(request) -> list[tuple[str, str, bool]]:
+    """Return the handles to choose from, when the page cache has a store of its own."""
+    if clients.kv_pages() is clients.kv():
+        return []
+    current = _store_name(request)
+    return [(name, HANDLE_LABELS[name], name == current) for name in HANDLES]
 
 
 STORE_ERRORS = (OSError, ConnectionError)
@@ -78,7 +101,7 @@ def _is_store_error(exc: Exception) -> bool:
 @_guard
 def overview(request):
     """Show memory, keyspace, hit ratio, ops/s, clients and persistence, refreshed live."""
-    data = kv_inspect.overview(_handle())
+    data = kv_inspect.overview(_handle(request))
     if request.GET.get("format") == "json":
         return JsonResponse(data)
     return render(
@@ -98,7 +121,9 @@ def key_browser(request):
         cursor = max(0, int(request.GET.get("cursor", "0")))
     except ValueError:
         cursor = 0
-    next_cursor, rows = kv_inspect.scan_page(_handle(), cursor=cursor, match=match, type_=type_)
+    next_cursor, rows = kv_inspect.scan_page(
+        _handle(request), cursor=cursor, match=match, type_=type_
+    )
     params = {k: v for k, v in (("match", match or ""), ("type", type_ or "")) if v}
     next_url = None
     if next_cursor:
@@ -148,7 +173,7 @@ def key_detail(request):
         cursor = max(0, int(request.GET.get("cursor", "0")))
     except ValueError:
         start = cursor = 0
-    detail = kv_inspect.key_detail(_handle(), key, start=start, cursor=cursor)
+    detail = kv_inspect.key_detail(_handle(request), key, start=start, cursor=cursor)
     if detail is None:
         raise Http404("No such key (it may have expired).")
     context = _context(
@@ -167,7 +192,7 @@ def key_detail(request):
 @_guard
 def memory(request):
     """Analyse memory by a bounded SCAN sample: biggest keys, prefixes, TTLs."""
-    handle = _handle()
+    handle = _handle(request)
     if request.method == "POST" or request.GET.get("restart"):
         request.session[MEMORY_SESSION_KEY] = kv_inspect.MemoryReport().as_dict()
     data = request.session.get(MEMORY_SESSION_KEY)
@@ -206,7 +231,7 @@ def memory(request):
 @_guard
 def slowlog(request):
     """Show the slow log."""
-    entries = _handle().slowlog_get(128)
+    entries = _handle(request).slowlog_get(128)
     return render(
         request, "admin/stores/kv/slowlog.html", _context(request, "Slow log", entries=entries)
     )
@@ -216,7 +241,7 @@ def slowlog(request):
 @_guard
 def pubsub(request):
     """Show the active pub/sub channels with their subscriber counts."""
-    handle = _handle()
+    handle = _handle(request)
     channels = sorted(handle.pubsub_channels())[:500]
     counts = handle.pubsub_numsub(*channels) if channels else []
     context = _context(
@@ -238,7 +263,7 @@ def console(request):
     if request.method == "POST":
         try:
             args = kv_inspect.parse_console_line(line)
-            output = kv_inspect.format_reply(_handle().execute_command(*args))
+            output = kv_inspect.format_reply(_handle(request).execute_command(*args))
         except kv_inspect.ConsoleError as exc:
             error = str(exc)
         except Exception as exc:
@@ -300,7 +325,7 @@ def action(request, name: str):
             question=question.format(key=key_name, seconds=seconds),
         )
         return render(request, "admin/stores/kv/confirm.html", context)
-    handle = _handle()
+    handle = _handle(request)
     key = kv_inspect.to_key(key_name)
     if name == "delete":
         done = kv_actions.delete_key(handle, key)
@@ -315,7 +340,9 @@ def action(request, name: str):
         kv_actions.clear_ttl(handle, key)
         messages.success(request, f"{key_name} no longer expires.")
     else:
-        removed = kv_actions.flush_page_cache(handle)
-        messages.success(request, f"Removed {removed} cached page entries.")
+        kv_actions.flush_page_cache()
+        messages.success(
+            request, "The page cache is empty; pages are rendered again on their next visit."
+        )
         return redirect("stores-staff:kv")
     return redirect(reverse("stores-staff:kv-key") + "?" + urlencode({"key": key_name}))
