@@ -45,10 +45,14 @@ def open_persistence(
 
     ``config`` is the engine's Config (or any object or mapping with the
     fields of PersistenceConfig). The returned object is also installed as
-    ``engine.persistence``. Raise DataDirectoryLockedError if another
+    ``engine.persistence`` (through ``engine.set_persistence`` when the engine
+    has it) and, when ``config`` is the engine's own Config, listens to its
+    CONFIG SET of appendonly, appendfsync and save. Raise DataDirectoryLockedError if another
     process holds the directory, CorruptFileError if a file cannot be loaded.
     """
     fs = fs or RealFileSystem()
+    if config is None:
+        config = getattr(engine, "config", None)
     settings = PersistenceConfig.from_any(config)
     directory = str(directory)
     fs.makedirs(directory)
@@ -75,6 +79,13 @@ def open_persistence(
     except BaseException:
         lock.release()
         raise
-    engine.persistence = persistence
+    install = getattr(engine, "set_persistence", None)
+    if install is not None:
+        install(persistence)
+    else:
+        engine.persistence = persistence
+    engine_config = getattr(engine, "config", None)
+    if config is engine_config and hasattr(engine_config, "on_change"):
+        engine_config.on_change(persistence.config_changed)
     persistence.start_cron()
     return persistence

@@ -43,6 +43,8 @@ class PersistenceConfig:
             return cls()
         if isinstance(config, cls):
             return config
+        if hasattr(config, "as_dict"):
+            config = config.as_dict()
         values = {}
         for f in fields(cls):
             for name in (f.name, f.name.replace("_", "-")):

@@ -47,6 +47,8 @@ REWRITE_SCHEDULED = "Background append only file rewriting scheduled"
 class Persistence:
     """Durability for one engine over one locked data directory."""
 
+    enabled = True  # the engine propagates writes to us (Engine.set_persistence)
+
     def __init__(
         self,
         engine: Any,
@@ -290,6 +292,18 @@ class Persistence:
             )
         return fields
 
+    info = info_fields
+
+    def config_changed(self, name: str, value: Any) -> None:
+        """Apply a CONFIG SET of appendonly, appendfsync or save (a Config listener)."""
+        name = name.replace("_", "-")
+        if name == "appendonly":
+            self.set_appendonly(bool(value))
+        elif name == "appendfsync":
+            self.set_appendfsync(str(value))
+        elif name == "save":
+            self.set_save_rules(str(value))
+
     def aof_current_size(self) -> int:
         """Return the AOF's total size: base plus incremental files."""
         writer = self._writer
@@ -318,7 +332,7 @@ class Persistence:
             self._start_job_thread("save")
 
     def _start_job_thread(self, kind: str) -> None:
-        if self._closed:
+        if self._closed or self._cron_stop.is_set():
             raise PersistenceError("ERR the data directory is closed")
         self._begin_job(kind)
         thread = threading.Thread(target=self._run_job, args=(kind,), name=f"kv-{kind}")
@@ -512,6 +526,7 @@ class Persistence:
         with self._job_lock:
             self.bgsave_scheduled = self.rewrite_scheduled = False
         self._job_idle.wait()
+        self._closing = False  # the final save below must not cancel itself
         try:
             if self._save_rules and self.changes_since_save:
                 self.save()
