@@ -84,11 +84,14 @@ class _RealFile:
         self._size = os.fstat(self._fd).st_size
 
     def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-            self._size += written
+        written = os.write(self._fd, data)
+        self._size += written
+        if written < len(data):
+            view = memoryview(data)[written:]
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+                self._size += written
 
     def fsync(self) -> None:
         _fsync(self._fd)
