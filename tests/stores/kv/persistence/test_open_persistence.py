@@ -1,6 +1,7 @@
 """open_persistence: lock, load, hook into the engine, and survive restarts."""
 
 import logging
+import threading
 
 import pytest
 
@@ -218,4 +219,41 @@ def test_save_rules_run_from_cron(fs):
     assert p.cron(now=p.last_save_time + 100) == "save"
     assert p.wait_for_jobs(30)
     assert p.changes_since_save == 0 and fs.exists(f"{D}/dump.kvs")
+    p.close()
+
+
+def test_close_with_the_engine_lock_held_cancels_a_running_job(fs):
+    engine = DictEngine()
+    for i in range(20000):
+        engine.databases[i % 4][b"k%d" % i] = b"v"
+    p = open_persistence(engine, D, config(save="3600 1"), fs=fs)
+    engine.execute(0, [b"SET", b"a", b"1"])
+    assert p.bgsave() == "Background saving started"
+    done = threading.Event()
+
+    def close_like_engine_close():
+        with engine.lock:  # Engine.close() holds its lock around persistence.close()
+            p.close()
+        done.set()
+
+    closer = threading.Thread(target=close_like_engine_close)
+    closer.start()
+    closer.join(60)
+    assert done.is_set(), "close() deadlocked against the background save"
+    again = DictEngine()
+    p2 = open_persistence(again, D, config(), fs=fs)
+    assert again.contents() == engine.contents()  # the final save on close
+    p2.close()
+
+
+def test_aof_base_and_incr_files_are_switched_by_a_rewrite(fs):
+    engine, p = open_engine(fs, appendonly=True)
+    engine.execute(0, [b"SET", b"a", b"1"])
+    first = p.manifest.files()
+    p.bgrewriteaof()
+    assert p.wait_for_jobs(30)
+    second = p.manifest.files()
+    assert set(first).isdisjoint(second)
+    assert sorted(fs.listdir(f"{D}/appendonlydir")) == sorted([*second, "appendonly.aof.manifest"])
+    assert p.info()["aof_base_size"] == fs.size(f"{D}/appendonlydir/{second[0]}")
     p.close()
