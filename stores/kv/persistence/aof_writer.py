@@ -30,9 +30,20 @@ FSYNC_MODES = ("always", "everysec", "no")
 EVERYSEC_INTERVAL = 1.0
 
 
+# One %-format per small argument count: the common commands encode in one step.
+_FORMATS = [b"*%d\r\n" % n + b"$%d\r\n%b\r\n" * n for n in range(17)]
+
+
 def encode_command(argv: Sequence[bytes]) -> bytes:
     """Return ``argv`` as a RESP array of bulk strings."""
-    parts = [b"*%d\r\n" % len(argv)]
+    count = len(argv)
+    if count < len(_FORMATS):
+        values = []
+        for arg in argv:
+            values.append(len(arg))
+            values.append(arg)
+        return _FORMATS[count] % tuple(values)
+    parts = [b"*%d\r\n" % count]
     for arg in argv:
         parts.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
     return b"".join(parts)
@@ -97,23 +108,31 @@ class AppendOnlyWriter:
         self._appended += len(data)
         if self._pending:
             self._pending += data
-            data = self._pending
-        self._write(data)
-
-    def _write(self, data: bytes) -> None:
-        before = self._file.size()
+            self._write(self._pending)
+            return
         try:
             self._file.write(data)
         except OSError as exc:
-            # Keep only the bytes that did not land, so a retry never
-            # duplicates part of a command.
-            self._pending = bytearray(data[self._file.size() - before :])
-            self.last_write_error = str(exc)
-            log.error("cannot write the append-only file %s: %s", self.path, exc)
+            self._write_failed(data, exc)
+            return
+        self._written = self._appended
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            self._write_failed(data, exc)
             return
         self._pending = bytearray()
         self._written = self._appended
         self.last_write_error = None
+
+    def _write_failed(self, data: bytes, exc: OSError) -> None:
+        # Keep only the bytes that did not land, so a retry never duplicates
+        # part of a command.
+        self._pending = bytearray(data[getattr(exc, "landed", 0) :])
+        self.last_write_error = str(exc)
+        log.error("cannot write the append-only file %s: %s", self.path, exc)
 
     def after_command(self) -> None:
         """Before the reply: raise MISCONF if the write failed; with ``always``, fsync."""

@@ -135,7 +135,9 @@ def test_write_error_is_reported_and_retried_without_duplicates(mem):
 
     def half_then_fail(data):
         real_write(bytes(data[: len(data) // 2]))
-        raise OSError(28, "No space left on device")
+        exc = OSError(28, "No space left on device")
+        exc.landed = len(data) // 2
+        raise exc
 
     file.write = half_then_fail
     writer.append(0, [b"SET", b"k", b"v"])
@@ -164,3 +166,10 @@ def test_fsync_error_is_misconf(mem):
     writer.append(0, [b"SET", b"k", b"v"])
     with pytest.raises(PersistenceError, match="MISCONF"):
         writer.after_command()
+
+
+def test_encoding_of_long_commands_matches_the_short_path():
+    for count in (1, 2, 16, 17, 100):
+        argv = [b"a%d" % i for i in range(count)]
+        expected = b"*%d\r\n" % count + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in argv)
+        assert encode_command(argv) == expected
