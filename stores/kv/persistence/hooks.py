@@ -393,7 +393,11 @@ class Persistence:
             self.last_bgsave_status = "err"
             writer.abort()
             raise
-        self.changes_since_save -= changes_before
+        self._acquire_engine_lock()
+        try:  # propagate() counts under the engine lock; subtract under it too
+            self.changes_since_save -= changes_before
+        finally:
+            self.engine.lock.release()
         self.last_save_time = int(time.time())
         self.last_bgsave_status = "ok"
         self.last_bgsave_seconds = int(time.monotonic() - started)
