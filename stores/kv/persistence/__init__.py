@@ -61,6 +61,7 @@ def open_persistence(
         persistence = Persistence(engine, fs, directory, settings, lock)
         loaded = load_directory(engine, fs, directory, settings.appendonly)
         persistence.loaded_keys = loaded.keys
+        persistence.snapshot_current = loaded.source in ("snapshot", "empty")
         if settings.appendonly:
             if loaded.source == "aof" and loaded.manifest.incrs:
                 name = loaded.manifest.incrs[-1][0]

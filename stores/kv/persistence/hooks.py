@@ -71,6 +71,9 @@ class Persistence:
         self._aof_closed_size = 0  # base and finished incremental files
         self.aof_base_size = 0
         self.changes_since_save = 0
+        # True while dump.kvs is known to hold the data set as of the last
+        # save (loaded from it, or written by us); close() saves otherwise.
+        self.snapshot_current = False
         self.last_save_time = int(time.time())
         self.loaded_keys = 0
         self.rdb_saves = 0
@@ -398,6 +401,7 @@ class Persistence:
             self.changes_since_save -= changes_before
         finally:
             self.engine.lock.release()
+        self.snapshot_current = True
         self.last_save_time = int(time.time())
         self.last_bgsave_status = "ok"
         self.last_bgsave_seconds = int(time.monotonic() - started)
@@ -517,7 +521,7 @@ class Persistence:
     # shutdown
 
     def close(self) -> None:
-        """Stop the threads, save if the rules ask for it, flush the AOF, unlock."""
+        """Stop the threads, save if save rules are set, flush the AOF, unlock."""
         if self._closed:
             return
         self._closing = True
@@ -532,7 +536,9 @@ class Persistence:
         self._job_idle.wait()
         self._closing = False  # the final save below must not cancel itself
         try:
-            if self._save_rules and self.changes_since_save:
+            # Redis saves on shutdown whenever save rules are set; skip it
+            # only when dump.kvs already holds exactly this data set.
+            if self._save_rules and (self.changes_since_save or not self.snapshot_current):
                 self.save()
         finally:
             self._closed = True
