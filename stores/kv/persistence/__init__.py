@@ -68,6 +68,7 @@ def open_persistence(
                 file = fs.open_append(posixpath.join(directory, AOF_DIR, name))
                 persistence.aof_base_size = loaded.base_size
                 persistence.attach_aof(loaded.manifest, file, loaded.aof_size - file.size())
+                persistence.remove_orphan_files()
             else:
                 # No usable AOF yet (first start, or turning it on over a
                 # snapshot): write one from what was loaded, synchronously.
