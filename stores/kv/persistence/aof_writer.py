@@ -30,12 +30,27 @@ FSYNC_MODES = ("always", "everysec", "no")
 EVERYSEC_INTERVAL = 1.0
 
 
+try:  # hiredis (a project dependency) encodes in C, byte for byte the same
+    from hiredis import pack_command as _pack_command
+except ImportError:  # pragma: no cover - hiredis is in requirements.txt
+    _pack_command = None
+
 # One %-format per small argument count: the common commands encode in one step.
 _FORMATS = [b"*%d\r\n" % n + b"$%d\r\n%b\r\n" * n for n in range(17)]
 
 
 def encode_command(argv: Sequence[bytes]) -> bytes:
     """Return ``argv`` as a RESP array of bulk strings."""
+    if _pack_command is not None:
+        try:
+            return _pack_command(tuple(argv))
+        except TypeError:
+            pass  # an argument hiredis does not take (bytearray, memoryview)
+    return encode_command_python(argv)
+
+
+def encode_command_python(argv: Sequence[bytes]) -> bytes:
+    """Return ``argv`` as a RESP array of bulk strings (the reference encoder)."""
     count = len(argv)
     if count < len(_FORMATS):
         values = []

@@ -5,7 +5,11 @@ import threading
 import pytest
 
 from stores.kv.persistence import aof_writer
-from stores.kv.persistence.aof_writer import AppendOnlyWriter, encode_command
+from stores.kv.persistence.aof_writer import (
+    AppendOnlyWriter,
+    encode_command,
+    encode_command_python,
+)
 from stores.kv.persistence.errors import PersistenceError
 from stores.kv.persistence.fs import FaultInjectingFileSystem, RealFileSystem
 
@@ -168,8 +172,12 @@ def test_fsync_error_is_misconf(mem):
         writer.after_command()
 
 
-def test_encoding_of_long_commands_matches_the_short_path():
+def test_encoders_agree_on_every_shape():
     for count in (1, 2, 16, 17, 100):
-        argv = [b"a%d" % i for i in range(count)]
+        argv = [b"a%d\r\n" % i * (i % 3) for i in range(count)]
         expected = b"*%d\r\n" % count + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in argv)
         assert encode_command(argv) == expected
+        assert encode_command_python(argv) == expected
+    assert encode_command([b"SET", bytearray(b"k"), memoryview(b"v")]) == encode_command(
+        [b"SET", b"k", b"v"]
+    )
