@@ -44,6 +44,13 @@ BGSAVE_STARTED = "Background saving started"
 BGSAVE_SCHEDULED = "Background saving scheduled"
 REWRITE_STARTED = "Background append only file rewriting started"
 REWRITE_SCHEDULED = "Background append only file rewriting scheduled"
+BGSAVE_ERROR = (
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+    "persist to disk. Commands that may modify the data set are disabled, because this "
+    "instance is configured to report errors during writes if RDB snapshotting fails "
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about "
+    "the RDB error."
+)
 
 
 class Persistence:
@@ -153,6 +160,21 @@ class Persistence:
         writer = self._writer
         if writer is not None:
             writer.after_command()
+
+    @property
+    def write_error(self) -> str | None:
+        """Return the MISCONF error write commands must get now, or None.
+
+        Redis refuses writes while the AOF cannot be written, and while the
+        last background save failed if save rules are set
+        (stop-writes-on-bgsave-error); the engine checks this before a write.
+        """
+        writer = self._writer
+        if writer is not None and writer.last_write_error:
+            return f"MISCONF Errors writing to the AOF file: {writer.last_write_error}"
+        if self._save_rules and self.last_bgsave_status == "err":
+            return BGSAVE_ERROR
+        return None
 
     # commands
 
@@ -552,6 +574,9 @@ class Persistence:
     def cron(self, now: float | None = None) -> str | None:
         """Start a save or rewrite that is due; return which ("save", "rewrite") or None."""
         now = time.time() if now is None else now
+        writer = self._writer
+        if writer is not None and writer.buffer_length():
+            self._retry_aof_write(writer)
         with self._job_lock:
             if self._job is not None or self._closed:
                 return None
@@ -566,6 +591,16 @@ class Persistence:
                 self._start_job_thread("rewrite")
                 return "rewrite"
         return None
+
+    def _retry_aof_write(self, writer: AppendOnlyWriter) -> None:
+        """Retry writing bytes a failed write left pending (in order: under the lock)."""
+        self._acquire_engine_lock()
+        try:
+            writer.flush(sync=False)
+        except PersistenceError:
+            pass  # still failing; logged by the writer, retried next second
+        finally:
+            self.engine.lock.release()
 
     def _rewrite_due(self) -> bool:
         if self._writer is None or not self.config.auto_aof_rewrite_percentage:
