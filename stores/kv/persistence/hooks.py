@@ -38,6 +38,7 @@ from stores.kv.persistence.snapshot_writer import SnapshotWriter
 log = logging.getLogger("stores.kv.persistence")
 
 CRON_INTERVAL = 1.0
+BGSAVE_RETRY_DELAY = 5  # seconds between attempts after a failed save, as Redis
 _NOT_COUNTED = (b"MULTI", b"EXEC", b"multi", b"exec")
 
 BGSAVE_STARTED = "Background saving started"
@@ -584,7 +585,12 @@ class Persistence:
                 kind = "rewrite" if self.rewrite_scheduled else "save"
                 self._start_scheduled_locked()
                 return kind
-            if save_due(self._save_rules, self.changes_since_save, now - self.last_save_time):
+            retry_wait = self.last_bgsave_status == "err" and (
+                now - self._job_started < BGSAVE_RETRY_DELAY
+            )
+            if not retry_wait and save_due(
+                self._save_rules, self.changes_since_save, now - self.last_save_time
+            ):
                 self._start_job_thread("save")
                 return "save"
             if self._rewrite_due():

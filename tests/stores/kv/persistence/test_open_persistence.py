@@ -363,7 +363,10 @@ def test_failed_background_save_keeps_the_old_snapshot(fs):
     again = DictEngine()
     load_directory(again, fs, D, appendonly=False)
     assert again.databases[0] == {b"a": b"1"}  # the previous snapshot
+    assert p.cron(now=p._job_started + 1) is None  # Redis waits 5 s before retrying
     fs.create = original_create
+    assert p.cron(now=p._job_started + 3601) == "save"
+    assert p.wait_for_jobs(30)
     p.save()
     assert p.write_error is None
     p.close()
