@@ -146,7 +146,7 @@ def replay_file(
     """
     db = 0
     count = 0
-    queued: list[list[bytes]] | None = None
+    queued: list[tuple[int, list[bytes]]] | None = None
     multi_offset = 0
     result = ParsedFile(0, 0)
     with fs.open_read(path) as stream:
@@ -162,11 +162,11 @@ def replay_file(
                 elif name == b"EXEC":
                     if queued is None:
                         raise ReplayRefusedError("EXEC without MULTI")
-                    for queued_argv in queued:
-                        apply(db, queued_argv)
+                    for queued_db, queued_argv in queued:
+                        apply(queued_db, queued_argv)
                     queued = None
                 elif queued is not None:
-                    queued.append(argv)
+                    queued.append((db, argv))
                 else:
                     apply(db, argv)
             except ReplayRefusedError as exc:

@@ -194,3 +194,26 @@ def test_malformed_headers_are_corruption(data):
     with pytest.raises(CorruptFileError) as info:
         replay_file(fs, "/d/a.aof", Recorder(), last=True)
     assert info.value.offset < len(data)
+
+
+def test_select_inside_multi_applies_to_the_queued_commands():
+    data = aof_bytes(
+        [
+            [b"SELECT", b"1"],
+            [b"MULTI"],
+            [b"SET", b"a", b"1"],
+            [b"SELECT", b"4"],
+            [b"SET", b"b", b"2"],
+            [b"EXEC"],
+            [b"SET", b"c", b"3"],
+        ]
+    )
+    fs = FaultInjectingFileSystem()
+    write(fs, data)
+    apply = Recorder()
+    replay_file(fs, "/d/a.aof", apply, last=True)
+    assert apply.applied == [
+        (1, [b"SET", b"a", b"1"]),
+        (4, [b"SET", b"b", b"2"]),
+        (4, [b"SET", b"c", b"3"]),
+    ]
