@@ -569,6 +569,8 @@ class Persistence:
         while not self._cron_stop.wait(CRON_INTERVAL):
             try:
                 self.cron()
+            except WalkCancelled:
+                return  # close() is waiting for us
             except Exception:
                 log.exception("persistence cron failed")
 
