@@ -1,4 +1,4 @@
-"""open_persistence: lock, load, hook into the engine, and survive restarts."""
+"""The Persistence object through open_persistence: lock, load, hooks, commands, jobs."""
 
 import logging
 import threading
