@@ -22,6 +22,7 @@ log = logging.getLogger("stores.kv.persistence")
 
 CHUNK = 1 << 20
 MAX_HEADER = 24  # "*" or "$" plus up to 20 digits plus CRLF
+RESYNC_BUDGET = 64 << 20  # bytes parsed looking for whole commands in a torn tail
 
 
 class _Bad(Exception):
@@ -83,6 +84,33 @@ def parse_command(buf: bytes, pos: int) -> tuple[list[bytes], int] | int:
     return argv, p
 
 
+def _whole_commands_follow(buf: bytes, pos: int) -> bool:
+    """Return True if, inside the unfinished command at ``pos``, whole commands
+    run exactly to the end of ``buf``.
+
+    A torn write ends the file inside its last command; a damaged length in
+    the middle of a file also "runs past the end", but over commands that
+    still parse. Checked within a budget of parsed bytes.
+    """
+    budget = RESYNC_BUDGET
+    start = buf.find(b"\r\n*", pos + 1)
+    while start >= 0 and budget > 0:
+        first = cursor = start + 2
+        try:
+            while cursor < len(buf):
+                parsed = parse_command(buf, cursor)
+                if isinstance(parsed, int):
+                    break
+                cursor = parsed[1]
+        except _Bad:
+            pass
+        if cursor == len(buf) and cursor > first:
+            return True
+        budget -= cursor - first + 1
+        start = buf.find(b"\r\n*", start + 1)
+    return False
+
+
 @dataclass
 class ParsedFile:
     """What reading an AOF file found: where its whole commands end."""
@@ -112,6 +140,13 @@ def iter_commands(
         try:
             parsed = parse_command(buf, pos)
         except _Bad as bad:
+            rest = buf[pos:] + stream.read()
+            if rest.count(0) == len(rest):
+                # A crash can leave the tail of a file zero-filled (the size
+                # was updated, the data never written): a torn write too.
+                result.valid_end = base + pos
+                result.size = base + pos + len(rest)
+                return
             raise CorruptFileError(path, base + bad.offset, bad.reason) from None
         if isinstance(parsed, tuple):
             argv, end = parsed
@@ -119,6 +154,13 @@ def iter_commands(
             pos = end
             continue
         if eof:
+            if pos < len(buf) and _whole_commands_follow(buf, pos):
+                raise CorruptFileError(
+                    path,
+                    base + pos,
+                    "a length runs past the end of the file over whole commands "
+                    "(a damaged length, not a torn write)",
+                )
             result.valid_end = base + pos
             result.size = base + len(buf)
             return
