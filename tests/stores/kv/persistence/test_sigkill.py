@@ -26,7 +26,7 @@ WRITER = textwrap.dedent(
         engine.execute(i % 3, [b"SET", b"key:%d" % i, b"value:%d" % i])
         print(f"ack {i}", flush=True)
         i += 1
-        if i % 500 == 0:
+        if i % 500 == 0 and not p.info()["aof_rewrite_in_progress"]:
             p.bgrewriteaof()
     """
 )
@@ -79,7 +79,7 @@ ENGINE_WRITER = textwrap.dedent(
                 pipe.incr("counter").zadd("zset", {f"m{i}": i}).execute()
         print(f"ack {i}", flush=True)
         i += 1
-        if i % 700 == 0:
+        if i % 700 == 0 and not client.info("persistence")["aof_rewrite_in_progress"]:
             client.bgrewriteaof()
     """
 )
