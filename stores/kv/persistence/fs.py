@@ -72,7 +72,8 @@ class FileSystem(Protocol):
 
     def listdir(self, path: str) -> list[str]: ...
 
-    def makedirs(self, path: str) -> None: ...
+    def makedirs(self, path: str) -> None:
+        """Create ``path`` and missing parents, durably (their entries fsynced)."""
 
     def fsync_dir(self, path: str) -> None:
         """Make the directory's entries (creations, renames, removals) durable."""
@@ -150,7 +151,20 @@ class RealFileSystem:
         return sorted(os.listdir(path))
 
     def makedirs(self, path: str) -> None:
+        missing = []
+        current = os.path.abspath(path)
+        while not os.path.isdir(current):
+            missing.append(current)
+            parent = os.path.dirname(current)
+            if parent == current:
+                break
+            current = parent
         os.makedirs(path, exist_ok=True)
+        # A new directory's own entry lives in its parent: fsync the parents,
+        # deepest first, or a power loss could drop the directory with
+        # everything fsynced inside it.
+        for created in missing:
+            self.fsync_dir(os.path.dirname(created))
 
     def fsync_dir(self, path: str) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
