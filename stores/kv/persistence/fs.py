@@ -190,9 +190,16 @@ class _MemoryFile:
         self.path = path
         self._fs = fs
         self._inode = inode
+        self._generation = fs._generation
         self._closed = False
 
+    def _check_process(self, name: str) -> None:
+        # A handle opened before a reboot belongs to the dead process.
+        if self._generation != self._fs._generation:
+            raise SimulatedCrash(f"{name} {self.path} through a handle from before the crash")
+
     def write(self, data: bytes) -> None:
+        self._check_process("write")
         self._fs._operation("write", self.path)
         torn = self._fs._torn_write_length(len(data))
         if torn is not None:
@@ -201,6 +208,7 @@ class _MemoryFile:
         self._inode.data += data
 
     def fsync(self) -> None:
+        self._check_process("fsync")
         self._fs._operation("fsync", self.path)
         self._inode.synced = bytes(self._inode.data)
 
@@ -241,6 +249,7 @@ class FaultInjectingFileSystem:
         self._locks: set[str] = set()
         self._countdown: int | None = None
         self._dead = False
+        self._generation = 0
         self.operations = 0
 
     # fault injection
@@ -272,6 +281,7 @@ class FaultInjectingFileSystem:
         self._locks.clear()
         self._countdown = None
         self._dead = False
+        self._generation += 1
 
     def _die(self) -> None:
         self._dead = True

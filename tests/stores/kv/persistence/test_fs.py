@@ -161,3 +161,13 @@ def test_real_makedirs_fsyncs_the_parent_of_each_new_directory(tmp_path):
     synced.clear()
     fs.makedirs(str(tmp_path / "a" / "b"))
     assert synced == []
+
+
+def test_handles_from_before_a_reboot_are_dead(mem):
+    f = mem.create("/d/log")
+    f.write(b"a")
+    mem.reboot()
+    with pytest.raises(SimulatedCrash):
+        f.write(b"b")
+    with pytest.raises(SimulatedCrash):
+        f.fsync()
