@@ -445,3 +445,18 @@ def test_two_walks_at_once_each_see_their_own_instant(fs):
     p2 = open_persistence(again, D, config(), fs=fs)
     assert again.contents() == engine.contents()
     p2.close()
+
+
+def test_cron_rewrites_the_aof_once_it_has_grown_enough(fs):
+    engine, p = open_engine(
+        fs, appendonly=True, auto_aof_rewrite_min_size=2000, auto_aof_rewrite_percentage=100
+    )
+    base = p.aof_base_size
+    while p.aof_current_size() < 2000 or p.aof_current_size() < 2 * base:
+        assert p.cron() is None  # not yet: below the minimum size or the growth
+        engine.execute(0, [b"SET", b"k", b"x" * 50])
+    assert p.cron() == "rewrite"
+    assert p.wait_for_jobs(30)
+    assert p.aof_current_size() < 2000  # one key left after the rewrite
+    assert p.cron() is None
+    p.close()
