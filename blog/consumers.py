@@ -1,8 +1,34 @@
-"""WebSocket consumers of the demo blog."""
+"""WebSocket consumers of the demo blog.
+
+``LeaderboardConsumer`` speaks a small JSON protocol (docs/leaderboard.md):
+the server sends ``{"type": "boards", "seq", "version", "boards"}``; the
+client answers each with ``{"type": "ack", "seq"}`` and may send
+``{"type": "ping"}``. The server never buffers more than a couple of unacked
+updates per client: a client that stops reading gets no more and is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
 
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from blog import leaderboard
+
+logger = logging.getLogger(__name__)
 
 MAX_ECHO_BYTES = 4096
+
+# WebSocket close codes (RFC 6455, section 7.4.1).
+CLOSE_UNSUPPORTED_DATA = 1003
+CLOSE_INVALID_PAYLOAD = 1007
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_TOO_BIG = 1009
 
 
 class EchoConsumer(AsyncWebsocketConsumer):
@@ -10,9 +36,139 @@ class EchoConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         if text_data is None:
-            await self.close(code=1003)
+            await self.close(code=CLOSE_UNSUPPORTED_DATA)
             return
         if len(text_data.encode()) > MAX_ECHO_BYTES:
-            await self.close(code=1009)
+            await self.close(code=CLOSE_TOO_BIG)
             return
         await self.send(text_data=text_data)
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+# Open leaderboard sockets per client address, in this process.
+open_connections: Counter[str] = Counter()
+
+
+class LeaderboardConsumer(AsyncWebsocketConsumer):
+    """Push the leaderboards to a browser as they change, coalesced."""
+
+    clock = staticmethod(time.monotonic)
+
+    async def connect(self):
+        self.address = (self.scope.get("client") or ["unknown"])[0]
+        self.counted = False
+        self.flusher: asyncio.Task | None = None
+        self.seq = 0  # the last update sent
+        self.acked = 0  # the last update the client acknowledged
+        self.unacked_since = 0.0  # when the oldest unacked update was sent
+        self.sent_version = -1
+        self.wanted_version = 0
+        self.last_sent_at = float("-inf")
+        self.inbound: list[float] = []
+        cap = _setting("LEADERBOARD_MAX_CONNECTIONS_PER_ADDRESS", 10)
+        if open_connections[self.address] >= cap:
+            await self.accept()
+            await self.close(code=CLOSE_POLICY_VIOLATION)
+            return
+        open_connections[self.address] += 1
+        self.counted = True
+        await self.channel_layer.group_add(leaderboard.GROUP, self.channel_name)
+        await self.accept()
+        self.wanted_version = await asyncio.to_thread(leaderboard.current_version)
+        self._schedule()
+
+    async def disconnect(self, code):
+        if self.flusher is not None:
+            self.flusher.cancel()
+        if self.counted:
+            self.counted = False
+            open_connections[self.address] -= 1
+            if open_connections[self.address] <= 0:
+                del open_connections[self.address]
+            await self.channel_layer.group_discard(leaderboard.GROUP, self.channel_name)
+
+    # From the browser ------------------------------------------------------
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None:
+            await self.close(code=CLOSE_UNSUPPORTED_DATA)
+            return
+        if len(text_data) > _setting("LEADERBOARD_MAX_MESSAGE_BYTES", 256):
+            await self.close(code=CLOSE_TOO_BIG)
+            return
+        if self._flooding():
+            await self.close(code=CLOSE_POLICY_VIOLATION)
+            return
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            await self.close(code=CLOSE_INVALID_PAYLOAD)
+            return
+        if not isinstance(message, dict):
+            await self.close(code=CLOSE_INVALID_PAYLOAD)
+            return
+        kind = message.get("type")
+        if kind == "ping":
+            await self.send(text_data='{"type": "pong"}')
+        elif kind == "ack":
+            self._on_ack(message.get("seq"))
+        # Anything else is ignored: newer clients may speak more.
+
+    def _flooding(self) -> bool:
+        now = self.clock()
+        window = _setting("LEADERBOARD_INBOUND_WINDOW_SECONDS", 10.0)
+        self.inbound = [t for t in self.inbound if t > now - window]
+        self.inbound.append(now)
+        return len(self.inbound) > _setting("LEADERBOARD_MAX_INBOUND_PER_WINDOW", 50)
+
+    def _on_ack(self, seq) -> None:
+        if type(seq) is not int or not self.acked < seq <= self.seq:
+            return
+        self.acked = seq
+        if self.acked < self.seq:
+            self.unacked_since = self.clock()
+        self._schedule()
+
+    # From the channel layer ------------------------------------------------
+
+    async def leaderboard_changed(self, event):
+        version = event.get("version")
+        if type(version) is int and version > self.wanted_version:
+            self.wanted_version = version
+        self._schedule()
+
+    def _schedule(self) -> None:
+        """Start the flusher unless it runs or the client is behind."""
+        if self.flusher is not None and not self.flusher.done():
+            return
+        if self.wanted_version <= self.sent_version:
+            return
+        if self.seq - self.acked >= _setting("LEADERBOARD_MAX_UNACKED", 2):
+            stalled = self.clock() - self.unacked_since
+            if stalled > _setting("LEADERBOARD_STALL_SECONDS", 20.0):
+                self.flusher = asyncio.ensure_future(self.close(code=CLOSE_POLICY_VIOLATION))
+            return
+        interval = _setting("LEADERBOARD_MIN_INTERVAL_SECONDS", 0.25)
+        delay = max(0.0, self.last_sent_at + interval - self.clock())
+        self.flusher = asyncio.ensure_future(self._flush_after(delay))
+
+    async def _flush_after(self, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        try:
+            board = await leaderboard.shared_snapshots.get(self.wanted_version)
+        except Exception:
+            logger.exception("leaderboard: reading the boards failed")
+            return
+        if board["version"] > self.sent_version:
+            if self.seq == self.acked:
+                self.unacked_since = self.clock()
+            self.seq += 1
+            self.sent_version = board["version"]
+            self.last_sent_at = self.clock()
+            await self.send(text_data=json.dumps({"type": "boards", "seq": self.seq, **board}))
+        self.flusher = None
+        self._schedule()
