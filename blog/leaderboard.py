@@ -52,7 +52,9 @@ class Board:
 
 VIEWS_TODAY = Board("views_today", "Most viewed today", "views", labelled=True)
 VIEWS_ALL_TIME = Board("views_all_time", "Most viewed of all time", "views", labelled=True)
-COMMENTERS_WEEK = Board("commenters_week", "Most active commenters this week", "comments", labelled=False)
+COMMENTERS_WEEK = Board(
+    "commenters_week", "Most active commenters this week", "comments", labelled=False
+)
 BOARDS = (VIEWS_TODAY, VIEWS_ALL_TIME, COMMENTERS_WEEK)
 
 
@@ -110,7 +112,9 @@ def _member(value: object, what: str) -> str:
     return text
 
 
-def record_view(post_id: object, title: str, *, now: datetime | None = None, notify: bool = True) -> int:
+def record_view(
+    post_id: object, title: str, *, now: datetime | None = None, notify: bool = True
+) -> int:
     """Count a view of a post on today's and the all-time board.
 
     Return the new version of the boards.
