@@ -12,7 +12,9 @@ from channels.testing import WebsocketCommunicator
 from blog import leaderboard
 from blog.consumers import LeaderboardConsumer
 from kvsite.asgi import application
-from tests.blog.leaderboard_stores import kv_store  # noqa: F401
+from tests.blog import leaderboard_stores
+
+kv_store = leaderboard_stores.kv_store
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.redis_server]
 

@@ -10,7 +10,9 @@ from channels.layers import get_channel_layer
 
 from blog import leaderboard
 from blog.leaderboard import COMMENTERS_WEEK, VIEWS_ALL_TIME, VIEWS_TODAY
-from tests.blog.leaderboard_stores import kv_store  # noqa: F401
+from tests.blog import leaderboard_stores
+
+kv_store = leaderboard_stores.kv_store
 
 pytestmark = pytest.mark.redis_server
 
