@@ -112,6 +112,7 @@ class KVChannelLayer(BaseChannelLayer):
         self._groups: dict[str, dict[str, float]] = {}
         self._subscribed: set[bytes] = set()
         self._pubsub = None
+        self._pubsub_lock = threading.Lock()
         self._reader: threading.Thread | None = None
         self._stopping = threading.Event()
         self._io: ThreadPoolExecutor | None = None
@@ -145,6 +146,10 @@ class KVChannelLayer(BaseChannelLayer):
             if store_channel in self._subscribed:
                 return
             self._subscribed.add(store_channel)
+        # Not under self._lock: the in-process engine runs its push handlers
+        # under its own lock and they then take ours, so ours is never held
+        # while calling into the engine.
+        with self._pubsub_lock:
             if self._pubsub is None:
                 self._pubsub = self.client.pubsub()
         await self._store_call(self._pubsub.subscribe, store_channel)

@@ -1,8 +1,8 @@
-"""Fixtures that put the leaderboard tests on a real key-value store.
+"""Fixtures that run the leaderboard tests on each key-value store.
 
-Until the embedded engine lands, the key-value handle is redis-py on the
-session's real redis-server, and the channel layer is this project's own
-layer (stores.channel_layer) on that handle.
+Every test runs twice: on the embedded engine (``KV_URL=memory:``) and on
+redis-py against the session's real redis-server. The channel layer is this
+project's own (stores.channel_layer) on that same handle.
 """
 
 from __future__ import annotations
@@ -25,10 +25,13 @@ def _close_layers() -> None:
     channel_layers.backends.clear()
 
 
-@pytest.fixture
-def kv_store(redis_server, settings):
+@pytest.fixture(params=["memory", "redis"])
+def kv_store(request, settings):
     """Point KV_URL and the channel layer at a clean store; yield its handle."""
-    settings.KV_URL = redis_server.url
+    if request.param == "redis":
+        settings.KV_URL = request.getfixturevalue("redis_server").url
+    else:
+        settings.KV_URL = "memory:"
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "stores.channel_layer.KVChannelLayer",

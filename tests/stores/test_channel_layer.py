@@ -1,11 +1,12 @@
 """Channels' layer spec, run against this project's layer and its anchors.
 
 The behaviour every layer must share (send/receive, groups, flush, several
-processes, several event loops) runs against ``KVChannelLayer`` and
-channels_redis's ``RedisPubSubChannelLayer``, both on a real redis-server.
-The parts of the spec that channels_redis's pub/sub layer does not
-implement (capacity, expiry, name validation) run against ``KVChannelLayer``
-and Channels' own ``InMemoryChannelLayer``, the spec's reference.
+processes, several event loops) runs against ``KVChannelLayer`` on the
+embedded engine and on redis-py with a real redis-server, and against
+channels_redis's ``RedisPubSubChannelLayer`` on that redis-server. The parts
+of the spec that channels_redis's pub/sub layer does not implement
+(capacity, expiry, name validation) run against ``KVChannelLayer`` and
+Channels' own ``InMemoryChannelLayer``, the spec's reference.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
+from stores import kv as kv_engine
 from stores.channel_layer import KVChannelLayer
+from stores.kv.client import Client
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.redis_server]
 
@@ -39,39 +42,73 @@ class FakeClock:
         return self.now
 
 
-def kv_layer(redis_server, prefix, **config):
-    client = redis.Redis(host=redis_server.host, port=redis_server.port)
-    return KVChannelLayer(client=client, prefix=prefix, **config)
+class RedisStore:
+    """A real redis-server reached through redis-py."""
+
+    def __init__(self, redis_server):
+        self.server = redis_server
+
+    def client(self):
+        return redis.Redis(host=self.server.host, port=self.server.port)
+
+    def close(self):
+        pass
 
 
-def redis_pubsub_layer(redis_server, prefix, **config):
-    return RedisPubSubChannelLayer(hosts=[redis_server.url], prefix=prefix, **config)
+class EmbeddedStore:
+    """The in-process engine; each layer gets its own client, as a process would."""
+
+    def __init__(self):
+        self.first = kv_engine.connect("memory:")
+
+    def client(self):
+        return Client(self.first.engine)
+
+    def close(self):
+        self.first.close()
 
 
-SHARED = {"kv": kv_layer, "channels_redis": redis_pubsub_layer}
+STORES = {"redis": RedisStore, "embedded": lambda redis_server: EmbeddedStore()}
+
+
+def kv_layer(store, prefix, **config):
+    return KVChannelLayer(client=store.client(), prefix=prefix, **config)
+
+
+def redis_pubsub_layer(store, prefix, **config):
+    return RedisPubSubChannelLayer(hosts=[store.server.url], prefix=prefix, **config)
+
+
+SHARED = {
+    "kv-embedded": ("embedded", kv_layer),
+    "kv-redis": ("redis", kv_layer),
+    "channels_redis": ("redis", redis_pubsub_layer),
+}
 
 
 async def close_layer(layer):
     await layer.flush()
-    close = getattr(layer, "close", None)
-    if close is not None and isinstance(layer, KVChannelLayer):
-        await close()
+    if isinstance(layer, KVChannelLayer):
+        await layer.close()
 
 
 @pytest_asyncio.fixture(params=sorted(SHARED))
 async def make_layer(request, redis_server):
     """Return a factory of layers of one kind sharing one store (processes)."""
+    store_kind, factory = SHARED[request.param]
+    store = STORES[store_kind](redis_server)
     prefix = "t" + uuid.uuid4().hex[:8]
     made = []
 
     def make(**config):
-        layer = SHARED[request.param](redis_server, prefix, **config)
+        layer = factory(store, prefix, **config)
         made.append(layer)
         return layer
 
     yield make
     for layer in made:
         await close_layer(layer)
+    store.close()
 
 
 @pytest_asyncio.fixture
@@ -236,24 +273,23 @@ async def test_each_message_reaches_one_receiver(layer):
 
 # The parts of the spec channels_redis's pub/sub layer leaves out -----------
 
-FULL_SPEC = {
-    "kv": lambda redis_server, prefix, clock, **config: kv_layer(
-        redis_server, prefix, clock=clock, **config
-    ),
-    "inmemory": lambda redis_server, prefix, clock, **config: InMemoryChannelLayer(**config),
-}
+FULL_SPEC = ["kv-embedded", "kv-redis", "inmemory"]
 
 
-@pytest_asyncio.fixture(params=sorted(FULL_SPEC))
+@pytest_asyncio.fixture(params=FULL_SPEC)
 async def make_full_layer(request, redis_server, monkeypatch):
     """Return a factory of layers with a hand-moved clock, and the clock."""
     clock = FakeClock()
     monkeypatch.setattr(time, "time", clock)  # InMemoryChannelLayer reads time.time
     prefix = "f" + uuid.uuid4().hex[:8]
+    store = None if request.param == "inmemory" else STORES[request.param[3:]](redis_server)
     made = []
 
     def make(**config):
-        layer = FULL_SPEC[request.param](redis_server, prefix, clock, **config)
+        if store is None:
+            layer = InMemoryChannelLayer(**config)
+        else:
+            layer = kv_layer(store, prefix, clock=clock, **config)
         made.append(layer)
         return layer
 
@@ -261,6 +297,16 @@ async def make_full_layer(request, redis_server, monkeypatch):
     monkeypatch.undo()
     for layer in made:
         await close_layer(layer)
+    if store is not None:
+        store.close()
+
+
+@pytest.fixture(params=sorted(STORES))
+def store(request, redis_server):
+    """Yield a store of each kind for the tests of what crosses it."""
+    made = STORES[request.param](redis_server)
+    yield made
+    made.close()
 
 
 BAD_NAMES = ["", "has space", "ümlaut", "x" * 100, "a:b", 42, None, b"bytes"]
@@ -301,11 +347,9 @@ async def test_send_beyond_capacity_raises_channel_full(make_full_layer):
     assert [(await receive(layer, channel))["i"] for _ in range(3)] == [1, 2, 4]
 
 
-async def test_channel_capacity_patterns(redis_server):
+async def test_channel_capacity_patterns(store):
     # InMemoryChannelLayer never compiles channel_capacity, so only ours runs this.
-    layer = kv_layer(
-        redis_server, "p" + uuid.uuid4().hex[:8], capacity=50, channel_capacity={"tiny.*": 1}
-    )
+    layer = kv_layer(store, "p" + uuid.uuid4().hex[:8], capacity=50, channel_capacity={"tiny.*": 1})
     try:
         tiny, roomy = await layer.new_channel("tiny."), await layer.new_channel("roomy.")
         await layer.send(tiny, {"type": "x"})
@@ -374,9 +418,9 @@ async def test_messages_must_be_dicts(make_full_layer):
 # KVChannelLayer only: what crosses the store --------------------------------
 
 
-async def test_remote_sender_cannot_overfill_a_channel(redis_server):
+async def test_remote_sender_cannot_overfill_a_channel(store):
     prefix = "r" + uuid.uuid4().hex[:8]
-    here, there = kv_layer(redis_server, prefix, capacity=2), kv_layer(redis_server, prefix)
+    here, there = kv_layer(store, prefix, capacity=2), kv_layer(store, prefix)
     try:
         channel, marker = await here.new_channel(), await here.new_channel()
         for i in range(5):
@@ -392,10 +436,10 @@ async def test_remote_sender_cannot_overfill_a_channel(redis_server):
         await close_layer(there)
 
 
-async def test_a_cancelled_receive_drops_the_subscription(redis_server):
+async def test_a_cancelled_receive_drops_the_subscription(store):
     prefix = "c" + uuid.uuid4().hex[:8]
-    layer = kv_layer(redis_server, prefix)
-    probe = redis.Redis(host=redis_server.host, port=redis_server.port)
+    layer = kv_layer(store, prefix)
+    probe = store.client()
     try:
         channel = await layer.new_channel()
         await layer.group_add("g", channel)
@@ -418,15 +462,15 @@ async def test_a_cancelled_receive_drops_the_subscription(redis_server):
         await close_layer(layer)
 
 
-async def test_a_garbage_frame_on_the_store_is_ignored(redis_server):
+async def test_a_garbage_frame_on_the_store_is_ignored(store):
     prefix = "g" + uuid.uuid4().hex[:8]
-    layer = kv_layer(redis_server, prefix)
-    probe = redis.Redis(host=redis_server.host, port=redis_server.port)
+    layer = kv_layer(store, prefix)
+    probe = store.client()
     try:
         channel = await layer.new_channel()
         probe.publish(f"{prefix}:{channel}", b"\x01garbage")
         probe.publish(f"{prefix}:{channel}", b"")
-        other = kv_layer(redis_server, prefix)
+        other = kv_layer(store, prefix)
         await other.send(channel, {"type": "ok"})
         assert await receive(layer, channel) == {"type": "ok"}
         await close_layer(other)
