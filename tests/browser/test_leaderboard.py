@@ -1,4 +1,7 @@
-"""The live leaderboard in two real browser pages, across a server restart."""
+"""The live leaderboard in two real browser pages, across a server restart.
+
+The site runs on the embedded engine (KV_URL=memory:), as `make run` does.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +13,16 @@ import pytest
 from tests.support.live_site import ROOT, start_live_site
 from tests.support.ports import LOOPBACK, wait_for_port
 
-pytestmark = [pytest.mark.browser, pytest.mark.redis_server]
+pytestmark = pytest.mark.browser
 
 UPDATE_TIMEOUT_MS = 10_000
 RESTART_TIMEOUT_MS = 30_000
 
 
 @pytest.fixture(scope="module")
-def leaderboard_site(redis_server):
-    """Serve the site with the leaderboard routed, its store on redis-server."""
-    import redis
-
-    redis.Redis(host=redis_server.host, port=redis_server.port).flushdb()
-    site = start_live_site(
-        DJANGO_SETTINGS_MODULE="tests.browser.leaderboard_settings",
-        KV_URL=redis_server.url,
-    )
+def leaderboard_site():
+    """Serve the site with the leaderboard routed, on the embedded engine."""
+    site = start_live_site(DJANGO_SETTINGS_MODULE="tests.browser.leaderboard_settings", KV_URL="memory:")
     try:
         yield site
     finally:
