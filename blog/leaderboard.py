@@ -16,6 +16,7 @@ never fails the request that recorded the view or comment.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -236,46 +237,66 @@ def snapshot(*, now: datetime | None = None) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class SharedSnapshot:
+    """A snapshot read once and encoded once for every consumer."""
+
+    version: int
+    data: dict
+    json_members: str  # the JSON object's members after "{", ending with "}"
+
+    @classmethod
+    def of(cls, data: dict) -> SharedSnapshot:
+        return cls(data["version"], data, json.dumps(data)[1:])
+
+    def message(self, **fields: object) -> str:
+        """Return the snapshot as a JSON object text with ``fields`` first."""
+        head = json.dumps(fields)[:-1]
+        return f"{head}, {self.json_members}" if fields else "{" + self.json_members
+
+
 class SharedSnapshots:
-    """Read the boards once per version for all consumers of one event loop.
+    """Read and encode the boards once per version for all consumers of a process.
 
     Hundreds of open leaderboards in a process are told about each change;
-    they share one read of the store instead of each reading it.
+    they share one read of the store and one JSON encoding instead of each
+    doing both.
     """
 
     def __init__(self):
-        self._latest: dict | None = None
+        self._latest: SharedSnapshot | None = None
         self._pending: dict[asyncio.AbstractEventLoop, asyncio.Future] = {}
 
-    async def get(self, version: int) -> dict:
+    async def _read(self) -> SharedSnapshot:
+        result = SharedSnapshot.of(await asyncio.to_thread(snapshot))
+        if self._latest is None or result.version >= self._latest.version:
+            self._latest = result
+        return result
+
+    async def get(self, version: int) -> SharedSnapshot:
         """Return a snapshot at ``version`` or newer."""
         latest = self._latest
-        if latest is not None and latest["version"] >= version:
+        if latest is not None and latest.version >= version:
             return latest
         loop = asyncio.get_running_loop()
         pending = self._pending.get(loop)
         if pending is None:
             pending = self._pending[loop] = loop.create_future()
             try:
-                result = await asyncio.to_thread(snapshot)
+                result = await self._read()
             except BaseException as exc:
                 pending.set_exception(exc)
                 pending.exception()  # a failed read is reported to the waiters only
                 raise
             finally:
                 self._pending.pop(loop, None)
-            if self._latest is None or result["version"] >= self._latest["version"]:
-                self._latest = result
             pending.set_result(result)
             return result
         result = await asyncio.shield(pending)
-        if result["version"] >= version:
+        if result.version >= version:
             return result
         # The read in flight started before this change: read again, once.
-        result = await asyncio.to_thread(snapshot)
-        if self._latest is None or result["version"] >= self._latest["version"]:
-            self._latest = result
-        return result
+        return await self._read()
 
     def clear(self) -> None:
         """Forget the cached snapshot (tests, and after flushing the store)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -167,9 +168,20 @@ async def test_shared_snapshots_read_once_per_version(kv_store, monkeypatch):
     version = leaderboard.record_view("p", "t", notify=False)
     results = await asyncio.gather(*(shared.get(version) for _ in range(200)))
     assert len(reads) == 1
-    assert all(r["version"] == version for r in results)
+    assert all(r.version == version for r in results)
     await shared.get(version)
     assert len(reads) == 1
     newer = leaderboard.record_view("p", "t", notify=False)
-    assert (await shared.get(newer))["version"] == newer
+    assert (await shared.get(newer)).version == newer
     assert len(reads) == 2
+
+
+def test_a_shared_snapshot_encodes_once_with_per_client_fields():
+    shared = leaderboard.SharedSnapshot.of({"version": 3, "boards": [{"name": "x", "entries": []}]})
+    assert json.loads(shared.message(type="boards", seq=7)) == {
+        "type": "boards",
+        "seq": 7,
+        "version": 3,
+        "boards": [{"name": "x", "entries": []}],
+    }
+    assert json.loads(shared.message()) == shared.data
