@@ -91,7 +91,9 @@ def test_allkeys_lfu_keeps_frequently_used_keys():
     client.close()
 
 
-@pytest.mark.parametrize("policy", ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"])
+@pytest.mark.parametrize(
+    "policy", ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"]
+)
 def test_volatile_policies_only_evict_keys_with_ttl(policy):
     client = _client(policy, keys=30)
     for i in range(10):
