@@ -173,6 +173,10 @@ class LeaderboardConsumer(AsyncWebsocketConsumer):
         except Exception:
             logger.exception("leaderboard: reading the boards failed")
             return
+        if board.version < self.wanted_version:
+            # Even a fresh read is older: the announced version came from a
+            # store that was since emptied. Trust the store, or we would poll.
+            self.wanted_version = board.version
         if board.version > self.sent_version:
             if self.seq == self.acked:
                 self.unacked_since = self.clock()

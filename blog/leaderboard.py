@@ -8,7 +8,8 @@ only through ``stores.clients.kv()`` and redis-py's API, so it runs unchanged
 on the embedded engine, the project's RESP server and a real Redis.
 
 Every change bumps a version counter and tells the ``leaderboard`` group on
-the channel layer; it never sends boards itself: consumers decide how often
+the channel layer, at most ten times a second per process however many
+changes there are; it never sends boards itself: consumers decide how often
 to read them (see blog/consumers.py). A failed notification is logged and
 never fails the request that recorded the view or comment.
 """
@@ -18,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
+import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -37,6 +40,7 @@ VIEWS_ALL_TIME_KEY = KEY_PREFIX + "views:all"
 DAY_GRACE = timedelta(days=1)
 WEEK_GRACE = timedelta(days=7)
 TOP_N = 10
+NOTIFY_INTERVAL_SECONDS = 0.1
 MAX_LABEL_CHARS = 200
 MAX_MEMBER_CHARS = 150
 
@@ -114,10 +118,15 @@ def _member(value: object, what: str) -> str:
 
 
 def record_view(
-    post_id: object, title: str, *, now: datetime | None = None, notify: bool = True
+    post_id: object,
+    title: str | None = None,
+    *,
+    now: datetime | None = None,
+    notify: bool = True,
 ) -> int:
     """Count a view of a post on today's and the all-time board.
 
+    ``title`` labels the post on the boards (None keeps the stored one).
     Return the new version of the boards.
     """
     member = _member(post_id, "post id")
@@ -127,7 +136,8 @@ def record_view(
     pipe.zincrby(VIEWS_ALL_TIME_KEY, 1, member)
     pipe.zincrby(key, 1, member)
     pipe.expireat(key, day_expires_at(now))
-    pipe.hset(TITLES_KEY, member, str(title)[:MAX_LABEL_CHARS])
+    if title is not None:
+        pipe.hset(TITLES_KEY, member, str(title)[:MAX_LABEL_CHARS])
     pipe.incr(VERSION_KEY)
     version = pipe.execute()[-1]
     if notify:
@@ -155,8 +165,7 @@ def changed_event(version: int) -> dict:
     return {"type": CHANGED, "version": int(version)}
 
 
-def notify_changed(version: int) -> None:
-    """Tell every open leaderboard that the boards changed (from sync code)."""
+def _group_send(version: int) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
@@ -164,6 +173,65 @@ def notify_changed(version: int) -> None:
         async_to_sync(layer.group_send)(GROUP, changed_event(version))
     except Exception:
         logger.exception("leaderboard: could not announce version %s", version)
+
+
+class ChangeAnnouncer:
+    """Announce changes from sync code, at most once per interval per process.
+
+    A busy site records hundreds of views a second; every open leaderboard
+    needs to hear only that something changed, and the newest version. The
+    first change in a quiet period is announced at once; later ones within
+    the interval are folded into one announcement at its end, from a timer
+    thread, so the last change is never left unannounced.
+    """
+
+    def __init__(self, interval: float, send=_group_send):
+        self.interval = interval
+        self.send = send
+        self._lock = threading.Lock()
+        self._last_sent = float("-inf")
+        self._pending: int | None = None
+        self._timer: threading.Timer | None = None
+
+    def announce(self, version: int) -> None:
+        """Announce ``version`` now or at the end of the current interval."""
+        with self._lock:
+            if self._timer is not None:
+                self._pending = max(self._pending or 0, version)
+                return
+            wait = self._last_sent + self.interval - time.monotonic()
+            if wait <= 0:
+                self._last_sent = time.monotonic()
+            else:
+                self._pending = version
+                self._timer = threading.Timer(wait, self._fire)
+                self._timer.daemon = True
+                self._timer.start()
+                return
+        self.send(version)
+
+    def reset(self) -> None:
+        """Drop a pending announcement and start afresh (tests)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._pending, self._timer = None, None
+            self._last_sent = float("-inf")
+
+    def _fire(self) -> None:
+        with self._lock:
+            version, self._pending, self._timer = self._pending, None, None
+            self._last_sent = time.monotonic()
+        if version is not None:
+            self.send(version)
+
+
+announcer = ChangeAnnouncer(interval=NOTIFY_INTERVAL_SECONDS)
+
+
+def notify_changed(version: int) -> None:
+    """Tell every open leaderboard that the boards changed (from sync code)."""
+    announcer.announce(version)
 
 
 async def anotify_changed(version: int) -> None:

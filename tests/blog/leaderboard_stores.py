@@ -42,9 +42,11 @@ def kv_store(request, settings):
     handle = clients.kv()
     handle.flushdb()
     leaderboard.shared_snapshots.clear()
+    leaderboard.announcer.reset()
     consumers.open_connections.clear()
     try:
         yield handle
     finally:
+        leaderboard.announcer.reset()
         _close_layers()
         clients.reset()

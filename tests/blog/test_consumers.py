@@ -198,3 +198,17 @@ async def test_disconnect_leaves_the_group(kv_store):
     await communicator.disconnect()
     layer = get_channel_layer()
     assert leaderboard.GROUP not in layer._groups
+
+
+async def test_a_version_from_an_emptied_store_does_not_keep_the_board_polling(
+    kv_store, monkeypatch
+):
+    communicator = await open_board()
+    await ack(communicator, await next_boards(communicator))
+    reads = []
+    real = leaderboard.snapshot
+    monkeypatch.setattr(leaderboard, "snapshot", lambda **kw: reads.append(1) or real(**kw))
+    await get_channel_layer().group_send(leaderboard.GROUP, leaderboard.changed_event(999))
+    assert await communicator.receive_nothing(timeout=0.8)
+    assert len(reads) <= 2
+    await communicator.disconnect()

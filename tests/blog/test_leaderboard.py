@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -185,3 +186,27 @@ def test_a_shared_snapshot_encodes_once_with_per_client_fields():
         "boards": [{"name": "x", "entries": []}],
     }
     assert json.loads(shared.message()) == shared.data
+
+
+def test_announcements_are_folded_but_the_last_one_is_never_lost():
+    sent = []
+    done = threading.Event()
+
+    def send(version):
+        sent.append(version)
+        if version == 100:
+            done.set()
+
+    announcer = leaderboard.ChangeAnnouncer(interval=0.2, send=send)
+    for version in range(1, 101):
+        announcer.announce(version)
+    assert done.wait(5)
+    # The first at once, the other 99 folded into one at the interval's end.
+    assert sent == [1, 100]
+
+
+def test_record_view_keeps_the_title_when_none_is_given(kv_store):
+    leaderboard.record_view("p", "Known title", notify=False)
+    leaderboard.record_view("p", notify=False)
+    assert leaderboard.top(VIEWS_ALL_TIME)[0].label == "Known title"
+    assert leaderboard.top(VIEWS_ALL_TIME)[0].score == 2
