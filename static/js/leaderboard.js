@@ -18,6 +18,7 @@
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
   const HIGHLIGHT_MS = 1600;
+  const POLICY_BACKOFF_ATTEMPT = 4; // 4 s to 8 s before retrying a refused socket
 
   // What each board looked like when the visitor opened the page.
   const baseline = new Map();
@@ -35,6 +36,7 @@
   let socket = null;
   let attempt = 0;
   let reconnectTimer = null;
+  let refused = false; // the last close was a policy refusal (1008)
   let pendingAnnouncements = [];
   let announceTimer = null;
 
@@ -198,7 +200,7 @@
     const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** attempt);
     const delay = ceiling / 2 + Math.random() * (ceiling / 2); // jitter spreads a restart's reconnects
     attempt += 1;
-    setStatus("reconnecting", `Connection lost; reconnecting in ${Math.ceil(delay / 1000)} s…`);
+    setStatus("reconnecting", `Not live; reconnecting in ${Math.ceil(delay / 1000)} s…`);
     reconnectTimer = window.setTimeout(() => {
       reconnectTimer = null;
       connect();
@@ -211,14 +213,17 @@
     socket = new WebSocket(`${scheme}//${window.location.host}${root.dataset.wsPath}`);
     socket.addEventListener("open", () => {
       attempt = 0;
+      refused = false;
       setStatus("live", "Live: boards update as readers view and comment.");
     });
     socket.addEventListener("message", onMessage);
     socket.addEventListener("close", (event) => {
       socket = null;
       if (event.code === 1008) {
-        setStatus("closed", "The server closed this live view (too many open tabs?). Reload to try again.");
-        return;
+        // Refused by policy (too many open tabs, or this tab fell behind while
+        // asleep): try again, but slowly, and the page stays usable meanwhile.
+        attempt = Math.max(attempt, POLICY_BACKOFF_ATTEMPT);
+        refused = true;
       }
       scheduleReconnect();
     });
@@ -226,7 +231,7 @@
 
   document.addEventListener("visibilitychange", () => {
     // A tab woken from sleep reconnects now rather than after its backoff.
-    if (document.visibilityState === "visible" && !socket && reconnectTimer) {
+    if (document.visibilityState === "visible" && !socket && reconnectTimer && !refused) {
       window.clearTimeout(reconnectTimer);
       reconnectTimer = null;
       connect();
