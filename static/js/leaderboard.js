@@ -97,14 +97,19 @@
     const gained = entry.score - (before ? before.score : 0);
     if (gained > 0) parts.push(["lb-gain", `+${gained}`, `${gained} more since you came`]);
     if (!parts.length) parts.push(["lb-same", "–", "no change since you came"]);
+    // Symbols for the eye, words for screen readers (aria-label is not
+    // reliably read on a plain span).
     td.replaceChildren(
-      ...parts.map(([className, text, spoken]) => {
-        const span = document.createElement("span");
-        span.className = className;
-        span.textContent = text;
-        span.title = spoken;
-        span.setAttribute("aria-label", spoken);
-        return span;
+      ...parts.flatMap(([className, text, spoken]) => {
+        const shown = document.createElement("span");
+        shown.className = className;
+        shown.textContent = text;
+        shown.title = spoken;
+        shown.setAttribute("aria-hidden", "true");
+        const said = document.createElement("span");
+        said.className = "lb-visually-hidden";
+        said.textContent = spoken;
+        return [shown, said];
       }),
     );
   }

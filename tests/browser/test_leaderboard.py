@@ -79,7 +79,7 @@ def test_a_view_in_one_page_moves_the_board_in_the_other(leaderboard_site, brows
     entered.wait_for(timeout=UPDATE_TIMEOUT_MS)
     assert entered.locator(".lb-score").inner_text() == "1"
     assert entered.locator(".lb-label").inner_text() == "A browser post"
-    assert "new" in entered.locator(".lb-change").inner_text()
+    assert "new since you came" in entered.locator(".lb-change").text_content()
 
     record_view_from(visitor, leaderboard_site, "post-b", "Second post")
     record_view_from(visitor, leaderboard_site, "post-b", "Second post")
