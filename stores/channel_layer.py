@@ -3,6 +3,9 @@
 It owns the process's side of the layer: an inbox per channel received in
 this process, the local members of each group, and one pub/sub subscription
 (with one reader thread) that brings in messages other processes publish.
+Group membership is kept where the channel is received, so ``group_add``
+takes only channels received in this process, as channels_redis's pub/sub
+layer does.
 It implements the whole layer spec: ``send``, ``receive``, ``new_channel``,
 ``group_add``, ``group_discard``, ``group_send``, ``flush``, capacity
 (``ChannelFull``), message expiry, group expiry and name validation.
@@ -163,13 +166,14 @@ class KVChannelLayer(BaseChannelLayer):
         await self._store_call(self._pubsub.unsubscribe, store_channel)
 
     def _ensure_reader(self) -> None:
-        if self._reader is not None and self._reader.is_alive():
-            return
-        self._stopping.clear()
-        self._reader = threading.Thread(
-            target=self._read_forever, name="kv-layer-reader", daemon=True
-        )
-        self._reader.start()
+        with self._pubsub_lock:
+            if self._reader is not None and self._reader.is_alive():
+                return
+            self._stopping.clear()
+            self._reader = threading.Thread(
+                target=self._read_forever, name="kv-layer-reader", daemon=True
+            )
+            self._reader.start()
 
     def _read_forever(self) -> None:
         pubsub = self._pubsub
@@ -187,8 +191,11 @@ class KVChannelLayer(BaseChannelLayer):
             if message is not None and message.get("type") == "message":
                 try:
                     self._on_published(message["channel"], message["data"])
-                except Exception:
-                    logger.exception("channel layer: dropped a malformed frame")
+                except (struct.error, UnicodeDecodeError, TypeError, AttributeError):
+                    # Someone else published on our prefix: not a crash, not a flood of tracebacks.
+                    logger.warning(
+                        "channel layer: dropped a malformed frame on %r", message["channel"]
+                    )
 
     def _on_published(self, store_channel: bytes | str, frame: bytes) -> None:
         if isinstance(store_channel, str):
@@ -335,13 +342,21 @@ class KVChannelLayer(BaseChannelLayer):
     # Groups extension ------------------------------------------------------
 
     async def group_add(self, group: str, channel: str) -> None:
-        """Add ``channel`` (received in this process) to ``group``."""
+        """Add ``channel`` (received in this process) to ``group``.
+
+        As with channels_redis's pub/sub layer, group membership lives in the
+        process that receives the channel: adding another process's channel
+        raises RuntimeError rather than silently never delivering.
+        """
         self.require_valid_group_name(group)
         self.require_valid_channel_name(channel)
         with self._lock:
-            self._inbox(channel)
+            if channel not in self._inboxes:
+                raise RuntimeError(
+                    f"group_add({group!r}, {channel!r}): the channel is not received in this "
+                    "process; call group_add from its consumer (self.channel_name)"
+                )
             self._groups.setdefault(group, {})[channel] = self.clock()
-        await self._subscribe(self._store_channel(channel))
         await self._subscribe(self._store_group(group))
 
     async def group_discard(self, group: str, channel: str) -> None:

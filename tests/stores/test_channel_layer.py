@@ -243,6 +243,16 @@ async def test_group_send_from_a_member_process_reaches_every_process(make_layer
     assert await receive(first, a) == {"type": "marker"}
 
 
+async def test_group_add_of_another_process_channel_is_refused(make_layer):
+    here, there = make_layer(), make_layer()
+    theirs = await there.new_channel()
+    with pytest.raises(RuntimeError):
+        await here.group_add("g", theirs)
+    await there.group_add("g", theirs)
+    await here.group_send("g", {"type": "reaches.them"})
+    assert await receive(there, theirs) == {"type": "reaches.them"}
+
+
 async def test_send_from_another_thread_and_event_loop(layer):
     """A sync view sends through async_to_sync: another thread, another loop."""
     channel = await layer.new_channel()
