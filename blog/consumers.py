@@ -30,6 +30,7 @@ CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_INVALID_PAYLOAD = 1007
 CLOSE_POLICY_VIOLATION = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
 
 
 class EchoConsumer(AsyncWebsocketConsumer):
@@ -67,9 +68,25 @@ class LeaderboardConsumer(AsyncWebsocketConsumer):
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
 
+    async def __call__(self, scope, receive, send):
+        self.counted = False
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # However the consumer ends (disconnect, crash, cancellation),
+            # its address must not stay counted or the cap would lock it out.
+            self._release()
+
+    def _release(self) -> None:
+        if self.counted:
+            self.counted = False
+            open_connections[self.address] -= 1
+            if open_connections[self.address] <= 0:
+                del open_connections[self.address]
+
     async def connect(self):
         self.address = (self.scope.get("client") or ["unknown"])[0]
-        self.counted = False
+        self.closing = False
         self.flusher: asyncio.Task | None = None
         self.seq = 0  # the last update sent
         self.acked = 0  # the last update the client acknowledged
@@ -81,44 +98,55 @@ class LeaderboardConsumer(AsyncWebsocketConsumer):
         cap = _setting("LEADERBOARD_MAX_CONNECTIONS_PER_ADDRESS", 10)
         if open_connections[self.address] >= cap:
             await self.accept()
-            await self.close(code=CLOSE_POLICY_VIOLATION)
+            await self._close(CLOSE_POLICY_VIOLATION)
             return
         open_connections[self.address] += 1
         self.counted = True
         await self.channel_layer.group_add(leaderboard.GROUP, self.channel_name)
         await self.accept()
-        self.wanted_version = await asyncio.to_thread(leaderboard.current_version)
+        try:
+            self.wanted_version = await asyncio.to_thread(leaderboard.current_version)
+        except Exception:
+            logger.exception("leaderboard: reading the boards' version failed")
+            await self._close(CLOSE_INTERNAL_ERROR)
+            return
         self._schedule()
 
     async def disconnect(self, code):
+        self.closing = True
         if self.flusher is not None:
             self.flusher.cancel()
         if self.counted:
-            self.counted = False
-            open_connections[self.address] -= 1
-            if open_connections[self.address] <= 0:
-                del open_connections[self.address]
+            self._release()
             await self.channel_layer.group_discard(leaderboard.GROUP, self.channel_name)
+
+    async def _close(self, code: int) -> None:
+        self.closing = True
+        await self.close(code=code)
 
     # From the browser ------------------------------------------------------
 
     async def receive(self, text_data=None, bytes_data=None):
-        if text_data is None:
-            await self.close(code=CLOSE_UNSUPPORTED_DATA)
+        if self.closing:
             return
-        if len(text_data) > _setting("LEADERBOARD_MAX_MESSAGE_BYTES", 256):
-            await self.close(code=CLOSE_TOO_BIG)
+        if text_data is None:
+            await self._close(CLOSE_UNSUPPORTED_DATA)
+            return
+        limit = _setting("LEADERBOARD_MAX_MESSAGE_BYTES", 256)
+        # Characters never outnumber UTF-8 bytes, so the cheap check goes first.
+        if len(text_data) > limit or len(text_data.encode("utf-8", "surrogatepass")) > limit:
+            await self._close(CLOSE_TOO_BIG)
             return
         if self._flooding():
-            await self.close(code=CLOSE_POLICY_VIOLATION)
+            await self._close(CLOSE_POLICY_VIOLATION)
             return
         try:
             message = json.loads(text_data)
         except ValueError:
-            await self.close(code=CLOSE_INVALID_PAYLOAD)
+            await self._close(CLOSE_INVALID_PAYLOAD)
             return
         if not isinstance(message, dict):
-            await self.close(code=CLOSE_INVALID_PAYLOAD)
+            await self._close(CLOSE_INVALID_PAYLOAD)
             return
         kind = message.get("type")
         if kind == "ping":
@@ -152,14 +180,14 @@ class LeaderboardConsumer(AsyncWebsocketConsumer):
 
     def _schedule(self) -> None:
         """Start the flusher unless it runs or the client is behind."""
-        if self.flusher is not None and not self.flusher.done():
+        if self.closing or (self.flusher is not None and not self.flusher.done()):
             return
         if self.wanted_version <= self.sent_version:
             return
         if self.seq - self.acked >= _setting("LEADERBOARD_MAX_UNACKED", 2):
             stalled = self.clock() - self.unacked_since
             if stalled > _setting("LEADERBOARD_STALL_SECONDS", 20.0):
-                self.flusher = asyncio.ensure_future(self.close(code=CLOSE_POLICY_VIOLATION))
+                self.flusher = asyncio.ensure_future(self._close(CLOSE_POLICY_VIOLATION))
             return
         interval = _setting("LEADERBOARD_MIN_INTERVAL_SECONDS", 0.25)
         delay = max(0.0, self.last_sent_at + interval - self.clock())

@@ -9,7 +9,7 @@ import pytest
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
-from blog import leaderboard
+from blog import consumers, leaderboard
 from blog.consumers import LeaderboardConsumer
 from kvsite.asgi import application
 from tests.blog import leaderboard_stores
@@ -212,3 +212,30 @@ async def test_a_version_from_an_emptied_store_does_not_keep_the_board_polling(
     assert await communicator.receive_nothing(timeout=0.8)
     assert len(reads) <= 2
     await communicator.disconnect()
+
+
+async def test_a_store_failure_on_connect_closes_with_1011_and_frees_the_slot(
+    kv_store, monkeypatch
+):
+    def broken():
+        raise ConnectionError("store down")
+
+    monkeypatch.setattr(leaderboard, "current_version", broken)
+    communicator = await open_board("10.9.9.9")
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 1011}
+    await communicator.disconnect()
+    assert "10.9.9.9" not in consumers.open_connections
+
+
+async def test_a_crashed_consumer_frees_its_slot(kv_store, monkeypatch):
+    async def crash(self, event):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(LeaderboardConsumer, "leaderboard_changed", crash)
+    communicator = await open_board("10.8.8.8")
+    await next_boards(communicator)
+    assert consumers.open_connections["10.8.8.8"] == 1
+    await get_channel_layer().group_send(leaderboard.GROUP, leaderboard.changed_event(1))
+    with pytest.raises(RuntimeError):
+        await communicator.receive_output(timeout=5)
+    assert "10.8.8.8" not in consumers.open_connections
