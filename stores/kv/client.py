@@ -23,7 +23,7 @@ from redis._parsers.base import BaseParser
 from redis._parsers.encoders import Encoder
 from redis._parsers.response_callbacks import get_response_callbacks
 from redis.commands.core import CoreCommands
-from redis.exceptions import ExecAbortError, ResponseError, WatchError
+from redis.exceptions import ConnectionError, ExecAbortError, ResponseError, WatchError
 from redis.utils import safe_str, truncate_text
 
 from stores.kv.engine import Engine, Session
@@ -45,6 +45,7 @@ except ImportError:  # pragma: no cover - older redis-py
 _parse_error = BaseParser.parse_error
 _NEVER_DECODE = "NEVER_DECODE"
 _EMPTY_RESPONSE = "EMPTY_RESPONSE"
+MAX_PENDING_MESSAGES = 100_000
 _RESPONSE_CALLBACKS = get_response_callbacks(user_protocol=2, legacy_responses=True)
 
 
@@ -563,6 +564,8 @@ class PubSub:
         self.pending_unsubscribe_channels: set = set()
         self.pending_unsubscribe_patterns: set = set()
         self._thread: PubSubWorkerThread | None = None
+        self.max_pending = MAX_PENDING_MESSAGES
+        self.overflowed = False
 
     def __enter__(self) -> PubSub:
         return self
@@ -572,6 +575,12 @@ class PubSub:
 
     def _push(self, push: list) -> None:
         with self._arrived:
+            if len(self._messages) >= self.max_pending:
+                # Redis disconnects a subscriber over its output buffer limit; so do we.
+                self._messages.clear()
+                self.overflowed = True
+                self._arrived.notify_all()
+                return
             self._messages.append(push)
             self._arrived.notify_all()
 
@@ -627,8 +636,13 @@ class PubSub:
     ) -> dict | None:
         """Return the next message as redis-py's dict, or None after ``timeout`` seconds."""
         with self._arrived:
-            if not self._messages and timeout:
+            if not self._messages and timeout and not self.overflowed:
                 self._arrived.wait(timeout)
+            if self.overflowed:
+                self.session.close()
+                raise ConnectionError(
+                    "pub/sub output buffer limit reached: the subscriber was disconnected"
+                )
             if not self._messages:
                 return None
             raw = self._messages.popleft()
