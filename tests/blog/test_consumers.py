@@ -239,3 +239,22 @@ async def test_a_crashed_consumer_frees_its_slot(kv_store, monkeypatch):
     with pytest.raises(RuntimeError):
         await communicator.receive_output(timeout=5)
     assert "10.8.8.8" not in consumers.open_connections
+
+
+async def test_the_same_consumer_runs_on_channels_redis(kv_store, settings, request):
+    """With KV_URL=redis://, settings.py picks channels_redis; the board still moves."""
+    redis_server = request.getfixturevalue("redis_server")
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [redis_server.url]},
+        }
+    }
+    boards = [await open_board(f"10.3.0.{i}") for i in range(2)]
+    for communicator in boards:
+        await ack(communicator, await next_boards(communicator))
+    await record_view("p1", "On channels_redis")
+    for communicator in boards:
+        assert scores(await next_boards(communicator)) == [("p1", 1)]
+        await communicator.disconnect()
+    await get_channel_layer().flush()
