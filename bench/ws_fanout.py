@@ -51,6 +51,7 @@ from tests.support.live_site import start_live_site  # noqa: E402
 from tests.support.ports import LOOPBACK  # noqa: E402
 from tests.support.redis_server import start_redis_server  # noqa: E402
 
+BOARDS_HEAD = re.compile(rb'\{"type": "boards", "seq": (\d+), "version": (\d+)')
 CONNECT_CONCURRENCY = 25
 SETTLE_SECONDS = 0.4  # longer than the consumer's coalescing interval
 
@@ -68,12 +69,19 @@ class BoardClient(WebSocketClientProtocol):
 
     def onMessage(self, payload, is_binary):
         now = time.perf_counter()
-        message = json.loads(payload)
-        if message.get("type") != "boards":
-            return
-        self.latest = max(self.latest, message["version"])
-        self.arrivals.setdefault(message["version"], now)
-        self.sendMessage(json.dumps({"type": "ack", "seq": message["seq"]}).encode())
+        # The consumer writes these fields first; reading only them keeps
+        # this one process of 500 clients from timing its own JSON parsing.
+        head = BOARDS_HEAD.match(payload)
+        if head is None:
+            message = json.loads(payload)
+            if message.get("type") != "boards":
+                return
+            seq, version = message["seq"], message["version"]
+        else:
+            seq, version = int(head[1]), int(head[2])
+        self.latest = max(self.latest, version)
+        self.arrivals.setdefault(version, now)
+        self.sendMessage(b'{"type": "ack", "seq": %d}' % seq)
         self.factory.on_arrival()
 
     def onClose(self, was_clean, code, reason):
