@@ -17,8 +17,11 @@ the time until the last client had it, per layer, side by side:
 The latency includes the view's own HTTP round trip (the POST that records
 it), as a reader would see it.
 
-Bounded in count and time: ``--views`` views per layer, each waiting at most
-``--round-timeout`` seconds, the whole layer at most ``--seconds``.
+The layers are served side by side (one daphne each) and measured in turns,
+view by view, in rotating order, so that load from anything else on the
+machine falls on all of them alike. Bounded in count and time: ``--views``
+views per layer, each waiting at most ``--round-timeout`` seconds, the whole
+run at most ``--seconds``.
 Run: ``python bench/ws_fanout.py [--clients 500] [--views 20]``.
 """
 
@@ -163,24 +166,26 @@ async def open_clients(port: int, count: int, deadline: float) -> BoardClientFac
     return factory
 
 
-async def measure(
-    port: int, clients: int, views: int, round_timeout: float, seconds: float
-) -> dict:
-    deadline = time.monotonic() + seconds
-    factory = await open_clients(port, clients, deadline)
-    opened = len(factory.opened)
-    # Let every client get its initial snapshot before the first view.
-    await asyncio.sleep(1.0)
-    site = await asyncio.to_thread(SiteClient, port)
-    latencies: list[float] = []
-    last_client: list[float] = []
-    missed = 0
-    for i in range(views):
-        if time.monotonic() > deadline:
-            break
+class Layer:
+    """One configuration under test: its site, its clients, its samples."""
+
+    def __init__(self, name: str, port: int):
+        self.name = name
+        self.port = port
+        self.factory: BoardClientFactory | None = None
+        self.site: SiteClient | None = None
+        self.latencies: list[float] = []
+        self.last_client: list[float] = []
+        self.missed = 0
+        self.dropped = 0
+        self.opened = 0
+
+    async def view_round(self, i: int, round_timeout: float) -> None:
+        """Record one view and wait until every client has the update."""
+        factory = self.factory
         target = max(c.latest for c in factory.opened) + 1
         started = time.perf_counter()
-        await asyncio.to_thread(site.record_view, f"post-{i % 7}")
+        await asyncio.to_thread(self.site.record_view, f"post-{i % 7}")
         round_deadline = time.monotonic() + round_timeout
         while time.monotonic() < round_deadline:
             if all(c.latest >= target for c in factory.opened):
@@ -196,23 +201,35 @@ async def measure(
             if got:
                 arrivals.append(min(got) - started)
             else:
-                missed += 1
-        latencies.extend(arrivals)
+                self.missed += 1
+        self.latencies.extend(arrivals)
         if arrivals:
-            last_client.append(max(arrivals))
-        await asyncio.sleep(SETTLE_SECONDS)
-    dropped = factory.closed  # closed by the server before the end
-    for client in list(factory.opened):
-        client.sendClose()
+            self.last_client.append(max(arrivals))
+
+
+async def measure(
+    layers: list[Layer], clients: int, views: int, round_timeout: float, seconds: float
+) -> None:
+    """Interleave the layers view by view, so the machine's load hits all alike."""
+    deadline = time.monotonic() + seconds
+    for layer in layers:
+        layer.factory = await open_clients(layer.port, clients, deadline)
+        layer.opened = len(layer.factory.opened)
+        layer.site = await asyncio.to_thread(SiteClient, layer.port)
+    # Let every client get its initial snapshot before the first view.
+    await asyncio.sleep(1.0)
+    for i in range(views):
+        if time.monotonic() > deadline:
+            break
+        for k in range(len(layers)):
+            layer = layers[(i + k) % len(layers)]
+            await layer.view_round(i, round_timeout)
+            await asyncio.sleep(SETTLE_SECONDS)
+    for layer in layers:
+        layer.dropped = layer.factory.closed  # closed by the server before the end
+        for client in list(layer.factory.opened):
+            client.sendClose()
     await asyncio.sleep(0.5)
-    return {
-        "clients": opened,
-        "views": len(last_client),
-        "latencies": latencies,
-        "last_client": last_client,
-        "missed": missed,
-        "dropped": dropped,
-    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -230,29 +247,20 @@ def embedded_engine_available() -> bool:
     return hasattr(kv, "connect")
 
 
-def run_layer(name: str, env: dict, args) -> dict:
-    site = start_live_site(
-        DJANGO_SETTINGS_MODULE="bench.ws_fanout_settings", LOG_LEVEL="ERROR", **env
-    )
-    try:
-        result = asyncio.run(
-            measure(site.port, args.clients, args.views, args.round_timeout, args.seconds)
-        )
-    finally:
-        site.stop()
-    result["name"] = name
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--views", type=int, default=20)
     parser.add_argument("--round-timeout", type=float, default=10.0)
-    parser.add_argument("--seconds", type=float, default=90.0, help="time bound per layer")
+    parser.add_argument("--seconds", type=float, default=180.0, help="time bound for the whole run")
     args = parser.parse_args()
 
     redis_server = start_redis_server()
+
+    def redis_db(db: int) -> str:
+        # One database per site, so their boards and versions stay apart.
+        return f"redis://{redis_server.host}:{redis_server.port}/{db}"
+
     try:
         embedded = embedded_engine_available()
         configs = []
@@ -261,25 +269,46 @@ def main() -> None:
                 ("kv layer, embedded engine", {"BENCH_LAYER": "kv", "KV_URL": "memory:"})
             )
         configs.append(
-            ("kv layer, redis-py → redis-server", {"BENCH_LAYER": "kv", "KV_URL": redis_server.url})
+            ("kv layer, redis-py → redis-server", {"BENCH_LAYER": "kv", "KV_URL": redis_db(1)})
         )
         configs.append(
             (
                 "channels_redis pubsub → redis-server",
                 {
                     "BENCH_LAYER": "channels_redis",
-                    "KV_URL": redis_server.url,
-                    "BENCH_REDIS_URL": redis_server.url,
+                    "KV_URL": redis_db(2),
+                    "BENCH_REDIS_URL": redis_db(2),
                 },
             )
         )
-        results = []
-        for name, env in configs:
-            print(f"running {name} ...", file=sys.stderr, flush=True)
-            results.append(run_layer(name, env, args))
+        sites, layers = [], []
+        try:
+            for name, env in configs:
+                print(f"starting {name} ...", file=sys.stderr, flush=True)
+                site = start_live_site(
+                    DJANGO_SETTINGS_MODULE="bench.ws_fanout_settings", LOG_LEVEL="ERROR", **env
+                )
+                sites.append(site)
+                layers.append(Layer(name, site.port))
+            asyncio.run(measure(layers, args.clients, args.views, args.round_timeout, args.seconds))
+        finally:
+            for site in sites:
+                site.stop()
     finally:
         redis_server.stop()
 
+    results = [
+        {
+            "name": layer.name,
+            "clients": layer.opened,
+            "views": len(layer.last_client),
+            "latencies": layer.latencies,
+            "last_client": layer.last_client,
+            "missed": layer.missed,
+            "dropped": layer.dropped,
+        }
+        for layer in layers
+    ]
     anchor = results[-1]
     print(f"\n{args.clients} WebSocket clients on loopback, {args.views} views, one at a time\n")
     print(
