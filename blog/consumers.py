@@ -2,9 +2,10 @@
 
 ``LeaderboardConsumer`` speaks a small JSON protocol (docs/leaderboard.md):
 the server sends ``{"type": "boards", "seq", "version", "boards"}``; the
-client answers each with ``{"type": "ack", "seq"}`` and may send
-``{"type": "ping"}``. The server never buffers more than a couple of unacked
-updates per client: a client that stops reading gets no more and is dropped.
+client acknowledges the newest it handled with ``{"type": "ack", "seq"}``
+(an ack covers every earlier update) and may send ``{"type": "ping"}``. The
+server never has more than a few unacked updates out per client: a client
+that stops reading gets no more and is dropped.
 """
 
 from __future__ import annotations
@@ -184,7 +185,7 @@ class LeaderboardConsumer(AsyncWebsocketConsumer):
             return
         if self.wanted_version <= self.sent_version:
             return
-        if self.seq - self.acked >= _setting("LEADERBOARD_MAX_UNACKED", 2):
+        if self.seq - self.acked >= _setting("LEADERBOARD_MAX_UNACKED", 4):
             stalled = self.clock() - self.unacked_since
             if stalled > _setting("LEADERBOARD_STALL_SECONDS", 20.0):
                 self.flusher = asyncio.ensure_future(self._close(CLOSE_POLICY_VIOLATION))

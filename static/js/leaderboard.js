@@ -2,7 +2,7 @@
 // Without JavaScript the page still shows the boards as rendered. With it,
 // every update moves rows (FLIP animation, none under prefers-reduced-motion),
 // shows each row's change since the page was opened, announces rises through
-// an aria-live region, acknowledges each update (the server stops sending to
+// an aria-live region, acknowledges updates (the server stops sending to
 // clients that fall behind) and reconnects with backoff after a restart.
 (function () {
   "use strict";
@@ -18,6 +18,7 @@
   const BACKOFF_MIN_MS = 500;
   const BACKOFF_MAX_MS = 15000;
   const HIGHLIGHT_MS = 1600;
+  const ACK_DELAY_MS = 300;
   const POLICY_BACKOFF_ATTEMPT = 4; // 4 s to 8 s before retrying a refused socket
 
   // What each board looked like when the visitor opened the page.
@@ -36,6 +37,8 @@
   let socket = null;
   let attempt = 0;
   let reconnectTimer = null;
+  let pendingAck = 0;
+  let ackTimer = null;
   let refused = false; // the last close was a policy refusal (1008)
   let pendingAnnouncements = [];
   let announceTimer = null;
@@ -195,9 +198,21 @@
     if (!message || message.type !== "boards") return;
     message.boards.forEach(renderBoard);
     root.dataset.version = String(message.version);
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify({ type: "ack", seq: message.seq }));
-    }
+    scheduleAck(message.seq);
+  }
+
+  // Acknowledge the newest update a moment later rather than each at once:
+  // the server's work for acks then falls outside the burst in which it
+  // sends one update to every open page.
+  function scheduleAck(seq) {
+    pendingAck = seq;
+    if (ackTimer) return;
+    ackTimer = window.setTimeout(() => {
+      ackTimer = null;
+      if (socket && socket.readyState === WebSocket.OPEN) {
+        socket.send(JSON.stringify({ type: "ack", seq: pendingAck }));
+      }
+    }, ACK_DELAY_MS);
   }
 
   function scheduleReconnect() {
@@ -217,6 +232,8 @@
     setStatus("connecting", "Connecting…");
     socket = new WebSocket(`${scheme}//${window.location.host}${root.dataset.wsPath}`);
     socket.addEventListener("open", () => {
+      window.clearTimeout(ackTimer); // a new socket counts its updates from 1
+      ackTimer = null;
       attempt = 0;
       refused = false;
       setStatus("live", "Live: boards update as readers view and comment.");
