@@ -264,6 +264,9 @@ def main() -> None:
     parser.add_argument("--views", type=int, default=20)
     parser.add_argument("--round-timeout", type=float, default=10.0)
     parser.add_argument("--seconds", type=float, default=180.0, help="time bound for the whole run")
+    parser.add_argument(
+        "--per-view", action="store_true", help="also print each view's last-client time"
+    )
     args = parser.parse_args()
 
     redis_server = start_redis_server()
@@ -320,6 +323,10 @@ def main() -> None:
         }
         for layer in layers
     ]
+    if args.per_view:
+        for r in results:
+            times = " ".join(f"{t * 1000:.0f}" for t in r["last_client"])
+            print(f"{r['name']}: last client per view, ms: {times}")
     anchor = results[-1]
     print(f"\n{args.clients} WebSocket clients on loopback, {args.views} views, one at a time\n")
     print(
