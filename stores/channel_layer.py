@@ -119,6 +119,8 @@ class KVChannelLayer(BaseChannelLayer):
         self._reader: threading.Thread | None = None
         self._stopping = threading.Event()
         self._io: ThreadPoolExecutor | None = None
+        self._dropped = 0  # remote messages dropped for full channels, not yet logged
+        self._dropped_logged_at = float("-inf")
 
     # Store access ----------------------------------------------------------
 
@@ -212,10 +214,20 @@ class KVChannelLayer(BaseChannelLayer):
                 members = list(self._groups.get(name[len("group:") :], ()))
             else:
                 members = [name]
+            dropped = 0
             for channel in members:
                 inbox = self._inboxes.get(channel)
                 if inbox is not None and not self._deliver(inbox, expires_at, payload):
-                    logger.warning("channel layer: %s is full; message dropped", channel)
+                    dropped += 1
+        if dropped:
+            self._dropped += dropped
+            now = time.monotonic()
+            # One line a second at most, however fast a full channel is fed.
+            if now - self._dropped_logged_at >= 1.0:
+                logger.warning(
+                    "channel layer: %d messages dropped for full channels", self._dropped
+                )
+                self._dropped, self._dropped_logged_at = 0, now
 
     # Inboxes (all called with self._lock held) ------------------------------
 
