@@ -237,7 +237,7 @@ async def test_a_crashed_consumer_frees_its_slot(kv_store, monkeypatch):
     assert consumers.open_connections["10.8.8.8"] == 1
     await get_channel_layer().group_send(leaderboard.GROUP, leaderboard.changed_event(1))
     with pytest.raises(RuntimeError):
-        await communicator.receive_output(timeout=5)
+        await communicator.wait(timeout=5)
     assert "10.8.8.8" not in consumers.open_connections
 
 
