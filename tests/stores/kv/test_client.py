@@ -91,11 +91,6 @@ def test_hot_paths_agree_with_the_generic_path(kv):
         kv.zincrby("h", 1, "a")
 
 
-def test_lock_is_reported_as_unsupported(kv):
-    with pytest.raises(NotImplementedError):
-        kv.lock("name")
-
-
 def test_directory_target_uses_persistence_or_fails_clearly(tmp_path):
     import importlib.util
 
@@ -118,3 +113,11 @@ def test_unread_pubsub_messages_are_bounded(kv):
     with pytest.raises(redis.exceptions.ConnectionError):
         p.get_message()
     assert kv.publish("ch", "x") == 0
+
+
+def test_hot_paths_inside_a_raw_multi_behave_like_redis_py(kv):
+    assert kv.execute_command("MULTI") == b"OK"
+    assert kv.get("a") == b"QUEUED"
+    assert kv.incr("n") == b"QUEUED"
+    assert kv.lpush("l", "x") == b"QUEUED"
+    assert kv.execute_command("EXEC") == [None, 1, 1]

@@ -1,7 +1,7 @@
 """A hypothesis state machine: the engine against a plain-Python model.
 
 Strings, hashes, lists, sets and sorted sets, TTLs with a manual clock,
-active expiry cycles and "restart" (every key dumped and replayed into a
+active expiry cycles, eviction under several policies and "restart" (every key dumped and replayed into a
 fresh engine, as an AOF rewrite and reload would) are interleaved; after
 every step the engine must agree with the model.
 """
@@ -10,7 +10,7 @@ import pytest
 import redis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 import stores.kv
 from stores.kv.client import Client
@@ -270,7 +270,26 @@ class EngineMachine(RuleBasedStateMachine):
     def active_expiry(self):
         self.client.engine.expiry.cycle(budget_seconds=1.0)
 
-    @precondition(lambda self: True)
+    @rule(policy=st.sampled_from(["allkeys-random", "allkeys-lru", "allkeys-lfu", "volatile-ttl"]))
+    def evict(self, policy):
+        engine = self.client.engine
+        used = engine.memory.used_memory()
+        if not used:
+            return
+        self.client.config_set("maxmemory-policy", policy)
+        self.client.config_set("maxmemory", max(used // 2, 1))
+        engine.cron()
+        self.client.config_set("maxmemory", 0)
+        self.client.config_set("maxmemory-policy", "noeviction")
+        remaining = {k.decode() for k in self.client.keys("*")}
+        live = {k for k in list(self.model.data) if self.model.live(k) is not None}
+        assert remaining <= live
+        if policy.startswith("allkeys"):
+            assert remaining != live
+        for key in live - remaining:
+            self.model.data.pop(key, None)
+            self.model.expires.pop(key, None)
+
     @rule()
     def restart(self):
         old = self.client.engine
