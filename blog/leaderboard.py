@@ -234,17 +234,6 @@ def notify_changed(version: int) -> None:
     announcer.announce(version)
 
 
-async def anotify_changed(version: int) -> None:
-    """Tell every open leaderboard that the boards changed (from async code)."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        await layer.group_send(GROUP, changed_event(version))
-    except Exception:
-        logger.exception("leaderboard: could not announce version %s", version)
-
-
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
 
