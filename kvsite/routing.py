@@ -6,4 +6,5 @@ from blog import consumers
 
 websocket_urlpatterns = [
     path("ws/echo/", consumers.EchoConsumer.as_asgi()),
+    path("ws/leaderboard/", consumers.LeaderboardConsumer.as_asgi()),
 ]
