@@ -1,6 +1,6 @@
 """HTTP routes of the demo blog."""
 
-from django.urls import path
+from django.urls import include, path
 
 from blog import views
 
@@ -15,4 +15,5 @@ urlpatterns = [
     path("history/", views.history, name="history"),
     path("redis-or-cassandra/", views.compare, name="compare"),
     path("accounts/signup/", views.signup, name="signup"),
+    path("leaderboard/", include("blog.leaderboard_urls")),
 ]

@@ -28,7 +28,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from blog import pagecache, ratelimit
+from blog import leaderboard, pagecache, ratelimit
 from blog.forms import CommentForm, PostForm, SignUpForm
 from blog.rendering import render_markdown
 from blog.repositories import FrontCursor, repository
@@ -202,7 +202,10 @@ def _anonymous_post(request, post_id: uuid.UUID):
         if fragment is None:
             return None
         context = {"post_id": post_id, "fragment": fragment, "first_page": True, "can_edit": False}
-        return {"html": render_to_string("blog/post.html", context, request)}
+        return {
+            "html": render_to_string("blog/post.html", context, request),
+            "title": fragment["title"],
+        }
 
     source = pagecache.post_key(post_id)
     page, _ = pagecache.fetch(
@@ -211,12 +214,14 @@ def _anonymous_post(request, post_id: uuid.UUID):
     if page is None:
         raise Http404("No such post.")
     repository().add_views(post_id)
+    leaderboard.record_view(post_id, page.get("title"))
     return HttpResponse(page["html"])
 
 
 def _render_post(request, post_id, fragment, hit, form, status, first_page=True):
     repo = repository()
     repo.add_views(post_id)
+    leaderboard.record_view(post_id, fragment["title"])
     if request.user.is_authenticated:
         repo.record_view(
             request.user.pk, post_id, fragment["title"], settings.BLOG_HISTORY_TTL_SECONDS
@@ -253,6 +258,7 @@ def add_comment(request, post_id: uuid.UUID):
             repo.add_comment(
                 post, author=request.user.get_username(), body=form.cleaned_data["body"]
             )
+            leaderboard.record_comment(request.user.get_username())
             pagecache.invalidate_post(post_id)
             messages.success(request, "Your comment is posted.")
             return redirect(reverse("blog:post", args=[post_id]) + "#comments")

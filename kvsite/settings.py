@@ -159,8 +159,8 @@ if _kv.kind == "redis":
         }
     }
 else:
-    # Until the embedded channel layer lands (issue 9), Channels' in-process one.
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # The project's own layer on the key-value engine's pub/sub.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "stores.channel_layer.KVChannelLayer"}}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 SESSION_CACHE_ALIAS = "sessions"

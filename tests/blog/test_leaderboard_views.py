@@ -10,7 +10,7 @@ from tests.blog import leaderboard_stores
 
 kv_store = leaderboard_stores.kv_store
 
-pytestmark = [pytest.mark.redis_server, pytest.mark.urls("tests.blog.leaderboard_site_urls")]
+pytestmark = [pytest.mark.redis_server]
 
 
 def test_page_renders_the_boards_without_javascript(kv_store, client):

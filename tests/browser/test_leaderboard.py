@@ -22,7 +22,7 @@ RESTART_TIMEOUT_MS = 30_000
 @pytest.fixture(scope="module")
 def leaderboard_site():
     """Serve the site with the leaderboard routed, on the embedded engine."""
-    site = start_live_site(DJANGO_SETTINGS_MODULE="tests.browser.leaderboard_settings", KV_URL="memory:")
+    site = start_live_site(KV_URL="memory:")
     try:
         yield site
     finally:
