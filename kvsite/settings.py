@@ -53,6 +53,13 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 KV_URL = os.environ.get("KV_URL", "embedded:var/kv")
+# Persistence of an embedded key-value store (sessions, leaderboards, rate
+# limits): the append-only file, fsynced once a second, as Redis's
+# "appendonly yes" + "appendfsync everysec".
+KV_EMBEDDED_OPTIONS = {
+    "appendonly": env_bool("KV_APPENDONLY", True),
+    "appendfsync": os.environ.get("KV_APPENDFSYNC", "everysec"),
+}
 WIDE_URL = os.environ.get("WIDE_URL", "embedded:var/wide")
 
 INSTALLED_APPS = [

@@ -81,7 +81,8 @@ def _build_kv(target: KVTarget, **engine_options):
 
     if target.kind == "memory":
         return kv_engine.connect("memory:", **engine_options)
-    return kv_engine.connect(str(_data_dir(target.path)), **engine_options)
+    options = {**getattr(settings, "KV_EMBEDDED_OPTIONS", {}), **engine_options}
+    return kv_engine.connect(str(_data_dir(target.path)), **options)
 
 
 def _build_wide(target: WideTarget):

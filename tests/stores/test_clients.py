@@ -66,3 +66,23 @@ def test_unwritable_embedded_directory_is_reported(settings, tmp_path):
     settings.KV_URL = f"embedded:{blocker}/kv"
     with pytest.raises(ImproperlyConfigured, match="KV_URL=.*cannot create data directory"):
         clients.check_reachable()
+
+
+def test_embedded_key_value_store_survives_a_restart(settings, tmp_path):
+    settings.KV_URL = f"embedded:{tmp_path / 'kv'}"
+    clients.kv().set("session:restart", "kept")
+    clients.kv().zincrby("board", 3, "post:1")
+    clients.reset()
+    handle = clients.kv()
+    assert handle.get("session:restart") == b"kept"
+    assert handle.zscore("board", "post:1") == 3.0
+    assert (tmp_path / "kv" / "appendonlydir").is_dir()
+
+
+def test_embedded_data_directory_is_owned_by_one_handle(settings, tmp_path):
+    from stores import kv as kv_engine
+
+    settings.KV_URL = f"embedded:{tmp_path / 'kv'}"
+    clients.kv()
+    with pytest.raises(Exception, match="locked by process"):
+        kv_engine.connect(str(tmp_path / "kv"))
