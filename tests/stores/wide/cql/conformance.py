@@ -153,6 +153,17 @@ def load_case(path: Path) -> list[Step]:
     return steps
 
 
+def same_row(got: tuple, expected: tuple) -> bool:
+    """Return True if two rows are equal, comparing each value both ways.
+
+    Both ways, so that a client's own value classes (cassandra-driver's
+    Duration, say) compare equal to the ones written in the case files.
+    """
+    return len(got) == len(expected) and all(
+        g == e or e == g for g, e in zip(got, expected, strict=True)
+    )
+
+
 def case_files() -> list[Path]:
     """Return every case file, sorted."""
     return sorted(CASES_DIR.glob("*.cql-test"))
@@ -185,14 +196,14 @@ def run_case(steps: list[Step], client, where: str = "") -> int:
             )
         rows = [tuple(r) for r in rows]
         if step.expect == "rows":
-            assert rows == step.rows, (
-                f"{label}: rows\n  got      {rows!r}\n  expected {step.rows!r}"
-            )
+            assert len(rows) == len(step.rows) and all(
+                same_row(g, e) for g, e in zip(rows, step.rows, strict=True)
+            ), f"{label}: rows\n  got      {rows!r}\n  expected {step.rows!r}"
         elif step.expect == "rows_any_order":
             assert (
                 len(rows) == len(step.rows)
-                and all(r in step.rows for r in rows)
-                and all(r in rows for r in step.rows)
+                and all(any(same_row(r, e) for e in step.rows) for r in rows)
+                and all(any(same_row(r, e) for r in rows) for e in step.rows)
             ), f"{label}: rows\n  got      {rows!r}\n  expected {step.rows!r} (any order)"
         elif step.expect == "columns":
             assert list(columns) == step.columns, (
