@@ -255,6 +255,8 @@ class Executor:
                     stmt.using.timestamp, ColumnSpec("", "", "[timestamp]", BIGINT)
                 )
             _check_batch(stmt.kind, mods)
+            if ts is not None and any(m.is_conditional for m in mods):
+                raise InvalidRequest("Cannot provide custom timestamp for conditional BATCH")
             compiled = Compiled("BATCH", stmt, keyspace, (stmt.kind, mods, ts))
             compiled.bind_specs = _specs(compiler)
             return compiled

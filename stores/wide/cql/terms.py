@@ -42,7 +42,9 @@ class ExecContext:
 
     __slots__ = ("values", "now_micros", "keyspace", "extra", "trace")
 
-    def __init__(self, values, now_micros: int, keyspace: str | None = None, extra: dict | None = None):
+    def __init__(
+        self, values, now_micros: int, keyspace: str | None = None, extra: dict | None = None
+    ):
         self.values = values
         self.now_micros = now_micros
         self.keyspace = keyspace

@@ -172,7 +172,7 @@ class StorageEngine:
         self._flush_done = threading.Condition(self._write_lock)
         self._flush_lock = threading.RLock()
         self._manifest_lock = threading.RLock()
-        self._compaction_lock = threading.Lock()
+        self._compaction_lock = threading.RLock()
         self._tables: dict[tuple[str, str], _Table] = {}
         self._by_id: dict[uuid.UUID, _Table] = {}
         self._keyspaces: dict[str, dict] = {}
@@ -1008,12 +1008,14 @@ class StorageEngine:
         """Compact every SSTable of a table into one (a major compaction), now."""
         self._check_open()
         state = self._table(keyspace, table)
-        with self._write_lock:
-            generations = tuple(r.generation for r in state.sstables if not r.compacting)
-        if generations:
-            self._run_compaction(
-                state, CompactionTask(generations, "major (requested)"), int(self._clock())
-            )
+        # Holding the compaction lock waits out a background compaction, so
+        # every SSTable is free to take part.
+        with self._compaction_lock:
+            with self._write_lock:
+                generations = tuple(r.generation for r in state.sstables)
+            if generations:
+                task = CompactionTask(generations, "major (requested)")
+                self._run_compaction(state, task, int(self._clock()))
 
     def _run_compaction(self, table: _Table, task: CompactionTask, now: int) -> None:
         with self._compaction_lock:
