@@ -1,0 +1,98 @@
+"""Command line: serve the wide-column engine over the CQL native protocol.
+
+``python -m stores.wide --port 9043 --bind 127.0.0.1 --dir DIR
+--commitlog-sync periodic|batch [--auth]``. Opens the engine, starts the
+asyncio server (uvloop when installed), prints one "listening" line, and on
+SIGTERM/SIGINT closes connections and the engine before exiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from stores.wide.protocol import format as fmt
+from stores.wide.server import (
+    DEFAULT_BIND,
+    DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_PORT,
+    CQLServer,
+    install_signal_handlers,
+    new_event_loop,
+)
+
+DEFAULT_WORKERS = 4
+
+
+def build_parser(prog: str = "python -m stores.wide") -> argparse.ArgumentParser:
+    """Return the argument parser shared with ``manage.py cqlserver``."""
+    parser = argparse.ArgumentParser(prog=prog, description="CQL native protocol v4 server")
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the server's options to a parser."""
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on")
+    parser.add_argument("--dir", default=None, help="data directory (default: memory only)")
+    parser.add_argument("--commitlog-sync", choices=["periodic", "batch"], default="periodic")
+    parser.add_argument("--auth", action="store_true", help="require PasswordAuthenticator logins")
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="CQL worker threads")
+    parser.add_argument(
+        "--max-frame-size", type=int, default=fmt.DEFAULT_MAX_FRAME_LENGTH, help="bytes"
+    )
+    parser.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT)
+
+
+async def serve(options: argparse.Namespace, out=sys.stdout) -> None:
+    """Open the engine, serve until SIGTERM/SIGINT, then close everything."""
+    from stores.wide import connect
+    from stores.wide.auth import PasswordAuthenticator
+    from stores.wide.protocol.cql_backend import CQLBackend
+
+    session = connect(options.dir or "memory:", commitlog_sync=options.commitlog_sync)
+    try:
+        authenticator = None
+        if options.auth:
+            authenticator = PasswordAuthenticator(session)
+            authenticator.setup()
+        server = CQLServer(
+            CQLBackend(session),
+            host=options.bind,
+            port=options.port,
+            authenticator=authenticator,
+            max_frame_length=options.max_frame_size,
+            max_in_flight=options.max_in_flight,
+            workers=options.workers,
+        )
+        await server.start()
+        stop = asyncio.Event()
+        install_signal_handlers(stop)
+        print(
+            f"CQL native protocol v4 listening on {server.host}:{server.port}", file=out, flush=True
+        )
+        await server.serve_until(stop)
+    finally:
+        session.shutdown() if hasattr(session, "shutdown") else session.close()
+    print("CQL server stopped", file=out, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the server from the command line; return the exit status."""
+    options = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    loop = new_event_loop()
+    try:
+        loop.run_until_complete(serve(options))
+    finally:
+        loop.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
