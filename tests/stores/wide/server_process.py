@@ -1,0 +1,61 @@
+"""Start ``python -m stores.wide`` on a free loopback port (tests and benchmarks)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.support.ports import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+class ServerProcess:
+    """A CQL server subprocess; ``stop()`` sends SIGTERM and waits."""
+
+    def __init__(self, *extra_args: str, directory: str | None = None):
+        self.port = free_port()
+        args = [
+            sys.executable,
+            "-m",
+            "stores.wide",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+        ]
+        if directory is not None:
+            args += ["--dir", directory]
+        args += list(extra_args)
+        env = dict(os.environ)
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+        self.proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            wait_for_port(self.port, timeout=30, proc=self.proc)
+        except Exception:
+            self.proc.kill()
+            output = self.proc.communicate(timeout=10)[0]
+            raise RuntimeError(f"server did not start:\n{output}") from None
+
+    def stop(self, timeout: float = 20) -> tuple[int, str]:
+        """Send SIGTERM, wait, and return (exit code, output)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        try:
+            output = self.proc.communicate(timeout=max(deadline - time.monotonic(), 1))[0]
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            output = self.proc.communicate(timeout=10)[0]
+        return self.proc.returncode, output
