@@ -1,0 +1,93 @@
+"""Partition-key and clustering-key bytes, as the storage contract defines them.
+
+A partition key is the bytes Cassandra hashes: one column serialized as the
+native protocol does, or for a composite key each component as a 2-byte
+length, the bytes and one ``0x00``. A clustering key concatenates each
+column's order-preserving, prefix-free key encoding (``CQLType.encode_key``),
+inverted byte by byte for DESC columns, so plain byte comparison is the
+table's clustering order and a prefix's encoding is a byte prefix of every
+full key's. This module never touches storage.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+
+from stores.wide.cql.errors import InvalidRequest
+from stores.wide.cql.types import CQLType
+
+_INVERT = bytes(255 - i for i in range(256))
+_LENGTH = struct.Struct(">H")
+
+
+def invert(data: bytes) -> bytes:
+    """Return the bytes with every bit flipped (DESC order)."""
+    return data.translate(_INVERT)
+
+
+def encode_partition_key(types: Sequence[CQLType], values: Sequence) -> bytes:
+    """Return the partition-key bytes for one value per partition-key column."""
+    if len(types) == 1:
+        return types[0].serialize(values[0])
+    parts = []
+    for cql_type, value in zip(types, values, strict=True):
+        raw = cql_type.serialize(value)
+        if len(raw) > 0xFFFF:
+            raise InvalidRequest(
+                f"Key length of {len(raw)} is longer than maximum of {0xFFFF}"
+            )
+        parts.append(_LENGTH.pack(len(raw)) + raw + b"\x00")
+    return b"".join(parts)
+
+
+def decode_partition_key(types: Sequence[CQLType], data: bytes) -> tuple:
+    """Return the partition-key column values encoded in ``data``."""
+    if len(types) == 1:
+        return (types[0].deserialize(data),)
+    out = []
+    pos = 0
+    for cql_type in types:
+        (size,) = _LENGTH.unpack_from(data, pos)
+        out.append(cql_type.deserialize(data[pos + 2 : pos + 2 + size]))
+        pos += size + 3
+    return tuple(out)
+
+
+def split_partition_key(count: int, data: bytes) -> list[bytes]:
+    """Return the serialized component bytes of a partition key of ``count`` columns."""
+    if count == 1:
+        return [data]
+    parts = []
+    pos = 0
+    for _ in range(count):
+        (size,) = _LENGTH.unpack_from(data, pos)
+        parts.append(data[pos + 2 : pos + 2 + size])
+        pos += size + 3
+    return parts
+
+
+def encode_clustering(types: Sequence[CQLType], descending: Sequence[bool], values: Sequence) -> bytes:
+    """Return the clustering-key bytes of a (possibly partial) clustering prefix."""
+    parts = []
+    for cql_type, desc, value in zip(types, descending, values, strict=False):
+        raw = cql_type.encode_key(value)
+        parts.append(raw.translate(_INVERT) if desc else raw)
+    return b"".join(parts)
+
+
+def decode_clustering(types: Sequence[CQLType], descending: Sequence[bool], data: bytes) -> tuple:
+    """Return the clustering values encoded in ``data`` (a full or partial key)."""
+    out = []
+    pos = 0
+    for cql_type, desc in zip(types, descending, strict=True):
+        if pos >= len(data):
+            break
+        if desc:
+            tail = data[pos:].translate(_INVERT)
+            value, used = cql_type.decode_key(tail, 0)
+            pos += used
+        else:
+            value, pos = cql_type.decode_key(data, pos)
+        out.append(value)
+    return tuple(out)

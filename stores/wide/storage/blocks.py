@@ -1,0 +1,43 @@
+"""Checksummed blocks: the framing every SSTable component and the manifest use.
+
+A block is ``[u32 length][u32 crc32(payload)][payload]``. Owns framing and
+verified reads that report the file and offset of any mismatch; never
+interprets the payload.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+from .errors import CorruptionError
+from .format import FRAME, FRAME_SIZE
+from .fs import ReadableFile
+
+
+def frame_block(payload: bytes) -> bytes:
+    """Return ``payload`` with its length and CRC32 in front."""
+    return FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+def unframe(raw: bytes, path: str, offset: int = 0) -> bytes:
+    """Return the verified payload of the block at the start of ``raw``."""
+    if len(raw) < FRAME_SIZE:
+        raise CorruptionError(path, offset, "block is shorter than its header")
+    length, crc = FRAME.unpack_from(raw, 0)
+    payload = raw[FRAME_SIZE : FRAME_SIZE + length]
+    if len(payload) != length:
+        raise CorruptionError(path, offset, f"block claims {length} bytes, file ends sooner")
+    if zlib.crc32(payload) != crc:
+        raise CorruptionError(path, offset, "block checksum mismatch")
+    return payload
+
+
+def read_block(handle: ReadableFile, path: str, offset: int, size: int) -> bytes:
+    """Read the ``size``-byte block at ``offset`` and return its verified payload."""
+    raw = handle.pread(offset, size)
+    if len(raw) != size:
+        raise CorruptionError(path, offset, "block runs past the end of the file")
+    payload = unframe(raw, path, offset)
+    if FRAME_SIZE + len(payload) != size:
+        raise CorruptionError(path, offset, "block length does not match its index entry")
+    return payload

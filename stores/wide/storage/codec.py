@@ -1,0 +1,296 @@
+"""Binary encoding of rows, deletions and mutations (docs/wide/storage.md).
+
+Owns the byte form shared by the commit log (mutations) and SSTable data
+blocks (rows, partition headers). Pure functions over bytes: never frames,
+checksums or touches files.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from .cells import NO_DELETION, Cell, DeletionTime, LivenessInfo
+from .format import (
+    BOUND_END,
+    BOUND_END_INCLUSIVE,
+    BOUND_START,
+    BOUND_START_INCLUSIVE,
+    CELL_DELETION_TIME,
+    CELL_HEAD,
+    CELL_TOMBSTONE,
+    CELL_TTL,
+    DELETION,
+    I64,
+    LIVENESS,
+    MUTATION_PARTITION_DELETION,
+    ROW_DELETION,
+    ROW_LIVENESS,
+    ROW_STATIC,
+    U8,
+    U16,
+    U32,
+)
+from .mutation import STATIC, Bound, Mutation, RangeTombstone, RowUpdate
+from .partition import RowData
+
+_pack_u8 = U8.pack
+_pack_u16 = U16.pack
+_pack_u32 = U32.pack
+_pack_i64 = I64.pack
+_unpack_u8 = U8.unpack_from
+_unpack_u16 = U16.unpack_from
+_unpack_u32 = U32.unpack_from
+_cell_head = CELL_HEAD.pack
+_unpack_cell_head = CELL_HEAD.unpack_from
+
+
+def encode_cell(cell: Cell, out: list) -> None:
+    flags = 0
+    if cell.value is None:
+        flags |= CELL_TOMBSTONE
+    if cell.ttl:
+        flags |= CELL_TTL
+    if cell.local_deletion_time != NO_DELETION:
+        flags |= CELL_DELETION_TIME
+    out.append(_cell_head(flags, cell.timestamp))
+    if flags & CELL_TTL:
+        out.append(_pack_u32(cell.ttl))
+    if flags & CELL_DELETION_TIME:
+        out.append(_pack_i64(cell.local_deletion_time))
+    if cell.value is not None:
+        out.append(_pack_u32(len(cell.value)))
+        out.append(cell.value)
+
+
+def decode_cell(buf: bytes, pos: int) -> tuple[Cell, int]:
+    flags, timestamp = _unpack_cell_head(buf, pos)
+    pos += 9
+    ttl = 0
+    ldt = NO_DELETION
+    if flags & CELL_TTL:
+        (ttl,) = _unpack_u32(buf, pos)
+        pos += 4
+    if flags & CELL_DELETION_TIME:
+        (ldt,) = I64.unpack_from(buf, pos)
+        pos += 8
+    value = None
+    if not flags & CELL_TOMBSTONE:
+        (length,) = _unpack_u32(buf, pos)
+        pos += 4
+        value = buf[pos : pos + length]
+        pos += length
+    return Cell(value, timestamp, ttl, ldt), pos
+
+
+def _encode_name(name: str, out: list) -> None:
+    raw = name.encode()
+    out.append(_pack_u8(len(raw)))
+    out.append(raw)
+
+
+def _decode_name(buf: bytes, pos: int) -> tuple[str, int]:
+    length = buf[pos]
+    return buf[pos + 1 : pos + 1 + length].decode(), pos + 1 + length
+
+
+def encode_deletion(deletion: DeletionTime, out: list) -> None:
+    out.append(DELETION.pack(deletion.marked_for_delete_at, deletion.local_deletion_time))
+
+
+def decode_deletion(buf: bytes, pos: int) -> tuple[DeletionTime, int]:
+    mfda, ldt = DELETION.unpack_from(buf, pos)
+    return DeletionTime(mfda, ldt), pos + 16
+
+
+def encode_row(row: RowData | RowUpdate, out: list) -> None:
+    """Append the encoding of a row (or a row update, same shape) to ``out``."""
+    flags = 0
+    static = row.clustering is STATIC
+    if static:
+        flags |= ROW_STATIC
+    if row.liveness is not None:
+        flags |= ROW_LIVENESS
+    if row.deletion is not None:
+        flags |= ROW_DELETION
+    out.append(_pack_u8(flags))
+    if not static:
+        out.append(_pack_u16(len(row.clustering)))
+        out.append(row.clustering)
+    if row.liveness is not None:
+        li = row.liveness
+        out.append(LIVENESS.pack(li.timestamp, li.ttl, li.local_expiration_time))
+    if row.deletion is not None:
+        encode_deletion(row.deletion, out)
+    out.append(_pack_u16(len(row.cells)))
+    for name, cell in row.cells.items():
+        _encode_name(name, out)
+        encode_cell(cell, out)
+    names = set(row.complex_deletions) | set(row.complex_cells)
+    out.append(_pack_u16(len(names)))
+    for name in sorted(names):
+        _encode_name(name, out)
+        deletion = row.complex_deletions.get(name)
+        if deletion is None:
+            out.append(b"\x00")
+        else:
+            out.append(b"\x01")
+            encode_deletion(deletion, out)
+        elements = row.complex_cells.get(name, {})
+        out.append(_pack_u32(len(elements)))
+        for path, cell in elements.items():
+            out.append(_pack_u32(len(path)))
+            out.append(path)
+            encode_cell(cell, out)
+
+
+def decode_row(buf: bytes, pos: int) -> tuple[RowData, int]:
+    flags = buf[pos]
+    pos += 1
+    if flags & ROW_STATIC:
+        clustering = STATIC
+    else:
+        (length,) = _unpack_u16(buf, pos)
+        clustering = buf[pos + 2 : pos + 2 + length]
+        pos += 2 + length
+    liveness = None
+    if flags & ROW_LIVENESS:
+        liveness = LivenessInfo(*LIVENESS.unpack_from(buf, pos))
+        pos += LIVENESS.size
+    deletion = None
+    if flags & ROW_DELETION:
+        deletion, pos = decode_deletion(buf, pos)
+    (count,) = _unpack_u16(buf, pos)
+    pos += 2
+    cells = {}
+    for _ in range(count):
+        name, pos = _decode_name(buf, pos)
+        cells[name], pos = decode_cell(buf, pos)
+    (count,) = _unpack_u16(buf, pos)
+    pos += 2
+    complex_deletions = {}
+    complex_cells = {}
+    for _ in range(count):
+        name, pos = _decode_name(buf, pos)
+        if buf[pos]:
+            complex_deletions[name], pos = decode_deletion(buf, pos + 1)
+        else:
+            pos += 1
+        (elements,) = _unpack_u32(buf, pos)
+        pos += 4
+        if elements:
+            items = {}
+            for _ in range(elements):
+                (length,) = _unpack_u32(buf, pos)
+                path = buf[pos + 4 : pos + 4 + length]
+                items[path], pos = decode_cell(buf, pos + 4 + length)
+            complex_cells[name] = items
+    return RowData(clustering, liveness, deletion, cells, complex_deletions, complex_cells), pos
+
+
+def encode_range_tombstone(rt: RangeTombstone, out: list) -> None:
+    flags = 0
+    if rt.start is not None:
+        flags |= BOUND_START | (BOUND_START_INCLUSIVE if rt.start.inclusive else 0)
+    if rt.end is not None:
+        flags |= BOUND_END | (BOUND_END_INCLUSIVE if rt.end.inclusive else 0)
+    out.append(_pack_u8(flags))
+    for bound in (rt.start, rt.end):
+        if bound is not None:
+            out.append(_pack_u16(len(bound.prefix)))
+            out.append(bound.prefix)
+    encode_deletion(rt.deletion, out)
+
+
+def decode_range_tombstone(buf: bytes, pos: int) -> tuple[RangeTombstone, int]:
+    flags = buf[pos]
+    pos += 1
+    bounds = []
+    for present, inclusive in (
+        (BOUND_START, BOUND_START_INCLUSIVE),
+        (BOUND_END, BOUND_END_INCLUSIVE),
+    ):
+        if flags & present:
+            (length,) = _unpack_u16(buf, pos)
+            bounds.append(Bound(buf[pos + 2 : pos + 2 + length], bool(flags & inclusive)))
+            pos += 2 + length
+        else:
+            bounds.append(None)
+    deletion, pos = decode_deletion(buf, pos)
+    return RangeTombstone(bounds[0], bounds[1], deletion), pos
+
+
+def encode_mutation(table_id: uuid.UUID, mutation: Mutation) -> bytes:
+    """Return the commit-log form of one mutation (table named by id)."""
+    out: list = [table_id.bytes, _pack_u16(len(mutation.partition_key)), mutation.partition_key]
+    if mutation.partition_deletion is not None:
+        out.append(_pack_u8(MUTATION_PARTITION_DELETION))
+        encode_deletion(mutation.partition_deletion, out)
+    else:
+        out.append(b"\x00")
+    out.append(_pack_u16(len(mutation.range_tombstones)))
+    for rt in mutation.range_tombstones:
+        encode_range_tombstone(rt, out)
+    out.append(_pack_u32(len(mutation.rows)))
+    for row in mutation.rows:
+        encode_row(row, out)
+    return b"".join(out)
+
+
+def decode_mutation(buf: bytes) -> tuple[uuid.UUID, bytes, Mutation]:
+    """Return (table id, partition key, mutation without keyspace/table names)."""
+    table_id = uuid.UUID(bytes=bytes(buf[:16]))
+    (length,) = _unpack_u16(buf, 16)
+    pos = 18
+    key = bytes(buf[pos : pos + length])
+    pos += length
+    deletion = None
+    if buf[pos] & MUTATION_PARTITION_DELETION:
+        deletion, pos = decode_deletion(buf, pos + 1)
+    else:
+        pos += 1
+    (count,) = _unpack_u16(buf, pos)
+    pos += 2
+    rts = []
+    for _ in range(count):
+        rt, pos = decode_range_tombstone(buf, pos)
+        rts.append(rt)
+    (count,) = _unpack_u32(buf, pos)
+    pos += 4
+    rows = []
+    for _ in range(count):
+        row, pos = decode_row(buf, pos)
+        rows.append(
+            RowUpdate(
+                row.clustering,
+                row.liveness,
+                row.deletion,
+                row.cells,
+                row.complex_deletions,
+                row.complex_cells,
+            )
+        )
+    if pos != len(buf):
+        raise ValueError(f"{len(buf) - pos} trailing bytes after a mutation")
+    return table_id, key, Mutation("", "", key, deletion, rts, rows)
+
+
+def encode_batch(encoded_mutations: list[bytes]) -> bytes:
+    """Return one commit-log record payload holding several mutations."""
+    out = [_pack_u32(len(encoded_mutations))]
+    for item in encoded_mutations:
+        out.append(_pack_u32(len(item)))
+        out.append(item)
+    return b"".join(out)
+
+
+def decode_batch(buf: bytes) -> list[bytes]:
+    (count,) = _unpack_u32(buf, 0)
+    pos = 4
+    items = []
+    for _ in range(count):
+        (length,) = _unpack_u32(buf, pos)
+        items.append(buf[pos + 4 : pos + 4 + length])
+        pos += 4 + length
+    if pos != len(buf):
+        raise ValueError("trailing bytes after a commit log batch")
+    return items

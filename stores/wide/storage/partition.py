@@ -1,0 +1,190 @@
+"""Row and partition data as the engine holds it between reads and writes.
+
+Owns RowData (every version-carrying part of one row, tombstones included),
+PartitionData (one partition inside a memtable) and PartitionView (what any
+source, memtable or SSTable, hands the merge for one partition). RowData is
+treated as immutable once published: writers replace rows, never edit them,
+so a reader iterating a memtable never sees a row change under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sortedcontainers import SortedDict
+
+from .cells import NO_TIMESTAMP, Cell, DeletionTime, LivenessInfo, max_deletion, reconcile
+from .mutation import STATIC, Mutation, RangeTombstone, RowUpdate
+
+
+class RowData:
+    """One row with every live and dead part of it (or the static row)."""
+
+    __slots__ = (
+        "clustering",
+        "liveness",
+        "deletion",
+        "cells",
+        "complex_deletions",
+        "complex_cells",
+    )
+
+    def __init__(
+        self,
+        clustering,
+        liveness: LivenessInfo | None = None,
+        deletion: DeletionTime | None = None,
+        cells: dict[str, Cell] | None = None,
+        complex_deletions: dict[str, DeletionTime] | None = None,
+        complex_cells: dict[str, dict[bytes, Cell]] | None = None,
+    ) -> None:
+        self.clustering = clustering
+        self.liveness = liveness
+        self.deletion = deletion
+        self.cells = cells if cells is not None else {}
+        self.complex_deletions = complex_deletions if complex_deletions is not None else {}
+        self.complex_cells = complex_cells if complex_cells is not None else {}
+
+    @classmethod
+    def from_update(cls, update: RowUpdate) -> RowData:
+        return cls(
+            update.clustering,
+            update.liveness,
+            update.deletion,
+            dict(update.cells),
+            dict(update.complex_deletions),
+            {name: dict(elements) for name, elements in update.complex_cells.items()},
+        )
+
+    def is_empty(self) -> bool:
+        return (
+            self.liveness is None
+            and self.deletion is None
+            and not self.cells
+            and not self.complex_deletions
+            and not any(self.complex_cells.values())
+        )
+
+    def timestamps(self) -> Iterator[int]:
+        """Yield every timestamp the row carries (for min/max statistics)."""
+        if self.liveness is not None:
+            yield self.liveness.timestamp
+        if self.deletion is not None:
+            yield self.deletion.marked_for_delete_at
+        for cell in self.cells.values():
+            yield cell.timestamp
+        for deletion in self.complex_deletions.values():
+            yield deletion.marked_for_delete_at
+        for elements in self.complex_cells.values():
+            for cell in elements.values():
+                yield cell.timestamp
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RowData):
+            return NotImplemented
+        return all(getattr(self, s) == getattr(other, s) for s in self.__slots__)
+
+    def __repr__(self) -> str:
+        return (
+            f"RowData({self.clustering!r}, liveness={self.liveness}, deletion={self.deletion}, "
+            f"cells={self.cells}, complex_deletions={self.complex_deletions}, "
+            f"complex_cells={self.complex_cells})"
+        )
+
+
+def merge_rows(left: RowData, right: RowData) -> RowData:
+    """Return a new row reconciling two versions of the same row."""
+    if left.liveness is None:
+        liveness = right.liveness
+    elif right.liveness is None or left.liveness.supersedes(right.liveness):
+        liveness = left.liveness
+    else:
+        liveness = right.liveness
+    cells = dict(left.cells)
+    for name, cell in right.cells.items():
+        cells[name] = reconcile(cells.get(name), cell)
+    complex_deletions = dict(left.complex_deletions)
+    for name, deletion in right.complex_deletions.items():
+        complex_deletions[name] = max_deletion(complex_deletions.get(name), deletion)
+    complex_cells = {name: dict(elements) for name, elements in left.complex_cells.items()}
+    for name, elements in right.complex_cells.items():
+        target = complex_cells.setdefault(name, {})
+        for path, cell in elements.items():
+            target[path] = reconcile(target.get(path), cell)
+    return RowData(
+        left.clustering,
+        liveness,
+        max_deletion(left.deletion, right.deletion),
+        cells,
+        complex_deletions,
+        complex_cells,
+    )
+
+
+@dataclass(slots=True)
+class PartitionView:
+    """One source's data for one partition, rows restricted to the read's slices."""
+
+    partition_key: bytes
+    token: int
+    deletion: DeletionTime | None
+    range_tombstones: list[RangeTombstone]
+    static: RowData | None
+    rows: Iterator[RowData]
+    source: str = "memtable"
+
+
+@dataclass(slots=True)
+class PartitionData:
+    """One partition inside a memtable: rows sorted by clustering bytes."""
+
+    partition_key: bytes
+    token: int
+    deletion: DeletionTime | None = None
+    range_tombstones: list[RangeTombstone] = field(default_factory=list)
+    static: RowData | None = None
+    rows: SortedDict = field(default_factory=SortedDict)
+    min_timestamp: int = 2**63 - 1
+    max_timestamp: int = NO_TIMESTAMP
+
+    def apply(self, mutation: Mutation) -> int:
+        """Merge ``mutation`` in and return an estimate of the bytes it added."""
+        added = 0
+        stamps: list[int] = []
+        if mutation.partition_deletion is not None:
+            self.deletion = max_deletion(self.deletion, mutation.partition_deletion)
+            stamps.append(mutation.partition_deletion.marked_for_delete_at)
+            added += 24
+        if mutation.range_tombstones:
+            self.range_tombstones = self.range_tombstones + list(mutation.range_tombstones)
+            for rt in mutation.range_tombstones:
+                stamps.append(rt.deletion.marked_for_delete_at)
+                added += 48 + len(rt.start.prefix if rt.start else b"")
+                added += len(rt.end.prefix if rt.end else b"")
+        for update in mutation.rows:
+            row = RowData.from_update(update)
+            stamps.extend(row.timestamps())
+            added += estimate_row_size(row)
+            if update.clustering is STATIC:
+                self.static = row if self.static is None else merge_rows(self.static, row)
+            else:
+                old = self.rows.get(update.clustering)
+                self.rows[update.clustering] = row if old is None else merge_rows(old, row)
+        if stamps:
+            self.min_timestamp = min(self.min_timestamp, *stamps)
+            self.max_timestamp = max(self.max_timestamp, *stamps)
+        return added
+
+
+def estimate_row_size(row: RowData) -> int:
+    """Return a rough byte size of a row (memtable accounting)."""
+    size = 32 + (len(row.clustering) if isinstance(row.clustering, bytes) else 0)
+    for name, cell in row.cells.items():
+        size += 40 + len(name) + (len(cell.value) if cell.value is not None else 0)
+    for name, elements in row.complex_cells.items():
+        size += len(name)
+        for path, cell in elements.items():
+            size += 40 + len(path) + (len(cell.value) if cell.value is not None else 0)
+    size += 24 * len(row.complex_deletions)
+    return size

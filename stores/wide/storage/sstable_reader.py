@@ -1,0 +1,286 @@
+"""Reads one immutable SSTable written by sstable_writer.
+
+Owns lookups (bloom filter, sparse summary, partition index), partition
+views whose rows are read block by block through the row index so that a
+slice reads only the blocks it overlaps, and ordered iteration for scans and
+compactions. Every block read is checksummed; a mismatch raises
+CorruptionError naming the file and offset. Never writes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .blocks import read_block, unframe
+from .bloom import BloomFilter
+from .codec import decode_deletion, decode_range_tombstone, decode_row
+from .errors import CorruptionError
+from .format import I64, INDEX_ENTRY_HEAD, INDEX_ENTRY_TAIL, ROW_INDEX_TAIL, U16, U32
+from .fs import FileSystem
+from .mutation import Slice, range_may_intersect, slice_range
+from .partition import PartitionView, RowData
+from .read import ReadTrace
+from .sstable_writer import component_path
+
+_INDEX_CACHE_BLOCKS = 512
+
+
+@dataclass(frozen=True, slots=True)
+class RowBlock:
+    first: bytes
+    last: bytes
+    offset: int
+    size: int
+    rows: int
+
+
+def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
+    (count,) = U32.unpack_from(payload, 0)
+    pos = 4
+    entries = []
+    head = INDEX_ENTRY_HEAD.unpack_from
+    tail = INDEX_ENTRY_TAIL.unpack_from
+    for _ in range(count):
+        token, length = head(payload, pos)
+        pos += 10
+        key = payload[pos : pos + length]
+        pos += length
+        offset, size = tail(payload, pos)
+        pos += 12
+        entries.append((token, key, offset, size))
+    return entries
+
+
+class SSTableReader:
+    """One live SSTable: its statistics in memory, its data read on demand."""
+
+    def __init__(self, fs: FileSystem, directory: str, generation: int) -> None:
+        self.fs = fs
+        self.directory = directory
+        self.generation = generation
+        self.name = f"{generation:08d}"
+        self.data_path = component_path(directory, generation, "Data.db")
+        self.index_path = component_path(directory, generation, "Index.db")
+        stats_path = component_path(directory, generation, "Statistics.db")
+        self.stats = json.loads(unframe(fs.read_bytes(stats_path), stats_path))
+        filter_path = component_path(directory, generation, "Filter.db")
+        try:
+            self.bloom = BloomFilter.from_bytes(unframe(fs.read_bytes(filter_path), filter_path))
+        except ValueError as exc:
+            raise CorruptionError(filter_path, 0, str(exc)) from None
+        summary_path = component_path(directory, generation, "Summary.db")
+        summary = _parse_entries(unframe(fs.read_bytes(summary_path), summary_path))
+        self._summary_keys = [(token, key) for token, key, _, _ in summary]
+        self._summary_blocks = [(offset, size) for _, _, offset, size in summary]
+        self._data = fs.open_read(self.data_path)
+        self._index = fs.open_read(self.index_path)
+        self._index_cache: OrderedDict[int, tuple[list, dict]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+        self.min_token = self.stats["min_token"]
+        self.max_token = self.stats["max_token"]
+        self.min_timestamp = self.stats["min_timestamp"]
+        self.max_timestamp = self.stats["max_timestamp"]
+        mc = self.stats["min_clustering"]
+        xc = self.stats["max_clustering"]
+        self.min_clustering = bytes.fromhex(mc) if mc is not None else None
+        self.max_clustering = bytes.fromhex(xc) if xc is not None else None
+        self.data_size = self.stats["data_size"]
+        self.size = self.data_size + self.stats["index_size"]
+        self.bloom_checks = 0
+        self.bloom_negatives = 0
+        self.refs = 1
+        self.obsolete = False
+        self.compacting = False
+
+    def close(self) -> None:
+        self._data.close()
+        self._index.close()
+
+    # -- lookups -------------------------------------------------------------
+
+    def may_contain_token(self, token: int) -> bool:
+        return self.min_token is not None and self.min_token <= token <= self.max_token
+
+    def may_contain(self, partition_key: bytes) -> bool:
+        """Ask the bloom filter (counted for the bloom statistics)."""
+        self.bloom_checks += 1
+        if self.bloom.may_contain(partition_key):
+            return True
+        self.bloom_negatives += 1
+        return False
+
+    def may_intersect(self, slices: list[Slice]) -> bool:
+        """Return False if no row of this SSTable can be in ``slices``."""
+        if self.min_clustering is None:
+            return False
+        return any(
+            range_may_intersect(sl, self.min_clustering, self.max_clustering) for sl in slices
+        )
+
+    @property
+    def has_partition_level_data(self) -> bool:
+        """True if clustering bounds alone cannot rule the SSTable out of a read."""
+        s = self.stats
+        return s["has_partition_deletions"] or s["has_range_tombstones"] or s["has_static"]
+
+    def _index_block(self, number: int) -> tuple[list, dict]:
+        with self._cache_lock:
+            cached = self._index_cache.get(number)
+            if cached is not None:
+                self._index_cache.move_to_end(number)
+                return cached
+        offset, size = self._summary_blocks[number]
+        entries = _parse_entries(read_block(self._index, self.index_path, offset, size))
+        block = (entries, {(t, k): (o, s) for t, k, o, s in entries})
+        with self._cache_lock:
+            self._index_cache[number] = block
+            if len(self._index_cache) > _INDEX_CACHE_BLOCKS:
+                self._index_cache.popitem(last=False)
+        return block
+
+    def find(self, token: int, partition_key: bytes) -> tuple[int, int] | None:
+        """Return (offset, size) of the partition's header block, or None."""
+        number = bisect.bisect_right(self._summary_keys, (token, partition_key)) - 1
+        if number < 0:
+            return None
+        return self._index_block(number)[1].get((token, partition_key))
+
+    def iter_entries(
+        self, start: tuple | None, start_inclusive: bool, end: tuple | None, end_inclusive: bool
+    ) -> Iterator[tuple[int, bytes, int, int]]:
+        """Yield index entries (token, key, offset, size) with keys in the range, in order."""
+        number = 0
+        if start is not None:
+            number = max(0, bisect.bisect_right(self._summary_keys, start) - 1)
+        for block_number in range(number, len(self._summary_blocks)):
+            entries = self._index_block(block_number)[0]
+            for entry in entries:
+                key = (entry[0], entry[1])
+                if start is not None and (key < start or (key == start and not start_inclusive)):
+                    continue
+                if end is not None and (key > end or (key == end and not end_inclusive)):
+                    return
+                yield entry
+
+    # -- partitions ----------------------------------------------------------
+
+    def _read_data(self, offset: int, size: int, trace: ReadTrace | None) -> bytes:
+        if trace is not None:
+            trace.blocks_read += 1
+        return read_block(self._data, self.data_path, offset, size)
+
+    def view_at(
+        self,
+        offset: int,
+        size: int,
+        slices: list[Slice],
+        reverse: bool,
+        trace: ReadTrace | None = None,
+    ) -> PartitionView:
+        """Return the partition whose header block is at ``offset``."""
+        head = self._read_data(offset, size, trace)
+        try:
+            (length,) = U16.unpack_from(head, 0)
+            key = bytes(head[2 : 2 + length])
+            pos = 2 + length
+            (token,) = I64.unpack_from(head, pos)
+            flags = head[pos + 8]
+            pos += 9
+            deletion = None
+            if flags & 1:
+                deletion, pos = decode_deletion(head, pos)
+            (count,) = U32.unpack_from(head, pos)
+            pos += 4
+            rts = []
+            for _ in range(count):
+                rt, pos = decode_range_tombstone(head, pos)
+                rts.append(rt)
+            static = None
+            if flags & 2:
+                static, pos = decode_row(head, pos)
+            (count,) = U32.unpack_from(head, pos)
+            pos += 4
+            blocks = []
+            for _ in range(count):
+                (length,) = U16.unpack_from(head, pos)
+                first = head[pos + 2 : pos + 2 + length]
+                pos += 2 + length
+                (length,) = U16.unpack_from(head, pos)
+                last = head[pos + 2 : pos + 2 + length]
+                pos += 2 + length
+                block_offset, block_size, rows = ROW_INDEX_TAIL.unpack_from(head, pos)
+                pos += ROW_INDEX_TAIL.size
+                blocks.append(RowBlock(first, last, block_offset, block_size, rows))
+        except Exception as exc:  # a verified block that does not parse is still corrupt
+            raise CorruptionError(self.data_path, offset, f"bad partition header: {exc}") from None
+        return PartitionView(
+            key,
+            token,
+            deletion,
+            rts,
+            static,
+            self._iter_rows(blocks, slices, reverse, trace),
+            self.name,
+        )
+
+    def view(
+        self,
+        token: int,
+        partition_key: bytes,
+        slices: list[Slice],
+        reverse: bool,
+        trace: ReadTrace | None = None,
+    ) -> PartitionView | None:
+        """Return the partition's data restricted to ``slices``, or None if absent."""
+        found = self.find(token, partition_key)
+        if found is None:
+            return None
+        return self.view_at(found[0], found[1], slices, reverse, trace)
+
+    def _decode_block(self, block: RowBlock, trace: ReadTrace | None) -> list[RowData]:
+        payload = self._read_data(block.offset, block.size, trace)
+        try:
+            (count,) = U32.unpack_from(payload, 0)
+            pos = 4
+            rows = []
+            for _ in range(count):
+                row, pos = decode_row(payload, pos)
+                rows.append(row)
+        except Exception as exc:
+            raise CorruptionError(self.data_path, block.offset, f"bad row block: {exc}") from None
+        return rows
+
+    def _iter_rows(
+        self, blocks: list[RowBlock], slices: list[Slice], reverse: bool, trace: ReadTrace | None
+    ) -> Iterator[RowData]:
+        cached: tuple[int, list[RowData]] | None = None
+        for sl in reversed(slices) if reverse else slices:
+            low, high = slice_range(sl)
+            chosen = [
+                b
+                for b in blocks
+                if (high is None or b.first < high) and (low is None or b.last >= low)
+            ]
+            if reverse:
+                chosen.reverse()
+            for block in chosen:
+                if cached is not None and cached[0] == block.offset:
+                    rows = cached[1]
+                else:
+                    rows = self._decode_block(block, trace)
+                    cached = (block.offset, rows)
+                for row in reversed(rows) if reverse else rows:
+                    key = row.clustering
+                    if (low is None or key >= low) and (high is None or key < high):
+                        yield row
+
+    def iter_partitions(self) -> Iterator[PartitionView]:
+        """Yield every partition, whole, in (token, key) order (for compaction)."""
+        everything = [Slice()]
+        for _token, _key, offset, size in self.iter_entries(None, True, None, True):
+            yield self.view_at(offset, size, everything, False)
