@@ -1,0 +1,101 @@
+"""Turn the CQL layer's results and bind specs into protocol messages, and back.
+
+The CQL layer returns ``Rows``/``Void``/``SetKeyspace``/``SchemaChange`` with
+Python values and CQL types; this module builds the RESULT responses, asking
+the CQL types (``stores.wide.cql.types``) to serialize values, and turns the
+client's bound ``[value]`` bytes into Python values with the bind markers'
+types. It owns no value encoding of its own and never executes statements.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from stores.wide.cql import results as cql_results
+from stores.wide.cql.errors import InvalidRequest
+from stores.wide.protocol.primitives import UNSET as WIRE_UNSET
+from stores.wide.protocol.responses import (
+    ColumnSpec,
+    Response,
+    RowsMetadata,
+    RowsResult,
+    SchemaChange,
+    SchemaChangeResult,
+    SetKeyspaceResult,
+    VoidResult,
+)
+from stores.wide.protocol.type_options import TypeSpec, parse_type
+
+
+@lru_cache(maxsize=4096)
+def _type_spec(cql_name: str) -> TypeSpec:
+    return parse_type(cql_name)
+
+
+def wire_columns(specs) -> list[ColumnSpec]:
+    """Return protocol column specs for the CQL layer's ColumnSpec list."""
+    return [
+        ColumnSpec(spec.keyspace, spec.table, spec.name, _type_spec(spec.cql_type.cql()))
+        for spec in specs
+    ]
+
+
+def to_response(result, *, skip_metadata: bool = False) -> Response:
+    """Return the RESULT response for a CQL layer result."""
+    if isinstance(result, cql_results.Rows):
+        metadata = RowsMetadata(
+            wire_columns(result.columns),
+            paging_state=result.paging_state,
+            no_metadata=skip_metadata,
+        )
+        return RowsResult(metadata, result.serialized_rows())
+    if isinstance(result, cql_results.SetKeyspace):
+        return SetKeyspaceResult(result.keyspace)
+    if isinstance(result, cql_results.SchemaChange):
+        arguments = tuple(result.options.get("argument_types", ())) if result.options else ()
+        return SchemaChangeResult(
+            SchemaChange(
+                result.change, result.target, result.keyspace, result.name or "", arguments
+            )
+        )
+    if isinstance(result, cql_results.Void) or result is None:
+        return VoidResult()
+    raise TypeError(f"unknown CQL result {type(result).__name__}")
+
+
+def bind_values(specs, values, names=None) -> list:
+    """Return Python values for the client's bound bytes, using the markers' types.
+
+    ``names`` (QUERY/EXECUTE flag 0x40) binds by marker name instead of position.
+    """
+    if values is None:
+        values = []
+    if names is not None:
+        by_name = dict(zip((n.lower() for n in names), values, strict=True))
+        ordered = []
+        for spec in specs:
+            key = spec.name.lower()
+            if key not in by_name:
+                raise InvalidRequest(f"Invalid set of values: missing value for {spec.name}")
+            ordered.append(by_name[key])
+        values = ordered
+    if len(values) != len(specs):
+        raise InvalidRequest(
+            f"There were {len(specs)} markers(?) in CQL but {len(values)} bound variables"
+        )
+    bound = []
+    for spec, raw in zip(specs, values, strict=True):
+        if raw is None:
+            bound.append(None)
+        elif raw is WIRE_UNSET:
+            bound.append(cql_results.UNSET)
+        else:
+            try:
+                bound.append(spec.cql_type.deserialize(raw))
+            except InvalidRequest:
+                raise
+            except Exception as exc:
+                raise InvalidRequest(
+                    f"Invalid value for column {spec.name} of type {spec.cql_type.cql()}: {exc}"
+                ) from None
+    return bound
