@@ -87,9 +87,9 @@ class AlreadyExists(ConfigurationException):
 
     def __init__(self, keyspace: str, table: str = ""):
         if table:
-            message = f"Cannot add already existing table \"{table}\" to keyspace \"{keyspace}\""
+            message = f'Cannot add already existing table "{table}" to keyspace "{keyspace}"'
         else:
-            message = f"Cannot add existing keyspace \"{keyspace}\""
+            message = f'Cannot add existing keyspace "{keyspace}"'
         super().__init__(message)
         self.keyspace = keyspace
         self.table = table

@@ -65,7 +65,14 @@ def make_timeuuid(stamp: int, clock_seq: int, node: int) -> uuid.UUID:
     time_mid = (stamp >> 32) & 0xFFFF
     time_hi = (stamp >> 48) & 0x0FFF
     return uuid.UUID(
-        fields=(time_low, time_mid, time_hi | 0x1000, 0x80 | ((clock_seq >> 8) & 0x3F), clock_seq & 0xFF, node)
+        fields=(
+            time_low,
+            time_mid,
+            time_hi | 0x1000,
+            0x80 | ((clock_seq >> 8) & 0x3F),
+            clock_seq & 0xFF,
+            node,
+        )
     )
 
 
@@ -124,7 +131,9 @@ def _build_registry() -> dict[str, list[ScalarFunction]]:
     reg: dict[str, list[ScalarFunction]] = {}
 
     def add(name, args, ret, impl, deterministic=True):
-        reg.setdefault(name.lower(), []).append(ScalarFunction(name.lower(), tuple(args), ret, impl, deterministic))
+        reg.setdefault(name.lower(), []).append(
+            ScalarFunction(name.lower(), tuple(args), ret, impl, deterministic)
+        )
 
     add("now", [], TIMEUUID, lambda: TIMEUUIDS.next(), False)
     add("currenttimeuuid", [], TIMEUUID, lambda: TIMEUUIDS.next(), False)
@@ -139,7 +148,12 @@ def _build_registry() -> dict[str, list[ScalarFunction]]:
         False,
     )
     for source in (TIMEUUID, DATE, TIMESTAMP):
-        add("totimestamp", [source], TIMESTAMP, lambda v, s=source: millis_to_datetime(_to_millis(v, s)))
+        add(
+            "totimestamp",
+            [source],
+            TIMESTAMP,
+            lambda v, s=source: millis_to_datetime(_to_millis(v, s)),
+        )
         add("tounixtimestamp", [source], BIGINT, lambda v, s=source: _to_millis(v, s))
         add("todate", [source], DATE, lambda v, s=source: Date(_to_millis(v, s) // 86_400_000))
     add("dateof", [TIMEUUID], TIMESTAMP, lambda v: millis_to_datetime(timeuuid_millis(v)))
@@ -151,7 +165,9 @@ def _build_registry() -> dict[str, list[ScalarFunction]]:
             continue
         add(f"blobas{name}", [BLOB], cql_type, lambda b, t=cql_type: t.deserialize(b))
         add(f"{name}asblob", [cql_type], BLOB, lambda v, t=cql_type: t.serialize(v))
-    add("blobasvarchar", [BLOB], SIMPLE_TYPES["text"], lambda b: SIMPLE_TYPES["text"].deserialize(b))
+    add(
+        "blobasvarchar", [BLOB], SIMPLE_TYPES["text"], lambda b: SIMPLE_TYPES["text"].deserialize(b)
+    )
     add("varcharasblob", [SIMPLE_TYPES["text"]], BLOB, lambda v: SIMPLE_TYPES["text"].serialize(v))
     for name in ("int", "bigint", "smallint", "tinyint", "float", "double", "decimal", "varint"):
         cql_type = SIMPLE_TYPES[name]
@@ -174,10 +190,15 @@ def resolve_function(name: str, arg_types: list[CQLType | None]) -> ScalarFuncti
             f"{len(overloads[0].arg_types)} required but {len(arg_types)} provided"
         )
     for function in candidates:
-        if all(t is None or _compatible(t, a) for t, a in zip(arg_types, function.arg_types, strict=True)):
+        if all(
+            t is None or _compatible(t, a)
+            for t, a in zip(arg_types, function.arg_types, strict=True)
+        ):
             return function
     shown = ", ".join(t.cql() if t else "?" for t in arg_types)
-    raise InvalidRequest(f"Invalid call to function {name}, none of its type signatures match ({shown})")
+    raise InvalidRequest(
+        f"Invalid call to function {name}, none of its type signatures match ({shown})"
+    )
 
 
 def _compatible(given: CQLType, wanted: CQLType) -> bool:
@@ -185,7 +206,9 @@ def _compatible(given: CQLType, wanted: CQLType) -> bool:
         return True
     if given.name == "counter" and wanted.name == "bigint":
         return True
-    return {given.name, wanted.name} <= {"text", "varchar"} or (given.name == "ascii" and wanted.name == "text")
+    return {given.name, wanted.name} <= {"text", "varchar"} or (
+        given.name == "ascii" and wanted.name == "text"
+    )
 
 
 def cast_value(value, source: CQLType, target: CQLType):
@@ -331,7 +354,17 @@ AGGREGATES = {
     "avg": AvgAggregate,
 }
 
-NUMERIC_TYPES = ("tinyint", "smallint", "int", "bigint", "varint", "float", "double", "decimal", "counter")
+NUMERIC_TYPES = (
+    "tinyint",
+    "smallint",
+    "int",
+    "bigint",
+    "varint",
+    "float",
+    "double",
+    "decimal",
+    "counter",
+)
 
 
 def make_aggregate(name: str, arg_type: CQLType | None) -> Aggregate:
@@ -339,7 +372,9 @@ def make_aggregate(name: str, arg_type: CQLType | None) -> Aggregate:
     cls = AGGREGATES[name]
     if name in ("sum", "avg") and (arg_type is None or arg_type.name not in NUMERIC_TYPES):
         shown = arg_type.cql() if arg_type else "?"
-        raise InvalidRequest(f"Invalid call to function {name}, none of its type signatures match ({shown})")
+        raise InvalidRequest(
+            f"Invalid call to function {name}, none of its type signatures match ({shown})"
+        )
     return cls(arg_type)
 
 

@@ -11,7 +11,15 @@ import json
 from decimal import Decimal
 
 from stores.wide.cql.errors import InvalidRequest
-from stores.wide.cql.types import CQLType, ListType, MapType, MarshalError, SetType, TupleType, make_set
+from stores.wide.cql.types import (
+    CQLType,
+    ListType,
+    MapType,
+    MarshalError,
+    SetType,
+    TupleType,
+    make_set,
+)
 
 
 def from_json(cql_type: CQLType, value, name: str):
@@ -27,10 +35,14 @@ def from_json(cql_type: CQLType, value, name: str):
             if not isinstance(value, dict):
                 raise InvalidRequest(f"Expected a map, but got a {type(value).__name__}: {value}")
             return {
-                _key(cql_type.key, k, name): from_json(cql_type.value, v, name) for k, v in value.items()
+                _key(cql_type.key, k, name): from_json(cql_type.value, v, name)
+                for k, v in value.items()
             }
         if isinstance(cql_type, TupleType):
-            return tuple(from_json(t, v, name) for t, v in zip(cql_type.subtypes, _array(value, name), strict=False))
+            return tuple(
+                from_json(t, v, name)
+                for t, v in zip(cql_type.subtypes, _array(value, name), strict=False)
+            )
         kind = cql_type.name
         if isinstance(value, bool):
             if kind != "boolean":
@@ -54,7 +66,9 @@ def from_json(cql_type: CQLType, value, name: str):
                 return cql_type.from_literal("string", value)
             if kind == "blob":
                 if not value.startswith("0x"):
-                    raise InvalidRequest(f"Value '{value}' is not a valid blob representation: String representation of blob is missing 0x prefix: {value}")
+                    raise InvalidRequest(
+                        f"Value '{value}' is not a valid blob representation: String representation of blob is missing 0x prefix: {value}"
+                    )
                 return cql_type.from_literal("hex", value)
             if kind in ("uuid", "timeuuid"):
                 return cql_type.from_literal("uuid", value)
@@ -74,7 +88,9 @@ def from_json(cql_type: CQLType, value, name: str):
 
 def _array(value, name: str) -> list:
     if not isinstance(value, list):
-        raise InvalidRequest(f"Error decoding JSON value for {name}: expected a list but got {value!r}")
+        raise InvalidRequest(
+            f"Error decoding JSON value for {name}: expected a list but got {value!r}"
+        )
     return value
 
 

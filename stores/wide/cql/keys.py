@@ -34,9 +34,7 @@ def encode_partition_key(types: Sequence[CQLType], values: Sequence) -> bytes:
     for cql_type, value in zip(types, values, strict=True):
         raw = cql_type.serialize(value)
         if len(raw) > 0xFFFF:
-            raise InvalidRequest(
-                f"Key length of {len(raw)} is longer than maximum of {0xFFFF}"
-            )
+            raise InvalidRequest(f"Key length of {len(raw)} is longer than maximum of {0xFFFF}")
         parts.append(_LENGTH.pack(len(raw)) + raw + b"\x00")
     return b"".join(parts)
 
@@ -67,7 +65,9 @@ def split_partition_key(count: int, data: bytes) -> list[bytes]:
     return parts
 
 
-def encode_clustering(types: Sequence[CQLType], descending: Sequence[bool], values: Sequence) -> bytes:
+def encode_clustering(
+    types: Sequence[CQLType], descending: Sequence[bool], values: Sequence
+) -> bytes:
     """Return the clustering-key bytes of a (possibly partial) clustering prefix."""
     parts = []
     for cql_type, desc, value in zip(types, descending, values, strict=False):

@@ -26,11 +26,26 @@ from stores.wide.cql.rows import (
     remove_elements,
     set_column,
 )
-from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, STATIC, ColumnInfo, TableInfo, quote_name
+from stores.wide.cql.schema import (
+    CLUSTERING,
+    PARTITION_KEY,
+    STATIC,
+    ColumnInfo,
+    TableInfo,
+    quote_name,
+)
 from stores.wide.cql.terms import ExecContext, TermCompiler, receiver
 from stores.wide.cql.types import BIGINT, INT, TEXT, ListType, MapType, SetType
 from stores.wide.storage import STATIC as STATIC_ROW
-from stores.wide.storage import Bound, DeletionTime, LivenessInfo, Mutation, RangeTombstone, RowUpdate, Slice
+from stores.wide.storage import (
+    Bound,
+    DeletionTime,
+    LivenessInfo,
+    Mutation,
+    RangeTombstone,
+    RowUpdate,
+    Slice,
+)
 
 NO_TTL = object()
 
@@ -116,7 +131,9 @@ def _check_not_virtual(table: TableInfo, verb: str) -> None:
         raise InvalidRequest(f"{table.keyspace} keyspace is not user-modifiable.")
 
 
-def _using(stmt, mod: Modification, compiler: TermCompiler, table: TableInfo, allow_ttl: bool = True) -> None:
+def _using(
+    stmt, mod: Modification, compiler: TermCompiler, table: TableInfo, allow_ttl: bool = True
+) -> None:
     using = stmt.using
     if using.ttl is not None:
         if not allow_ttl:
@@ -127,7 +144,9 @@ def _using(stmt, mod: Modification, compiler: TermCompiler, table: TableInfo, al
     if using.timestamp is not None:
         if table.is_counter:
             raise InvalidRequest("Cannot provide custom timestamp for counter updates")
-        mod.timestamp = compiler.compile(using.timestamp, ColumnSpec(table.keyspace, table.name, "[timestamp]", BIGINT))
+        mod.timestamp = compiler.compile(
+            using.timestamp, ColumnSpec(table.keyspace, table.name, "[timestamp]", BIGINT)
+        )
 
 
 def _conditions(stmt, mod: Modification, compiler: TermCompiler, table: TableInfo) -> None:
@@ -142,16 +161,32 @@ def _conditions(stmt, mod: Modification, compiler: TermCompiler, table: TableInf
         if cond.key is not None:
             cql_type = column.cql_type
             if isinstance(cql_type, MapType):
-                key = compiler.compile(cond.key, ColumnSpec(table.keyspace, table.name, f"key({column.name})", cql_type.key))
-                spec = ColumnSpec(table.keyspace, table.name, f"value({column.name})", cql_type.value)
+                key = compiler.compile(
+                    cond.key,
+                    ColumnSpec(table.keyspace, table.name, f"key({column.name})", cql_type.key),
+                )
+                spec = ColumnSpec(
+                    table.keyspace, table.name, f"value({column.name})", cql_type.value
+                )
             elif isinstance(cql_type, ListType):
-                key = compiler.compile(cond.key, ColumnSpec(table.keyspace, table.name, f"idx({column.name})", INT))
-                spec = ColumnSpec(table.keyspace, table.name, f"value({column.name})", cql_type.element)
+                key = compiler.compile(
+                    cond.key, ColumnSpec(table.keyspace, table.name, f"idx({column.name})", INT)
+                )
+                spec = ColumnSpec(
+                    table.keyspace, table.name, f"value({column.name})", cql_type.element
+                )
             else:
-                raise InvalidRequest(f"Invalid element access syntax for non-collection column {column.name}")
+                raise InvalidRequest(
+                    f"Invalid element access syntax for non-collection column {column.name}"
+                )
         if cond.op == "IN":
             if isinstance(cond.value, ast.BindMarker):
-                value = compiler.compile(cond.value, ColumnSpec(spec.keyspace, spec.table, f"in({spec.name})", ListType(spec.cql_type)))
+                value = compiler.compile(
+                    cond.value,
+                    ColumnSpec(
+                        spec.keyspace, spec.table, f"in({spec.name})", ListType(spec.cql_type)
+                    ),
+                )
             else:
                 items = [compiler.compile(v, spec) for v in cond.value]
                 value = lambda ctx, items=items: [i(ctx) for i in items]  # noqa: E731
@@ -164,11 +199,15 @@ def compile_insert(stmt: ast.Insert, table: TableInfo, compiler: TermCompiler) -
     """Return the Modification for an INSERT, checking Cassandra's rules."""
     _check_not_virtual(table, "INSERT")
     if table.is_counter:
-        raise InvalidRequest("INSERT statements are not allowed on counter tables, use UPDATE instead")
+        raise InvalidRequest(
+            "INSERT statements are not allowed on counter tables, use UPDATE instead"
+        )
     mod = Modification("INSERT", table, None, if_not_exists=stmt.if_not_exists)
     _using(stmt, mod, compiler, table)
     if stmt.json is not None:
-        mod.json_value = compiler.compile(stmt.json, ColumnSpec(table.keyspace, table.name, "[json]", TEXT))
+        mod.json_value = compiler.compile(
+            stmt.json, ColumnSpec(table.keyspace, table.name, "[json]", TEXT)
+        )
         mod.json_default_unset = stmt.json_default_unset
         return mod
     if len(stmt.columns) != len(stmt.values):
@@ -197,7 +236,7 @@ def _check_insert_keys(table: TableInfo, names: set[str]) -> None:
                     later = [c.name for c in table.clustering[i + 1 :] if c.name in names]
                     if later:
                         raise InvalidRequest(
-                            f"PRIMARY KEY column \"{later[0]}\" cannot be restricted as preceding column \"{column.name}\" is not restricted"
+                            f'PRIMARY KEY column "{later[0]}" cannot be restricted as preceding column "{column.name}" is not restricted'
                         )
                     break
             raise InvalidRequest(f"Some clustering keys are missing: {', '.join(missing_ck)}")
@@ -214,16 +253,20 @@ def compile_update(stmt: ast.Update, table: TableInfo, compiler: TermCompiler) -
             raise InvalidRequest(f"PRIMARY KEY part {column.name} found in SET part")
         mod.operations.append(_operation(assignment, column, table, compiler))
     mod.restrictions = compile_where(table, stmt.where, compiler, statement="UPDATE")
-    _check_full_clustering(mod.restrictions, table, static_only=all(o.column.kind == STATIC for o in mod.operations))
+    _check_full_clustering(
+        mod.restrictions, table, static_only=all(o.column.kind == STATIC for o in mod.operations)
+    )
     _conditions(stmt, mod, compiler, table)
-    mod.needs_read = any(o.op in ("set_element_list", "remove_list", "counter") for o in mod.operations)
+    mod.needs_read = any(
+        o.op in ("set_element_list", "remove_list", "counter") for o in mod.operations
+    )
     return mod
 
 
 def _check_full_clustering(r: Restrictions, table: TableInfo, static_only: bool) -> None:
     if r.ck_slice:
         raise InvalidRequest(
-            f"Slice restrictions are not supported on the clustering columns in UPDATE statements"
+            "Slice restrictions are not supported on the clustering columns in UPDATE statements"
         )
     width = r.clustering_eq_width
     if width < len(table.clustering):
@@ -233,7 +276,9 @@ def _check_full_clustering(r: Restrictions, table: TableInfo, static_only: bool)
         raise InvalidRequest(f"Some clustering keys are missing: {', '.join(missing)}")
 
 
-def _operation(assignment: ast.Assignment, column: ColumnInfo, table: TableInfo, compiler: TermCompiler) -> Operation:
+def _operation(
+    assignment: ast.Assignment, column: ColumnInfo, table: TableInfo, compiler: TermCompiler
+) -> Operation:
     cql_type = column.cql_type
     spec = receiver(table, column)
     op = assignment.op
@@ -244,7 +289,9 @@ def _operation(assignment: ast.Assignment, column: ColumnInfo, table: TableInfo,
             )
         if op not in ("add", "remove"):
             raise InvalidRequest(f"Invalid operation for counter column {column.name}")
-        value = compiler.compile(assignment.value, ColumnSpec(table.keyspace, table.name, column.name, BIGINT))
+        value = compiler.compile(
+            assignment.value, ColumnSpec(table.keyspace, table.name, column.name, BIGINT)
+        )
         return Operation(column, "counter", value, -1 if op == "remove" else 1)
     if table.is_counter:
         raise InvalidRequest("Cannot mix counter and non counter columns in the same table")
@@ -254,10 +301,16 @@ def _operation(assignment: ast.Assignment, column: ColumnInfo, table: TableInfo,
         if not cql_type.multicell:
             sign = "+" if op != "remove" else "-"
             if cql_type.is_collection:
-                raise InvalidRequest(f"Invalid operation ({column.name} = {column.name} {sign} ?) for frozen collection column {column.name}")
-            raise InvalidRequest(f"Invalid operation ({column.name} = {column.name} {sign} ?) for non counter column {column.name}")
+                raise InvalidRequest(
+                    f"Invalid operation ({column.name} = {column.name} {sign} ?) for frozen collection column {column.name}"
+                )
+            raise InvalidRequest(
+                f"Invalid operation ({column.name} = {column.name} {sign} ?) for non counter column {column.name}"
+            )
         if op == "prepend" and not isinstance(cql_type, ListType):
-            raise InvalidRequest(f"Invalid operation ({column.name} = ? + {column.name}) for non list column {column.name}")
+            raise InvalidRequest(
+                f"Invalid operation ({column.name} = ? + {column.name}) for non list column {column.name}"
+            )
         if op == "remove" and isinstance(cql_type, MapType):
             spec = ColumnSpec(table.keyspace, table.name, column.name, SetType(cql_type.key))
             return Operation(column, "remove", compiler.compile(assignment.value, spec))
@@ -266,16 +319,31 @@ def _operation(assignment: ast.Assignment, column: ColumnInfo, table: TableInfo,
         return Operation(column, op, compiler.compile(assignment.value, spec))
     if op == "set_element":
         if isinstance(cql_type, MapType) and cql_type.multicell:
-            key = compiler.compile(assignment.key, ColumnSpec(table.keyspace, table.name, f"key({column.name})", cql_type.key))
-            value = compiler.compile(assignment.value, ColumnSpec(table.keyspace, table.name, f"value({column.name})", cql_type.value))
+            key = compiler.compile(
+                assignment.key,
+                ColumnSpec(table.keyspace, table.name, f"key({column.name})", cql_type.key),
+            )
+            value = compiler.compile(
+                assignment.value,
+                ColumnSpec(table.keyspace, table.name, f"value({column.name})", cql_type.value),
+            )
             return Operation(column, "set_element", value, key)
         if isinstance(cql_type, ListType) and cql_type.multicell:
-            key = compiler.compile(assignment.key, ColumnSpec(table.keyspace, table.name, f"idx({column.name})", INT))
-            value = compiler.compile(assignment.value, ColumnSpec(table.keyspace, table.name, f"value({column.name})", cql_type.element))
+            key = compiler.compile(
+                assignment.key, ColumnSpec(table.keyspace, table.name, f"idx({column.name})", INT)
+            )
+            value = compiler.compile(
+                assignment.value,
+                ColumnSpec(table.keyspace, table.name, f"value({column.name})", cql_type.element),
+            )
             return Operation(column, "set_element_list", value, key)
         if isinstance(cql_type, SetType):
-            raise InvalidRequest(f"Invalid operation ({column.name}[?] = ?) for set column {column.name}")
-        raise InvalidRequest(f"Invalid operation ({column.name}[?] = ?) for non collection column {column.name}")
+            raise InvalidRequest(
+                f"Invalid operation ({column.name}[?] = ?) for set column {column.name}"
+            )
+        raise InvalidRequest(
+            f"Invalid operation ({column.name}[?] = ?) for non collection column {column.name}"
+        )
     raise InvalidRequest(f"Invalid operation for column {column.name}")
 
 
@@ -289,34 +357,46 @@ def compile_delete(stmt: ast.Delete, table: TableInfo, compiler: TermCompiler) -
     for target in stmt.targets:
         column = table.column(target.column)
         if column.is_primary_key:
-            raise InvalidRequest(f"Invalid identifier {column.name} for deletion (should not be a PRIMARY KEY part)")
+            raise InvalidRequest(
+                f"Invalid identifier {column.name} for deletion (should not be a PRIMARY KEY part)"
+            )
         if target.key is None:
             mod.operations.append(Operation(column, "delete"))
             continue
         cql_type = column.cql_type
         if isinstance(cql_type, MapType) and cql_type.multicell:
-            key = compiler.compile(target.key, ColumnSpec(table.keyspace, table.name, f"key({column.name})", cql_type.key))
+            key = compiler.compile(
+                target.key,
+                ColumnSpec(table.keyspace, table.name, f"key({column.name})", cql_type.key),
+            )
             mod.operations.append(Operation(column, "delete_element", None, key))
         elif isinstance(cql_type, SetType) and cql_type.multicell:
-            key = compiler.compile(target.key, ColumnSpec(table.keyspace, table.name, f"key({column.name})", cql_type.element))
+            key = compiler.compile(
+                target.key,
+                ColumnSpec(table.keyspace, table.name, f"key({column.name})", cql_type.element),
+            )
             mod.operations.append(Operation(column, "delete_element", None, key))
         elif isinstance(cql_type, ListType) and cql_type.multicell:
-            key = compiler.compile(target.key, ColumnSpec(table.keyspace, table.name, f"idx({column.name})", INT))
+            key = compiler.compile(
+                target.key, ColumnSpec(table.keyspace, table.name, f"idx({column.name})", INT)
+            )
             mod.operations.append(Operation(column, "delete_list_index", None, key))
         else:
-            raise InvalidRequest(f"Invalid element access syntax for non-collection column {column.name}")
+            raise InvalidRequest(
+                f"Invalid element access syntax for non-collection column {column.name}"
+            )
     mod.delete_row = not stmt.targets
     mod.restrictions = compile_where(table, stmt.where, compiler, statement="DELETE")
     r = mod.restrictions
     if stmt.targets:
         static_only = all(o.column.kind == STATIC for o in mod.operations)
         if r.ck_slice:
-            raise InvalidRequest(
-                "Range deletions are not supported for specific columns"
-            )
+            raise InvalidRequest("Range deletions are not supported for specific columns")
         _check_full_clustering(r, table, static_only)
     _conditions(stmt, mod, compiler, table)
-    if mod.is_conditional and (r.ck_slice or (mod.delete_row and r.clustering_eq_width not in (0, len(table.clustering)))):
+    if mod.is_conditional and (
+        r.ck_slice or (mod.delete_row and r.clustering_eq_width not in (0, len(table.clustering)))
+    ):
         raise InvalidRequest(
             "DELETE statements must restrict all PRIMARY KEY columns with equality relations in order to use IF conditions"
         )
@@ -377,7 +457,11 @@ def build_insert(mod: Modification, ctx: ExecContext, params: WriteParams) -> Mu
             raise InvalidRequest(f"Invalid null value in condition for column {column.name}")
         ck_values.append(value)
     mutation = Mutation(table.keyspace, table.name, pk)
-    liveness = LivenessInfo(params.timestamp, params.ttl, params.now_seconds + params.ttl if params.ttl else _no_deletion())
+    liveness = LivenessInfo(
+        params.timestamp,
+        params.ttl,
+        params.now_seconds + params.ttl if params.ttl else _no_deletion(),
+    )
     static_update = None
     if has_clustering:
         ck = encode_clustering(table.ck_types, table.ck_desc, ck_values)
@@ -391,7 +475,9 @@ def build_insert(mod: Modification, ctx: ExecContext, params: WriteParams) -> Mu
             continue
         if column.kind == STATIC:
             if static_update is None:
-                static_update = RowUpdate(STATIC_ROW, liveness=None if row is not None else liveness)
+                static_update = RowUpdate(
+                    STATIC_ROW, liveness=None if row is not None else liveness
+                )
                 mutation.rows.append(static_update)
             set_column(static_update, column, value, params)
         else:
@@ -414,7 +500,9 @@ def target_rows(mod: Modification, ctx: ExecContext) -> list[tuple[bytes, bytes 
     table = mod.table
     pks = r.partition_keys(ctx)
     if r.clustering_eq_width == len(table.clustering) and table.clustering:
-        cks = [encode_clustering(table.ck_types, table.ck_desc, p) for p in r.clustering_prefixes(ctx)]
+        cks = [
+            encode_clustering(table.ck_types, table.ck_desc, p) for p in r.clustering_prefixes(ctx)
+        ]
     elif not table.clustering:
         cks = [b""]
     else:
@@ -422,7 +510,14 @@ def target_rows(mod: Modification, ctx: ExecContext) -> list[tuple[bytes, bytes 
     return [(pk, ck) for pk in pks for ck in cks]
 
 
-def build_update(mod: Modification, ctx: ExecContext, params: WriteParams, pk: bytes, ck: bytes | None, current=None) -> Mutation:
+def build_update(
+    mod: Modification,
+    ctx: ExecContext,
+    params: WriteParams,
+    pk: bytes,
+    ck: bytes | None,
+    current=None,
+) -> Mutation:
     """Return the mutation of an UPDATE on one row; ``current`` is the read row if needed."""
     table = mod.table
     mutation = Mutation(table.keyspace, table.name, pk)
@@ -431,7 +526,9 @@ def build_update(mod: Modification, ctx: ExecContext, params: WriteParams, pk: b
     def update_for(column: ColumnInfo) -> RowUpdate:
         key = STATIC_ROW if column.kind == STATIC else ck
         if key is None:
-            raise InvalidRequest(f"Some clustering keys are missing: {', '.join(c.name for c in table.clustering)}")
+            raise InvalidRequest(
+                f"Some clustering keys are missing: {', '.join(c.name for c in table.clustering)}"
+            )
         if key not in rows:
             rows[key] = RowUpdate(key)
             mutation.rows.append(rows[key])
@@ -459,7 +556,9 @@ def build_update(mod: Modification, ctx: ExecContext, params: WriteParams, pk: b
                 raise InvalidRequest(f"Invalid null map key for column {column.name}")
             cells = update.complex_cells.setdefault(column.name, {})
             path = column.cql_type.key.encode_key(key)
-            cells[path] = params.cell(None if value is None else column.cql_type.value.serialize(value))
+            cells[path] = params.cell(
+                None if value is None else column.cql_type.value.serialize(value)
+            )
         elif operation.op == "set_element_list":
             index = operation.key(ctx)
             items = _current_items(current, column)
@@ -469,7 +568,9 @@ def build_update(mod: Modification, ctx: ExecContext, params: WriteParams, pk: b
                 raise InvalidRequest(f"List index {index} out of bound, list has size {len(items)}")
             path = items[index][0]
             cells = update.complex_cells.setdefault(column.name, {})
-            cells[path] = params.cell(None if value is None else column.cql_type.element.serialize(value))
+            cells[path] = params.cell(
+                None if value is None else column.cql_type.element.serialize(value)
+            )
         elif operation.op == "counter":
             if value is None:
                 raise InvalidRequest("Invalid null value for counter increment")
@@ -497,7 +598,9 @@ def _current_items(current, column: ColumnInfo) -> list:
     return list(source.complex_cells.get(column.name, []))
 
 
-def build_delete(mod: Modification, ctx: ExecContext, params: WriteParams, current_for=None) -> list[Mutation]:
+def build_delete(
+    mod: Modification, ctx: ExecContext, params: WriteParams, current_for=None
+) -> list[Mutation]:
     """Return the mutations of one DELETE execution."""
     table = mod.table
     r = mod.restrictions
@@ -519,7 +622,10 @@ def build_delete(mod: Modification, ctx: ExecContext, params: WriteParams, curre
             continue
         cks = [None]
         if table.clustering and r.clustering_eq_width == len(table.clustering):
-            cks = [encode_clustering(table.ck_types, table.ck_desc, p) for p in r.clustering_prefixes(ctx)]
+            cks = [
+                encode_clustering(table.ck_types, table.ck_desc, p)
+                for p in r.clustering_prefixes(ctx)
+            ]
         elif not table.clustering:
             cks = [b""]
         for ck in cks:
@@ -529,7 +635,9 @@ def build_delete(mod: Modification, ctx: ExecContext, params: WriteParams, curre
                 column = operation.column
                 key = STATIC_ROW if column.kind == STATIC else ck
                 if key is None:
-                    raise InvalidRequest(f"Some clustering keys are missing: {', '.join(c.name for c in table.clustering)}")
+                    raise InvalidRequest(
+                        f"Some clustering keys are missing: {', '.join(c.name for c in table.clustering)}"
+                    )
                 if key not in rows:
                     rows[key] = RowUpdate(key)
                     mutation.rows.append(rows[key])
@@ -544,13 +652,19 @@ def build_delete(mod: Modification, ctx: ExecContext, params: WriteParams, curre
                     if element is None:
                         raise InvalidRequest(f"Invalid null map key for column {column.name}")
                     sub = column.cql_type.subtypes[0]
-                    update.complex_cells.setdefault(column.name, {})[sub.encode_key(element)] = params.cell(None)
+                    update.complex_cells.setdefault(column.name, {})[sub.encode_key(element)] = (
+                        params.cell(None)
+                    )
                 else:
                     index = operation.key(ctx)
                     items = _current_items(current, column)
                     if index is None or not 0 <= index < len(items):
-                        raise InvalidRequest(f"List index {index} out of bound, list has size {len(items)}")
-                    update.complex_cells.setdefault(column.name, {})[items[index][0]] = params.cell(None)
+                        raise InvalidRequest(
+                            f"List index {index} out of bound, list has size {len(items)}"
+                        )
+                    update.complex_cells.setdefault(column.name, {})[items[index][0]] = params.cell(
+                        None
+                    )
         out.append(mutation)
     return out
 

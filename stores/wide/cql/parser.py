@@ -51,7 +51,13 @@ class Parsed:
 def parse(source: str) -> Parsed:
     """Return the one statement in ``source`` (a trailing ``;`` is allowed)."""
     parser = _Parser(tokenize(source))
-    statement = parser.statement()
+    try:
+        statement = parser.statement()
+    except RecursionError:
+        token = parser.peek()
+        raise SyntaxException(
+            f"line {token.line}:{token.column} statement is too deeply nested", token.line, token.column
+        ) from None
     while parser.peek().is_punct(";"):
         parser.advance()
     parser.expect_eof()
@@ -384,7 +390,9 @@ class _Parser:
         raise self.error()
 
     def in_values(self):
-        if self.peek().is_punct("?") or (self.peek().is_punct(":") and self.peek(1).kind in (IDENT, QUOTED_IDENT)):
+        if self.peek().is_punct("?") or (
+            self.peek().is_punct(":") and self.peek(1).kind in (IDENT, QUOTED_IDENT)
+        ):
             return self.term()
         self.expect_punct("(")
         items = []
@@ -464,7 +472,8 @@ class _Parser:
                 self.advance()
                 return ast.Literal("duration", token.text)
         if kind in (IDENT, QUOTED_IDENT) and (
-            self.peek(1).is_punct("(") or (self.peek(1).is_punct(".") and self.peek(3).is_punct("("))
+            self.peek(1).is_punct("(")
+            or (self.peek(1).is_punct(".") and self.peek(3).is_punct("("))
         ):
             if token.is_word("cast"):
                 self.advance()
@@ -491,7 +500,9 @@ class _Parser:
             return False
         if first.value in SIMPLE_TYPES:
             return self.peek(2).is_punct(")")
-        return first.value in ("frozen", "list", "set", "map", "tuple") and self.peek(2).is_punct("<")
+        return first.value in ("frozen", "list", "set", "map", "tuple") and self.peek(2).is_punct(
+            "<"
+        )
 
     def brace_literal(self):
         self.expect_punct("{")
@@ -581,7 +592,9 @@ class _Parser:
             self.expect_word("exists")
             if_not_exists = True
         using = self.using() if self.accept_word("using") else ast.UsingClause()
-        return ast.Insert(table, tuple(columns), tuple(values), using, if_not_exists, json, default_unset)
+        return ast.Insert(
+            table, tuple(columns), tuple(values), using, if_not_exists, json, default_unset
+        )
 
     def update(self) -> ast.Update:
         self.expect_word("update")
@@ -622,7 +635,9 @@ class _Parser:
             self.advance()
             other = self.identifier()
             if other != column:
-                raise InvalidRequest(f"Invalid operation ({column} = {other} + ...) for non counter column {column}")
+                raise InvalidRequest(
+                    f"Invalid operation ({column} = {other} + ...) for non counter column {column}"
+                )
             return ast.Assignment(column, "prepend", value)
         return ast.Assignment(column, "set", value)
 
@@ -764,7 +779,9 @@ class _Parser:
             elif table and self.peek().is_word("compact"):
                 self.advance()
                 self.expect_word("storage")
-                raise InvalidRequest("Compact tables are not allowed in Cassandra starting with 4.0 version.")
+                raise InvalidRequest(
+                    "Compact tables are not allowed in Cassandra starting with 4.0 version."
+                )
             else:
                 name = self.identifier(allow_reserved=True)
                 self.expect_punct("=")
@@ -843,7 +860,9 @@ class _Parser:
                 if self.accept_word("primary"):
                     self.expect_word("key")
                     if declared_pk or inline_pk:
-                        raise InvalidRequest("Multiple PRIMARY KEYs specified (exactly one required)")
+                        raise InvalidRequest(
+                            "Multiple PRIMARY KEYs specified (exactly one required)"
+                        )
                     inline_pk = name
                 columns.append(ast.ColumnDef(name, cql_type, static))
             if not self.accept_punct(","):
@@ -878,7 +897,9 @@ class _Parser:
         if not self.accept_word("table", "columnfamily"):
             token = self.peek()
             if token.kind == IDENT and token.value in ("type", "materialized", "role", "user"):
-                raise InvalidRequest(f"ALTER {token.value.upper()} statements are not supported by this server")
+                raise InvalidRequest(
+                    f"ALTER {token.value.upper()} statements are not supported by this server"
+                )
             raise self.error()
         if_exists = self.if_exists()
         table = self.table_name()
@@ -937,8 +958,19 @@ class _Parser:
             if_exists = self.if_exists()
             return ast.DropTable(self.table_name(), if_exists)
         token = self.peek()
-        if token.kind == IDENT and token.value in ("index", "type", "function", "aggregate", "materialized", "trigger", "role", "user"):
-            raise InvalidRequest(f"DROP {token.value.upper()} statements are not supported by this server")
+        if token.kind == IDENT and token.value in (
+            "index",
+            "type",
+            "function",
+            "aggregate",
+            "materialized",
+            "trigger",
+            "role",
+            "user",
+        ):
+            raise InvalidRequest(
+                f"DROP {token.value.upper()} statements are not supported by this server"
+            )
         raise self.error()
 
 
@@ -947,4 +979,12 @@ def is_iso_duration(text: str) -> bool:
     return bool(_ISO_DURATION_RE.match(text))
 
 
-__all__ = ["Parsed", "parse", "split_statements", "RESERVED", "is_iso_duration", "ast", "QUOTED_IDENT"]
+__all__ = [
+    "Parsed",
+    "parse",
+    "split_statements",
+    "RESERVED",
+    "is_iso_duration",
+    "ast",
+    "QUOTED_IDENT",
+]

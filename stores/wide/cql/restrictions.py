@@ -43,8 +43,12 @@ class Restrictions:
     table: TableInfo
     pk_values: dict[str, tuple[str, object]] = field(default_factory=dict)
     token_bounds: list[tuple[str, Callable]] = field(default_factory=list)
-    ck_prefix: list[tuple[str, object]] = field(default_factory=list)  # (op EQ/IN/MEQ/MIN, evaluator)
-    ck_slice: list[tuple[str, int, Callable]] = field(default_factory=list)  # (op, width, evaluator)
+    ck_prefix: list[tuple[str, object]] = field(
+        default_factory=list
+    )  # (op EQ/IN/MEQ/MIN, evaluator)
+    ck_slice: list[tuple[str, int, Callable]] = field(
+        default_factory=list
+    )  # (op, width, evaluator)
     ck_slice_start: int = 0
     filters: list[ColumnFilter] = field(default_factory=list)
     has_ck_restrictions: bool = False
@@ -97,11 +101,17 @@ class Restrictions:
                 raise InvalidRequest("Invalid null value for partition key token")
             if op in (">", ">=", "="):
                 candidate = TokenBound(value, None, op != ">")
-                if start is None or (candidate.token, not candidate.inclusive) > (start.token, not start.inclusive):
+                if start is None or (candidate.token, not candidate.inclusive) > (
+                    start.token,
+                    not start.inclusive,
+                ):
                     start = candidate
             if op in ("<", "<=", "="):
                 candidate = TokenBound(value, None, op != "<")
-                if end is None or (candidate.token, candidate.inclusive) < (end.token, end.inclusive):
+                if end is None or (candidate.token, candidate.inclusive) < (
+                    end.token,
+                    end.inclusive,
+                ):
                     end = candidate
         return start, end
 
@@ -148,7 +158,9 @@ class Restrictions:
         for op, width, evaluator in self.ck_slice:
             value = evaluator(ctx)
             if value is None or value is UNSET:
-                raise InvalidRequest(f"Invalid null value in condition for column {table.clustering[self.ck_slice_start].name}")
+                raise InvalidRequest(
+                    f"Invalid null value in condition for column {table.clustering[self.ck_slice_start].name}"
+                )
             values = tuple(value) if width > 1 else (value,)
             columns = table.clustering[self.ck_slice_start : self.ck_slice_start + width]
             encoded_value = encode_clustering(
@@ -202,6 +214,7 @@ def compile_where(
 ) -> Restrictions:
     """Return the Restrictions of a WHERE clause, or raise Cassandra's error for it."""
     r = Restrictions(table)
+    compiler.partition_key = table.partition_key
     ck_single: dict[str, list[tuple[str, object]]] = {}
     ck_multi: list[tuple[tuple[str, ...], str, object]] = []
     seen_eq: set[str] = set()
@@ -209,7 +222,9 @@ def compile_where(
         lhs = relation.lhs
         if isinstance(lhs, ast.TokenRef):
             if statement != "SELECT":
-                raise InvalidRequest(f"The token function cannot be used in WHERE clauses for {statement} statements")
+                raise InvalidRequest(
+                    f"The token function cannot be used in WHERE clauses for {statement} statements"
+                )
             expected = [c.name for c in table.partition_key]
             if list(lhs.columns) != expected:
                 if sorted(lhs.columns) == sorted(expected):
@@ -220,7 +235,7 @@ def compile_where(
                     "The token() function must be applied to all partition key components or none of them"
                 )
             if relation.op == "!=":
-                raise InvalidRequest("Unsupported \"!=\" relation: token(...) != ...")
+                raise InvalidRequest('Unsupported "!=" relation: token(...) != ...')
             spec = ColumnSpec(table.keyspace, table.name, "partition key token", BIGINT)
             r.token_bounds.append((relation.op, compiler.compile(relation.rhs, spec)))
             continue
@@ -251,26 +266,38 @@ def compile_where(
         spec = receiver(table, column)
         op = relation.op
         if op == "!=":
-            raise InvalidRequest(f"Unsupported \"!=\" relation: {quote_name(column.name)} != {_show(relation.rhs)}")
+            raise InvalidRequest(
+                f'Unsupported "!=" relation: {quote_name(column.name)} != {_show(relation.rhs)}'
+            )
         if op in ("CONTAINS", "CONTAINS_KEY"):
             cql_type = column.cql_type
             if op == "CONTAINS_KEY" and not isinstance(cql_type, MapType):
                 raise InvalidRequest(f"Cannot use CONTAINS KEY on non-map column {column.name}")
             if op == "CONTAINS" and not isinstance(cql_type, ListType | SetType | MapType):
                 raise InvalidRequest(f"Cannot use CONTAINS on non-collection column {column.name}")
-            element = cql_type.subtypes[0] if op == "CONTAINS_KEY" or not isinstance(cql_type, MapType) else cql_type.subtypes[1]
-            evaluator = compiler.compile(relation.rhs, ColumnSpec(table.keyspace, table.name, column.name, element))
+            element = (
+                cql_type.subtypes[0]
+                if op == "CONTAINS_KEY" or not isinstance(cql_type, MapType)
+                else cql_type.subtypes[1]
+            )
+            evaluator = compiler.compile(
+                relation.rhs, ColumnSpec(table.keyspace, table.name, column.name, element)
+            )
             r.filters.append(ColumnFilter(column.name, op, evaluator, column.kind))
             continue
         if op == "IN":
             evaluator = _compile_in(relation.rhs, spec, compiler)
         elif op == "LIKE":
-            raise InvalidRequest(f"LIKE restriction is only supported on properly indexed columns. {column.name} LIKE ... is not valid.")
+            raise InvalidRequest(
+                f"LIKE restriction is only supported on properly indexed columns. {column.name} LIKE ... is not valid."
+            )
         else:
             evaluator = compiler.compile(relation.rhs, spec)
         if op in ("=", "IN"):
             if column.name in seen_eq:
-                raise InvalidRequest(f"{quote_name(column.name)} cannot be restricted by more than one relation if it includes an Equal")
+                raise InvalidRequest(
+                    f"{quote_name(column.name)} cannot be restricted by more than one relation if it includes an Equal"
+                )
             seen_eq.add(column.name)
         if column.kind == PARTITION_KEY:
             if op in ("=", "IN"):
@@ -281,27 +308,38 @@ def compile_where(
         elif column.kind == CLUSTERING:
             r.has_ck_restrictions = True
             if column.name in ck_single and op in ("=", "IN"):
-                raise InvalidRequest(f"{quote_name(column.name)} cannot be restricted by more than one relation if it includes an Equal")
+                raise InvalidRequest(
+                    f"{quote_name(column.name)} cannot be restricted by more than one relation if it includes an Equal"
+                )
             ck_single.setdefault(column.name, []).append((op, evaluator))
         else:
             if statement != "SELECT":
-                raise InvalidRequest(f"Non PRIMARY KEY columns found in where clause: {column.name} ")
+                raise InvalidRequest(
+                    f"Non PRIMARY KEY columns found in where clause: {column.name} "
+                )
             r.filters.append(ColumnFilter(column.name, op, evaluator, column.kind))
     pk_slice = r.pk_values.pop("__slice__", None)
     if r.token_bounds and r.pk_values:
         names = ", ".join(quote_name(n) for n in r.pk_values)
-        raise InvalidRequest(f"Columns \"{names}\" cannot be restricted by both a normal relation and a token relation")
+        raise InvalidRequest(
+            f'Columns "{names}" cannot be restricted by both a normal relation and a token relation'
+        )
     if statement != "SELECT":
-        missing = [c.name for c in table.partition_key if c.name not in r.pk_values]
+        sliced = {f.column for f in r.filters if f.kind == PARTITION_KEY}
+        missing = [c.name for c in table.partition_key if c.name not in r.pk_values and c.name not in sliced]
         if missing or pk_slice:
             if pk_slice and not missing:
-                raise InvalidRequest("Only EQ and IN relation are supported on the partition key (unless you use the token() function)")
+                raise InvalidRequest(
+                    "Only EQ and IN relation are supported on the partition key (unless you use the token() function)"
+                )
             raise InvalidRequest(f"Some partition key parts are missing: {', '.join(missing)}")
     elif not r.pk_complete and (r.pk_values or pk_slice):
         if not allow_filtering:
             raise InvalidRequest(REQUIRES_ALLOW_FILTERING_MESSAGE)
         for name, (op, evaluator) in list(r.pk_values.items()):
-            r.filters.append(ColumnFilter(name, "=" if op == "EQ" else "IN", evaluator, PARTITION_KEY))
+            r.filters.append(
+                ColumnFilter(name, "=" if op == "EQ" else "IN", evaluator, PARTITION_KEY)
+            )
         r.pk_values.clear()
     _place_clustering(r, table, ck_single, ck_multi, statement, allow_filtering)
     if statement == "SELECT":
@@ -338,7 +376,9 @@ def _place_clustering(r, table, ck_single, ck_multi, statement, allow_filtering)
             existing[2].append((op, evaluator))
             continue
         if start in by_position:
-            raise InvalidRequest(f"Column \"{names[0]}\" cannot be restricted by both a multi-column and a single-column relation")
+            raise InvalidRequest(
+                f'Column "{names[0]}" cannot be restricted by both a multi-column and a single-column relation'
+            )
         by_position[start] = ("multi", names, [(op, evaluator)])
     position = 0
     clustering = table.clustering
@@ -388,11 +428,11 @@ def _place_clustering(r, table, ck_single, ck_multi, statement, allow_filtering)
         restricted = clustering[first].name
         if stopped_by is not None:
             raise InvalidRequest(
-                f"PRIMARY KEY column \"{restricted}\" cannot be restricted as preceding column \"{stopped_by}\" is not restricted"
+                f'PRIMARY KEY column "{restricted}" cannot be restricted as preceding column "{stopped_by}" is not restricted'
             )
         previous = clustering[first - 1].name
         raise InvalidRequest(
-            f"Clustering column \"{restricted}\" cannot be restricted (preceding column \"{previous}\" is restricted by a non-EQ relation)"
+            f'Clustering column "{restricted}" cannot be restricted (preceding column "{previous}" is restricted by a non-EQ relation)'
         )
 
 

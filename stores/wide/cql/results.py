@@ -118,7 +118,9 @@ class PagingState:
             parts.append(b"\xff\xff\xff\xff")
         else:
             parts.append(_U32.pack(len(self.clustering)) + self.clustering)
-        parts.append(struct.pack(">qqI", self.remaining, self.partition_remaining, self.partition_index))
+        parts.append(
+            struct.pack(">qqI", self.remaining, self.partition_remaining, self.partition_index)
+        )
         return b"".join(parts)
 
     @classmethod
@@ -143,4 +145,6 @@ class PagingState:
                 raise ValueError
         except (ValueError, IndexError, struct.error):
             raise ProtocolError("Invalid value for the paging state") from None
-        return cls(bytes(pk), None if ck is None else bytes(ck), remaining, partition_remaining, index)
+        return cls(
+            bytes(pk), None if ck is None else bytes(ck), remaining, partition_remaining, index
+        )

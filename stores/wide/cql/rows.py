@@ -57,7 +57,9 @@ def collection_value(column: ColumnInfo, items: list[tuple[bytes, Cell]]):
     raise InvalidRequest(f"{column.name} is not a collection")
 
 
-def row_values(table: TableInfo, pk_values: tuple, clustering: bytes | None, row, static_row) -> dict:
+def row_values(
+    table: TableInfo, pk_values: tuple, clustering: bytes | None, row, static_row
+) -> dict:
     """Return every column's value for one result row (None for missing cells)."""
     values = {c.name: v for c, v in zip(table.partition_key, pk_values, strict=True)}
     if table.clustering:
@@ -69,10 +71,14 @@ def row_values(table: TableInfo, pk_values: tuple, clustering: bytes | None, row
             if source is None:
                 values[column.name] = None
             elif column.cql_type.multicell:
-                values[column.name] = collection_value(column, source.complex_cells.get(column.name, []))
+                values[column.name] = collection_value(
+                    column, source.complex_cells.get(column.name, [])
+                )
             else:
                 cell = source.cells.get(column.name)
-                values[column.name] = None if cell is None else column.cql_type.deserialize(cell.value)
+                values[column.name] = (
+                    None if cell is None else column.cql_type.deserialize(cell.value)
+                )
     return values
 
 
@@ -121,14 +127,18 @@ def set_column(update: RowUpdate, column: ColumnInfo, value, params: WriteParams
         return
     cql_type = column.cql_type
     if not cql_type.multicell:
-        update.cells[column.name] = params.cell(None if value is None else cql_type.serialize(value))
+        update.cells[column.name] = params.cell(
+            None if value is None else cql_type.serialize(value)
+        )
         return
     update.complex_deletions[column.name] = params.deletion(1)
     if value is not None:
         add_elements(update, column, value, params)
 
 
-def add_elements(update: RowUpdate, column: ColumnInfo, value, params: WriteParams, prepend: bool = False) -> None:
+def add_elements(
+    update: RowUpdate, column: ColumnInfo, value, params: WriteParams, prepend: bool = False
+) -> None:
     """Add elements to a non-frozen collection (append, set add, map put)."""
     if value is None or value is UNSET:
         return
@@ -148,7 +158,9 @@ def add_elements(update: RowUpdate, column: ColumnInfo, value, params: WritePara
             cells[cql_type.key.encode_key(k)] = params.cell(cql_type.value.serialize(v))
 
 
-def remove_elements(update: RowUpdate, column: ColumnInfo, value, params: WriteParams, current=None) -> None:
+def remove_elements(
+    update: RowUpdate, column: ColumnInfo, value, params: WriteParams, current=None
+) -> None:
     """Remove set elements or map keys (or list values, given the current cells)."""
     if value is None or value is UNSET:
         return

@@ -120,7 +120,9 @@ class TableInfo:
         """Return the named column or raise Cassandra's 'Undefined column name'."""
         info = self.columns.get(name)
         if info is None:
-            raise InvalidRequest(f"Undefined column name {quote_name(name)} in table {self.keyspace}.{self.name}")
+            raise InvalidRequest(
+                f"Undefined column name {quote_name(name)} in table {self.keyspace}.{self.name}"
+            )
         return info
 
     def select_order(self) -> list[ColumnInfo]:
@@ -201,7 +203,15 @@ class Catalog:
             for name in sorted(info.tables):
                 t = info.tables[name]
                 tables.append(
-                    [name, str(t.id), [[c.name, c.cql_type.cql(), c.kind, c.descending] for c in t.columns.values()], t.options]
+                    [
+                        name,
+                        str(t.id),
+                        [
+                            [c.name, c.cql_type.cql(), c.kind, c.descending]
+                            for c in t.columns.values()
+                        ],
+                        t.options,
+                    ]
                 )
             state.append([ks, info.replication, info.durable_writes, tables])
         digest = hashlib.md5(json.dumps(state, sort_keys=True, default=str).encode()).digest()

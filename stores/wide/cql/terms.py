@@ -45,10 +45,13 @@ class TermCompiler:
 
     def __init__(self, markers: tuple[ast.BindMarker, ...]):
         self.specs: list[ColumnSpec | None] = [None] * len(markers)
+        self.partition_key: list | None = None
 
     def spec_for(self, marker: ast.BindMarker, receiver: ColumnSpec) -> None:
         name = marker.name if marker.name else receiver.name
-        self.specs[marker.index] = ColumnSpec(receiver.keyspace, receiver.table, name, receiver.cql_type)
+        self.specs[marker.index] = ColumnSpec(
+            receiver.keyspace, receiver.table, name, receiver.cql_type
+        )
 
     def compile(self, term, receiver: ColumnSpec) -> Evaluator:
         """Return an evaluator of ``term`` as a value of ``receiver``'s type."""
@@ -61,19 +64,26 @@ class TermCompiler:
             value = self.literal(term, receiver)
             return lambda ctx: value
         if isinstance(term, ast.TypeHint):
-            return self.compile(term.term, ColumnSpec(receiver.keyspace, receiver.table, receiver.name, term.target))
+            return self.compile(
+                term.term, ColumnSpec(receiver.keyspace, receiver.table, receiver.name, term.target)
+            )
         if isinstance(term, ast.CollectionLiteral):
             return self.collection(term, receiver)
         if isinstance(term, ast.TupleLiteral):
             if not isinstance(cql_type, TupleType):
-                raise InvalidRequest(f"Invalid tuple type literal for {receiver.name} of type {cql_type.cql()}")
+                raise InvalidRequest(
+                    f"Invalid tuple type literal for {receiver.name} of type {cql_type.cql()}"
+                )
             if len(term.items) > len(cql_type.subtypes):
                 raise InvalidRequest(
                     f"Invalid tuple literal for {receiver.name}: too many elements. "
                     f"Type {cql_type.cql()} expects {len(cql_type.subtypes)} but got {len(term.items)}"
                 )
             parts = [
-                self.compile(item, ColumnSpec(receiver.keyspace, receiver.table, f"{receiver.name}[{i}]", sub))
+                self.compile(
+                    item,
+                    ColumnSpec(receiver.keyspace, receiver.table, f"{receiver.name}[{i}]", sub),
+                )
                 for i, (item, sub) in enumerate(zip(term.items, cql_type.subtypes, strict=False))
             ]
             return lambda ctx: tuple(p(ctx) for p in parts)
@@ -89,14 +99,14 @@ class TermCompiler:
         cql_type = receiver.cql_type
         if isinstance(cql_type, CollectionType | TupleType):
             raise InvalidRequest(
-                f"Invalid {term.kind.upper()} constant ({term.text}) for \"{receiver.name}\" of type {cql_type.cql()}"
+                f'Invalid {term.kind.upper()} constant ({term.text}) for "{receiver.name}" of type {cql_type.cql()}'
             )
         try:
             return cql_type.from_literal(term.kind, term.text)
         except MarshalError as exc:
             if exc.message.startswith("Invalid ") and "constant" in exc.message:
                 raise InvalidRequest(
-                    f"Invalid {term.kind.upper()} constant ({term.text}) for \"{receiver.name}\" of type {cql_type.cql()}"
+                    f'Invalid {term.kind.upper()} constant ({term.text}) for "{receiver.name}" of type {cql_type.cql()}'
                 ) from None
             raise
 
@@ -107,10 +117,14 @@ class TermCompiler:
             empty_map = isinstance(cql_type, MapType)
             return lambda ctx: {} if empty_map else make_set(())
         if term.kind == "list" and isinstance(cql_type, ListType):
-            items = [self.compile(i, ColumnSpec(ks, table, name, cql_type.element)) for i in term.items]
+            items = [
+                self.compile(i, ColumnSpec(ks, table, name, cql_type.element)) for i in term.items
+            ]
             return lambda ctx: _no_nulls([i(ctx) for i in items])
         if term.kind == "set" and isinstance(cql_type, SetType):
-            items = [self.compile(i, ColumnSpec(ks, table, name, cql_type.element)) for i in term.items]
+            items = [
+                self.compile(i, ColumnSpec(ks, table, name, cql_type.element)) for i in term.items
+            ]
             return lambda ctx: make_set(_no_nulls([i(ctx) for i in items]))
         if term.kind == "map" and isinstance(cql_type, MapType):
             pairs = [
@@ -136,7 +150,9 @@ class TermCompiler:
 
     def function(self, term: ast.FunctionCall, receiver: ColumnSpec) -> Evaluator:
         if term.name == "token":
-            raise InvalidRequest("token() is only supported in WHERE clauses and selections")
+            if self.partition_key is None:
+                raise InvalidRequest("token() is only supported in WHERE clauses and selections")
+            return self.token(term, receiver)
         arg_types = [self.static_type(a) for a in term.args]
         function = resolve_function(term.name, arg_types)
         if not _assignable(function.return_type, receiver.cql_type):
@@ -145,13 +161,31 @@ class TermCompiler:
                 f"(type {function.return_type.cql()}) to {receiver.name} (type {receiver.cql_type.cql()})"
             )
         args = [
-            self.compile(a, ColumnSpec(receiver.keyspace, receiver.table, f"arg{i}({function.name})", t))
+            self.compile(
+                a, ColumnSpec(receiver.keyspace, receiver.table, f"arg{i}({function.name})", t)
+            )
             for i, (a, t) in enumerate(zip(term.args, function.arg_types, strict=True))
         ]
         if function.deterministic and all(isinstance(a, ast.Literal) for a in term.args):
             value = function.call([a(None) for a in args])
             return lambda ctx: value
         return lambda ctx: function.call([a(ctx) for a in args])
+
+    def token(self, term: ast.FunctionCall, receiver: ColumnSpec) -> Evaluator:
+        from stores.wide.cql.keys import encode_partition_key
+        from stores.wide.storage import token
+
+        columns = self.partition_key
+        if len(term.args) != len(columns):
+            raise InvalidRequest(
+                f"Invalid number of arguments in call to function token: {len(columns)} required but {len(term.args)} provided"
+            )
+        args = [
+            self.compile(a, ColumnSpec(receiver.keyspace, receiver.table, c.name, c.cql_type))
+            for a, c in zip(term.args, columns, strict=True)
+        ]
+        types = [c.cql_type for c in columns]
+        return lambda ctx: token(encode_partition_key(types, [a(ctx) for a in args]))
 
     def static_type(self, term) -> CQLType | None:
         """Return the type a term has on its own (function results), or None."""
@@ -166,8 +200,10 @@ def _assignable(given: CQLType, wanted: CQLType) -> bool:
     if given == wanted:
         return True
     names = {given.name, wanted.name}
-    return names <= {"text", "ascii"} or (given.name == "timeuuid" and wanted.name == "uuid") or (
-        given.name == "bigint" and wanted.name == "counter"
+    return (
+        names <= {"text", "ascii"}
+        or (given.name == "timeuuid" and wanted.name == "uuid")
+        or (given.name == "bigint" and wanted.name == "counter")
     )
 
 

@@ -33,7 +33,12 @@ from stores.wide.cql.values import Date, Duration, Time, parse_duration
 EPOCH = datetime.datetime(1970, 1, 1)
 DATE_OFFSET = 2**31
 
-_INT_STRUCTS = {1: struct.Struct(">b"), 2: struct.Struct(">h"), 4: struct.Struct(">i"), 8: struct.Struct(">q")}
+_INT_STRUCTS = {
+    1: struct.Struct(">b"),
+    2: struct.Struct(">h"),
+    4: struct.Struct(">i"),
+    8: struct.Struct(">q"),
+}
 _UINT32 = struct.Struct(">I")
 _UINT64 = struct.Struct(">Q")
 _INT32 = struct.Struct(">i")
@@ -41,8 +46,9 @@ _FLOAT = struct.Struct(">f")
 _DOUBLE = struct.Struct(">d")
 
 
-class MarshalError(InvalidRequest):
-    """A value that cannot be converted to or from a CQL type."""
+# A value that cannot be converted to or from a CQL type is an InvalidRequest
+# to the client; the alias names the intent at raise sites.
+MarshalError = InvalidRequest
 
 
 class CQLType:
@@ -161,7 +167,9 @@ class TextType(CQLType):
 
     def serialize(self, value) -> bytes:
         if not isinstance(value, str):
-            raise MarshalError(f"Expected a string for type {self.cql()}, got {type(value).__name__}")
+            raise MarshalError(
+                f"Expected a string for type {self.cql()}, got {type(value).__name__}"
+            )
         return value.encode("utf-8")
 
     def deserialize(self, data: bytes):
@@ -257,7 +265,9 @@ class FixedIntType(CQLType):
 
     def _check(self, value) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise MarshalError(f"Expected an integer for type {self.name}, got {type(value).__name__}")
+            raise MarshalError(
+                f"Expected an integer for type {self.name}, got {type(value).__name__}"
+            )
         bits = self.size * 8
         if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
             raise MarshalError(f"Value {value} out of range for type {self.name}")
@@ -397,7 +407,9 @@ class FloatingType(CQLType):
 
     def serialize(self, value) -> bytes:
         if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-            raise MarshalError(f"Expected a number for type {self.name}, got {type(value).__name__}")
+            raise MarshalError(
+                f"Expected a number for type {self.name}, got {type(value).__name__}"
+            )
         try:
             return self.packer.pack(float(value))
         except (OverflowError, struct.error):
@@ -407,7 +419,9 @@ class FloatingType(CQLType):
         if not data:
             return None
         if len(data) != self.packer.size:
-            raise MarshalError(f"Expected {self.packer.size} or 0 byte value for {self.name} ({len(data)})")
+            raise MarshalError(
+                f"Expected {self.packer.size} or 0 byte value for {self.name} ({len(data)})"
+            )
         return self.packer.unpack(data)[0]
 
     def encode_key(self, value) -> bytes:
@@ -551,9 +565,14 @@ class BooleanType(CQLType):
 # UUIDs --------------------------------------------------------------------
 
 
+def _uuid_time(raw: bytes) -> int:
+    time_low, time_mid, time_hi = struct.unpack(">IHH", raw[:8])
+    return ((time_hi & 0x0FFF) << 48) | (time_mid << 32) | time_low
+
+
 def _timeuuid_key(value: uuid.UUID) -> bytes:
     raw = value.bytes
-    stamp = value.time if value.version == 1 else 0
+    stamp = _uuid_time(raw)
     lsb = bytes(b ^ 0x80 for b in raw[8:])
     return _UINT64.pack((stamp << 4) | (raw[6] >> 4)) + lsb
 
@@ -576,7 +595,9 @@ class UUIDType(CQLType):
 
     def serialize(self, value) -> bytes:
         if not isinstance(value, uuid.UUID):
-            raise MarshalError(f"Expected a uuid.UUID for type {self.name}, got {type(value).__name__}")
+            raise MarshalError(
+                f"Expected a uuid.UUID for type {self.name}, got {type(value).__name__}"
+            )
         return value.bytes
 
     def deserialize(self, data: bytes):
@@ -615,13 +636,13 @@ class TimeUUIDType(UUIDType):
 
     def serialize(self, value) -> bytes:
         raw = super().serialize(value)
-        if value.version != 1:
-            raise MarshalError(f"Unsupported UUID version for timeuuid: {value.version}; expected 1")
+        if raw[6] >> 4 != 1:
+            raise MarshalError(f"Unsupported UUID version for timeuuid: {raw[6] >> 4}; expected 1")
         return raw
 
     def deserialize(self, data: bytes):
         value = super().deserialize(data)
-        if value is not None and value.version != 1:
+        if value is not None and value.bytes[6] >> 4 != 1:
             raise MarshalError("Invalid version for TimeUUID type.")
         return value
 
@@ -634,8 +655,8 @@ class TimeUUIDType(UUIDType):
 
     def from_literal(self, kind, text):
         value = super().from_literal(kind, text)
-        if value.version != 1:
-            raise MarshalError(f"Unsupported UUID version for timeuuid: {value.version}")
+        if value.bytes[6] >> 4 != 1:
+            raise MarshalError(f"Unsupported UUID version for timeuuid: {value.bytes[6] >> 4}")
         return value
 
 
@@ -675,7 +696,7 @@ def timestamp_to_millis(value) -> int:
     """Return milliseconds since the epoch for a datetime, date or int."""
     if isinstance(value, datetime.datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
         delta = value - EPOCH
         return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
     if isinstance(value, datetime.date):
@@ -774,7 +795,9 @@ class DateType(CQLType):
             try:
                 return Date(text)
             except ValueError:
-                raise MarshalError(f"Unable to coerce '{text}' to a formatted date (long)") from None
+                raise MarshalError(
+                    f"Unable to coerce '{text}' to a formatted date (long)"
+                ) from None
         raise _bad_literal(kind, text, self)
 
     def to_cql_literal(self, value) -> str:
@@ -1130,7 +1153,9 @@ class TupleType(CQLType):
 
     def serialize(self, value) -> bytes:
         if not isinstance(value, tuple | list):
-            raise MarshalError(f"Expected a tuple for type {self.cql()}, got {type(value).__name__}")
+            raise MarshalError(
+                f"Expected a tuple for type {self.cql()}, got {type(value).__name__}"
+            )
         if len(value) > len(self.subtypes):
             raise MarshalError(
                 f"Tuple value has {len(value)} elements but type has {len(self.subtypes)}"
@@ -1226,7 +1251,10 @@ _TYPE_TOKEN_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*|<|>|,)")
 
 def parse_type(text: str) -> CQLType:
     """Return the CQLType for its CQL spelling, e.g. ``map<text, frozen<list<int>>>``."""
-    tokens = [m.group(1).lower() if m.group(1)[0].isalpha() else m.group(1) for m in _TYPE_TOKEN_RE.finditer(text)]
+    tokens = [
+        m.group(1).lower() if m.group(1)[0].isalpha() else m.group(1)
+        for m in _TYPE_TOKEN_RE.finditer(text)
+    ]
     if "".join(tokens) != re.sub(r"\s+", "", text).lower():
         raise InvalidRequest(f"Unknown type {text}")
     cql_type, rest = _parse_type_tokens(tokens, 0)

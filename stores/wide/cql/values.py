@@ -76,9 +76,8 @@ class Time:
             nanos = value.nanosecond_time
         elif isinstance(value, datetime.time):
             nanos = (
-                (value.hour * 3600 + value.minute * 60 + value.second) * NANOS_PER_SECOND
-                + value.microsecond * 1000
-            )
+                value.hour * 3600 + value.minute * 60 + value.second
+            ) * NANOS_PER_SECOND + value.microsecond * 1000
         elif isinstance(value, int) and not isinstance(value, bool):
             nanos = value
         elif isinstance(value, str):
@@ -152,7 +151,9 @@ class Duration:
     def __init__(self, months: int = 0, days: int = 0, nanoseconds: int = 0):
         signs = {(v > 0) - (v < 0) for v in (months, days, nanoseconds)} - {0}
         if len(signs) > 1:
-            raise ValueError("The duration months, days and nanoseconds must be all of the same sign")
+            raise ValueError(
+                "The duration months, days and nanoseconds must be all of the same sign"
+            )
         self.months = months
         self.days = days
         self.nanoseconds = nanoseconds
