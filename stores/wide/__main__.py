@@ -49,18 +49,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 async def serve(options: argparse.Namespace, out=sys.stdout) -> None:
     """Open the engine, serve until SIGTERM/SIGINT, then close everything."""
-    from stores.wide import connect
     from stores.wide.auth import PasswordAuthenticator
+    from stores.wide.cql.executor import Executor
     from stores.wide.protocol.cql_backend import CQLBackend
+    from stores.wide.session import Session
+    from stores.wide.storage import StorageEngine
 
-    session = connect(options.dir or "memory:", commitlog_sync=options.commitlog_sync)
+    engine = StorageEngine.open(options.dir, commitlog_sync=options.commitlog_sync)
+    try:
+        # system.local reports the address and port clients reach us on.
+        address = "127.0.0.1" if options.bind in ("", "0.0.0.0", "::") else options.bind
+        executor = Executor(engine, address=address, port=options.port)
+    except Exception:
+        engine.close()
+        raise
+    session = Session(executor, engine)
     try:
         authenticator = None
         if options.auth:
             authenticator = PasswordAuthenticator(session)
             authenticator.setup()
         server = CQLServer(
-            CQLBackend(session),
+            CQLBackend(executor),
             host=options.bind,
             port=options.port,
             authenticator=authenticator,
@@ -76,7 +86,7 @@ async def serve(options: argparse.Namespace, out=sys.stdout) -> None:
         )
         await server.serve_until(stop)
     finally:
-        session.shutdown() if hasattr(session, "shutdown") else session.close()
+        session.shutdown()
     print("CQL server stopped", file=out, flush=True)
 
 

@@ -56,7 +56,9 @@ def parse(source: str) -> Parsed:
     except RecursionError:
         token = parser.peek()
         raise SyntaxException(
-            f"line {token.line}:{token.column} statement is too deeply nested", token.line, token.column
+            f"line {token.line}:{token.column} statement is too deeply nested",
+            token.line,
+            token.column,
         ) from None
     while parser.peek().is_punct(";"):
         parser.advance()

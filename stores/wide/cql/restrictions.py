@@ -326,7 +326,11 @@ def compile_where(
         )
     if statement != "SELECT":
         sliced = {f.column for f in r.filters if f.kind == PARTITION_KEY}
-        missing = [c.name for c in table.partition_key if c.name not in r.pk_values and c.name not in sliced]
+        missing = [
+            c.name
+            for c in table.partition_key
+            if c.name not in r.pk_values and c.name not in sliced
+        ]
         if missing or pk_slice:
             if pk_slice and not missing:
                 raise InvalidRequest(

@@ -232,7 +232,10 @@ def _selector_expr(expr, table: TableInfo, compiler: TermCompiler) -> OutputColu
                 (name, inner.evaluate, inner.spec.cql_type),
             )
         literal_kinds = (ast.Literal, ast.BindMarker, ast.CollectionLiteral, ast.TupleLiteral)
-        args = [None if isinstance(a, literal_kinds) else _selector_expr(a, table, compiler) for a in expr.args]
+        args = [
+            None if isinstance(a, literal_kinds) else _selector_expr(a, table, compiler)
+            for a in expr.args
+        ]
         if any(a is not None and a.aggregate for a in args):
             raise InvalidRequest("Aggregates are not supported as scalar function arguments")
         function = resolve_function(name, [None if a is None else a.spec.cql_type for a in args])

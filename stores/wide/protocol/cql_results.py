@@ -1,10 +1,9 @@
-"""Turn the CQL layer's results and bind specs into protocol messages, and back.
+"""Turn the CQL layer's results and column specs into protocol messages.
 
 The CQL layer returns ``Rows``/``Void``/``SetKeyspace``/``SchemaChange`` with
 Python values and CQL types; this module builds the RESULT responses, asking
-the CQL types (``stores.wide.cql.types``) to serialize values, and turns the
-client's bound ``[value]`` bytes into Python values with the bind markers'
-types. It owns no value encoding of its own and never executes statements.
+the CQL types (``stores.wide.cql.types``) to serialize values. It owns no
+value encoding of its own and never executes statements.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 from stores.wide.cql import results as cql_results
-from stores.wide.cql.errors import InvalidRequest
-from stores.wide.protocol.primitives import UNSET as WIRE_UNSET
 from stores.wide.protocol.responses import (
     ColumnSpec,
     Response,
@@ -61,41 +58,3 @@ def to_response(result, *, skip_metadata: bool = False) -> Response:
     if isinstance(result, cql_results.Void) or result is None:
         return VoidResult()
     raise TypeError(f"unknown CQL result {type(result).__name__}")
-
-
-def bind_values(specs, values, names=None) -> list:
-    """Return Python values for the client's bound bytes, using the markers' types.
-
-    ``names`` (QUERY/EXECUTE flag 0x40) binds by marker name instead of position.
-    """
-    if values is None:
-        values = []
-    if names is not None:
-        by_name = dict(zip((n.lower() for n in names), values, strict=True))
-        ordered = []
-        for spec in specs:
-            key = spec.name.lower()
-            if key not in by_name:
-                raise InvalidRequest(f"Invalid set of values: missing value for {spec.name}")
-            ordered.append(by_name[key])
-        values = ordered
-    if len(values) != len(specs):
-        raise InvalidRequest(
-            f"There were {len(specs)} markers(?) in CQL but {len(values)} bound variables"
-        )
-    bound = []
-    for spec, raw in zip(specs, values, strict=True):
-        if raw is None:
-            bound.append(None)
-        elif raw is WIRE_UNSET:
-            bound.append(cql_results.UNSET)
-        else:
-            try:
-                bound.append(spec.cql_type.deserialize(raw))
-            except InvalidRequest:
-                raise
-            except Exception as exc:
-                raise InvalidRequest(
-                    f"Invalid value for column {spec.name} of type {spec.cql_type.cql()}: {exc}"
-                ) from None
-    return bound
