@@ -169,23 +169,35 @@ def run_case(steps: list[Step], client, where: str = "") -> int:
                 raise AssertionError(f"{label}: unexpected {type(exc).__name__}: {exc}") from exc
             name = type(exc).__name__
             message = getattr(exc, "message", None) or str(exc)
-            assert name == step.error_class, f"{label}: expected {step.error_class}, got {name}: {message}"
+            assert name == step.error_class, (
+                f"{label}: expected {step.error_class}, got {name}: {message}"
+            )
             if step.contains:
                 assert step.message in message, f"{label}: {message!r} lacks {step.message!r}"
             else:
-                assert message.strip() == step.message, f"{label}: message {message!r} != {step.message!r}"
+                assert message.strip() == step.message, (
+                    f"{label}: message {message!r} != {step.message!r}"
+                )
             continue
         if step.expect == "error":
-            raise AssertionError(f"{label}: expected {step.error_class} but it succeeded with {rows!r}")
+            raise AssertionError(
+                f"{label}: expected {step.error_class} but it succeeded with {rows!r}"
+            )
         rows = [tuple(r) for r in rows]
         if step.expect == "rows":
-            assert rows == step.rows, f"{label}: rows\n  got      {rows!r}\n  expected {step.rows!r}"
+            assert rows == step.rows, (
+                f"{label}: rows\n  got      {rows!r}\n  expected {step.rows!r}"
+            )
         elif step.expect == "rows_any_order":
-            assert len(rows) == len(step.rows) and all(r in step.rows for r in rows) and all(
-                r in rows for r in step.rows
+            assert (
+                len(rows) == len(step.rows)
+                and all(r in step.rows for r in rows)
+                and all(r in rows for r in step.rows)
             ), f"{label}: rows\n  got      {rows!r}\n  expected {step.rows!r} (any order)"
         elif step.expect == "columns":
-            assert list(columns) == step.columns, f"{label}: columns {columns!r} != {step.columns!r}"
+            assert list(columns) == step.columns, (
+                f"{label}: columns {columns!r} != {step.columns!r}"
+            )
         elif step.expect == "count":
             assert len(rows) == step.count, f"{label}: {len(rows)} rows, expected {step.count}"
     return len(steps)

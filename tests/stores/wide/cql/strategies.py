@@ -49,14 +49,17 @@ VALUES = {
     "uuid": uuids,
     "timeuuid": timeuuids,
     "timestamp": st.integers(-(2**50), 2**50).map(
-        lambda ms: datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
-        if -62_135_596_800_000 <= ms <= 253_402_300_799_000
-        else ms
+        lambda ms: (
+            datetime.datetime(1970, 1, 1) + datetime.timedelta(milliseconds=ms)
+            if -62_135_596_800_000 <= ms <= 253_402_300_799_000
+            else ms
+        )
     ),
     "date": st.integers(-(2**31), 2**31 - 1).map(Date),
     "time": st.integers(0, 86_400 * 10**9 - 1).map(Time),
     "inet": st.one_of(
-        st.ip_addresses(v=4).map(str), st.ip_addresses(v=6).map(lambda a: str(ipaddress.IPv6Address(a)))
+        st.ip_addresses(v=4).map(str),
+        st.ip_addresses(v=6).map(lambda a: str(ipaddress.IPv6Address(a))),
     ),
 }
 
@@ -72,7 +75,11 @@ def uuid_key(value: uuid.UUID):
     version = raw[6] >> 4
     lsb = tuple(b - 256 if b > 127 else b for b in raw[8:])
     if version == 1:
-        stamp = ((int.from_bytes(raw[6:8], "big") & 0x0FFF) << 48) | (int.from_bytes(raw[4:6], "big") << 32) | int.from_bytes(raw[0:4], "big")
+        stamp = (
+            ((int.from_bytes(raw[6:8], "big") & 0x0FFF) << 48)
+            | (int.from_bytes(raw[4:6], "big") << 32)
+            | int.from_bytes(raw[0:4], "big")
+        )
         return (1, stamp, lsb)
     return (version, raw)
 
@@ -85,9 +92,14 @@ def model_key(cql_type, value):
     if isinstance(cql_type, SetType):
         return sorted(model_key(cql_type.element, v) for v in value)
     if isinstance(cql_type, MapType):
-        return sorted((model_key(cql_type.key, k), model_key(cql_type.value, v)) for k, v in value.items())
+        return sorted(
+            (model_key(cql_type.key, k), model_key(cql_type.value, v)) for k, v in value.items()
+        )
     if isinstance(cql_type, TupleType):
-        return tuple((0,) if v is None else (1, model_key(t, v)) for t, v in zip(cql_type.subtypes, value, strict=True))
+        return tuple(
+            (0,) if v is None else (1, model_key(t, v))
+            for t, v in zip(cql_type.subtypes, value, strict=True)
+        )
     if name in ("float", "double"):
         return float_key(value)
     if name in ("text", "ascii"):

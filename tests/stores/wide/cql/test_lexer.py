@@ -11,7 +11,7 @@ def kinds(source):
 
 
 def test_tokens_and_case():
-    assert kinds("SELECT \"MyCol\", x FROM ks.t") == [
+    assert kinds('SELECT "MyCol", x FROM ks.t') == [
         ("ident", "select"),
         ("quoted_ident", "MyCol"),
         ("punct", ","),
@@ -24,7 +24,9 @@ def test_tokens_and_case():
 
 
 def test_literals():
-    assert kinds("'it''s' $$a'b$$ 12, -3 1.5e3 0xCAFE 1h30m e7ee39b6-3e58-11ee-9b61-0242ac120002") == [
+    assert kinds(
+        "'it''s' $$a'b$$ 12, -3 1.5e3 0xCAFE 1h30m e7ee39b6-3e58-11ee-9b61-0242ac120002"
+    ) == [
         ("string", "it's"),
         ("string", "a'b"),
         ("integer", "12"),
@@ -38,7 +40,13 @@ def test_literals():
 
 
 def test_minus_after_a_value_is_an_operator():
-    assert kinds("c = c -1") == [("ident", "c"), ("punct", "="), ("ident", "c"), ("punct", "-"), ("integer", "1")]
+    assert kinds("c = c -1") == [
+        ("ident", "c"),
+        ("punct", "="),
+        ("ident", "c"),
+        ("punct", "-"),
+        ("integer", "1"),
+    ]
 
 
 def test_comments_and_positions():

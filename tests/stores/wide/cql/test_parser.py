@@ -27,11 +27,20 @@ def test_select_clauses():
 
 def test_markers_are_numbered_and_named():
     parsed = parse("UPDATE t USING TTL :ttl SET v = ?, m[:k] = :v WHERE k = ? IF v = ?")
-    assert [(m.index, m.name) for m in parsed.markers] == [(0, "ttl"), (1, None), (2, "k"), (3, "v"), (4, None), (5, None)]
+    assert [(m.index, m.name) for m in parsed.markers] == [
+        (0, "ttl"),
+        (1, None),
+        (2, "k"),
+        (3, "v"),
+        (4, None),
+        (5, None),
+    ]
 
 
 def test_update_assignment_forms():
-    stmt = parse("UPDATE t SET a = a + {1}, b = [0] + b, c = c - 2, d += 1, e['k'] = 1 WHERE k = 0").statement
+    stmt = parse(
+        "UPDATE t SET a = a + {1}, b = [0] + b, c = c - 2, d += 1, e['k'] = 1 WHERE k = 0"
+    ).statement
     assert [(a.column, a.op) for a in stmt.assignments] == [
         ("a", "add"),
         ("b", "prepend"),
@@ -54,7 +63,9 @@ def test_create_table_shapes():
 
 
 def test_batch_and_split():
-    stmt = parse("BEGIN UNLOGGED BATCH USING TIMESTAMP 5 INSERT INTO t (a) VALUES (1); DELETE FROM t WHERE a = 1; APPLY BATCH").statement
+    stmt = parse(
+        "BEGIN UNLOGGED BATCH USING TIMESTAMP 5 INSERT INTO t (a) VALUES (1); DELETE FROM t WHERE a = 1; APPLY BATCH"
+    ).statement
     assert stmt.kind == "unlogged" and len(stmt.statements) == 2
     script = "CREATE TABLE t (a int PRIMARY KEY);\nINSERT INTO t (a) VALUES (1); BEGIN BATCH INSERT INTO t (a) VALUES (2); APPLY BATCH;"
     assert len(split_statements(script)) == 3
@@ -66,8 +77,14 @@ def test_batch_and_split():
         ("SELECT * FORM t", "line 1:9 mismatched input 'FORM' expecting FROM"),
         ("SELECT * FROM t WHERE", "line 1:21 no viable alternative at input '<EOF>'"),
         ("SELECT *\nFROM t\nWHERE a = = 1", "line 3:10 no viable alternative at input '='"),
-        ("INSERT INTO t (a) VALUES (1) garbage", "line 1:29 mismatched input 'garbage' expecting EOF"),
-        ("CREATE TABLE select (a int PRIMARY KEY)", "line 1:13 no viable alternative at input 'select'"),
+        (
+            "INSERT INTO t (a) VALUES (1) garbage",
+            "line 1:29 mismatched input 'garbage' expecting EOF",
+        ),
+        (
+            "CREATE TABLE select (a int PRIMARY KEY)",
+            "line 1:13 no viable alternative at input 'select'",
+        ),
     ],
 )
 def test_syntax_errors_point_at_line_and_column(query, message):

@@ -31,7 +31,9 @@ from stores.wide.cql.types import (
 from stores.wide.cql.values import Date, Duration, Time, parse_duration
 from tests.stores.wide.cql.strategies import VALUES, canonical, durations, model_key
 
-settings.register_profile("cql", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "cql", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile("cql")
 
 T = SIMPLE_TYPES
@@ -60,7 +62,9 @@ def test_serialize_round_trip(name):
 
     @given(VALUES[name])
     def check(value):
-        assert canonical(cql_type, cql_type.deserialize(cql_type.serialize(value))) == canonical(cql_type, value)
+        assert canonical(cql_type, cql_type.deserialize(cql_type.serialize(value))) == canonical(
+            cql_type, value
+        )
 
     check()
 
@@ -141,8 +145,12 @@ def test_duration_round_trip(value):
 
 
 def test_literals():
-    assert T["timestamp"].from_literal("string", "2024-01-02 03:04:05.006+0000") == datetime.datetime(2024, 1, 2, 3, 4, 5, 6000)
-    assert T["timestamp"].from_literal("string", "2024-01-02T03:04:05+01:00") == datetime.datetime(2024, 1, 2, 2, 4, 5)
+    assert T["timestamp"].from_literal(
+        "string", "2024-01-02 03:04:05.006+0000"
+    ) == datetime.datetime(2024, 1, 2, 3, 4, 5, 6000)
+    assert T["timestamp"].from_literal("string", "2024-01-02T03:04:05+01:00") == datetime.datetime(
+        2024, 1, 2, 2, 4, 5
+    )
     assert T["date"].from_literal("string", "2024-02-29") == Date(datetime.date(2024, 2, 29))
     assert T["time"].from_literal("string", "08:12:54.123456789") == Time(29574123456789)
     assert T["uuid"].from_literal("uuid", "e7ee39b6-3e58-11ee-9b61-0242ac120002").version == 1
@@ -160,7 +168,13 @@ def test_literals():
 
 
 def test_bad_bytes_are_invalid_requests_not_crashes():
-    for name, data in [("int", b"\x00"), ("bigint", b"\x00" * 3), ("uuid", b"x"), ("text", b"\xff"), ("boolean", b"ab")]:
+    for name, data in [
+        ("int", b"\x00"),
+        ("bigint", b"\x00" * 3),
+        ("uuid", b"x"),
+        ("text", b"\xff"),
+        ("boolean", b"ab"),
+    ]:
         with pytest.raises(InvalidRequest):
             T[name].deserialize(data)
     with pytest.raises(InvalidRequest):
@@ -170,7 +184,13 @@ def test_bad_bytes_are_invalid_requests_not_crashes():
 
 
 def test_parse_type_round_trips_and_rejects_nested_non_frozen():
-    for text in ("int", "map<text, frozen<list<int>>>", "frozen<set<uuid>>", "frozen<tuple<int, text>>", "list<frozen<map<int, int>>>"):
+    for text in (
+        "int",
+        "map<text, frozen<list<int>>>",
+        "frozen<set<uuid>>",
+        "frozen<tuple<int, text>>",
+        "list<frozen<map<int, int>>>",
+    ):
         assert parse_type(text).cql() == text
     assert parse_type("varchar").cql() == "text"
     with pytest.raises(InvalidRequest, match="Non-frozen collections are not allowed"):
