@@ -67,7 +67,7 @@ async def serve(options: argparse.Namespace, out=sys.stdout) -> None:
     try:
         authenticator = None
         if options.auth:
-            authenticator = PasswordAuthenticator(session)
+            authenticator = PasswordAuthenticator(engine)
             authenticator.setup()
         server = CQLServer(
             CQLBackend(executor),

@@ -1,11 +1,13 @@
 """PasswordAuthenticator: roles and salted password hashes stored in the engine.
 
-Roles live in ``system_auth.roles`` (``role``, ``salted_hash``,
-``can_login``, ``is_superuser``), written and read through the in-process
-Session like any table. Hashes are PBKDF2-SHA256 with a random salt (Cassandra
-uses bcrypt; the standard library has no bcrypt). On first use the superuser
-``cassandra``/``cassandra`` is created, as Cassandra does. Never logs or
-returns a password.
+Roles live in the storage engine's ``system_auth.roles`` table (partition key
+``role``; ``can_login``, ``is_superuser``, ``salted_hash``), written and read
+through the storage API directly: CQL treats ``system_auth`` as a system
+keyspace users may not modify, and the table carries no CQL metadata, so no
+CQL statement reads the hashes. Hashes are PBKDF2-SHA256 with a random salt
+(Cassandra uses bcrypt; the standard library has none). On first use the
+superuser ``cassandra``/``cassandra`` is created, as Cassandra does. Never
+logs or returns a password.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import hashlib
 import hmac
 import os
 import threading
+import time
+
+from stores.wide.cql.types import BOOLEAN, TEXT
+from stores.wide.storage import Cell, LivenessInfo, Mutation, RowUpdate, TableSchema
 
 AUTH_KEYSPACE = "system_auth"
 ROLES_TABLE = "roles"
@@ -54,15 +60,15 @@ def check_password(password: str, salted_hash: str) -> bool:
 
 
 class PasswordAuthenticator:
-    """Check users against ``system_auth.roles`` through a cassandra-driver shaped Session."""
+    """Check users against ``system_auth.roles`` in a storage engine."""
 
-    def __init__(self, session, *, iterations: int = PBKDF2_ITERATIONS):
-        self.session = session
+    def __init__(self, engine, *, iterations: int = PBKDF2_ITERATIONS):
+        self.engine = engine
         self.iterations = iterations
         self._ready = False
         self._lock = threading.Lock()
-        # Successful checks, so a driver's connection pool does not pay for
-        # PBKDF2 on every connection: (user, password hash of this process).
+        # Checks that passed, keyed by role: a fingerprint of (hash, password)
+        # so a driver opening many connections pays for PBKDF2 once.
         self._verified: dict[str, str] = {}
 
     def setup(self) -> None:
@@ -70,43 +76,59 @@ class PasswordAuthenticator:
         with self._lock:
             if self._ready:
                 return
-            self.session.execute(
-                f"CREATE KEYSPACE IF NOT EXISTS {AUTH_KEYSPACE} WITH replication = "
-                "{'class': 'SimpleStrategy', 'replication_factor': 1}"
-            )
-            self.session.execute(
-                f"CREATE TABLE IF NOT EXISTS {AUTH_KEYSPACE}.{ROLES_TABLE} ("
-                "role text PRIMARY KEY, can_login boolean, is_superuser boolean, "
-                "member_of set<text>, salted_hash text)"
-            )
-            if self._hash_of(DEFAULT_USER) is None:
-                self.create_role(DEFAULT_USER, DEFAULT_PASSWORD, superuser=True)
+            if AUTH_KEYSPACE not in self.engine.keyspaces():
+                self.engine.create_keyspace(
+                    AUTH_KEYSPACE,
+                    {
+                        "replication": {
+                            "class": "org.apache.cassandra.locator.SimpleStrategy",
+                            "replication_factor": "1",
+                        },
+                        "durable_writes": True,
+                    },
+                )
+            if not any(
+                t.keyspace == AUTH_KEYSPACE and t.name == ROLES_TABLE for t in self.engine.tables()
+            ):
+                self.engine.create_table(
+                    TableSchema(
+                        keyspace=AUTH_KEYSPACE,
+                        name=ROLES_TABLE,
+                        partition_key=["role"],
+                        regular=["can_login", "is_superuser", "salted_hash"],
+                    )
+                )
             self._ready = True
+        if self._row(DEFAULT_USER) is None:
+            self.create_role(DEFAULT_USER, DEFAULT_PASSWORD, superuser=True)
 
     def create_role(self, role: str, password: str, *, superuser: bool = False) -> None:
         """Create or replace a login role with a password."""
-        self.session.execute(
-            f"INSERT INTO {AUTH_KEYSPACE}.{ROLES_TABLE} "
-            "(role, can_login, is_superuser, salted_hash) VALUES (%s, %s, %s, %s)",
-            (role, True, superuser, hash_password(password, iterations=self.iterations)),
-        )
+        stamp = time.time_ns() // 1000
+        cells = {
+            "can_login": Cell(BOOLEAN.serialize(True), stamp),
+            "is_superuser": Cell(BOOLEAN.serialize(superuser), stamp),
+            "salted_hash": Cell(
+                TEXT.serialize(hash_password(password, iterations=self.iterations)), stamp
+            ),
+        }
+        row = RowUpdate(b"", liveness=LivenessInfo(stamp), cells=cells)
+        self.engine.apply(Mutation(AUTH_KEYSPACE, ROLES_TABLE, TEXT.serialize(role), rows=[row]))
         self._verified.pop(role, None)
 
-    def _hash_of(self, role: str) -> str | None:
-        row = self.session.execute(
-            f"SELECT salted_hash, can_login FROM {AUTH_KEYSPACE}.{ROLES_TABLE} WHERE role = %s",
-            (role,),
-        ).one()
-        if row is None or not row[1]:
+    def _row(self, role: str) -> dict[str, bytes] | None:
+        result = self.engine.read(AUTH_KEYSPACE, ROLES_TABLE, TEXT.serialize(role))
+        if result is None or not result.rows:
             return None
-        return row[0]
+        return {name: cell.value for name, cell in result.rows[0].cells.items()}
 
     def authenticate(self, username: str, password: str) -> bool:
         """Return True if the role exists, may log in, and the password matches."""
         self.setup()
-        salted_hash = self._hash_of(username)
-        if salted_hash is None:
+        row = self._row(username)
+        if row is None or not BOOLEAN.deserialize(row.get("can_login") or b"\x00"):
             return False
+        salted_hash = TEXT.deserialize(row.get("salted_hash") or b"")
         fingerprint = hashlib.sha256(f"{salted_hash}\0{password}".encode()).hexdigest()
         if self._verified.get(username) == fingerprint:
             return True

@@ -59,3 +59,29 @@ class ServerProcess:
             self.proc.kill()
             output = self.proc.communicate(timeout=10)[0]
         return self.proc.returncode, output
+
+
+def driver_cluster(port: int, **options):
+    """Return a cassandra-driver Cluster that only ever contacts 127.0.0.1:port."""
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.policies import WhiteListRoundRobinPolicy
+
+    profile = ExecutionProfile(
+        load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.0.1"]),
+        request_timeout=30,
+        row_factory=options.pop("row_factory", None) or _named_tuples(),
+    )
+    return Cluster(
+        contact_points=["127.0.0.1"],
+        port=port,
+        execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+        connect_timeout=10,
+        control_connection_timeout=10,
+        **options,
+    )
+
+
+def _named_tuples():
+    from cassandra.query import named_tuple_factory
+
+    return named_tuple_factory

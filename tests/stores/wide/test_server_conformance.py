@@ -12,8 +12,6 @@ import re
 
 import pytest
 from cassandra import AlreadyExists
-from cassandra.cluster import Cluster
-from cassandra.policies import WhiteListRoundRobinPolicy
 from cassandra.query import SimpleStatement, tuple_factory
 from cassandra.util import Date as DriverDate
 from cassandra.util import Duration as DriverDuration
@@ -23,7 +21,7 @@ from cassandra.util import Time as DriverTime
 
 from stores.wide.cql.values import Date, Duration, Time
 from tests.stores.wide.cql.conformance import case_files, load_case, run_case
-from tests.stores.wide.server_process import ServerProcess
+from tests.stores.wide.server_process import ServerProcess, driver_cluster
 
 SYSTEM_KEYSPACES = {
     "system",
@@ -85,7 +83,6 @@ def _as_case_error(exc: Exception) -> Exception:
 class DriverClient:
     def __init__(self, session):
         self.session = session
-        session.row_factory = tuple_factory
 
     def execute(self, statement: str, fetch_size: int | None):
         if fetch_size is None:
@@ -109,14 +106,7 @@ def server():
 @pytest.fixture(scope="module", params=["default", "v4"])
 def cluster(request, server):
     options = {} if request.param == "default" else {"protocol_version": 4}
-    cluster = Cluster(
-        contact_points=["127.0.0.1"],
-        port=server.port,
-        load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.0.1"]),
-        connect_timeout=10,
-        control_connection_timeout=10,
-        **options,
-    )
+    cluster = driver_cluster(server.port, row_factory=tuple_factory, **options)
     yield cluster
     cluster.shutdown()
 
@@ -124,9 +114,9 @@ def cluster(request, server):
 def _drop_user_keyspaces(cluster):
     session = cluster.connect()
     try:
-        for row in session.execute("SELECT keyspace_name FROM system_schema.keyspaces"):
-            if row.keyspace_name not in SYSTEM_KEYSPACES:
-                session.execute(f'DROP KEYSPACE "{row.keyspace_name}"')
+        for (name,) in session.execute("SELECT keyspace_name FROM system_schema.keyspaces"):
+            if name not in SYSTEM_KEYSPACES:
+                session.execute(f'DROP KEYSPACE "{name}"')
     finally:
         session.shutdown()
 
@@ -135,7 +125,6 @@ def _drop_user_keyspaces(cluster):
 def test_case_through_the_driver(cluster, path):
     _drop_user_keyspaces(cluster)
     session = cluster.connect()
-    session.default_timeout = 30
     try:
         assert run_case(load_case(path), DriverClient(session), path.name) > 0
     finally:

@@ -10,12 +10,11 @@ import uuid
 
 import pytest
 from cassandra import AlreadyExists, InvalidRequest
-from cassandra.cluster import Cluster
-from cassandra.policies import WhiteListRoundRobinPolicy
+from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster
 from cassandra.protocol import SyntaxException
 from cassandra.query import BatchStatement, SimpleStatement, dict_factory
 
-from tests.stores.wide.server_process import ServerProcess
+from tests.stores.wide.server_process import ServerProcess, driver_cluster
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +26,7 @@ def server():
 
 
 def cluster_for(server, **options):
-    return Cluster(
-        contact_points=["127.0.0.1"],
-        port=server.port,
-        load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.0.1"]),
-        connect_timeout=10,
-        control_connection_timeout=10,
-        **options,
-    )
+    return driver_cluster(server.port, **options)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +39,6 @@ def cluster(server):
 @pytest.fixture(scope="module")
 def session(cluster):
     session = cluster.connect()
-    session.default_timeout = 30
     session.execute(
         "CREATE KEYSPACE IF NOT EXISTS drv WITH replication = "
         "{'class': 'SimpleStrategy', 'replication_factor': 1}"
@@ -185,13 +176,13 @@ def test_dict_rows_and_async_pipelining(session):
     select = session.prepare("SELECT v FROM many WHERE k = ?")
     futures = [session.execute_async(select, (k,)) for k in range(200)]
     assert [f.result().one().v for f in futures] == [k * k for k in range(200)]
-    session.row_factory = dict_factory
-    try:
-        assert session.execute("SELECT k, v FROM many WHERE k = 3").one() == {"k": 3, "v": 9}
-    finally:
-        from cassandra.query import named_tuple_factory
-
-        session.row_factory = named_tuple_factory
+    profile = session.execution_profile_clone_update(EXEC_PROFILE_DEFAULT, row_factory=dict_factory)
+    assert session.execute(
+        "SELECT k, v FROM many WHERE k = 3", execution_profile=profile
+    ).one() == {
+        "k": 3,
+        "v": 9,
+    }
 
 
 def test_schema_change_event_reaches_another_client(server, session):
