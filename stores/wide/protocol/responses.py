@@ -7,11 +7,15 @@ serializing CQL values is the CQL layer's job. Nothing here does I/O.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from stores.wide.protocol import format as fmt
 from stores.wide.protocol.primitives import BodyWriter
 from stores.wide.protocol.type_options import TypeSpec, write_type
+
+_INT = struct.Struct(">i")
+_NULL = _INT.pack(fmt.VALUE_NULL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,12 +196,18 @@ class RowsResult:
         self.metadata.write(writer)
         writer.write_int(len(self.rows))
         width = len(self.metadata.columns)
+        parts = [writer.getvalue()]
+        append = parts.append
         for row in self.rows:
             if len(row) != width:
                 raise ValueError(f"row has {len(row)} values for {width} columns")
             for value in row:
-                writer.write_bytes(value)
-        return writer.getvalue()
+                if value is None:
+                    append(_NULL)
+                else:
+                    append(_INT.pack(len(value)))
+                    append(value)
+        return b"".join(parts)
 
 
 @dataclass(slots=True)

@@ -37,6 +37,7 @@ class FakeBackend:
     def __init__(self):
         self.prepared = {}
         self.release = threading.Event()
+        self.waiting = threading.Event()
         self.calls = 0
 
     def _columns(self):
@@ -58,6 +59,7 @@ class FakeBackend:
         if words[0] == "CREATE":
             return SchemaChangeResult(SchemaChange("CREATED", "KEYSPACE", words[1]))
         if words[0] == "WAIT":
+            self.waiting.set()
             self.release.wait(10)
             return VoidResult()
         if words[0] == "KEYSPACE":

@@ -108,6 +108,7 @@ def test_prepare_execute_and_unprepared(server):
 def test_replies_come_in_any_order(server, backend):
     client = connect(server)
     client.send(driver_frame(QueryMessage("WAIT", 1), stream=10))
+    assert backend.waiting.wait(10)
     client.send(driver_frame(QueryMessage("SELECT 1", 1), stream=11))
     first = driver_decode(client.read_frame())
     assert first.stream_id == 11
