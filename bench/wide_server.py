@@ -36,6 +36,12 @@ INSERT_CQL = "INSERT INTO bench.history (user, ts, post) VALUES (?, ?, ?)"
 SELECT_CQL = "SELECT ts, post FROM bench.history WHERE user = ? LIMIT 20"
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """Return user+system CPU seconds a process (all its threads) has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(samples: list[float], q: float) -> float:
     if not samples:
         return float("nan")
@@ -72,6 +78,7 @@ def in_process(ops: int, seconds: float) -> list[dict]:
         latencies = []
         deadline = time.perf_counter() + seconds
         start = time.perf_counter()
+        cpu_start = time.process_time()
         count = 0
         while count < ops and time.perf_counter() < deadline:
             t0 = time.perf_counter()
@@ -80,7 +87,9 @@ def in_process(ops: int, seconds: float) -> list[dict]:
                 list(rows)
             latencies.append(time.perf_counter() - t0)
             count += 1
-        results.append(summarize(name, count, time.perf_counter() - start, latencies))
+        summary = summarize(name, count, time.perf_counter() - start, latencies)
+        summary["cpu_us_per_op"] = (time.process_time() - cpu_start) / max(count, 1) * 1e6
+        results.append(summary)
     session.close() if hasattr(session, "close") else session.shutdown()
     return results
 
@@ -183,17 +192,20 @@ def over_network(
                 )
                 for n in range(clients)
             ]
+            cpu_start = process_cpu_seconds(server.proc.pid)
             for proc in procs:
                 proc.start()
             outcomes = [queue.get(timeout=seconds + 120) for _ in procs]
             for proc in procs:
                 proc.join(30)
+            server_cpu = process_cpu_seconds(server.proc.pid) - cpu_start
             count = sum(o[0] for o in outcomes)
             elapsed = max(o[1] for o in outcomes)
             latencies = [x for o in outcomes for x in o[2]]
             errors = sum(o[3] for o in outcomes)
             summary = summarize(phase, count, elapsed, latencies)
             summary["errors"] = errors
+            summary["cpu_us_per_op"] = server_cpu / max(count, 1) * 1e6
             results.append(summary)
     finally:
         code, output = server.stop()
@@ -213,17 +225,23 @@ def main() -> int:
 
     print(
         f"cpus: {os.cpu_count()}  ops/phase: {options.ops}  clients: {options.clients}  "
-        f"in flight/client: {options.concurrency}"
+        f"in flight/client: {options.concurrency}  server workers: {options.workers}  "
+        f"load average: {os.getloadavg()[0]:.1f}"
     )
     local = in_process(options.ops, options.seconds)
     remote = over_network(
         options.ops, options.clients, options.concurrency, options.seconds, options.workers
     )
-    print(f"{'workload':<18}{'side':<14}{'ops':>8}{'ops/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    print(f"load average after the run: {os.getloadavg()[0]:.1f}")
+    print(
+        f"{'workload':<18}{'side':<14}{'ops':>8}{'ops/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'CPU us/op':>18}"
+    )
     for a, b in zip(local, remote, strict=True):
         for side, r in (("in-process", a), ("network", b)):
             print(
-                f"{r['name']:<18}{side:<14}{r['ops']:>8}{r['ops_per_s']:>10.0f}{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}"
+                f"{r['name']:<18}{side:<14}{r['ops']:>8}{r['ops_per_s']:>10.0f}"
+                f"{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{r['cpu_us_per_op']:>18.0f}"
             )
         ratio = b["ops_per_s"] / a["ops_per_s"] if a["ops_per_s"] else float("nan")
         print(

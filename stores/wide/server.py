@@ -97,8 +97,15 @@ class ClientConnection(asyncio.Protocol):
             else:
                 self._handle_control(event)
         if batch:
-            future = self.server.loop.run_in_executor(self.server.pool, self._execute, batch)
-            future.add_done_callback(functools.partial(self._finish, len(batch)))
+            if self.server.pool is None:
+                # Inline mode: no thread hand-off and no GIL contention, at
+                # the price of the loop waiting for each statement.
+                done = self.server.loop.create_future()
+                done.set_result(self._execute(batch))
+                self.server.loop.call_soon(self._finish, len(batch), done)
+            else:
+                future = self.server.loop.run_in_executor(self.server.pool, self._execute, batch)
+                future.add_done_callback(functools.partial(self._finish, len(batch)))
         self._update_reading()
 
     def _at_capacity(self) -> bool:
@@ -205,7 +212,11 @@ class CQLServer:
             authenticator=authenticator,
             compressions=available_compressions() if compressions is None else compressions,
         )
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cql-worker")
+        self.pool = (
+            ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cql-worker")
+            if workers > 0
+            else None
+        )
         self.connections: set[ClientConnection] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -241,7 +252,8 @@ class CQLServer:
                 await asyncio.wait_for(self._server.wait_closed(), 5)
             except TimeoutError:
                 log.warning("connections still open after 5 s at shutdown")
-        await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown, True)
+        if self.pool is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.pool.shutdown, True)
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

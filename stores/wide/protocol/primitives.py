@@ -44,7 +44,7 @@ class BodyReader:
     __slots__ = ("_data", "_pos")
 
     def __init__(self, data: bytes | bytearray | memoryview):
-        self._data = bytes(data)
+        self._data = data if type(data) is bytes else bytes(data)
         self._pos = 0
 
     @property
@@ -52,32 +52,43 @@ class BodyReader:
         """Return the number of unread bytes."""
         return len(self._data) - self._pos
 
+    def _truncated(self, n: int) -> ProtocolViolation:
+        return ProtocolViolation(
+            f"truncated message body: wanted {n} bytes at offset {self._pos}, "
+            f"have {len(self._data) - self._pos}",
+            fatal=False,
+        )
+
     def _take(self, n: int) -> bytes:
-        if n < 0 or self._pos + n > len(self._data):
-            raise ProtocolViolation(
-                f"truncated message body: wanted {n} bytes at offset {self._pos}, "
-                f"have {len(self._data) - self._pos}",
-                fatal=False,
-            )
         start = self._pos
-        self._pos += n
-        return self._data[start : self._pos]
+        end = start + n
+        if n < 0 or end > len(self._data):
+            raise self._truncated(n)
+        self._pos = end
+        return self._data[start:end]
+
+    def _unpack(self, fmt: struct.Struct) -> int:
+        pos = self._pos
+        if pos + fmt.size > len(self._data):
+            raise self._truncated(fmt.size)
+        self._pos = pos + fmt.size
+        return fmt.unpack_from(self._data, pos)[0]
 
     def read_byte(self) -> int:
         """Return an unsigned [byte]."""
-        return self._take(1)[0]
+        return self._unpack(_BYTE)
 
     def read_short(self) -> int:
         """Return an unsigned [short]."""
-        return _SHORT.unpack(self._take(2))[0]
+        return self._unpack(_SHORT)
 
     def read_int(self) -> int:
         """Return a signed [int]."""
-        return _INT.unpack(self._take(4))[0]
+        return self._unpack(_INT)
 
     def read_long(self) -> int:
         """Return a signed [long]."""
-        return _LONG.unpack(self._take(8))[0]
+        return self._unpack(_LONG)
 
     def read_string(self) -> str:
         """Return a [string]: a [short] length then UTF-8 bytes."""
@@ -107,6 +118,13 @@ class BodyReader:
 
     def read_value(self) -> bytes | None | Unset:
         """Return a [value]: bytes, None (null, -1) or UNSET (-2)."""
+        data, pos = self._data, self._pos
+        if pos + 4 <= len(data):
+            n = _INT.unpack_from(data, pos)[0]
+            end = pos + 4 + n
+            if n >= 0 and end <= len(data):
+                self._pos = end
+                return data[pos + 4 : end]
         n = self.read_int()
         if n >= 0:
             return self._take(n)
