@@ -139,9 +139,13 @@ class ClientConnection(asyncio.Protocol):
     def _execute(self, batch: list[RequestReceived]) -> list[tuple[Response, bytes]]:
         """Run CQL requests and encode their answers (in a worker thread)."""
         answers = []
+        dispatcher = self.server.dispatcher
         for event in batch:
-            response = self.server.dispatcher.handle_cql(self.state, event.message)
-            answers.append((response, self._encode(event.stream, response)))
+            if event.tracing:
+                response, trace_id = dispatcher.handle_traced(self.state, event.message)
+            else:
+                response, trace_id = dispatcher.handle_cql(self.state, event.message), None
+            answers.append((response, self._encode(event.stream, response, trace_id)))
         return answers
 
     def _finish(self, count: int, future: asyncio.Future) -> None:
@@ -164,9 +168,9 @@ class ClientConnection(asyncio.Protocol):
     def _send(self, stream: int, response: Response) -> None:
         self._write(self._encode(stream, response))
 
-    def _encode(self, stream: int, response: Response) -> bytes:
+    def _encode(self, stream: int, response: Response, tracing_id=None) -> bytes:
         try:
-            return self.protocol.encode(stream, response)
+            return self.protocol.encode(stream, response, tracing_id=tracing_id)
         except Exception as exc:
             log.exception("cannot encode a response")
             return self.protocol.encode(

@@ -3,7 +3,8 @@
 Prepares statement text (the Executor caches by keyspace and text, so a
 repeated simple QUERY is parsed once), binds the client's value bytes with
 ``serialized=True`` so each value is decoded once by the bind marker's own CQL
-type, and turns results into RESULT messages (``cql_results``). EXECUTE and
+type, and turns results into RESULT messages (``cql_results``). SELECTs on
+``system_traces`` are answered from the trace store (``tracing``). EXECUTE and
 BATCH children with an id the Executor no longer knows raise ``Unprepared``,
 and drivers re-prepare. Never touches sockets or frames.
 """
@@ -11,12 +12,15 @@ and drivers re-prepare. Never touches sockets or frames.
 from __future__ import annotations
 
 from stores.wide.cql.errors import Unprepared
+from stores.wide.cql.parser import parse
 from stores.wide.cql.results import UNSET as CQL_UNSET
 from stores.wide.protocol import format as fmt
 from stores.wide.protocol.cql_results import to_response, wire_columns
 from stores.wide.protocol.primitives import UNSET as WIRE_UNSET
 from stores.wide.protocol.requests import Batch, QueryParameters
 from stores.wide.protocol.responses import PreparedResult, Response
+from stores.wide.protocol.tracing import KEYSPACE as TRACES_KEYSPACE
+from stores.wide.protocol.tracing import TraceStore
 
 BATCH_KINDS = {
     fmt.BATCH_LOGGED: "logged",
@@ -44,8 +48,9 @@ def _values(prepared, values, names) -> list:
 class CQLBackend:
     """Run QUERY, PREPARE, EXECUTE and BATCH with an ``Executor``."""
 
-    def __init__(self, executor):
+    def __init__(self, executor, traces: TraceStore | None = None):
         self.executor = executor
+        self.traces = TraceStore() if traces is None else traces
 
     def _run(self, prepared, parameters: QueryParameters, keyspace, *, skip_metadata: bool):
         result = self.executor.execute(
@@ -60,6 +65,10 @@ class CQLBackend:
         return to_response(result, skip_metadata=skip_metadata)
 
     def query(self, text: str, parameters: QueryParameters, keyspace: str | None) -> Response:
+        if TRACES_KEYSPACE in text.lower():
+            rows = self.traces.answer(parse(text).statement)
+            if rows is not None:
+                return to_response(rows)
         prepared = self.executor.prepare(text, keyspace)
         return self._run(prepared, parameters, keyspace, skip_metadata=False)
 

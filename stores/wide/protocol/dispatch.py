@@ -167,6 +167,21 @@ class Dispatcher:
             state.keyspace = response.keyspace
         return response
 
+    def handle_traced(self, state: ConnectionState, message: Request) -> tuple[Response, object]:
+        """Run a CQL request with tracing; return the response and the trace session id.
+
+        The id is None when the backend keeps no traces.
+        """
+        traces = getattr(self.backend, "traces", None)
+        if traces is None:
+            return self.handle_cql(state, message), None
+        session = traces.begin(*_trace_description(message))
+        session.event(f"Executing {type(message).__name__.upper()} on the CQL executor")
+        response = self.handle_cql(state, message)
+        session.event(f"Sending {type(response).__name__} to the client")
+        traces.finish(session)
+        return response, session.session_id
+
     def handle(self, state: ConnectionState, message: Request) -> Response:
         """Answer any request (handshake inline, CQL through the backend)."""
         if self.needs_backend(state, message):
@@ -214,6 +229,25 @@ class Dispatcher:
         if isinstance(response, SchemaChangeResult):
             return response.change
         return None
+
+
+def _trace_description(message: Request) -> tuple[str, dict[str, str]]:
+    """Return Cassandra's request name and parameters for a traced request."""
+    if isinstance(message, Query | Execute):
+        params = message.parameters
+        parameters = {"consistency_level": fmt.CONSISTENCY_NAMES.get(params.consistency, "ONE")}
+        if params.page_size:
+            parameters["page_size"] = str(params.page_size)
+        if isinstance(message, Query):
+            parameters["query"] = message.query
+            return "Execute CQL3 query", parameters
+        parameters["query_id"] = message.query_id.hex()
+        return "Execute CQL3 prepared query", parameters
+    if isinstance(message, Prepare):
+        return "Preparing CQL3 query", {"query": message.query}
+    return "Execute batch of CQL3 queries", {
+        "consistency_level": fmt.CONSISTENCY_NAMES.get(message.consistency, "ONE")
+    }
 
 
 def _parse_sasl_plain(token: bytes) -> tuple[str | None, str]:

@@ -201,3 +201,20 @@ def test_schema_change_event_reaches_another_client(server, session):
         assert "announced" in watcher.metadata.keyspaces["drv"].tables
     finally:
         watcher.shutdown()
+
+
+def test_tracing_returns_a_session_and_system_traces_rows(session):
+    session.execute("CREATE TABLE IF NOT EXISTS traced (k int PRIMARY KEY, v int)")
+    result = session.execute("INSERT INTO traced (k, v) VALUES (1, 2)", trace=True)
+    trace = result.get_query_trace(max_wait_sec=10)
+    assert trace.trace_id.version == 1
+    assert trace.request_type == "Execute CQL3 query"
+    assert trace.parameters["query"] == "INSERT INTO traced (k, v) VALUES (1, 2)"
+    assert trace.duration is not None
+    assert [e.description for e in trace.events][-1] == "Request complete"
+    prepared = session.prepare("SELECT v FROM traced WHERE k = ?")
+    result = session.execute(prepared, (1,), trace=True)
+    assert result.one().v == 2
+    assert result.get_query_trace(max_wait_sec=10).request_type == "Execute CQL3 prepared query"
+    rows = list(session.execute("SELECT * FROM system_traces.sessions"))
+    assert len(rows) >= 2
