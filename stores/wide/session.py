@@ -422,7 +422,13 @@ class Session:
         execute_as=None,
     ) -> ResultSet:
         """Run a statement and return its ResultSet."""
-        self._check_open()
+        if self.is_shutdown:
+            raise InvalidRequest("The session has been shut down")
+        if type(query) is PreparedStatement and type(parameters) in (list, tuple):
+            prepared = query._prepared
+            if len(parameters) == len(prepared.compiled.bind_specs):
+                # The hot path: a prepared statement with positional values.
+                return self._run_prepared(prepared, parameters, query.fetch_size, paging_state)
         if isinstance(query, BatchStatement):
             return self._execute_batch(query)
         fetch_size = self.default_fetch_size
@@ -451,6 +457,19 @@ class Session:
         if isinstance(result, SetKeyspace):
             self.keyspace = result.keyspace
         return ResultSet(self, run, result, self.row_factory, fetch_size)
+
+    def _run_prepared(self, prepared, values, fetch_size, paging_state) -> ResultSet:
+        executor = self._executor
+        keyspace = self.keyspace
+        if fetch_size is None:
+            fetch_size = self.default_fetch_size
+
+        def run(state):
+            return executor.execute(
+                prepared, values, keyspace=keyspace, page_size=fetch_size, paging_state=state
+            )
+
+        return ResultSet(self, run, run(paging_state), self.row_factory, fetch_size)
 
     def _execute_batch(self, batch: BatchStatement) -> ResultSet:
         items = []

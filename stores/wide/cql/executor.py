@@ -45,6 +45,7 @@ from stores.wide.storage import InvalidRequest as StorageInvalidRequest
 from stores.wide.storage import StorageError
 
 PREPARED_CACHE_SIZE = 2048
+VOID = Void()
 APPLIED = "[applied]"
 
 
@@ -59,6 +60,7 @@ class Compiled:
     bind_specs: list = field(default_factory=list)
     result_columns: list | None = None
     pk_indexes: list[int] = field(default_factory=list)
+    fast: object = None
 
 
 @dataclass
@@ -150,7 +152,12 @@ class Executor:
                 self._prepared.move_to_end(key)
                 return prepared
         parsed = self._parse(query)
-        compiled = self._compile(parsed, keyspace)
+        try:
+            compiled = self._compile(parsed, keyspace)
+        except CQLError:
+            raise
+        except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:
+            raise InvalidRequest(f"Invalid statement: {exc}") from None
         statement_id = hashlib.md5(f"{keyspace or ''}\x00{query}".encode()).digest()
         prepared = Prepared(statement_id, query, keyspace, parsed, compiled, self.catalog.version)
         with self._cache_lock:
@@ -212,7 +219,11 @@ class Executor:
                 mod = compile_update(stmt, table, compiler)
             else:
                 mod = compile_delete(stmt, table, compiler)
-            return self._finish(Compiled(mod.kind, stmt, ks, mod), compiler, table)
+            compiled = self._finish(Compiled(mod.kind, stmt, ks, mod), compiler, table)
+            if not (mod.is_conditional or mod.needs_read or mod.is_counter):
+                mutations, apply = self._mutations, self._apply
+                compiled.fast = lambda ctx: apply(mutations(mod, ctx))
+            return compiled
         if isinstance(stmt, ast.Batch):
             mods = []
             for inner in stmt.statements:
@@ -278,7 +289,16 @@ class Executor:
         client's default write timestamp in microseconds.
         """
         try:
-            compiled = self._current(prepared)
+            compiled = prepared.compiled
+            if prepared.schema_version is not self.catalog.version:
+                compiled = self._current(prepared)
+            if compiled.fast is not None and not serialized and timestamp is None:
+                if len(values) != len(compiled.bind_specs):
+                    raise InvalidRequest(
+                        f"Invalid amount of bind variables: expected {len(compiled.bind_specs)}, got {len(values)}"
+                    )
+                compiled.fast(ExecContext(values, self.clock(), keyspace))
+                return VOID
             ctx = self._context(compiled, values, serialized, keyspace, timestamp)
             return self._run(compiled, ctx, page_size, paging_state, keyspace)
         except CQLError:
@@ -287,6 +307,10 @@ class Executor:
             raise InvalidRequest(str(exc)) from None
         except StorageError as exc:
             raise ServerError(str(exc)) from None
+        except RecursionError:
+            raise InvalidRequest("Value is too deeply nested") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidRequest(f"Invalid value: {exc}") from None
 
     def execute_query(self, query: str, values=(), *, keyspace: str | None = None, **options):
         """Prepare (or reuse) and execute ``query`` in one call."""
@@ -320,6 +344,8 @@ class Executor:
             raise InvalidRequest(str(exc)) from None
         except StorageError as exc:
             raise ServerError(str(exc)) from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise InvalidRequest(f"Invalid value: {exc}") from None
 
     def _context(
         self, compiled: Compiled, values, serialized: bool, keyspace, timestamp

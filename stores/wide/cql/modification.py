@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from stores.wide.cql import ast
 from stores.wide.cql.errors import InvalidRequest
 from stores.wide.cql.json_values import from_json
-from stores.wide.cql.keys import encode_clustering
+from stores.wide.cql.keys import encode_clustering, encode_partition_key
 from stores.wide.cql.restrictions import Restrictions, compile_where
 from stores.wide.cql.results import UNSET, ColumnSpec
 from stores.wide.cql.rows import (
@@ -36,9 +36,10 @@ from stores.wide.cql.schema import (
 )
 from stores.wide.cql.terms import ExecContext, TermCompiler, receiver
 from stores.wide.cql.types import BIGINT, INT, TEXT, ListType, MapType, SetType
-from stores.wide.storage import STATIC as STATIC_ROW
 from stores.wide.storage import (
+    NO_DELETION,
     Bound,
+    Cell,
     DeletionTime,
     LivenessInfo,
     Mutation,
@@ -46,6 +47,7 @@ from stores.wide.storage import (
     RowUpdate,
     Slice,
 )
+from stores.wide.storage import STATIC as STATIC_ROW
 
 NO_TTL = object()
 
@@ -84,8 +86,13 @@ class Modification:
     if_not_exists: bool = False
     if_exists: bool = False
     conditions: list[ConditionCheck] = field(default_factory=list)
+    fast_insert: tuple | None = None
     delete_row: bool = False
     needs_read: bool = False
+
+    @property
+    def default_ttl(self) -> int:
+        return self.table.options.get("default_time_to_live", 0) or 0
 
     @property
     def is_conditional(self) -> bool:
@@ -96,7 +103,10 @@ class Modification:
         return self.table.is_counter
 
     def write_params(self, ctx: ExecContext) -> WriteParams:
-        ts = ctx.extra.get("batch_timestamp")
+        extra = ctx.extra
+        if self.timestamp is None and self.ttl is None and not extra:
+            return WriteParams(ctx.now_micros, self.default_ttl, ctx.now_micros // 1_000_000)
+        ts = extra.get("batch_timestamp")
         if self.timestamp is not None:
             ts = self.timestamp(ctx)
             if ts is None:
@@ -220,7 +230,21 @@ def compile_insert(stmt: ast.Insert, table: TableInfo, compiler: TermCompiler) -
         values[name] = compiler.compile(term, receiver(table, column))
     _check_insert_keys(table, set(values))
     mod.insert_values = values
+    mod.fast_insert = _fast_insert_plan(table, values)
     return mod
+
+
+def _fast_insert_plan(table: TableInfo, values: dict):
+    """Return the precomputed layout of a plain INSERT (simple columns only), or None."""
+    if any(c.name not in values for c in table.clustering) or table.static:
+        return None
+    columns = [table.columns[n] for n in values if not table.columns[n].is_primary_key]
+    if any(c.cql_type.multicell for c in columns):
+        return None
+    pk = [(c.name, values[c.name]) for c in table.partition_key]
+    ck = [(c.name, values[c.name]) for c in table.clustering]
+    cells = [(c.name, values[c.name], c.cql_type.serialize) for c in columns]
+    return pk, ck, cells
 
 
 def _check_insert_keys(table: TableInfo, names: set[str]) -> None:
@@ -434,8 +458,53 @@ def insert_values(mod: Modification, ctx: ExecContext) -> dict:
     return out
 
 
+def build_fast_insert(mod: Modification, ctx: ExecContext, params: WriteParams) -> Mutation:
+    """Return the mutation of a plain INSERT of simple columns (the common, hot case)."""
+    table = mod.table
+    pk_plan, ck_plan, cell_plan = mod.fast_insert
+    pk_values = []
+    for name, evaluate in pk_plan:
+        value = evaluate(ctx)
+        if value is None or value is UNSET:
+            raise InvalidRequest(f"Invalid null value in condition for column {name}")
+        pk_values.append(value)
+    ck_values = []
+    for name, evaluate in ck_plan:
+        value = evaluate(ctx)
+        if value is None or value is UNSET:
+            raise InvalidRequest(f"Invalid null value in condition for column {name}")
+        ck_values.append(value)
+    pk = (
+        table.pk_types[0].serialize(pk_values[0])
+        if len(pk_values) == 1
+        else encode_partition_key(table.pk_types, pk_values)
+    )
+    ck = encode_clustering(table.ck_types, table.ck_desc, ck_values) if ck_values else b""
+    ts, ttl = params.timestamp, params.ttl
+    cells = {}
+    if ttl:
+        expiry = params.now_seconds + ttl
+        liveness = LivenessInfo(ts, ttl, expiry)
+    else:
+        expiry = NO_DELETION
+        liveness = LivenessInfo(ts)
+    for name, evaluate, serialize in cell_plan:
+        value = evaluate(ctx)
+        if value is UNSET:
+            continue
+        if value is None:
+            cells[name] = Cell(None, ts, 0, params.now_seconds)
+        else:
+            cells[name] = Cell(serialize(value), ts, ttl, expiry)
+    return Mutation(
+        table.keyspace, table.name, pk, rows=[RowUpdate(ck, liveness=liveness, cells=cells)]
+    )
+
+
 def build_insert(mod: Modification, ctx: ExecContext, params: WriteParams) -> Mutation:
     """Return the mutation of one INSERT execution."""
+    if mod.fast_insert is not None and mod.json_value is None:
+        return build_fast_insert(mod, ctx, params)
     table = mod.table
     values = insert_values(mod, ctx)
     pk_values = []
@@ -460,7 +529,7 @@ def build_insert(mod: Modification, ctx: ExecContext, params: WriteParams) -> Mu
     liveness = LivenessInfo(
         params.timestamp,
         params.ttl,
-        params.now_seconds + params.ttl if params.ttl else _no_deletion(),
+        params.now_seconds + params.ttl if params.ttl else NO_DELETION,
     )
     static_update = None
     if has_clustering:
@@ -486,12 +555,6 @@ def build_insert(mod: Modification, ctx: ExecContext, params: WriteParams) -> Mu
         static_update = RowUpdate(STATIC_ROW, liveness=liveness)
         mutation.rows.append(static_update)
     return mutation
-
-
-def _no_deletion() -> int:
-    from stores.wide.storage import NO_DELETION
-
-    return NO_DELETION
 
 
 def target_rows(mod: Modification, ctx: ExecContext) -> list[tuple[bytes, bytes | None]]:

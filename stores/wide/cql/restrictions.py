@@ -70,6 +70,18 @@ class Restrictions:
 
     def partition_keys(self, ctx: ExecContext) -> list[bytes]:
         """Return the encoded partition keys selected (sorted by nothing in particular)."""
+        table = self.table
+        if len(table.partition_key) == 1:
+            column = table.partition_key[0]
+            op, evaluator = self.pk_values[column.name]
+            if op == "EQ":
+                value = evaluator(ctx)
+                if value is None or value is UNSET:
+                    word = "null" if value is None else "unset"
+                    raise InvalidRequest(
+                        f"Invalid {word} value for partition key part {column.name}"
+                    )
+                return [table.pk_types[0].serialize(value)]
         per_column = []
         for column in self.table.partition_key:
             op, evaluator = self.pk_values[column.name]

@@ -58,9 +58,12 @@ def collection_value(column: ColumnInfo, items: list[tuple[bytes, Cell]]):
 
 
 def row_values(
-    table: TableInfo, pk_values: tuple, clustering: bytes | None, row, static_row
+    table: TableInfo, pk_values: tuple, clustering: bytes | None, row, static_row, needed=None
 ) -> dict:
-    """Return every column's value for one result row (None for missing cells)."""
+    """Return the column values of one result row (None for missing cells).
+
+    ``needed`` limits the static and regular columns decoded (None = all).
+    """
     values = {c.name: v for c, v in zip(table.partition_key, pk_values, strict=True)}
     if table.clustering:
         decoded = decode_clustering(table.ck_types, table.ck_desc, clustering) if clustering else ()
@@ -68,6 +71,8 @@ def row_values(
             values[column.name] = decoded[i] if i < len(decoded) else None
     for source, columns in ((static_row, table.static), (row, table.regular)):
         for column in columns:
+            if needed is not None and column.name not in needed:
+                continue
             if source is None:
                 values[column.name] = None
             elif column.cql_type.multicell:

@@ -2,8 +2,8 @@
 
 The storage engine keeps keyspaces and ``TableSchema`` objects; this module
 wraps them with what CQL needs (column types, kinds, options) kept in the
-table's opaque ``metadata``, and computes ``schema_version`` as Cassandra
-does: a digest of the whole schema, so it changes on every schema change.
+table's opaque ``metadata``, and computes ``schema_version`` as a digest of
+the whole schema and a change count, so it changes on every schema change.
 It never reads or writes rows.
 """
 
@@ -103,18 +103,16 @@ class TableInfo:
     options: dict
     storage: object = None
     virtual: bool = False
+    is_counter: bool = field(init=False)
     pk_types: list[CQLType] = field(init=False)
     ck_types: list[CQLType] = field(init=False)
     ck_desc: list[bool] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.is_counter = any(c.cql_type.is_counter for c in self.regular + self.static)
         self.pk_types = [c.cql_type for c in self.partition_key]
         self.ck_types = [c.cql_type for c in self.clustering]
         self.ck_desc = [c.descending for c in self.clustering]
-
-    @property
-    def is_counter(self) -> bool:
-        return any(c.cql_type.is_counter for c in self.regular + self.static)
 
     def column(self, name: str) -> ColumnInfo:
         """Return the named column or raise Cassandra's 'Undefined column name'."""
@@ -176,6 +174,7 @@ class Catalog:
         self.keyspaces: dict[str, KeyspaceInfo] = {}
         self.version = uuid.UUID(int=0)
         self.listeners: list = []
+        self.changes = 0
         self.reload()
 
     def reload(self) -> None:
@@ -191,6 +190,7 @@ class Catalog:
                     continue
                 keyspaces[schema.keyspace].tables[schema.name] = table_from_storage(schema)
             self.keyspaces = keyspaces
+            self.changes += 1
             self.version = self._digest()
             for listener in self.listeners:
                 listener()
@@ -214,6 +214,8 @@ class Catalog:
                     ]
                 )
             state.append([ks, info.replication, info.durable_writes, tables])
+        # The change count makes the version differ even when a change is undone.
+        state.append(self.changes)
         digest = hashlib.md5(json.dumps(state, sort_keys=True, default=str).encode()).digest()
         return uuid.UUID(bytes=digest, version=3)
 

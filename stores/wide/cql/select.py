@@ -16,7 +16,7 @@ from stores.wide.cql import ast
 from stores.wide.cql.errors import InvalidRequest
 from stores.wide.cql.functions import AGGREGATES, cast_value, make_aggregate, resolve_function
 from stores.wide.cql.json_values import dumps, to_json_value
-from stores.wide.cql.keys import decode_partition_key
+from stores.wide.cql.keys import decode_clustering, decode_partition_key
 from stores.wide.cql.restrictions import ColumnFilter, Restrictions, compile_where
 from stores.wide.cql.results import UNSET, ColumnSpec, PagingState, Rows
 from stores.wide.cql.rows import row_values
@@ -60,7 +60,8 @@ class SelectPlan:
     distinct: bool = False
     json: bool = False
     order_by: bool = False
-    now_seconds_needed: bool = False
+    needed: object = None
+    getters: list | None = None
 
     @property
     def result_columns(self) -> list[ColumnSpec]:
@@ -90,6 +91,7 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
         for selector in stmt.selectors:
             plan.columns.append(_compile_selector(selector, table, compiler))
     plan.is_aggregate = any(c.aggregate for c in plan.columns)
+    plan.needed = _needed_columns(stmt, table, restrictions)
     if stmt.distinct:
         _check_distinct(plan, table, stmt)
     _compile_group_by(plan, stmt, table)
@@ -114,7 +116,67 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
         raise InvalidRequest(
             "Cannot restrict clustering columns when selecting only static columns"
         )
+    plan.getters = _direct_getters(plan, table)
     return plan
+
+
+def _referenced(expr, out: set) -> None:
+    if isinstance(expr, ast.ColumnRef):
+        out.add(expr.name)
+    elif isinstance(expr, ast.FunctionCall):
+        for arg in expr.args:
+            _referenced(arg, out)
+    elif isinstance(expr, ast.Cast):
+        _referenced(expr.expr, out)
+
+
+def _needed_columns(stmt: ast.Select, table: TableInfo, restrictions: Restrictions):
+    """Return the non-key columns a SELECT must decode, or None for all of them."""
+    if stmt.selectors is None or stmt.json:
+        return None
+    names: set[str] = set()
+    for selector in stmt.selectors:
+        _referenced(selector.expr, names)
+    for f in restrictions.filters:
+        names.update(f.column.split(","))
+    return frozenset(names)
+
+
+def _direct_getters(plan: SelectPlan, table: TableInfo) -> list | None:
+    """Return per-column value getters for plain column selections, or None.
+
+    They read a result value straight from the storage row, skipping the
+    per-row dict of every column (the hot path of simple SELECTs).
+    """
+    if plan.is_aggregate or plan.json or plan.distinct:
+        return None
+    getters = []
+    for column in plan.columns:
+        name = getattr(column.evaluate, "column_name", None)
+        if name is None:
+            return None
+        info = table.columns[name]
+        if info.kind == PARTITION_KEY:
+            getters.append(lambda pk, ck, row, static, i=info.position: pk[i])
+        elif info.kind == CLUSTERING:
+            getters.append(
+                lambda pk, ck, row, static, i=info.position: ck[i] if i < len(ck) else None
+            )
+        elif info.cql_type.multicell:
+            return None
+        else:
+            use_static = info.kind == STATIC
+            deserialize = info.cql_type.deserialize
+
+            def get(pk, ck, row, static, name=name, use_static=use_static, deserialize=deserialize):
+                source = static if use_static else row
+                if source is None:
+                    return None
+                cell = source.cells.get(name)
+                return None if cell is None else deserialize(cell.value)
+
+            getters.append(get)
+    return getters
 
 
 def _only_static(column: OutputColumn, table: TableInfo) -> bool:
@@ -321,22 +383,13 @@ def _compile_group_by(plan: SelectPlan, stmt: ast.Select, table: TableInfo) -> N
     if not stmt.group_by:
         return
     primary = [c.name for c in table.partition_key + table.clustering]
-    for i, name in enumerate(stmt.group_by):
+    for name in stmt.group_by:
         table.column(name)
-        if i >= len(primary) or primary[i] != name:
-            if name in primary and primary.index(name) >= len(table.partition_key):
-                prefix = primary[len(table.partition_key) : primary.index(name)]
-                eq = plan.restrictions.clustering_eq_width
-                if (
-                    primary.index(name) - len(table.partition_key) <= eq
-                    and i >= len(table.partition_key) - 0
-                ):
-                    continue
-                _ = prefix
-            raise InvalidRequest(
-                "Group by currently only support groups of columns following their declared order in the PRIMARY KEY"
-            )
-    if len(stmt.group_by) < len(table.partition_key) and not plan.restrictions.pk_complete:
+    if list(stmt.group_by) != primary[: len(stmt.group_by)]:
+        raise InvalidRequest(
+            "Group by currently only support groups of columns following their declared order in the PRIMARY KEY"
+        )
+    if len(stmt.group_by) < len(table.partition_key):
         raise InvalidRequest("Group by is not supported on only a part of the partition key")
     plan.group_by = list(stmt.group_by)
     plan.is_aggregate = True
@@ -485,7 +538,20 @@ def run_select(
     state = PagingState.decode(paging_state) if paging_state else None
     if unpaged:
         state = None
-    views = _iter_views(plan, engine, ctx, row_filter, per_partition, state, now_seconds)
+    read_limit = None
+    if not row_filter and not plan.distinct and not unpaged:
+        bounds = [b for b in (limit, per_partition, (page_size + 1) if page_size else None) if b]
+        if state is not None and limit is not None:
+            bounds = [
+                b
+                for b in (state.remaining, per_partition, (page_size + 1) if page_size else None)
+                if b and b > 0
+            ]
+        if bounds and state is None:
+            read_limit = min(bounds)
+    views = _iter_views(
+        plan, engine, ctx, row_filter, per_partition, state, now_seconds, read_limit
+    )
     if plan.order_by and plan.restrictions.pk_in:
         collected = list(views)
         collected.sort(key=lambda v: v[0].clustering or b"", reverse=plan.reverse)
@@ -505,9 +571,9 @@ def run_select(
     out = []
     last = None
     more = False
+    if remaining is not None and remaining <= 0:
+        views = iter(())
     for view, partition_count in views:
-        if remaining is not None and remaining <= 0:
-            break
         if page_size and len(out) >= page_size and not unpaged:
             more = True
             break
@@ -517,6 +583,8 @@ def run_select(
         last = (view, partition_count)
         if remaining is not None:
             remaining -= 1
+            if remaining <= 0:
+                break
     paging = None
     if more and last is not None:
         view, partition_count = last
@@ -531,6 +599,9 @@ def run_select(
 
 
 def _shape(plan: SelectPlan, view: RowView) -> tuple:
+    row = view.values.get("__row__")
+    if row is not None:
+        return row
     if plan.json:
         data = {}
         for column in plan.columns:
@@ -544,10 +615,18 @@ def _shape(plan: SelectPlan, view: RowView) -> tuple:
 
 
 def _sorted_keys(keys: list[bytes]) -> list[bytes]:
+    if len(keys) < 2:
+        return keys
     return sorted(keys, key=lambda k: (token(k), k))
 
 
-def _iter_partitions(plan: SelectPlan, engine, ctx: ExecContext, state: PagingState | None):
+def _iter_partitions(
+    plan: SelectPlan,
+    engine,
+    ctx: ExecContext,
+    state: PagingState | None,
+    read_limit: int | None = None,
+):
     """Yield (PartitionResult, resume clustering or None) in result order."""
     table = plan.table
     r = plan.restrictions
@@ -573,7 +652,14 @@ def _iter_partitions(plan: SelectPlan, engine, ctx: ExecContext, state: PagingSt
                     if plan.reverse
                     else [Slice(Bound(part_resume, False), None)]
                 )
-            result = engine.read(ks, name, key, slices=read_slices, reverse=plan.reverse)
+            result = engine.read(
+                ks,
+                name,
+                key,
+                slices=read_slices,
+                reverse=plan.reverse,
+                limit=read_limit if len(keys) == 1 else None,
+            )
             if result is not None:
                 yield result, part_resume
         return
@@ -590,7 +676,7 @@ def _iter_partitions(plan: SelectPlan, engine, ctx: ExecContext, state: PagingSt
 
 
 def _iter_views(
-    plan, engine, ctx, row_filter, per_partition, state, now_seconds
+    plan, engine, ctx, row_filter, per_partition, state, now_seconds, read_limit=None
 ) -> Iterator[tuple[RowView, int]]:
     table = plan.table
     r = plan.restrictions
@@ -598,7 +684,10 @@ def _iter_views(
         f.kind in (CLUSTERING, "multi") for f in r.filters
     )
     regular_filter = any(f.kind not in (PARTITION_KEY, STATIC) for f in r.filters)
-    for result, resume in _iter_partitions(plan, engine, ctx, state):
+    needed = plan.needed
+    getters = plan.getters if not row_filter else None
+    ck_types, ck_desc = table.ck_types, table.ck_desc
+    for result, resume in _iter_partitions(plan, engine, ctx, state, read_limit):
         pk_values = decode_partition_key(table.pk_types, result.partition_key)
         count = state.partition_remaining if (state is not None and resume is not None) else 0
         if plan.distinct:
@@ -644,9 +733,19 @@ def _iter_views(
                     continue
             if per_partition is not None and count >= per_partition:
                 break
-            values = row_values(table, pk_values, row.clustering, row, result.static_row)
-            if row_filter and not row_filter.matches(values):
-                continue
+            if getters is not None:
+                ck_values = decode_clustering(ck_types, ck_desc, row.clustering) if ck_types else ()
+                values = {
+                    "__row__": tuple(
+                        g(pk_values, ck_values, row, result.static_row) for g in getters
+                    )
+                }
+            else:
+                values = row_values(
+                    table, pk_values, row.clustering, row, result.static_row, needed
+                )
+                if row_filter and not row_filter.matches(values):
+                    continue
             count += 1
             yield (
                 RowView(

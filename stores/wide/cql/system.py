@@ -8,6 +8,7 @@ Never writes to the user's engine.
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from stores.wide.cql.ddl import build_table
@@ -21,7 +22,15 @@ from stores.wide.cql.schema import (
     KeyspaceInfo,
     TableInfo,
 )
-from stores.wide.storage import STATIC, LivenessInfo, Mutation, RowUpdate, StorageEngine
+from stores.wide.cql.types import TEXT
+from stores.wide.storage import (
+    STATIC,
+    DeletionTime,
+    LivenessInfo,
+    Mutation,
+    RowUpdate,
+    StorageEngine,
+)
 
 RELEASE_VERSION = "5.0.2"
 CQL_VERSION = "3.4.7"
@@ -106,12 +115,16 @@ class SystemKeyspaces:
         address: str = "127.0.0.1",
         port: int = 9042,
     ):
-        self.engine = StorageEngine.open(None, background=False, auto_compaction=False)
+        self.engine = StorageEngine.open(None)
         self.user_catalog = user_catalog
         self.cluster_name = cluster_name
         self.address = address
         self.port = port
         self.host_id = uuid.uuid5(uuid.NAMESPACE_URL, f"kvsite:{address}:{port}")
+        self.generation = 0
+        self.timestamp = 1
+        self.known: set[str] = set()
+        self.pending: list = []
         for keyspace, statements in SYSTEM_TABLES.items():
             self.engine.create_keyspace(
                 keyspace, {"replication": LOCAL_REPLICATION, "durable_writes": True}
@@ -135,10 +148,28 @@ class SystemKeyspaces:
         return list(self.catalog.keyspaces.values()) + list(self.user_catalog.keyspaces.values())
 
     def refresh(self) -> None:
-        """Rewrite system.local and system_schema from the catalogs."""
-        for name in SCHEMA_TABLES:
-            self.engine.truncate("system_schema", name)
-        self.engine.truncate("system", "local")
+        """Rewrite system.local and system_schema from the catalogs, atomically.
+
+        Each refresh deletes the previous rows (partition deletions at an even
+        timestamp) and writes the new ones just above it, in one batch, so a
+        concurrent reader sees the old schema or the new one, never a mix.
+        """
+        self.generation += 1
+        self.timestamp = 2 * self.generation + 1
+        mutations = []
+        names = {ks.name for ks in self.all_keyspaces()} | self.known
+        deletion = DeletionTime(2 * self.generation, int(time.time()))
+        for table_name in SCHEMA_TABLES:
+            for name in names:
+                mutations.append(
+                    Mutation(
+                        "system_schema",
+                        table_name,
+                        TEXT.serialize(name),
+                        partition_deletion=deletion,
+                    )
+                )
+        self.pending = mutations
         table = self.catalog.table
         self.write(
             table("system", "local"),
@@ -175,6 +206,9 @@ class SystemKeyspaces:
             )
             for info in ks.tables.values():
                 self.write_table(info)
+        self.known = {ks.name for ks in self.all_keyspaces()}
+        self.engine.apply_batch(self.pending)
+        self.pending = []
 
     def write_table(self, info: TableInfo) -> None:
         options = dict(DEFAULT_TABLE_OPTIONS)
@@ -229,13 +263,13 @@ class SystemKeyspaces:
             )
 
     def write(self, table: TableInfo, values: dict) -> None:
-        """Write one row of python values into a system table."""
+        """Queue one row of Python values for a system table (applied by refresh)."""
         pk = encode_partition_key(table.pk_types, [values[c.name] for c in table.partition_key])
         ck = encode_clustering(
             table.ck_types, table.ck_desc, [values[c.name] for c in table.clustering]
         )
-        params = WriteParams(1, 0, 0)
-        update = RowUpdate(ck, liveness=LivenessInfo(1))
+        params = WriteParams(self.timestamp, 0, 0)
+        update = RowUpdate(ck, liveness=LivenessInfo(self.timestamp))
         static_update = RowUpdate(STATIC)
         for column in table.regular + table.static:
             if column.name in values:
@@ -246,4 +280,4 @@ class SystemKeyspaces:
                     params,
                 )
         rows = [update] + ([static_update] if static_update.cells else [])
-        self.engine.apply(Mutation(table.keyspace, table.name, pk, rows=rows))
+        self.pending.append(Mutation(table.keyspace, table.name, pk, rows=rows))

@@ -734,10 +734,15 @@ class TimestampType(CQLType):
         return millis_to_datetime(_INT_STRUCTS[8].unpack(data)[0])
 
     def encode_key(self, value) -> bytes:
-        return BigIntType().encode_key(timestamp_to_millis(value))
+        millis = timestamp_to_millis(value)
+        try:
+            return _UINT64.pack(millis + 2**63)
+        except struct.error:
+            raise MarshalError(f"Timestamp {value} out of range") from None
 
     def decode_key(self, buf, pos):
-        millis, pos = BigIntType().decode_key(buf, pos)
+        millis = _UINT64.unpack_from(buf, pos)[0] - 2**63
+        pos += 8
         return millis_to_datetime(millis), pos
 
     def from_literal(self, kind, text):

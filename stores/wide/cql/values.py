@@ -48,6 +48,8 @@ class Date:
             return self.days_from_epoch == (other - EPOCH_DATE).days
         if isinstance(other, int) and not isinstance(other, bool):
             return self.days_from_epoch == other
+        if hasattr(other, "days_from_epoch"):
+            return self.days_from_epoch == other.days_from_epoch
         return NotImplemented
 
     def __lt__(self, other: Date) -> bool:
@@ -115,6 +117,8 @@ class Time:
             return self.nanosecond_time == Time(other).nanosecond_time
         if isinstance(other, int) and not isinstance(other, bool):
             return self.nanosecond_time == other
+        if hasattr(other, "nanosecond_time"):
+            return self.nanosecond_time == other.nanosecond_time
         return NotImplemented
 
     def __lt__(self, other: Time) -> bool:
@@ -159,7 +163,7 @@ class Duration:
         self.nanoseconds = nanoseconds
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Duration):
+        if not all(hasattr(other, a) for a in ("months", "days", "nanoseconds")):
             return NotImplemented
         return (self.months, self.days, self.nanoseconds) == (
             other.months,

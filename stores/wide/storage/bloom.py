@@ -49,8 +49,11 @@ class BloomFilter:
         self.count += 1
 
     def may_contain(self, key: bytes) -> bool:
+        h1, h2 = mmh3.hash64(key, 0, True, False)
         data = self.data
-        for bit in self._probes(key):
+        bits = self.bits
+        for i in range(self.hashes):
+            bit = ((h1 + i * h2) & _MASK) % bits
             if not data[bit >> 3] & (1 << (bit & 7)):
                 return False
         return True

@@ -143,30 +143,72 @@ def encode_row(row: RowData | RowUpdate, out: list) -> None:
             encode_cell(cell, out)
 
 
+_NAMES: dict[bytes, str] = {}
+_unpack_liveness = LIVENESS.unpack_from
+_unpack_i64 = I64.unpack_from
+
+
+def _name(raw: bytes) -> str:
+    name = _NAMES.get(raw)
+    if name is None:
+        name = raw.decode()
+        if len(_NAMES) < 4096:
+            _NAMES[raw] = name
+    return name
+
+
 def decode_row(buf: bytes, pos: int) -> tuple[RowData, int]:
+    """Decode one row at ``pos``; return it and the position after it.
+
+    The hottest function of the read path: cells are decoded inline.
+    """
     flags = buf[pos]
     pos += 1
     if flags & ROW_STATIC:
         clustering = STATIC
     else:
-        (length,) = _unpack_u16(buf, pos)
+        length = (buf[pos] << 8) | buf[pos + 1]
         clustering = buf[pos + 2 : pos + 2 + length]
         pos += 2 + length
     liveness = None
     if flags & ROW_LIVENESS:
-        liveness = LivenessInfo(*LIVENESS.unpack_from(buf, pos))
-        pos += LIVENESS.size
+        liveness = LivenessInfo(*_unpack_liveness(buf, pos))
+        pos += 20
     deletion = None
     if flags & ROW_DELETION:
         deletion, pos = decode_deletion(buf, pos)
-    (count,) = _unpack_u16(buf, pos)
+    count = (buf[pos] << 8) | buf[pos + 1]
     pos += 2
     cells = {}
     for _ in range(count):
-        name, pos = _decode_name(buf, pos)
-        cells[name], pos = decode_cell(buf, pos)
-    (count,) = _unpack_u16(buf, pos)
+        length = buf[pos]
+        name = _name(buf[pos + 1 : pos + 1 + length])
+        pos += 1 + length
+        cell_flags, timestamp = _unpack_cell_head(buf, pos)
+        pos += 9
+        if cell_flags == 0:
+            (length,) = _unpack_u32(buf, pos)
+            cells[name] = Cell(buf[pos + 4 : pos + 4 + length], timestamp)
+            pos += 4 + length
+            continue
+        ttl = 0
+        ldt = NO_DELETION
+        if cell_flags & CELL_TTL:
+            (ttl,) = _unpack_u32(buf, pos)
+            pos += 4
+        if cell_flags & CELL_DELETION_TIME:
+            (ldt,) = _unpack_i64(buf, pos)
+            pos += 8
+        value = None
+        if not cell_flags & CELL_TOMBSTONE:
+            (length,) = _unpack_u32(buf, pos)
+            value = buf[pos + 4 : pos + 4 + length]
+            pos += 4 + length
+        cells[name] = Cell(value, timestamp, ttl, ldt)
+    count = (buf[pos] << 8) | buf[pos + 1]
     pos += 2
+    if not count:
+        return RowData(clustering, liveness, deletion, cells), pos
     complex_deletions = {}
     complex_cells = {}
     for _ in range(count):

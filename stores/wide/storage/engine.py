@@ -45,6 +45,7 @@ ALL_SLICES = [Slice()]
 DEFAULT_FLUSH_THRESHOLD = 16 * 1024 * 1024
 HISTORY_LIMIT = 100
 MAX_KEY_SIZE = 0xFFFF
+BACKPRESSURE_FACTOR = 3
 
 
 class _Table:
@@ -56,6 +57,7 @@ class _Table:
         self.memtable = Memtable(lock)
         self.flushing: list[Memtable] = []
         self.sstables: list[SSTableReader] = []
+        self.sstables_by_age: list[SSTableReader] = []
         self.replay_position: tuple[int, int] = (0, 0)
         self.lock = lock
         self.flush_requested = False
@@ -74,6 +76,12 @@ class _Table:
 
     def memtables(self) -> list[Memtable]:
         return [self.memtable, *self.flushing]
+
+    def set_sstables(self, readers: list[SSTableReader]) -> None:
+        """Replace the live set; reads see the new list or the old, never a mix."""
+        by_age = sorted(readers, key=lambda r: r.max_timestamp, reverse=True)
+        self.sstables = readers
+        self.sstables_by_age = by_age
 
 
 def _sstable_info(reader: SSTableReader) -> SSTableInfo:
@@ -155,6 +163,7 @@ class StorageEngine:
         self._write_lock = threading.RLock()
         self._inflight = 0
         self._inflight_done = threading.Condition(self._write_lock)
+        self._flush_done = threading.Condition(self._write_lock)
         self._flush_lock = threading.RLock()
         self._manifest_lock = threading.RLock()
         self._compaction_lock = threading.Lock()
@@ -210,8 +219,7 @@ class StorageEngine:
             table.replay_position = tuple(entry.get("replay_position", (0, 0)))
             fs.makedirs(table.directory)
             self._cleanup_table_dir(table.directory, set(entry["sstables"]))
-            for generation in entry["sstables"]:
-                table.sstables.append(SSTableReader(fs, table.directory, generation))
+            table.set_sstables([SSTableReader(fs, table.directory, g) for g in entry["sstables"]])
             self._tables[(schema.keyspace, schema.name)] = table
             self._by_id[uuid.UUID(table_id)] = table
         self._cleanup_orphan_dirs()
@@ -441,7 +449,7 @@ class StorageEngine:
             del self._manifest["tables"][str(table.schema.id)]
             self._save_manifest()
             self._delete_sstables(table.directory, table.sstables)
-            table.sstables = []
+            table.set_sstables([])
 
     def truncate(self, keyspace: str, name: str) -> None:
         """Remove every row of a table (memtables and SSTables)."""
@@ -454,7 +462,7 @@ class StorageEngine:
                 table.memtable = Memtable(self._write_lock)
                 position = self._commitlog.position() if self._commitlog is not None else (0, 0)
                 old = table.sstables
-                table.sstables = []
+                table.set_sstables([])
             table.replay_position = position
             entry = self._manifest["tables"][str(table.schema.id)]
             entry["sstables"] = []
@@ -524,8 +532,22 @@ class StorageEngine:
                     for table, mutation, token in prepared:
                         table.memtable.apply(mutation, token)
         for table, _, _ in prepared:
-            if table.memtable.size >= self._flush_threshold and not table.flush_requested:
-                self._request_flush(table)
+            if table.memtable.size >= self._flush_threshold:
+                if not table.flush_requested:
+                    self._request_flush(table)
+                elif table.memtable.size >= BACKPRESSURE_FACTOR * self._flush_threshold:
+                    self._wait_for_flush(table)
+
+    def _wait_for_flush(self, table: _Table) -> None:
+        """Hold a writer while flushing is behind, so memtables cannot grow without bound."""
+        with self._write_lock:
+            while (
+                table.flush_requested
+                and table.memtable.size >= BACKPRESSURE_FACTOR * self._flush_threshold
+                and not self._closed
+                and self._failure is None
+            ):
+                self._flush_done.wait(timeout=1.0)
 
     def _validate(self, table: _Table, mutation: Mutation) -> None:
         schema = table.schema
@@ -607,6 +629,7 @@ class StorageEngine:
                     position = self._commitlog.position() if self._commitlog is not None else (0, 0)
                 table.memtable = Memtable(self._write_lock)
                 table.flushing.append(memtable)
+                self._flush_done.notify_all()
             # Writers go on into the new memtable while this one is written.
             reader = self._write_memtable(table, memtable)
             with self._manifest_lock:
@@ -619,9 +642,10 @@ class StorageEngine:
                 self._save_manifest()
                 with self._write_lock:
                     if reader is not None:
-                        table.sstables.append(reader)
+                        table.set_sstables([*table.sstables, reader])
                     table.flushing.remove(memtable)
                     table.replay_position = max(table.replay_position, position)
+                    self._flush_done.notify_all()
         self._discard_segments()
 
     def _next_generation(self) -> int:
@@ -704,7 +728,7 @@ class StorageEngine:
         token = partition_token(partition_key)
         now = int(self._clock()) if now is None else now
         views = self._partition_views(
-            state, token, partition_key, slices or ALL_SLICES, reverse, trace
+            state, token, partition_key, ALL_SLICES if slices is None else slices, reverse, trace
         )
         return read_partition(
             views,
@@ -724,15 +748,16 @@ class StorageEngine:
         reverse: bool,
         trace: ReadTrace | None,
     ) -> list[PartitionView]:
-        with self._write_lock:
-            memtables = state.memtables()
-            sstables = sorted(state.sstables, key=lambda r: r.max_timestamp, reverse=True)
+        memtables = [state.memtable, *state.flushing]
+        sstables = state.sstables_by_age
         views = []
         newest_deletion = None
         for memtable in memtables:
-            view = memtable.view(token, key, slices, reverse)
             if trace is not None:
                 trace.memtables_consulted += 1
+            if not len(memtable):
+                continue
+            view = memtable.view(token, key, slices, reverse)
             if view is not None:
                 views.append(view)
                 if view.deletion is not None and (
@@ -794,7 +819,7 @@ class StorageEngine:
         self._check_open()
         state = self._table(keyspace, table)
         now = int(self._clock()) if now is None else now
-        slices = slices or ALL_SLICES
+        slices = ALL_SLICES if slices is None else slices
         columns = frozenset(columns) if columns is not None else None
         low, low_inclusive, high, high_inclusive = _key_bounds(start, end)
         with self._write_lock:
@@ -993,9 +1018,8 @@ class StorageEngine:
                 del self._history[:-HISTORY_LIMIT]
                 self._save_manifest()
                 with self._write_lock:
-                    table.sstables = [r for r in table.sstables if r.generation not in gone]
-                    if output is not None:
-                        table.sstables.append(output)
+                    kept = [r for r in table.sstables if r.generation not in gone]
+                    table.set_sstables(kept + ([output] if output is not None else []))
             self._delete_sstables(table.directory, removed)
 
     def _merge_sstables(

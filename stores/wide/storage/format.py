@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import struct
 
-# Framing shared by commit log records, SSTable blocks and the manifest:
-# [u32 length][u32 crc32 of the 4 length bytes] for the commit log,
-# [u32 length][u32 crc32 of payload][payload] for SSTable blocks and manifest.
+# Framing: commit log records are [magic][u32 length][u32 crc32 of the 4
+# length bytes][payload][u32 crc32 of payload]; SSTable blocks and the
+# manifest are [u32 length][u32 crc32 of payload][payload].
 FRAME = struct.Struct(">II")
 FRAME_SIZE = FRAME.size
 CRC = struct.Struct(">I")
@@ -21,7 +21,7 @@ COMMITLOG_PREFIX = "CommitLog-"
 COMMITLOG_SUFFIX = ".log"
 COMMITLOG_MAGIC = b"WCL1"
 COMMITLOG_HEADER = struct.Struct(">4sQI")  # magic, segment id, crc32 of magic+id
-COMMITLOG_VERSION_MAGICS = (COMMITLOG_MAGIC,)
+RECORD_MAGIC = b"\xa5WCR"  # starts every record, so a scan can find the next one quickly
 MAX_RECORD_SIZE = 64 * 1024 * 1024
 DEFAULT_SEGMENT_SIZE = 32 * 1024 * 1024
 

@@ -144,6 +144,11 @@ class _OSReadableFile(ReadableFile):
             os.close(self._fd)
             self._fd = -1
 
+    def __del__(self) -> None:
+        # An SSTable replaced by a compaction is unlinked while reads may still
+        # hold it; its descriptor is closed when the last reader lets go.
+        self.close()
+
 
 class _OSFileLock(FileLock):
     def __init__(self, fd: int, path: str) -> None:

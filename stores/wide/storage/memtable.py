@@ -13,11 +13,10 @@ import threading
 from collections.abc import Iterator
 from itertools import islice
 
-from sortedcontainers import SortedDict
-
 from .cells import NO_TIMESTAMP
 from .mutation import Mutation, Slice, slice_range
 from .partition import PartitionData, PartitionView, RowData
+from .sortedrows import SortedRows
 
 _CHUNK = 64
 
@@ -26,7 +25,7 @@ class Memtable:
     """Partitions of one table not yet flushed to an SSTable."""
 
     def __init__(self, lock: threading.RLock | None = None) -> None:
-        self.partitions: SortedDict = SortedDict()
+        self.partitions = SortedRows()
         self.size = 0
         self.operations = 0
         self.min_timestamp = 2**63 - 1

@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from sortedcontainers import SortedDict
-
 from .cells import NO_TIMESTAMP, Cell, DeletionTime, LivenessInfo, max_deletion, reconcile
 from .mutation import STATIC, Mutation, RangeTombstone, RowUpdate
+from .sortedrows import SortedRows
 
 
 class RowData:
@@ -48,13 +47,16 @@ class RowData:
 
     @classmethod
     def from_update(cls, update: RowUpdate) -> RowData:
+        complex_cells = update.complex_cells
         return cls(
             update.clustering,
             update.liveness,
             update.deletion,
             dict(update.cells),
-            dict(update.complex_deletions),
-            {name: dict(elements) for name, elements in update.complex_cells.items()},
+            dict(update.complex_deletions) if update.complex_deletions else {},
+            {name: dict(elements) for name, elements in complex_cells.items()}
+            if complex_cells
+            else {},
         )
 
     def is_empty(self) -> bool:
@@ -144,47 +146,75 @@ class PartitionData:
     deletion: DeletionTime | None = None
     range_tombstones: list[RangeTombstone] = field(default_factory=list)
     static: RowData | None = None
-    rows: SortedDict = field(default_factory=SortedDict)
+    rows: SortedRows = field(default_factory=SortedRows)
     min_timestamp: int = 2**63 - 1
     max_timestamp: int = NO_TIMESTAMP
 
     def apply(self, mutation: Mutation) -> int:
         """Merge ``mutation`` in and return an estimate of the bytes it added."""
         added = 0
-        stamps: list[int] = []
-        if mutation.partition_deletion is not None:
-            self.deletion = max_deletion(self.deletion, mutation.partition_deletion)
-            stamps.append(mutation.partition_deletion.marked_for_delete_at)
+        low = self.min_timestamp
+        high = self.max_timestamp
+        deletion = mutation.partition_deletion
+        if deletion is not None:
+            self.deletion = max_deletion(self.deletion, deletion)
+            low = min(low, deletion.marked_for_delete_at)
+            high = max(high, deletion.marked_for_delete_at)
             added += 24
         if mutation.range_tombstones:
             self.range_tombstones = self.range_tombstones + list(mutation.range_tombstones)
             for rt in mutation.range_tombstones:
-                stamps.append(rt.deletion.marked_for_delete_at)
+                low = min(low, rt.deletion.marked_for_delete_at)
+                high = max(high, rt.deletion.marked_for_delete_at)
                 added += 48 + len(rt.start.prefix if rt.start else b"")
                 added += len(rt.end.prefix if rt.end else b"")
+        rows = self.rows
         for update in mutation.rows:
             row = RowData.from_update(update)
-            stamps.extend(row.timestamps())
-            added += estimate_row_size(row)
-            if update.clustering is STATIC:
+            size, row_low, row_high = row_footprint(row)
+            added += size
+            if row_low < low:
+                low = row_low
+            if row_high > high:
+                high = row_high
+            clustering = update.clustering
+            if clustering is STATIC:
                 self.static = row if self.static is None else merge_rows(self.static, row)
             else:
-                old = self.rows.get(update.clustering)
-                self.rows[update.clustering] = row if old is None else merge_rows(old, row)
-        if stamps:
-            self.min_timestamp = min(self.min_timestamp, *stamps)
-            self.max_timestamp = max(self.max_timestamp, *stamps)
+                old = rows.get(clustering)
+                rows[clustering] = row if old is None else merge_rows(old, row)
+        self.min_timestamp = low
+        self.max_timestamp = high
         return added
 
 
-def estimate_row_size(row: RowData) -> int:
-    """Return a rough byte size of a row (memtable accounting)."""
-    size = 32 + (len(row.clustering) if isinstance(row.clustering, bytes) else 0)
+def row_footprint(row: RowData) -> tuple[int, int, int]:
+    """Return (rough byte size, min timestamp, max timestamp) of a row."""
+    size = 32 + (len(row.clustering) if row.clustering is not STATIC else 0)
+    low = 2**63 - 1
+    high = NO_TIMESTAMP
+    if row.liveness is not None:
+        low = high = row.liveness.timestamp
+    if row.deletion is not None:
+        ts = row.deletion.marked_for_delete_at
+        low = min(low, ts)
+        high = max(high, ts)
     for name, cell in row.cells.items():
         size += 40 + len(name) + (len(cell.value) if cell.value is not None else 0)
-    for name, elements in row.complex_cells.items():
-        size += len(name)
-        for path, cell in elements.items():
-            size += 40 + len(path) + (len(cell.value) if cell.value is not None else 0)
-    size += 24 * len(row.complex_deletions)
-    return size
+        ts = cell.timestamp
+        if ts < low:
+            low = ts
+        if ts > high:
+            high = ts
+    if row.complex_cells or row.complex_deletions:
+        for deletion in row.complex_deletions.values():
+            size += 24
+            low = min(low, deletion.marked_for_delete_at)
+            high = max(high, deletion.marked_for_delete_at)
+        for name, elements in row.complex_cells.items():
+            size += len(name)
+            for path, cell in elements.items():
+                size += 40 + len(path) + (len(cell.value) if cell.value is not None else 0)
+                low = min(low, cell.timestamp)
+                high = max(high, cell.timestamp)
+    return size, low, high

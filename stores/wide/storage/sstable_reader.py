@@ -28,6 +28,7 @@ from .read import ReadTrace
 from .sstable_writer import component_path
 
 _INDEX_CACHE_BLOCKS = 512
+_HEADER_CACHE_ENTRIES = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +80,9 @@ class SSTableReader:
         self._summary_blocks = [(offset, size) for _, _, offset, size in summary]
         self._data = fs.open_read(self.data_path)
         self._index = fs.open_read(self.index_path)
-        self._index_cache: OrderedDict[int, tuple[list, dict]] = OrderedDict()
+        self._index_cache: OrderedDict[int, tuple[list, dict]] = OrderedDict()  # FIFO-evicted
+        # Parsed partition headers by offset (Cassandra's key cache, in spirit).
+        self._header_cache: OrderedDict[int, tuple] = OrderedDict()
         self._cache_lock = threading.Lock()
         self.min_token = self.stats["min_token"]
         self.max_token = self.stats["max_token"]
@@ -91,6 +94,11 @@ class SSTableReader:
         self.max_clustering = bytes.fromhex(xc) if xc is not None else None
         self.data_size = self.stats["data_size"]
         self.size = self.data_size + self.stats["index_size"]
+        self.has_partition_level_data = (
+            self.stats["has_partition_deletions"]
+            or self.stats["has_range_tombstones"]
+            or self.stats["has_static"]
+        )
         self.bloom_checks = 0
         self.bloom_negatives = 0
         self.refs = 1
@@ -118,28 +126,22 @@ class SSTableReader:
         """Return False if no row of this SSTable can be in ``slices``."""
         if self.min_clustering is None:
             return False
+        if len(slices) == 1 and slices[0].start is None and slices[0].end is None:
+            return True
         return any(
             range_may_intersect(sl, self.min_clustering, self.max_clustering) for sl in slices
         )
 
-    @property
-    def has_partition_level_data(self) -> bool:
-        """True if clustering bounds alone cannot rule the SSTable out of a read."""
-        s = self.stats
-        return s["has_partition_deletions"] or s["has_range_tombstones"] or s["has_static"]
-
     def _index_block(self, number: int) -> tuple[list, dict]:
-        with self._cache_lock:
-            cached = self._index_cache.get(number)
-            if cached is not None:
-                self._index_cache.move_to_end(number)
-                return cached
+        cached = self._index_cache.get(number)
+        if cached is not None:
+            return cached
         offset, size = self._summary_blocks[number]
         entries = _parse_entries(read_block(self._index, self.index_path, offset, size))
         block = (entries, {(t, k): (o, s) for t, k, o, s in entries})
         with self._cache_lock:
             self._index_cache[number] = block
-            if len(self._index_cache) > _INDEX_CACHE_BLOCKS:
+            while len(self._index_cache) > _INDEX_CACHE_BLOCKS:
                 self._index_cache.popitem(last=False)
         return block
 
@@ -183,6 +185,25 @@ class SSTableReader:
         trace: ReadTrace | None = None,
     ) -> PartitionView:
         """Return the partition whose header block is at ``offset``."""
+        header = self._header_cache.get(offset)
+        if header is None:
+            header = self._parse_header(offset, size, trace)
+            with self._cache_lock:
+                self._header_cache[offset] = header
+                while len(self._header_cache) > _HEADER_CACHE_ENTRIES:
+                    self._header_cache.popitem(last=False)
+        key, token, deletion, rts, static, blocks = header
+        return PartitionView(
+            key,
+            token,
+            deletion,
+            rts,
+            static,
+            self._iter_rows(blocks, slices, reverse, trace),
+            self.name,
+        )
+
+    def _parse_header(self, offset: int, size: int, trace: ReadTrace | None) -> tuple:
         head = self._read_data(offset, size, trace)
         try:
             (length,) = U16.unpack_from(head, 0)
@@ -218,15 +239,7 @@ class SSTableReader:
                 blocks.append(RowBlock(first, last, block_offset, block_size, rows))
         except Exception as exc:  # a verified block that does not parse is still corrupt
             raise CorruptionError(self.data_path, offset, f"bad partition header: {exc}") from None
-        return PartitionView(
-            key,
-            token,
-            deletion,
-            rts,
-            static,
-            self._iter_rows(blocks, slices, reverse, trace),
-            self.name,
-        )
+        return key, token, deletion, rts, static, blocks
 
     def view(
         self,
@@ -242,23 +255,23 @@ class SSTableReader:
             return None
         return self.view_at(found[0], found[1], slices, reverse, trace)
 
-    def _decode_block(self, block: RowBlock, trace: ReadTrace | None) -> list[RowData]:
+    def _block_rows(self, block: RowBlock, trace: ReadTrace | None) -> Iterator[RowData]:
+        """Yield a block's rows in order, decoding each only when it is asked for."""
         payload = self._read_data(block.offset, block.size, trace)
         try:
             (count,) = U32.unpack_from(payload, 0)
             pos = 4
-            rows = []
             for _ in range(count):
                 row, pos = decode_row(payload, pos)
-                rows.append(row)
+                yield row
+        except CorruptionError:
+            raise
         except Exception as exc:
             raise CorruptionError(self.data_path, block.offset, f"bad row block: {exc}") from None
-        return rows
 
     def _iter_rows(
         self, blocks: list[RowBlock], slices: list[Slice], reverse: bool, trace: ReadTrace | None
     ) -> Iterator[RowData]:
-        cached: tuple[int, list[RowData]] | None = None
         for sl in reversed(slices) if reverse else slices:
             low, high = slice_range(sl)
             chosen = [
@@ -269,15 +282,20 @@ class SSTableReader:
             if reverse:
                 chosen.reverse()
             for block in chosen:
-                if cached is not None and cached[0] == block.offset:
-                    rows = cached[1]
-                else:
-                    rows = self._decode_block(block, trace)
-                    cached = (block.offset, rows)
-                for row in reversed(rows) if reverse else rows:
+                rows = self._block_rows(block, trace)
+                if reverse:
+                    rows = reversed(list(rows))
+                for row in rows:
                     key = row.clustering
-                    if (low is None or key >= low) and (high is None or key < high):
-                        yield row
+                    if low is not None and key < low:
+                        if reverse:
+                            break
+                        continue
+                    if high is not None and key >= high:
+                        if reverse:
+                            continue
+                        break
+                    yield row
 
     def iter_partitions(self) -> Iterator[PartitionView]:
         """Yield every partition, whole, in (token, key) order (for compaction)."""

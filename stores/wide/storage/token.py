@@ -98,8 +98,7 @@ def token(partition_key: bytes) -> int:
     """
     if not partition_key:
         return MIN_TOKEN
-    tail = partition_key[len(partition_key) & ~15 :]
-    if max(tail, default=0) < 0x80:
+    if partition_key[len(partition_key) & ~15 :].isascii():
         value = mmh3.hash64(partition_key, 0, True, True)[0]
     else:
         value = _signed(cassandra_murmur3_h1(partition_key))

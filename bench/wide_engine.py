@@ -1,0 +1,398 @@
+"""Benchmark the wide-column storage engine side by side with SQLite.
+
+Through the Python API, in one run:
+
+1. write throughput (rows/s) in each commit log sync mode, against SQLite
+   (WAL, WITHOUT ROWID table with the same primary key) at equal durability:
+   ``periodic`` vs ``synchronous=NORMAL``, ``batch`` vs ``synchronous=FULL``;
+   plus ``batch`` with concurrent writers (group commit) vs SQLite FULL with
+   the same number of threads;
+2. point read and newest-20-rows slice latency (p50, p99) with 100k and 1M
+   rows in the viewing-history shape (10k partitions: user -> viewed_at DESC),
+   10M with ``--rows 100000,1000000,10000000`` (slow to load in Python).
+
+Every loop is bounded by a count and by a time limit. Run:
+
+    python bench/wide_engine.py                      # 100k and 1M rows
+    python bench/wide_engine.py --rows 100000 --quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from stores.wide.storage import (  # noqa: E402
+    Bound,
+    Cell,
+    ClusteringColumn,
+    LivenessInfo,
+    Mutation,
+    RowUpdate,
+    Slice,
+    StorageEngine,
+    TableSchema,
+)
+
+BASE_MS = 1_700_000_000_000
+
+
+def clustering(viewed_at_ms: int) -> bytes:
+    """Encode a CQL timestamp for a DESC clustering column (order-inverted bytes)."""
+    raw = (viewed_at_ms + 2**63).to_bytes(8, "big")
+    return bytes(255 - b for b in raw)
+
+
+def row_values(i: int) -> tuple[bytes, int, bytes, bytes]:
+    user = b"user-%05d" % (i % PARTITIONS)
+    viewed_at = BASE_MS + i
+    return user, viewed_at, b"video-%07d" % (i * 7919 % 10_000_000), (i % 100).to_bytes(4, "big")
+
+
+def mutation(i: int) -> Mutation:
+    user, viewed_at, video, progress = row_values(i)
+    ts = viewed_at * 1000
+    return Mutation(
+        "bench",
+        "history",
+        user,
+        rows=[
+            RowUpdate(
+                clustering(viewed_at),
+                LivenessInfo(ts),
+                cells={"video": Cell(video, ts), "progress": Cell(progress, ts)},
+            )
+        ],
+    )
+
+
+def open_engine(directory: str, sync: str) -> StorageEngine:
+    engine = StorageEngine.open(directory, commitlog_sync=sync, commitlog_sync_period_ms=10000)
+    engine.create_keyspace("bench", {})
+    engine.create_table(
+        TableSchema(
+            "bench",
+            "history",
+            partition_key=["user"],
+            clustering=[ClusteringColumn("viewed_at", descending=True)],
+            regular=["video", "progress"],
+        )
+    )
+    return engine
+
+
+def open_sqlite(path: str, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS history (user TEXT, viewed_at INTEGER, video TEXT,"
+        " progress INTEGER, PRIMARY KEY (user, viewed_at DESC)) WITHOUT ROWID"
+    )
+    return conn
+
+
+def sqlite_row(i: int) -> tuple:
+    user, viewed_at, video, progress = row_values(i)
+    return user.decode(), viewed_at, video.decode(), int.from_bytes(progress, "big")
+
+
+def bounded(count: int, seconds: float):
+    """Yield 0..count-1, stopping early once ``seconds`` have passed."""
+    deadline = time.perf_counter() + seconds
+    for i in range(count):
+        if i % 64 == 0 and time.perf_counter() > deadline:
+            return
+        yield i
+
+
+# -- writes ---------------------------------------------------------------------
+
+
+def engine_writes(root: str, sync: str, count: int, seconds: float, threads: int = 1) -> float:
+    directory = tempfile.mkdtemp(dir=root)
+    engine = open_engine(directory, sync)
+    done = [0] * threads
+
+    def work(worker: int) -> None:
+        for n in bounded(count // threads, seconds):
+            engine.apply(mutation(n * threads + worker))
+            done[worker] += 1
+
+    start = time.perf_counter()
+    run_threads(work, threads)
+    elapsed = time.perf_counter() - start
+    engine.close()
+    shutil.rmtree(directory)
+    return sum(done) / elapsed
+
+
+def sqlite_writes(
+    root: str, synchronous: str, count: int, seconds: float, threads: int = 1
+) -> float:
+    path = os.path.join(tempfile.mkdtemp(dir=root), "bench.db")
+    open_sqlite(path, synchronous).close()
+    done = [0] * threads
+
+    def work(worker: int) -> None:
+        conn = open_sqlite(path, synchronous)
+        conn.execute("PRAGMA busy_timeout=60000")
+        for n in bounded(count // threads, seconds):
+            conn.execute(
+                "INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?)",
+                sqlite_row(n * threads + worker),
+            )
+            done[worker] += 1
+        conn.close()
+
+    start = time.perf_counter()
+    run_threads(work, threads)
+    elapsed = time.perf_counter() - start
+    shutil.rmtree(os.path.dirname(path))
+    return sum(done) / elapsed
+
+
+def run_threads(work, threads: int) -> None:
+    if threads == 1:
+        work(0)
+        return
+    pool = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+
+
+# -- reads ----------------------------------------------------------------------
+
+
+def load(
+    root: str, rows: int, seconds: float
+) -> tuple[StorageEngine, sqlite3.Connection, int, dict]:
+    """Load ``rows`` rows into both stores; return them with the rows loaded and timings."""
+    directory = tempfile.mkdtemp(dir=root)
+    engine = open_engine(directory, "periodic")
+    start = time.perf_counter()
+    loaded = 0
+    for i in bounded(rows, seconds):
+        engine.apply(mutation(i))
+        loaded += 1
+    engine_load = time.perf_counter() - start
+    engine.flush()
+    engine.wait_for_background(timeout=seconds)
+    settle = time.perf_counter() - start - engine_load
+    conn = open_sqlite(os.path.join(directory, "bench.db"), "NORMAL")
+    start = time.perf_counter()
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT OR REPLACE INTO history VALUES (?, ?, ?, ?)", (sqlite_row(i) for i in range(loaded))
+    )
+    conn.execute("COMMIT")
+    sqlite_load = time.perf_counter() - start
+    timings = {
+        "engine_load_s": engine_load,
+        "engine_settle_s": settle,
+        "sqlite_load_s": sqlite_load,
+    }
+    return engine, conn, loaded, timings
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    samples.sort()
+    p50 = statistics.median(samples)
+    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    return p50 * 1e6, p99 * 1e6
+
+
+def measure(fn, keys, seconds: float) -> tuple[float, float, int]:
+    samples = []
+    deadline = time.perf_counter() + seconds
+    for key in keys:
+        start = time.perf_counter()
+        fn(key)
+        samples.append(time.perf_counter() - start)
+        if start > deadline:
+            break
+    p50, p99 = percentiles(samples)
+    return p50, p99, len(samples)
+
+
+def read_benchmark(
+    engine: StorageEngine, conn: sqlite3.Connection, loaded: int, queries: int, seconds: float
+) -> dict:
+    rng = random.Random(42)
+    point_ids = [rng.randrange(loaded) for _ in range(queries)]
+    users = [rng.randrange(min(PARTITIONS, loaded)) for _ in range(queries)]
+    results = {}
+
+    def engine_point(i: int) -> None:
+        user, viewed_at, video, _ = row_values(i)
+        ck = clustering(viewed_at)
+        result = engine.read(
+            "bench", "history", user, slices=[Slice(Bound(ck, True), Bound(ck, True))]
+        )
+        assert result is not None and result.rows[0].cells["video"].value == video
+
+    def sqlite_point(i: int) -> None:
+        user, viewed_at, video, _ = row_values(i)
+        row = conn.execute(
+            "SELECT video, progress FROM history WHERE user = ? AND viewed_at = ?",
+            (user.decode(), viewed_at),
+        ).fetchone()
+        assert row is not None and row[0] == video.decode()
+
+    def engine_slice(u: int) -> None:
+        result = engine.read("bench", "history", b"user-%05d" % u, limit=20)
+        assert result is not None and len(result.rows) == min(20, rows_per_partition(loaded))
+
+    def sqlite_slice(u: int) -> None:
+        rows = conn.execute(
+            "SELECT viewed_at, video, progress FROM history WHERE user = ?"
+            " ORDER BY viewed_at DESC LIMIT 20",
+            (f"user-{u:05d}",),
+        ).fetchall()
+        assert len(rows) == min(20, rows_per_partition(loaded))
+
+    # Warm both (the OS page cache, SQLite's cache, the engine's index caches).
+    for fn, keys in (
+        (engine_point, point_ids),
+        (sqlite_point, point_ids),
+        (engine_slice, users),
+        (sqlite_slice, users),
+    ):
+        for key in keys[:200]:
+            fn(key)
+    for name, fn, keys in (
+        ("engine_point", engine_point, point_ids),
+        ("sqlite_point", sqlite_point, point_ids),
+        ("engine_slice", engine_slice, users),
+        ("sqlite_slice", sqlite_slice, users),
+    ):
+        results[name] = measure(fn, keys, seconds)
+    return results
+
+
+def rows_per_partition(loaded: int) -> int:
+    return loaded // PARTITIONS if loaded >= PARTITIONS else 1
+
+
+PARTITIONS = 10_000
+ROUNDS = 3
+
+
+def main() -> None:
+    global PARTITIONS
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", default="100000,1000000", help="comma-separated dataset sizes")
+    parser.add_argument("--partitions", type=int, default=10_000)
+    parser.add_argument(
+        "--writes", type=int, default=60_000, help="max writes per periodic/NORMAL run"
+    )
+    parser.add_argument(
+        "--sync-writes", type=int, default=4_000, help="max writes per batch/FULL run"
+    )
+    parser.add_argument("--threads", type=int, default=8, help="writers for the group-commit run")
+    parser.add_argument(
+        "--queries", type=int, default=5_000, help="max queries per read measurement"
+    )
+    parser.add_argument("--seconds", type=float, default=15.0, help="time limit per measurement")
+    parser.add_argument(
+        "--load-seconds", type=float, default=900.0, help="time limit per dataset load"
+    )
+    parser.add_argument("--dir", default=None, help="where to put the data (default: a temp dir)")
+    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    args = parser.parse_args()
+    PARTITIONS = args.partitions
+    if args.quick:
+        args.writes, args.sync_writes, args.queries, args.seconds = 5000, 300, 500, 3.0
+    root = tempfile.mkdtemp(prefix="wide-bench-", dir=args.dir)
+    print(
+        f"# wide engine benchmark — {platform.python_implementation()} {platform.python_version()},"
+        f" {os.cpu_count()} cores, data in {root}"
+    )
+    try:
+        print("\n## Writes (rows/s, one row per write)\n")
+        print("| durability | engine | SQLite | engine/SQLite |")
+        print("|---|---:|---:|---:|")
+        cases = [
+            ("periodic vs NORMAL, 1 writer", "periodic", "NORMAL", args.writes, 1),
+            ("batch vs FULL, 1 writer", "batch", "FULL", args.sync_writes, 1),
+            (
+                f"batch vs FULL, {args.threads} writers",
+                "batch",
+                "FULL",
+                args.sync_writes,
+                args.threads,
+            ),
+        ]
+        for label, sync, synchronous, count, threads in cases:
+            # Alternate short rounds so that load from other processes on the
+            # machine hits both sides alike; report the median round.
+            ours, theirs = [], []
+            for _ in range(ROUNDS):
+                ours.append(
+                    engine_writes(root, sync, count // ROUNDS, args.seconds / ROUNDS, threads)
+                )
+                theirs.append(
+                    sqlite_writes(
+                        root, synchronous, count // ROUNDS, args.seconds / ROUNDS, threads
+                    )
+                )
+            ours_rate, theirs_rate = statistics.median(ours), statistics.median(theirs)
+            print(
+                f"| {label} | {ours_rate:,.0f} | {theirs_rate:,.0f} | {ours_rate / theirs_rate:.2f}x |",
+                flush=True,
+            )
+
+        print("\n## Reads (µs; viewing history: user -> viewed_at DESC)\n")
+        print(
+            "| rows | query | engine p50 | engine p99 | SQLite p50 | SQLite p99 | engine/SQLite speed (p50) |"
+        )
+        print("|---:|---|---:|---:|---:|---:|---:|")
+        p50_by_size = {}
+        for size in [int(s) for s in args.rows.split(",") if s]:
+            engine, conn, loaded, timings = load(root, size, args.load_seconds)
+            results = read_benchmark(engine, conn, loaded, args.queries, args.seconds)
+            for query in ("point", "slice"):
+                e50, e99, _ = results[f"engine_{query}"]
+                s50, s99, _ = results[f"sqlite_{query}"]
+                label = "point read" if query == "point" else "newest 20"
+                print(
+                    f"| {loaded:,} | {label} | {e50:.0f} | {e99:.0f} | {s50:.0f} | {s99:.0f} | {s50 / e50:.2f}x |",
+                    flush=True,
+                )
+                p50_by_size.setdefault(query, []).append((loaded, e50))
+            sstables = engine.table_stats("bench", "history")["sstable_count"]
+            print(
+                f"|  | load: engine {loaded / timings['engine_load_s']:,.0f} rows/s"
+                f" (+{timings['engine_settle_s']:.1f} s flush/compaction, {sstables} SSTables),"
+                f" SQLite one transaction {loaded / timings['sqlite_load_s']:,.0f} rows/s | | | | | |",
+                flush=True,
+            )
+            engine.close()
+            conn.close()
+        print("\n## Scaling (engine p50 at the largest size / at the smallest)\n")
+        for query, points in p50_by_size.items():
+            if len(points) > 1:
+                (small, s50), (large, l50) = points[0], points[-1]
+                print(f"- {query}: {l50 / s50:.2f}x from {small:,} to {large:,} rows")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

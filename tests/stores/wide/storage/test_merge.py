@@ -1,0 +1,152 @@
+"""Merging versions across sources: tombstones, ranges, TTL, purging."""
+
+from sortedcontainers import SortedDict
+
+from stores.wide.storage.cells import Cell, DeletionTime, LivenessInfo
+from stores.wide.storage.merge import Purger, compact_partition, iter_merged_rows, read_partition
+from stores.wide.storage.mutation import STATIC, Bound, RangeTombstone, Slice
+from stores.wide.storage.partition import PartitionView, RowData
+from stores.wide.storage.read import ReadTrace
+
+
+def view(rows=(), deletion=None, rts=(), static=None, reverse=False):
+    """Return a source view; like real sources it hands rows in the read's order."""
+    ordered = list(SortedDict({r.clustering: r for r in rows}).values())
+    if reverse:
+        ordered.reverse()
+    return PartitionView(b"k", 1, deletion, list(rts), static, iter(ordered), "s")
+
+
+def row(ck, ts=1, value=b"v", marker=False, deletion=None, ttl=0, ldt=None):
+    cell = Cell(value, ts, ttl, ldt if ldt is not None else (2**63 - 1))
+    return RowData(ck, LivenessInfo(ts) if marker else None, deletion, {"v": cell})
+
+
+def read(views, now=100, **kw):
+    kw.setdefault("reverse", False)
+    kw.setdefault("limit", None)
+    return read_partition(views, columns=None, now=now, trace=kw.pop("trace", None), **kw)
+
+
+def test_k_way_merge_reconciles_and_keeps_order():
+    merged = list(
+        iter_merged_rows(
+            [iter([row(b"a", 1), row(b"c", 5)]), iter([row(b"a", 2, b"x"), row(b"b", 1)])]
+        )
+    )
+    assert [r.clustering for r in merged] == [b"a", b"b", b"c"]
+    assert merged[0].cells["v"].value == b"x"
+
+
+def test_partition_deletion_shadows_older_and_equal_only():
+    result = read([view([row(b"a", 5), row(b"b", 6)]), view(deletion=DeletionTime(5, 0))])
+    assert [r.clustering for r in result.rows] == [b"b"]
+
+
+def test_range_tombstone_covers_its_bounds():
+    rt = RangeTombstone(Bound(b"b", True), Bound(b"d", False), DeletionTime(10, 0))
+    rows = [row(ck, 3) for ck in (b"a", b"b", b"c", b"d")]
+    result = read([view(rows), view(rts=[rt])])
+    assert [r.clustering for r in result.rows] == [b"a", b"d"]
+
+
+def test_row_deletion_and_newer_cell_after_it():
+    deleted = RowData(b"a", None, DeletionTime(5, 0))
+    result = read([view([row(b"a", 4, marker=True)]), view([deleted])])
+    assert result is None
+    result = read([view([row(b"a", 6)]), view([deleted])])
+    assert result.rows[0].cells["v"].value == b"v"
+    assert result.rows[0].liveness is None
+
+
+def test_expired_ttl_cell_reads_as_deleted_and_shadows_older_value():
+    old = row(b"a", 1, b"old")
+    expiring = row(b"a", 2, b"new", ttl=10, ldt=50)
+    assert read([view([old]), view([expiring])], now=49).rows[0].cells["v"].value == b"new"
+    assert read([view([old]), view([expiring])], now=50) is None
+
+
+def test_limit_reverse_static_and_trace():
+    static = RowData(STATIC, None, None, {"s": Cell(b"st", 1)})
+    rows = [row(b"%d" % i, 1) for i in range(5)]
+    trace = ReadTrace()
+    others = [row(b"%d" % i, 2) for i in (1, 3)]
+    sources = [view(rows, static=static, reverse=True), view(others, reverse=True)]
+    result = read(sources, reverse=True, limit=2, trace=trace)
+    assert [r.clustering for r in result.rows] == [b"4", b"3"]
+    assert result.static_row.cells["s"].value == b"st"
+    assert trace.live_rows == 2 and trace.partitions_read == 1 and trace.cells_read >= 2
+
+
+def test_static_only_partition_is_returned_without_rows():
+    static = RowData(STATIC, None, None, {"s": Cell(b"st", 1)})
+    result = read([view(static=static)])
+    assert result.rows == [] and result.static_row is not None
+
+
+def test_complex_deletion_and_elements():
+    r = RowData(
+        b"a",
+        LivenessInfo(1),
+        None,
+        {},
+        {"m": DeletionTime(5, 0)},
+        {"m": {b"x": Cell(b"1", 4), b"y": Cell(b"2", 6)}},
+    )
+    result = read([view([r])])
+    assert result.rows[0].complex_cells == {"m": [(b"y", Cell(b"2", 6))]}
+
+
+def compacted_rows(partition):
+    return list(partition.rows) if partition is not None else []
+
+
+def test_compaction_drops_shadowed_data_but_keeps_tombstones_within_gc_grace():
+    deletion = DeletionTime(5, 90)
+    rows = [row(b"a", 4), row(b"b", 6)]
+    out = compact_partition([view(rows, deletion=deletion)], now=100, purger=Purger(50, 2**63 - 1))
+    assert out.deletion == deletion
+    assert [r.clustering for r in compacted_rows(out)] == [b"b"]
+
+
+def test_compaction_purges_only_after_gc_grace_and_when_nothing_older_survives():
+    deletion = DeletionTime(5, 10)
+    # gc grace passed, nothing older elsewhere: the tombstone goes.
+    out = compact_partition([view(deletion=deletion)], now=100, purger=Purger(50, 2**63 - 1))
+    assert out.deletion is None
+    # Older data for the partition survives in an SSTable outside the compaction.
+    out = compact_partition([view(deletion=deletion)], now=100, purger=Purger(50, 3))
+    assert out.deletion == deletion
+    # gc grace not passed yet.
+    out = compact_partition([view(deletion=deletion)], now=100, purger=Purger(5, 2**63 - 1))
+    assert out.deletion == deletion
+
+
+def test_compaction_turns_expired_cells_into_tombstones_then_purges_them():
+    expiring = row(b"a", 2, b"v", ttl=10, ldt=50)
+    out = compact_partition([view([expiring])], now=60, purger=Purger(0, 2**63 - 1))
+    (kept,) = compacted_rows(out)
+    assert kept.cells["v"].value is None and kept.cells["v"].local_deletion_time == 40
+    out = compact_partition([view([expiring])], now=60, purger=Purger(41, 2**63 - 1))
+    assert compacted_rows(out) == []
+
+
+def test_purged_range_tombstone_still_drops_the_data_it_shadows():
+    rt = RangeTombstone(Bound(b"a", True), Bound(b"z", True), DeletionTime(10, 0))
+    out = compact_partition(
+        [view([row(b"b", 3)]), view(rts=[rt])], now=100, purger=Purger(50, 2**63 - 1)
+    )
+    assert out.range_tombstones == [] and compacted_rows(out) == []
+
+
+def test_flush_never_purges():
+    rt = RangeTombstone(None, None, DeletionTime(10, 0))
+    out = compact_partition([view(rts=[rt])], now=10**9, purger=None)
+    assert out.range_tombstones == [rt]
+
+
+def test_slices_are_applied_by_sources_not_the_merge():
+    # A source hands only rows in the slices; the merge keeps their order.
+    result = read([view([row(b"a"), row(b"b")])])
+    assert [r.clustering for r in result.rows] == [b"a", b"b"]
+    assert Slice(Bound(b"a", False)).contains(b"b")
