@@ -9,6 +9,7 @@ result. Never touches rows except through TRUNCATE.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 from stores.wide.cql import ast
@@ -366,7 +367,11 @@ def alter_table(stmt: ast.AlterTable, keyspace: str, catalog: Catalog) -> Schema
     if table is None:
         return Void()
     old = table.storage
-    meta = {"types": dict(old.metadata["types"]), "options": dict(old.metadata.get("options", {}))}
+    meta = {
+        "types": dict(old.metadata["types"]),
+        "options": dict(old.metadata.get("options", {})),
+        "dropped": dict(old.metadata.get("dropped", {})),
+    }
     static = list(old.static)
     regular = list(old.regular)
     partition_key = list(old.partition_key)
@@ -383,18 +388,26 @@ def alter_table(stmt: ast.AlterTable, keyspace: str, catalog: Catalog) -> Schema
                 )
             if column.cql_type.is_counter != table.is_counter and (table.regular or table.static):
                 raise InvalidRequest("Cannot mix counter and non counter columns in the same table")
+            previous = meta["dropped"].get(column.name)
+            if previous and previous["type"] != column.cql_type.cql():
+                raise InvalidRequest(
+                    f"Cannot re-add previously dropped column '{column.name}' of type "
+                    f"{column.cql_type.cql()}, incompatible with previous type {previous['type']}"
+                )
             meta["types"][column.name] = column.cql_type.cql()
             (static if column.static else regular).append(column.name)
             if column.cql_type.multicell:
                 collections.add(column.name)
     elif stmt.action == "drop":
+        dropped_at = time.time_ns() // 1000
         for name in stmt.payload:
             info = table.columns.get(name)
             if info is None:
                 raise InvalidRequest(f"Column {name} was not found in table {table.name}")
             if info.is_primary_key:
                 raise InvalidRequest(f"Cannot drop PRIMARY KEY column {name}")
-            meta["types"].pop(name)
+            # Cells written before the drop stay invisible if the column comes back.
+            meta["dropped"][name] = {"type": meta["types"].pop(name), "time": dropped_at}
             if name in static:
                 static.remove(name)
             if name in regular:

@@ -292,14 +292,10 @@ class Executor:
             compiled = prepared.compiled
             if prepared.schema_version is not self.catalog.version:
                 compiled = self._current(prepared)
-            if compiled.fast is not None and not serialized and timestamp is None:
-                if len(values) != len(compiled.bind_specs):
-                    raise InvalidRequest(
-                        f"Invalid amount of bind variables: expected {len(compiled.bind_specs)}, got {len(values)}"
-                    )
-                compiled.fast(ExecContext(values, self.clock(), keyspace))
-                return VOID
             ctx = self._context(compiled, values, serialized, keyspace, timestamp)
+            if compiled.fast is not None:
+                compiled.fast(ctx)
+                return VOID
             return self._run(compiled, ctx, page_size, paging_state, keyspace)
         except CQLError:
             raise
@@ -351,13 +347,15 @@ class Executor:
         self, compiled: Compiled, values, serialized: bool, keyspace, timestamp
     ) -> ExecContext:
         specs = compiled.bind_specs
-        values = list(values or ())
+        if values is None:
+            values = ()
         if len(values) != len(specs):
             raise InvalidRequest(
                 f"Invalid amount of bind variables: expected {len(specs)}, got {len(values)}"
             )
         if serialized:
             decoded = []
+            values = list(values)
             for spec, raw in zip(specs, values, strict=True):
                 if raw is None or raw is UNSET:
                     decoded.append(raw)
@@ -435,6 +433,9 @@ class Executor:
         if result is None:
             return (None, None)
         row = result.rows[0] if result.rows else None
+        if table.dropped:
+            table.purge_dropped(row)
+            table.purge_dropped(result.static_row)
         return (result.static_row, row)
 
     def _run_modification(self, mod: Modification, ctx: ExecContext):

@@ -103,6 +103,7 @@ class TableInfo:
     options: dict
     storage: object = None
     virtual: bool = False
+    dropped: dict[str, int] = field(default_factory=dict)
     is_counter: bool = field(init=False)
     pk_types: list[CQLType] = field(init=False)
     ck_types: list[CQLType] = field(init=False)
@@ -122,6 +123,20 @@ class TableInfo:
                 f"Undefined column name {quote_name(name)} in table {self.keyspace}.{self.name}"
             )
         return info
+
+    def purge_dropped(self, row) -> None:
+        """Hide cells written before a column was dropped and added again."""
+        if row is None:
+            return
+        for name, dropped_at in self.dropped.items():
+            cell = row.cells.get(name)
+            if cell is not None and cell.timestamp <= dropped_at:
+                row.cells = {k: v for k, v in row.cells.items() if k != name}
+            items = row.complex_cells.get(name)
+            if items:
+                kept = [(path, c) for path, c in items if c.timestamp > dropped_at]
+                if len(kept) != len(items):
+                    row.complex_cells = {**row.complex_cells, name: kept}
 
     def select_order(self) -> list[ColumnInfo]:
         """Return the columns in ``SELECT *`` order."""
@@ -160,9 +175,13 @@ def table_from_storage(schema) -> TableInfo:
     columns = {c.name: c for c in pk + ck + static + regular}
     options = dict(DEFAULT_TABLE_OPTIONS)
     options.update(meta.get("options", {}))
-    return TableInfo(
+    info = TableInfo(
         schema.keyspace, schema.name, schema.id, columns, pk, ck, static, regular, options, schema
     )
+    info.dropped = {
+        name: entry["time"] for name, entry in meta.get("dropped", {}).items() if name in columns
+    }
+    return info
 
 
 class Catalog:

@@ -688,6 +688,10 @@ def _iter_views(
     getters = plan.getters if not row_filter else None
     ck_types, ck_desc = table.ck_types, table.ck_desc
     for result, resume in _iter_partitions(plan, engine, ctx, state, read_limit):
+        if table.dropped:
+            table.purge_dropped(result.static_row)
+            for row in result.rows:
+                table.purge_dropped(row)
         pk_values = decode_partition_key(table.pk_types, result.partition_key)
         count = state.partition_remaining if (state is not None and resume is not None) else 0
         if plan.distinct:
