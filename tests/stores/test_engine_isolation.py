@@ -25,11 +25,7 @@ def test_no_engine_source_imports_django():
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
-            offenders += [
-                f"{path.relative_to(ROOT)}: {n}"
-                for n in names
-                if n.split(".")[0] in ("django", "channels", "daphne")
-            ]
+            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in ("django", "channels", "daphne")]
     assert offenders == []
 
 

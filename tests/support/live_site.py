@@ -34,11 +34,7 @@ class LiveSite:
         """Run a manage.py command against the same database and stores."""
         return subprocess.run(
             [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
+            cwd=ROOT, env=self.env, check=True, capture_output=True, text=True,
         )
 
     def stop(self) -> None:
@@ -69,33 +65,17 @@ def start_live_site(**env_overrides: str) -> LiveSite:
     env.update(env_overrides)
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
+        cwd=ROOT, env=env, check=True,
     )
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            LOOPBACK,
-            "-p",
-            str(port),
-            "kvsite.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        [sys.executable, "-m", "daphne", "-b", LOOPBACK, "-p", str(port), "kvsite.asgi:application"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     try:
         wait_for_port(port, timeout=30, proc=process)
     except Exception:
         process.kill()
         _, err = process.communicate()
-        raise RuntimeError(
-            f"daphne did not start: {err.decode(errors='replace')[-2000:]}"
-        ) from None
+        raise RuntimeError(f"daphne did not start: {err.decode(errors='replace')[-2000:]}") from None
     return LiveSite(port, process, env)
