@@ -17,22 +17,18 @@ ROOT = Path(__file__).resolve().parents[3]
 class ServerProcess:
     """A CQL server subprocess; ``stop()`` sends SIGTERM and waits."""
 
-    def __init__(self, *extra_args: str, directory: str | None = None):
+    def __init__(
+        self, *extra_args: str, directory: str | None = None, command: list[str] | None = None
+    ):
         self.port = free_port()
-        args = [
-            sys.executable,
-            "-m",
-            "stores.wide",
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-        ]
+        command = command or ["-m", "stores.wide"]
+        args = [sys.executable, *command, "--port", str(self.port), "--bind", "127.0.0.1"]
         if directory is not None:
             args += ["--dir", directory]
         args += list(extra_args)
         env = dict(os.environ)
-        env.pop("DJANGO_SETTINGS_MODULE", None)
+        if command[0] != "manage.py":
+            env.pop("DJANGO_SETTINGS_MODULE", None)
         self.proc = subprocess.Popen(
             args,
             cwd=ROOT,

@@ -64,3 +64,18 @@ def test_sigterm_shuts_down_cleanly_and_data_survives_a_restart(tmp_path):
     finally:
         code, output = again.stop()
     assert code == 0, output
+
+
+def test_manage_py_cqlserver_serves_the_same_protocol():
+    server = ServerProcess(command=["manage.py", "cqlserver"])
+    try:
+        cluster = cluster_for(server.port)
+        try:
+            session = cluster.connect()
+            assert session.execute("SELECT cluster_name FROM system.local").one() is not None
+        finally:
+            cluster.shutdown()
+    finally:
+        code, output = server.stop()
+    assert code == 0, output
+    assert "listening on 127.0.0.1" in output
