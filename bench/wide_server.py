@@ -23,6 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+# Each partition gets ROWS_PER_PARTITION rows from the insert phase, so the
+# newest-20 slice reads return full pages whatever --ops is.
+ROWS_PER_PARTITION = 20
 PARTITIONS = 1000
 KEYSPACE_CQL = (
     "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = "
@@ -95,8 +98,17 @@ def in_process(ops: int, seconds: float) -> list[dict]:
 
 
 def _client(
-    port: int, phase: str, ops: int, concurrency: int, seconds: float, offset: int, queue
+    port: int,
+    phase: str,
+    ops: int,
+    concurrency: int,
+    seconds: float,
+    offset: int,
+    partitions: int,
+    queue,
 ) -> None:
+    global PARTITIONS
+    PARTITIONS = partitions
     from cassandra.cluster import Cluster
     from cassandra.policies import WhiteListRoundRobinPolicy
 
@@ -187,6 +199,7 @@ def over_network(
                         concurrency,
                         seconds,
                         n * per_client,
+                        PARTITIONS,
                         queue,
                     ),
                 )
@@ -220,8 +233,10 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight per client")
     parser.add_argument("--seconds", type=float, default=20.0, help="time cap per phase")
-    parser.add_argument("--workers", type=int, default=4, help="server worker threads")
+    parser.add_argument("--workers", type=int, default=1, help="server worker threads")
     options = parser.parse_args()
+    global PARTITIONS
+    PARTITIONS = max(1, options.ops // ROWS_PER_PARTITION)
 
     print(
         f"cpus: {os.cpu_count()}  ops/phase: {options.ops}  clients: {options.clients}  "

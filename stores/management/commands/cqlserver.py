@@ -32,13 +32,13 @@ class Command(BaseCommand):
             options["bind"],
             "--commitlog-sync",
             options["commitlog_sync"],
-            "--workers",
-            str(options["workers"]),
             "--max-frame-size",
             str(options["max_frame_size"]),
             "--max-in-flight",
             str(options["max_in_flight"]),
         ]
+        if options["workers"] is not None:
+            argv += ["--workers", str(options["workers"])]
         if directory:
             argv += ["--dir", directory]
         if options["auth"]:
