@@ -45,7 +45,8 @@ def to_response(result, *, skip_metadata: bool = False) -> Response:
             paging_state=result.paging_state,
             no_metadata=skip_metadata,
         )
-        return RowsResult(metadata, result.serialized_rows())
+        serializers = [column.cql_type.serialize for column in result.columns]
+        return RowsResult(metadata, result.rows, serializers)
     if isinstance(result, cql_results.SetKeyspace):
         return SetKeyspaceResult(result.keyspace)
     if isinstance(result, cql_results.SchemaChange):

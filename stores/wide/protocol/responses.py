@@ -185,10 +185,16 @@ class VoidResult:
 
 @dataclass(slots=True)
 class RowsResult:
-    """Rows: metadata, then each row as a list of serialized values."""
+    """Rows: metadata, then each row's values.
+
+    Values are serialized bytes (or None), unless ``serializers`` gives one
+    callable per column that turns a value into bytes; then the values are
+    serialized while the body is written, with no intermediate lists.
+    """
 
     metadata: RowsMetadata
-    rows: list[list[bytes | None]] = field(default_factory=list)
+    rows: list = field(default_factory=list)
+    serializers: list | None = None
     opcode = fmt.RESULT
 
     def encode_body(self) -> bytes:
@@ -198,14 +204,20 @@ class RowsResult:
         width = len(self.metadata.columns)
         parts = [writer.getvalue()]
         append = parts.append
+        pack = _INT.pack
+        serializers = self.serializers
         for row in self.rows:
             if len(row) != width:
                 raise ValueError(f"row has {len(row)} values for {width} columns")
-            for value in row:
+            if serializers is None:
+                values = row
+            else:
+                values = [None if v is None else f(v) for f, v in zip(serializers, row)]  # noqa: B905
+            for value in values:
                 if value is None:
                     append(_NULL)
                 else:
-                    append(_INT.pack(len(value)))
+                    append(pack(len(value)))
                     append(value)
         return b"".join(parts)
 
