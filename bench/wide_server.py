@@ -233,7 +233,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=2, help="client processes")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight per client")
     parser.add_argument("--seconds", type=float, default=20.0, help="time cap per phase")
-    parser.add_argument("--workers", type=int, default=1, help="server worker threads")
+    parser.add_argument("--workers", type=int, default=4, help="server worker threads")
     options = parser.parse_args()
     global PARTITIONS
     PARTITIONS = max(1, options.ops // ROWS_PER_PARTITION)

@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=None,
-        help="CQL worker threads (default 1 with periodic, 8 with batch; 0 runs on the event loop)",
+        help="CQL worker threads (default 4 with periodic, 8 with batch; 0 runs on the event loop)",
     )
     parser.add_argument(
         "--max-frame-size", type=int, default=fmt.DEFAULT_MAX_FRAME_LENGTH, help="bytes"
