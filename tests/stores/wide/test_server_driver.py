@@ -218,3 +218,44 @@ def test_tracing_returns_a_session_and_system_traces_rows(session):
     assert result.get_query_trace(max_wait_sec=10).request_type == "Execute CQL3 prepared query"
     rows = list(session.execute("SELECT * FROM system_traces.sessions"))
     assert len(rows) >= 2
+
+
+def test_remaining_types_and_unset_values(session):
+    from cassandra.query import UNSET_VALUE
+    from cassandra.util import Date, Duration, Time
+
+    session.execute(
+        "CREATE TABLE more_types (k int PRIMARY KEY, a ascii, si smallint, ti tinyint, "
+        "dt date, tm time, du duration, ip inet, s set<int>, fm map<text, frozen<list<int>>>, "
+        "n text)"
+    )
+    insert = session.prepare(
+        "INSERT INTO more_types (k, a, si, ti, dt, tm, du, ip, s, fm, n) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
+    values = (
+        1,
+        "plain",
+        -300,
+        7,
+        Date(datetime.date(2024, 2, 29)),
+        Time(datetime.time(13, 14, 15, 16)),
+        Duration(1, 2, 3_000_000_000),
+        "::1",
+        {3, 1, 2},
+        {"a": [1, 2]},
+        "kept",
+    )
+    session.execute(insert, values)
+    session.execute(insert, (1,) + (UNSET_VALUE,) * 10)
+    row = session.execute("SELECT * FROM more_types WHERE k = 1").one()
+    assert (row.a, row.si, row.ti) == ("plain", -300, 7)
+    assert row.dt == Date(datetime.date(2024, 2, 29))
+    assert row.tm == Time(datetime.time(13, 14, 15, 16))
+    assert row.du == Duration(1, 2, 3_000_000_000)
+    assert row.ip == "::1"
+    assert sorted(row.s) == [1, 2, 3]
+    assert dict(row.fm) == {"a": [1, 2]}
+    assert row.n == "kept"
+    named = session.prepare("SELECT k FROM more_types WHERE k = :key")
+    assert session.execute(named, {"key": 1}).one().k == 1
