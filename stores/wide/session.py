@@ -14,8 +14,11 @@ import re
 from collections import namedtuple
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
+from functools import partial
+from itertools import repeat
 
 from stores.wide.cql.errors import InvalidRequest
+from stores.wide.cql.executor import VOID as _VOID
 from stores.wide.cql.executor import Executor, Prepared
 from stores.wide.cql.results import UNSET, Rows, SetKeyspace
 
@@ -38,6 +41,7 @@ def _clean_column_name(name: str) -> str:
 
 
 _row_classes: dict[tuple, type] = {}
+_tuple_new = tuple.__new__
 
 
 def named_tuple_factory(colnames: list[str], rows: list[tuple]) -> list:
@@ -52,8 +56,7 @@ def named_tuple_factory(colnames: list[str], rows: list[tuple]) -> list:
             cls = namedtuple("Row", clean, rename=True)
         if len(_row_classes) < 10_000:
             _row_classes[key] = cls
-    make = cls._make
-    return [make(row) for row in rows]
+    return list(map(_tuple_new, repeat(cls), rows))
 
 
 def dict_factory(colnames: list[str], rows: list[tuple]) -> list[dict]:
@@ -242,7 +245,12 @@ class ResultSet:
         self._runner = runner
         self._row_factory = row_factory
         self.fetch_size = fetch_size
-        self._set(result)
+        if result is _VOID:
+            self._result = result
+            self.column_names = self.column_types = self.paging_state = None
+            self._current_rows = []
+        else:
+            self._set(result)
 
     def _set(self, result) -> None:
         self._result = result
@@ -271,7 +279,7 @@ class ResultSet:
         if self.paging_state is None:
             self._current_rows = []
             return
-        self._set(self._runner(self.paging_state))
+        self._set(self._runner(paging_state=self.paging_state))
 
     def __iter__(self) -> Iterator:
         while True:
@@ -286,6 +294,8 @@ class ResultSet:
 
     def all(self) -> list:
         """Return every remaining row, fetching every page."""
+        if self.paging_state is None:
+            return list(self._current_rows)
         return list(self)
 
     def __bool__(self) -> bool:
@@ -312,7 +322,8 @@ class ResultSet:
         return None
 
     def get_query_trace(self, max_wait_sec=None):
-        return None
+        """Return the storage read trace of a SELECT run with ``trace=True`` (a dict), or None."""
+        return getattr(self._result, "trace", None)
 
 
 class ResponseFuture:
@@ -424,7 +435,7 @@ class Session:
         """Run a statement and return its ResultSet."""
         if self.is_shutdown:
             raise InvalidRequest("The session has been shut down")
-        if type(query) is PreparedStatement and type(parameters) in (list, tuple):
+        if type(query) is PreparedStatement and type(parameters) in (list, tuple) and not trace:
             prepared = query._prepared
             if len(parameters) == len(prepared.compiled.bind_specs):
                 # The hot path: a prepared statement with positional values.
@@ -448,12 +459,15 @@ class Session:
             keyspace = query.keyspace or self.keyspace
             prepared = self._executor.prepare(text, keyspace)
 
-        def run(state):
-            return self._executor.execute(
-                prepared, values, keyspace=keyspace, page_size=fetch_size, paging_state=state
-            )
-
-        result = run(paging_state)
+        run = partial(
+            self._executor.execute,
+            prepared,
+            values,
+            keyspace=keyspace,
+            page_size=fetch_size,
+            trace=bool(trace),
+        )
+        result = run(paging_state=paging_state)
         if isinstance(result, SetKeyspace):
             self.keyspace = result.keyspace
         return ResultSet(self, run, result, self.row_factory, fetch_size)
@@ -464,12 +478,13 @@ class Session:
         if fetch_size is None:
             fetch_size = self.default_fetch_size
 
-        def run(state):
-            return executor.execute(
-                prepared, values, keyspace=keyspace, page_size=fetch_size, paging_state=state
-            )
-
-        return ResultSet(self, run, run(paging_state), self.row_factory, fetch_size)
+        result = executor.execute(
+            prepared, values, keyspace=keyspace, page_size=fetch_size, paging_state=paging_state
+        )
+        if result is _VOID:
+            return ResultSet(self, None, result, self.row_factory, fetch_size)
+        run = partial(executor.execute, prepared, values, keyspace=keyspace, page_size=fetch_size)
+        return ResultSet(self, run, result, self.row_factory, fetch_size)
 
     def _execute_batch(self, batch: BatchStatement) -> ResultSet:
         items = []
@@ -484,7 +499,7 @@ class Session:
                 text, values = _bind_simple(statement.query_string, params)
                 items.append((self._executor.prepare(text, self.keyspace), values))
         result = self._executor.execute_batch(batch.batch_type, items, keyspace=self.keyspace)
-        return ResultSet(self, lambda state: result, result, self.row_factory, None)
+        return ResultSet(self, lambda paging_state: result, result, self.row_factory, None)
 
     def execute_async(
         self,

@@ -126,7 +126,7 @@ def create_keyspace(stmt: ast.CreateKeyspace, catalog: Catalog) -> SchemaChange 
 
 def alter_keyspace(stmt: ast.AlterKeyspace, catalog: Catalog) -> SchemaChange | Void:
     if stmt.name in SYSTEM_KEYSPACES:
-        raise Unauthorized_modify(stmt.name)
+        raise _not_modifiable(stmt.name)
     info = catalog.keyspaces.get(stmt.name)
     if info is None:
         if stmt.if_exists:
@@ -140,13 +140,13 @@ def alter_keyspace(stmt: ast.AlterKeyspace, catalog: Catalog) -> SchemaChange | 
     return SchemaChange("UPDATED", "KEYSPACE", stmt.name)
 
 
-def Unauthorized_modify(name: str) -> InvalidRequest:  # noqa: N802
+def _not_modifiable(name: str) -> InvalidRequest:
     return InvalidRequest(f"{name} keyspace is not user-modifiable.")
 
 
 def drop_keyspace(stmt: ast.DropKeyspace, catalog: Catalog) -> SchemaChange | Void:
     if stmt.name in SYSTEM_KEYSPACES:
-        raise Unauthorized_modify(stmt.name)
+        raise _not_modifiable(stmt.name)
     if stmt.name not in catalog.keyspaces:
         if stmt.if_exists:
             return Void()
@@ -325,7 +325,7 @@ def build_table(stmt: ast.CreateTable, keyspace: str) -> TableSchema:
 
 def create_table(stmt: ast.CreateTable, keyspace: str, catalog: Catalog) -> SchemaChange | Void:
     if keyspace in SYSTEM_KEYSPACES:
-        raise Unauthorized_modify(keyspace)
+        raise _not_modifiable(keyspace)
     ks = catalog.keyspaces.get(keyspace)
     if ks is None:
         raise InvalidRequest(f"Keyspace '{keyspace}' doesn't exist")
@@ -362,7 +362,7 @@ def _existing_table(
 
 def alter_table(stmt: ast.AlterTable, keyspace: str, catalog: Catalog) -> SchemaChange | Void:
     if keyspace in SYSTEM_KEYSPACES:
-        raise Unauthorized_modify(keyspace)
+        raise _not_modifiable(keyspace)
     table = _existing_table(catalog, keyspace, stmt.table.name, stmt.if_exists)
     if table is None:
         return Void()
@@ -458,7 +458,7 @@ def alter_table(stmt: ast.AlterTable, keyspace: str, catalog: Catalog) -> Schema
 
 def drop_table(stmt: ast.DropTable, keyspace: str, catalog: Catalog) -> SchemaChange | Void:
     if keyspace in SYSTEM_KEYSPACES:
-        raise Unauthorized_modify(keyspace)
+        raise _not_modifiable(keyspace)
     table = _existing_table(catalog, keyspace, stmt.table.name, stmt.if_exists)
     if table is None:
         return Void()
@@ -469,7 +469,7 @@ def drop_table(stmt: ast.DropTable, keyspace: str, catalog: Catalog) -> SchemaCh
 
 def truncate(stmt: ast.Truncate, keyspace: str, catalog: Catalog) -> Void:
     if keyspace in SYSTEM_KEYSPACES:
-        raise Unauthorized_modify(keyspace)
+        raise _not_modifiable(keyspace)
     table = catalog.table(keyspace, stmt.table.name)
     catalog.engine.truncate(keyspace, table.name)
     return Void()

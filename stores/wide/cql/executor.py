@@ -24,25 +24,25 @@ from stores.wide.cql.errors import CQLError, InvalidRequest, ServerError
 from stores.wide.cql.modification import (
     Modification,
     build_delete,
+    build_fast_insert,
     build_insert,
     build_update,
     compile_delete,
     compile_insert,
     compile_update,
-    insert_values,
     point_slice,
     resolve_keyspace,
     target_rows,
 )
 from stores.wide.cql.parser import Parsed, parse
-from stores.wide.cql.results import UNSET, ColumnSpec, Rows, SchemaChange, SetKeyspace, Void
+from stores.wide.cql.results import UNSET, ColumnSpec, Rows, SetKeyspace, Void
 from stores.wide.cql.schema import SYSTEM_KEYSPACES, Catalog, TableInfo
 from stores.wide.cql.select import SelectPlan, compile_select, run_select
 from stores.wide.cql.system import SystemKeyspaces
 from stores.wide.cql.terms import ExecContext, TermCompiler
 from stores.wide.cql.types import BOOLEAN, ListType, MapType
 from stores.wide.storage import InvalidRequest as StorageInvalidRequest
-from stores.wide.storage import StorageError
+from stores.wide.storage import ReadTrace, StorageError
 
 PREPARED_CACHE_SIZE = 2048
 VOID = Void()
@@ -222,7 +222,13 @@ class Executor:
             compiled = self._finish(Compiled(mod.kind, stmt, ks, mod), compiler, table)
             if not (mod.is_conditional or mod.needs_read or mod.is_counter):
                 mutations, apply = self._mutations, self._apply
-                compiled.fast = lambda ctx: apply(mutations(mod, ctx))
+                if mod.kind == "INSERT" and mod.fast_insert is not None:
+                    engine_apply = self.engine.apply
+                    compiled.fast = lambda ctx: engine_apply(
+                        build_fast_insert(mod, ctx, mod.write_params(ctx))
+                    )
+                else:
+                    compiled.fast = lambda ctx: apply(mutations(mod, ctx))
             return compiled
         if isinstance(stmt, ast.Batch):
             mods = []
@@ -280,13 +286,17 @@ class Executor:
         paging_state: bytes | None = None,
         timestamp: int | None = None,
         serialized: bool = False,
+        trace: bool = False,
     ):
         """Run a prepared statement and return Rows, Void, SetKeyspace or SchemaChange.
 
         ``values`` are Python values (or, with ``serialized=True``, native
         protocol bytes / None / UNSET) in bind-marker order. ``page_size``
         None or <= 0 returns every row in one page. ``timestamp`` is the
-        client's default write timestamp in microseconds.
+        client's default write timestamp in microseconds. With ``trace`` a
+        SELECT's result carries the storage engine's read trace
+        (``result.trace``, a dict: SSTables consulted and skipped, cells and
+        tombstones read).
         """
         try:
             compiled = prepared.compiled
@@ -296,6 +306,11 @@ class Executor:
             if compiled.fast is not None:
                 compiled.fast(ctx)
                 return VOID
+            if trace:
+                ctx.trace = ReadTrace()
+                result = self._run(compiled, ctx, page_size, paging_state, keyspace)
+                result.trace = ctx.trace.summary()
+                return result
             return self._run(compiled, ctx, page_size, paging_state, keyspace)
         except CQLError:
             raise
@@ -443,6 +458,9 @@ class Executor:
             return self._run_conditional([(mod, ctx)])
         if mod.needs_read or mod.is_counter:
             with self.lock:
+                # Timestamp taken under the lock, so read-modify-write results
+                # are ordered as they were serialized.
+                ctx.now_micros = self.clock()
                 self._apply(self._mutations(mod, ctx))
         else:
             self._apply(self._mutations(mod, ctx))
@@ -460,6 +478,9 @@ class Executor:
         needs_lock = any(m.needs_read or m.is_counter for m, _ in entries)
         if needs_lock:
             with self.lock:
+                now = self.clock()
+                for _, c in entries:
+                    c.now_micros = now
                 self._apply([mut for m, c in entries for mut in self._mutations(m, c)])
         else:
             self._apply([mut for m, c in entries for mut in self._mutations(m, c)])
@@ -479,6 +500,9 @@ class Executor:
 
     def _run_conditional(self, entries: list[tuple[Modification, ExecContext]]):
         with self.lock:
+            now = self.clock()
+            for _, c in entries:
+                c.now_micros = now
             targets = [self._lwt_target(m, c) for m, c in entries]
             tables = {(m.table.keyspace, m.table.name) for m, _ in entries}
             if len({pk for pk, _ in targets}) > 1 or len(tables) > 1:
@@ -535,14 +559,6 @@ def _value_of(mod: Modification, column, static_row, row):
         return collection_value(column, source.complex_cells.get(column.name, []))
     cell = source.cells.get(column.name)
     return None if cell is None else column.cql_type.deserialize(cell.value)
-
-
-def _row_exists(mod: Modification, static_row, row, ck) -> bool:
-    if ck is None or not mod.table.clustering:
-        if not mod.table.clustering:
-            return row is not None
-        return static_row is not None
-    return row is not None
 
 
 def _check_conditions(mod: Modification, ctx: ExecContext, static_row, row) -> tuple[bool, list]:
@@ -625,15 +641,3 @@ def _not_applied(failed: list) -> Rows:
             specs.append(ColumnSpec(table.keyspace, table.name, column.name, column.cql_type))
             values.append(_value_of(mod, column, static_row, row))
     return Rows(specs, [tuple(values)])
-
-
-__all__ = [
-    "Executor",
-    "Prepared",
-    "Compiled",
-    "insert_values",
-    "Rows",
-    "Void",
-    "SetKeyspace",
-    "SchemaChange",
-]

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from stores.wide.cql import ast
 from stores.wide.cql.errors import InvalidRequest
 from stores.wide.cql.json_values import from_json
-from stores.wide.cql.keys import encode_clustering, encode_partition_key
+from stores.wide.cql.keys import encode_clustering, encode_partition_key, invert
 from stores.wide.cql.restrictions import Restrictions, compile_where
 from stores.wide.cql.results import UNSET, ColumnSpec
 from stores.wide.cql.rows import (
@@ -27,7 +27,6 @@ from stores.wide.cql.rows import (
     set_column,
 )
 from stores.wide.cql.schema import (
-    CLUSTERING,
     PARTITION_KEY,
     STATIC,
     ColumnInfo,
@@ -48,8 +47,6 @@ from stores.wide.storage import (
     Slice,
 )
 from stores.wide.storage import STATIC as STATIC_ROW
-
-NO_TTL = object()
 
 
 @dataclass
@@ -244,7 +241,19 @@ def _fast_insert_plan(table: TableInfo, values: dict):
     pk = [(c.name, values[c.name]) for c in table.partition_key]
     ck = [(c.name, values[c.name]) for c in table.clustering]
     cells = [(c.name, values[c.name], c.cql_type.serialize) for c in columns]
-    return pk, ck, cells
+    if len(pk) == 1:
+        pk_encode = table.pk_types[0].serialize
+    else:
+        pk_types = table.pk_types
+        pk_encode = lambda *values: encode_partition_key(pk_types, values)  # noqa: E731
+    if len(ck) == 1:
+        column = table.clustering[0]
+        encode_key = column.cql_type.encode_key
+        ck_encode = (lambda v: invert(encode_key(v))) if column.descending else encode_key
+    else:
+        ck_types, ck_desc = table.ck_types, table.ck_desc
+        ck_encode = lambda *values: encode_clustering(ck_types, ck_desc, values)  # noqa: E731
+    return pk, ck, cells, pk_encode, ck_encode
 
 
 def _check_insert_keys(table: TableInfo, names: set[str]) -> None:
@@ -461,7 +470,7 @@ def insert_values(mod: Modification, ctx: ExecContext) -> dict:
 def build_fast_insert(mod: Modification, ctx: ExecContext, params: WriteParams) -> Mutation:
     """Return the mutation of a plain INSERT of simple columns (the common, hot case)."""
     table = mod.table
-    pk_plan, ck_plan, cell_plan = mod.fast_insert
+    pk_plan, ck_plan, cell_plan, pk_encode, ck_encode = mod.fast_insert
     pk_values = []
     for name, evaluate in pk_plan:
         value = evaluate(ctx)
@@ -474,12 +483,8 @@ def build_fast_insert(mod: Modification, ctx: ExecContext, params: WriteParams) 
         if value is None or value is UNSET:
             raise InvalidRequest(f"Invalid null value in condition for column {name}")
         ck_values.append(value)
-    pk = (
-        table.pk_types[0].serialize(pk_values[0])
-        if len(pk_values) == 1
-        else encode_partition_key(table.pk_types, pk_values)
-    )
-    ck = encode_clustering(table.ck_types, table.ck_desc, ck_values) if ck_values else b""
+    pk = pk_encode(*pk_values)
+    ck = ck_encode(*ck_values) if ck_values else b""
     ts, ttl = params.timestamp, params.ttl
     cells = {}
     if ttl:
@@ -735,18 +740,3 @@ def build_delete(
 def point_slice(ck: bytes) -> list[Slice]:
     """Return the slice list selecting exactly one clustering key."""
     return [Slice(Bound(ck, True), Bound(ck, True))]
-
-
-__all__ = [
-    "CLUSTERING",
-    "Modification",
-    "build_delete",
-    "build_insert",
-    "build_update",
-    "compile_delete",
-    "compile_insert",
-    "compile_update",
-    "point_slice",
-    "resolve_keyspace",
-    "target_rows",
-]

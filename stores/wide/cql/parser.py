@@ -974,19 +974,3 @@ class _Parser:
                 f"DROP {token.value.upper()} statements are not supported by this server"
             )
         raise self.error()
-
-
-def is_iso_duration(text: str) -> bool:
-    """Return True if ``text`` looks like an ISO 8601 duration (P1DT2H)."""
-    return bool(_ISO_DURATION_RE.match(text))
-
-
-__all__ = [
-    "Parsed",
-    "parse",
-    "split_statements",
-    "RESERVED",
-    "is_iso_duration",
-    "ast",
-    "QUOTED_IDENT",
-]

@@ -95,6 +95,7 @@ class Restrictions:
             else:
                 values = _in_values(evaluator(ctx), column.name)
                 per_column.append(values)
+        _check_product(per_column, "partition key")
         keys = []
         seen = set()
         for combo in itertools.product(*per_column):
@@ -141,6 +142,7 @@ class Restrictions:
             elif op == "IN":
                 column = self.table.clustering[position]
                 values = _in_values(evaluator(ctx), column.name)
+                _check_product([prefixes, values], "clustering key")
                 prefixes = [p + (v,) for p in prefixes for v in values]
                 position += 1
             elif op == "MEQ":
@@ -153,6 +155,7 @@ class Restrictions:
             else:  # MIN
                 width, value_eval = evaluator
                 values = _in_values(value_eval(ctx), "tuple")
+                _check_product([prefixes, values], "clustering key")
                 prefixes = [p + tuple(v) for p in prefixes for v in values]
                 position += width
         return prefixes
@@ -194,6 +197,20 @@ class Restrictions:
                     end = Bound(prefix + value, inclusive)
             out.append(Slice(start, end))
         return out
+
+
+MAX_IN_PRODUCT = 10_000
+
+
+def _check_product(lists: list, what: str) -> None:
+    """Refuse IN restrictions whose cartesian product would be unreasonably large."""
+    size = 1
+    for items in lists:
+        size *= max(1, len(items))
+    if size > MAX_IN_PRODUCT:
+        raise InvalidRequest(
+            f"IN restrictions on the {what} would select {size} combinations, more than the maximum of {MAX_IN_PRODUCT}"
+        )
 
 
 def _check_key_value(value, name: str) -> None:

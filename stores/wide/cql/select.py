@@ -16,7 +16,7 @@ from stores.wide.cql import ast
 from stores.wide.cql.errors import InvalidRequest
 from stores.wide.cql.functions import AGGREGATES, cast_value, make_aggregate, resolve_function
 from stores.wide.cql.json_values import dumps, to_json_value
-from stores.wide.cql.keys import decode_clustering, decode_partition_key
+from stores.wide.cql.keys import decode_clustering, decode_partition_key, invert
 from stores.wide.cql.restrictions import ColumnFilter, Restrictions, compile_where
 from stores.wide.cql.results import UNSET, ColumnSpec, PagingState, Rows
 from stores.wide.cql.rows import row_values
@@ -62,6 +62,7 @@ class SelectPlan:
     order_by: bool = False
     needed: object = None
     getters: list | None = None
+    decode_clustering: Callable | None = None
 
     @property
     def result_columns(self) -> list[ColumnSpec]:
@@ -117,6 +118,7 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
             "Cannot restrict clustering columns when selecting only static columns"
         )
     plan.getters = _direct_getters(plan, table)
+    plan.decode_clustering = _clustering_decoder(table)
     return plan
 
 
@@ -549,6 +551,17 @@ def run_select(
             ]
         if bounds and state is None:
             read_limit = min(bounds)
+    if (
+        state is None
+        and plan.getters is not None
+        and not row_filter
+        and per_partition is None
+        and not unpaged
+        and plan.restrictions.pk_complete
+    ):
+        fast = _single_partition_page(plan, engine, ctx, limit, page_size, read_limit)
+        if fast is not None:
+            return fast
     views = _iter_views(
         plan, engine, ctx, row_filter, per_partition, state, now_seconds, read_limit
     )
@@ -596,6 +609,69 @@ def run_select(
             1 if view.clustering is None else 0,
         ).encode()
     return Rows(plan.result_columns, out, paging)
+
+
+def _single_partition_page(
+    plan: SelectPlan, engine, ctx, limit, page_size, read_limit
+) -> Rows | None:
+    """Return the first page of a plain one-partition SELECT, or None to take the general path.
+
+    The hot path of a prepared "newest N rows of a partition" query: one
+    read, rows built straight from the storage rows.
+    """
+    keys = plan.restrictions.partition_keys(ctx)
+    if len(keys) != 1:
+        return None
+    table = plan.table
+    key = keys[0]
+    result = engine.read(
+        table.keyspace,
+        table.name,
+        key,
+        slices=plan.restrictions.slices(ctx),
+        reverse=plan.reverse,
+        limit=read_limit,
+        trace=ctx.trace,
+    )
+    if result is None:
+        return Rows(plan.result_columns, [])
+    rows = result.rows
+    if not rows or table.dropped:
+        return None
+    cap = len(rows)
+    if limit is not None:
+        cap = min(cap, limit)
+    if page_size:
+        cap = min(cap, page_size)
+    taken = rows[:cap]
+    pk_values = decode_partition_key(table.pk_types, key)
+    getters = plan.getters
+    static = result.static_row
+    decode = plan.decode_clustering
+    out = [
+        tuple(g(pk_values, decode(row.clustering), row, static) for g in getters) for row in taken
+    ]
+    paging = None
+    remaining = None if limit is None else limit - len(taken)
+    if len(rows) > cap and (remaining is None or remaining > 0):
+        paging = PagingState(
+            key, taken[-1].clustering, -1 if remaining is None else remaining, len(taken), 0
+        ).encode()
+    return Rows(plan.result_columns, out, paging)
+
+
+def _clustering_decoder(table: TableInfo):
+    """Return a function decoding a clustering key to its tuple of values."""
+    if not table.clustering:
+        return lambda data: ()
+    if len(table.clustering) == 1:
+        column = table.clustering[0]
+        decode_key = column.cql_type.decode_key
+        if column.descending:
+            return lambda data: (decode_key(invert(data), 0)[0],)
+        return lambda data: (decode_key(data, 0)[0],)
+    types, desc = table.ck_types, table.ck_desc
+    return lambda data: decode_clustering(types, desc, data)
 
 
 def _shape(plan: SelectPlan, view: RowView) -> tuple:
@@ -659,6 +735,7 @@ def _iter_partitions(
                 slices=read_slices,
                 reverse=plan.reverse,
                 limit=read_limit if len(keys) == 1 else None,
+                trace=ctx.trace,
             )
             if result is not None:
                 yield result, part_resume
@@ -668,11 +745,13 @@ def _iter_partitions(
         pk = state.partition_key
         if state.partition_index == 0 and state.clustering is not None:
             read_slices = slices or [Slice(Bound(state.clustering, False), None)]
-            result = engine.read(ks, name, pk, slices=read_slices)
+            result = engine.read(ks, name, pk, slices=read_slices, trace=ctx.trace)
             if result is not None:
                 yield result, state.clustering
         start = TokenBound(token(pk), pk, False)
-    yield from ((p, None) for p in engine.scan(ks, name, start, end, slices=slices))
+    yield from (
+        (p, None) for p in engine.scan(ks, name, start, end, slices=slices, trace=ctx.trace)
+    )
 
 
 def _iter_views(

@@ -38,6 +38,7 @@ class ExecContext:
     now_micros: int
     keyspace: str | None = None
     extra: dict = field(default_factory=dict)
+    trace: object = None
 
 
 class TermCompiler:

@@ -240,6 +240,12 @@ class CommitLog:
             return None
         try:
             handle.sync()
+        except ValueError:
+            # The segment rolled (and was closed) under us: rolling synced it.
+            with self._lock:
+                rolled = self._segment_id != target[0]
+            if not rolled:
+                raise
         except BaseException as exc:
             self._fail(exc)
             raise

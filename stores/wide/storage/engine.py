@@ -631,22 +631,32 @@ class StorageEngine:
                 table.flushing.append(memtable)
                 self._flush_done.notify_all()
             # Writers go on into the new memtable while this one is written.
-            reader = self._write_memtable(table, memtable)
-            with self._manifest_lock:
-                if (table.schema.keyspace, table.schema.name) not in self._tables:
-                    return
-                entry = self._manifest["tables"][str(table.schema.id)]
-                if reader is not None:
-                    entry["sstables"] = [*entry["sstables"], reader.generation]
-                entry["replay_position"] = list(max(table.replay_position, position))
-                self._save_manifest()
-                with self._write_lock:
-                    if reader is not None:
-                        table.set_sstables([*table.sstables, reader])
-                    table.flushing.remove(memtable)
-                    table.replay_position = max(table.replay_position, position)
-                    self._flush_done.notify_all()
+            try:
+                self._install_flush(table, memtable, position)
+            except BaseException as exc:
+                # The memtable's data now lives only in memory and the commit
+                # log; stop taking writes rather than let a later flush move
+                # the replay position past it.
+                self._fail(exc)
+                raise
         self._discard_segments()
+
+    def _install_flush(self, table: _Table, memtable: Memtable, position: tuple[int, int]) -> None:
+        reader = self._write_memtable(table, memtable)
+        with self._manifest_lock:
+            if (table.schema.keyspace, table.schema.name) not in self._tables:
+                return
+            entry = self._manifest["tables"][str(table.schema.id)]
+            if reader is not None:
+                entry["sstables"] = [*entry["sstables"], reader.generation]
+            entry["replay_position"] = list(max(table.replay_position, position))
+            self._save_manifest()
+            with self._write_lock:
+                if reader is not None:
+                    table.set_sstables([*table.sstables, reader])
+                table.flushing.remove(memtable)
+                table.replay_position = max(table.replay_position, position)
+                self._flush_done.notify_all()
 
     def _next_generation(self) -> int:
         with self._manifest_lock:

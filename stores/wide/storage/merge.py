@@ -72,6 +72,25 @@ def live_row(
     row: RowData, deletion: DeletionTime | None, now: int, columns: frozenset[str] | None
 ) -> Row | None:
     """Return the live part of ``row`` under ``deletion``, or None if nothing is live."""
+    if (
+        deletion is None
+        and row.deletion is None
+        and columns is None
+        and not row.complex_cells
+        and not row.complex_deletions
+    ):
+        # The common case (no tombstone in sight): only TTLs can hide data.
+        liveness = row.liveness
+        if liveness is not None and liveness.ttl and now >= liveness.local_expiration_time:
+            liveness = None
+        cells = {
+            name: cell
+            for name, cell in row.cells.items()
+            if cell.value is not None and (cell.ttl == 0 or now < cell.local_deletion_time)
+        }
+        if liveness is None and not cells:
+            return None
+        return Row(row.clustering, cells, {}, liveness)
     row_deletion = max_deletion(deletion, row.deletion)
     shadow = row_deletion.marked_for_delete_at if row_deletion is not None else None
     live = False

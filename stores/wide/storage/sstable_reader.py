@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import bisect
 import json
-import threading
-from collections import OrderedDict
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .blocks import read_block, unframe
 from .bloom import BloomFilter
+from .cache import HEADERS, INDEX_BLOCKS, next_reader_number
 from .codec import decode_deletion, decode_range_tombstone, decode_row
 from .errors import CorruptionError
 from .format import I64, INDEX_ENTRY_HEAD, INDEX_ENTRY_TAIL, ROW_INDEX_TAIL, U16, U32
@@ -26,9 +26,6 @@ from .mutation import Slice, range_may_intersect, slice_range
 from .partition import PartitionView, RowData
 from .read import ReadTrace
 from .sstable_writer import component_path
-
-_INDEX_CACHE_BLOCKS = 512
-_HEADER_CACHE_ENTRIES = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +77,7 @@ class SSTableReader:
         self._summary_blocks = [(offset, size) for _, _, offset, size in summary]
         self._data = fs.open_read(self.data_path)
         self._index = fs.open_read(self.index_path)
-        self._index_cache: OrderedDict[int, tuple[list, dict]] = OrderedDict()  # FIFO-evicted
-        # Parsed partition headers by offset (Cassandra's key cache, in spirit).
-        self._header_cache: OrderedDict[int, tuple] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._number = next_reader_number()
         self.min_token = self.stats["min_token"]
         self.max_token = self.stats["max_token"]
         self.min_timestamp = self.stats["min_timestamp"]
@@ -133,16 +127,13 @@ class SSTableReader:
         )
 
     def _index_block(self, number: int) -> tuple[list, dict]:
-        cached = self._index_cache.get(number)
+        cached = INDEX_BLOCKS.get((self._number, number))
         if cached is not None:
             return cached
         offset, size = self._summary_blocks[number]
         entries = _parse_entries(read_block(self._index, self.index_path, offset, size))
         block = (entries, {(t, k): (o, s) for t, k, o, s in entries})
-        with self._cache_lock:
-            self._index_cache[number] = block
-            while len(self._index_cache) > _INDEX_CACHE_BLOCKS:
-                self._index_cache.popitem(last=False)
+        INDEX_BLOCKS.put((self._number, number), block)
         return block
 
     def find(self, token: int, partition_key: bytes) -> tuple[int, int] | None:
@@ -185,13 +176,10 @@ class SSTableReader:
         trace: ReadTrace | None = None,
     ) -> PartitionView:
         """Return the partition whose header block is at ``offset``."""
-        header = self._header_cache.get(offset)
+        header = HEADERS.get((self._number, offset))
         if header is None:
             header = self._parse_header(offset, size, trace)
-            with self._cache_lock:
-                self._header_cache[offset] = header
-                while len(self._header_cache) > _HEADER_CACHE_ENTRIES:
-                    self._header_cache.popitem(last=False)
+            HEADERS.put((self._number, offset), header)
         key, token, deletion, rts, static, blocks = header
         return PartitionView(
             key,
@@ -255,15 +243,52 @@ class SSTableReader:
             return None
         return self.view_at(found[0], found[1], slices, reverse, trace)
 
-    def _block_rows(self, block: RowBlock, trace: ReadTrace | None) -> Iterator[RowData]:
-        """Yield a block's rows in order, decoding each only when it is asked for."""
+    def _block_rows(
+        self,
+        block: RowBlock,
+        low: bytes | None,
+        high: bytes | None,
+        reverse: bool,
+        trace: ReadTrace | None,
+    ) -> Iterator[RowData]:
+        """Yield the block's rows with clustering in [low, high), in the read's order.
+
+        The row offsets at the head of the block allow a binary search on
+        clustering keys, so only the rows returned are decoded.
+        """
         payload = self._read_data(block.offset, block.size, trace)
         try:
             (count,) = U32.unpack_from(payload, 0)
-            pos = 4
-            for _ in range(count):
-                row, pos = decode_row(payload, pos)
-                yield row
+            offsets = struct.unpack_from(f">{count}I", payload, 4)
+
+            def key_at(index: int) -> bytes:
+                at = offsets[index]
+                length = (payload[at + 1] << 8) | payload[at + 2]
+                return payload[at + 3 : at + 3 + length]
+
+            start = 0
+            if low is not None:
+                lo, hi = 0, count
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if key_at(mid) < low:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                start = lo
+            stop = count
+            if high is not None:
+                lo, hi = start, count
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if key_at(mid) < high:
+                        lo = mid + 1
+                    else:
+                        hi = mid
+                stop = lo
+            indexes = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
+            for index in indexes:
+                yield decode_row(payload, offsets[index])[0]
         except CorruptionError:
             raise
         except Exception as exc:
@@ -282,20 +307,7 @@ class SSTableReader:
             if reverse:
                 chosen.reverse()
             for block in chosen:
-                rows = self._block_rows(block, trace)
-                if reverse:
-                    rows = reversed(list(rows))
-                for row in rows:
-                    key = row.clustering
-                    if low is not None and key < low:
-                        if reverse:
-                            break
-                        continue
-                    if high is not None and key >= high:
-                        if reverse:
-                            continue
-                        break
-                    yield row
+                yield from self._block_rows(block, low, high, reverse, trace)
 
     def iter_partitions(self) -> Iterator[PartitionView]:
         """Yield every partition, whole, in (token, key) order (for compaction)."""

@@ -11,6 +11,7 @@ compactions hand it compacted partitions.
 from __future__ import annotations
 
 import json
+import struct
 import time
 
 from .blocks import frame_block
@@ -145,7 +146,13 @@ class SSTableWriter:
 
         def emit() -> None:
             nonlocal pending, pending_size, count
-            payload = U32.pack(count) + b"".join(pending)
+            # Row offsets let a reader binary-search the block by clustering.
+            offsets = []
+            position = 4 + 4 * count
+            for encoded_row in pending:
+                offsets.append(position)
+                position += len(encoded_row)
+            payload = b"".join((U32.pack(count), struct.pack(f">{count}I", *offsets), *pending))
             offset, size = self._write_data(payload)
             row_index.append(
                 b"".join(

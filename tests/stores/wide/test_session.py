@@ -231,3 +231,52 @@ def test_directory_target_persists_schema_and_data(tmp_path):
         assert s.execute("SELECT b FROM t WHERE a = 1").one().b == ["x", "y"]
     finally:
         s.shutdown()
+
+
+def test_trace_reports_the_storage_read(session):
+    fill(session, 3)
+    result = session.execute("SELECT * FROM history WHERE user = 'ann'", trace=True)
+    trace = result.get_query_trace()
+    assert trace["partitions_read"] >= 1 and trace["live_rows"] >= 3
+    assert session.execute("SELECT * FROM history WHERE user = 'ann'").get_query_trace() is None
+
+
+def test_threads_share_one_session(session):
+    import threading
+
+    insert = session.prepare("INSERT INTO history (user, viewed_at, post) VALUES (?, ?, ?)")
+    counter = session.execute("CREATE TABLE hits (page text PRIMARY KEY, n counter)")
+    assert counter.one() is None
+    errors = []
+
+    def work(worker: int) -> None:
+        try:
+            for i in range(100):
+                session.execute(
+                    insert,
+                    [
+                        f"w{worker}",
+                        datetime.datetime(2024, 1, 1) + datetime.timedelta(seconds=i),
+                        uuid.uuid4(),
+                    ],
+                )
+                session.execute("UPDATE hits SET n = n + 1 WHERE page = 'home'")
+                assert (
+                    len(
+                        session.execute(
+                            "SELECT * FROM history WHERE user = %s LIMIT 5", [f"w{worker}"]
+                        ).all()
+                    )
+                    <= 5
+                )
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert session.execute("SELECT count(*) FROM history").one().count == 400
+    assert session.execute("SELECT n FROM hits WHERE page = 'home'").one().n == 400

@@ -99,7 +99,5 @@ def test_unsupported_statements_are_invalid_requests():
 
 
 def test_deep_nesting_does_not_crash():
-    from stores.wide.cql.executor import Executor  # noqa: F401
-
-    with pytest.raises((SyntaxException, InvalidRequest, RecursionError)):
+    with pytest.raises(SyntaxException):
         parse("SELECT * FROM t WHERE a = " + "[" * 5000)

@@ -9,7 +9,7 @@ import pytest
 from stores.wide.storage.commitlog import CommitLog, list_segments, replay_segment
 from stores.wide.storage.errors import CorruptionError, StorageError
 from stores.wide.storage.format import COMMITLOG_HEADER
-from stores.wide.storage.fs import MemoryFileSystem
+from stores.wide.storage.fs import MemoryFileSystem, OSFileSystem
 
 TABLE = uuid.uuid4()
 
@@ -158,3 +158,26 @@ def test_group_commit_shares_fsyncs_between_concurrent_writers():
 def test_unknown_sync_mode_is_rejected():
     with pytest.raises(StorageError):
         make_log(MemoryFileSystem(), sync_mode="sometimes")
+
+
+def test_segments_rolling_under_a_busy_periodic_sync_lose_nothing(tmp_path):
+    fs = OSFileSystem()
+    directory = str(tmp_path)
+    log = CommitLog(fs, directory, sync_mode="periodic", sync_period_ms=1, segment_size=300)
+
+    def writer(n):
+        for i in range(400):
+            log.append(b"w%d-%d" % (n, i), {TABLE})
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    log.close()
+    segments = list_segments(fs, directory)
+    assert len(segments) > 10
+    payloads = []
+    for index, (sid, path) in enumerate(segments):
+        payloads += [p for _, p in replay_segment(fs, sid, path, last=index == len(segments) - 1)]
+    assert sorted(payloads) == sorted(b"w%d-%d" % (n, i) for n in range(2) for i in range(400))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from stores.wide.storage import CorruptionError, ReadTrace, StorageEngine
+from stores.wide.storage import CorruptionError, EngineClosed, ReadTrace, StorageEngine
 from stores.wide.storage.fs import FaultInjectingFileSystem, SimulatedCrash
 
 from .engine_support import Clock, delete_partition, delete_row, put, setup, values
@@ -254,3 +254,20 @@ def test_flipped_byte_in_the_commit_log_is_reported_with_file_and_offset(tmp_pat
         StorageEngine.open(str(tmp_path), background=False)
     assert info.value.path == str(segment)
     assert 0 < info.value.offset < len(raw)
+
+
+def test_a_failed_flush_stops_writes_instead_of_risking_them():
+    fs = FaultInjectingFileSystem()
+    clock = Clock()
+    engine = open_engine(fs, clock)
+    setup(engine)
+    engine.apply(put(b"u", b"a", b"1", 1))
+    fs.arm(2)
+    with pytest.raises(SimulatedCrash):
+        engine.flush()
+    with pytest.raises(EngineClosed):
+        engine.apply(put(b"u", b"b", b"2", 2))
+    engine.kill()
+    reopened = open_engine(fs.crash(), clock)
+    assert values(reopened.read("ks", "t", b"u")) == [(b"a", b"1")]
+    reopened.close()

@@ -34,6 +34,7 @@ from .engine_support import Clock, setup
 PKS = [b"p0", b"p1", b"p2"]
 CKS = [b"a", b"b", b"c", b"d", b"e"]
 COLUMNS = ["v", "w"]
+PATHS = [b"x", b"y", b"z"]
 GC_GRACE = 5
 COMPACTION = {
     "class": "SizeTieredCompactionStrategy",
@@ -51,6 +52,8 @@ class Model:
         self.cells: dict[tuple, list[tuple[int, bytes | None, float]]] = {}
         self.markers: dict[tuple, list[tuple[int, int, float]]] = {}
         self.deletions: list[tuple[bytes, Slice | None, int]] = []
+        self.elements: dict[tuple, list[tuple[int, bytes | None]]] = {}
+        self.collection_deletions: dict[tuple, int] = {}
 
     def write_cell(self, pk, ck, column, ts, value, expiry):
         self.cells.setdefault((pk, ck, column), []).append((ts, value, expiry))
@@ -83,11 +86,26 @@ class Model:
         ts, _ttl, expiry = max(versions, key=lambda v: (v[0], v[1] == 0, v[2]))
         return now < expiry and ts > self.deleted_at(pk, ck)
 
+    def collection(self, pk, ck) -> list[bytes]:
+        shadow = max(self.deleted_at(pk, ck), self.collection_deletions.get((pk, ck), -math.inf))
+        live = []
+        for path in PATHS:
+            versions = self.elements.get((pk, ck, path))
+            if not versions:
+                continue
+            ts, value = max(versions, key=lambda v: (v[0], v[1] is None, v[1] or b""))
+            if value is not None and ts > shadow:
+                live.append(path)
+        return live
+
     def partition(self, pk, now):
         rows = {}
         for ck in CKS:
             cells = {c: self.cell(pk, ck, c, now) for c in COLUMNS}
             cells = {c: v for c, v in cells.items() if v is not None}
+            tags = self.collection(pk, ck)
+            if tags:
+                cells["tags"] = tags
             if cells or self.marker_live(pk, ck, now):
                 rows[ck] = cells
         static = self.cell(pk, STATIC, "name", now)
@@ -97,7 +115,11 @@ class Model:
 def observed(result):
     if result is None:
         return {}, None
-    rows = {r.clustering: {c: cell.value for c, cell in r.cells.items()} for r in result.rows}
+    rows = {}
+    for r in result.rows:
+        rows[r.clustering] = {c: cell.value for c, cell in r.cells.items()}
+        if "tags" in r.complex_cells:
+            rows[r.clustering]["tags"] = [path for path, _ in r.complex_cells["tags"]]
     static = result.static_row.cells["name"].value if result.static_row is not None else None
     return rows, static
 
@@ -152,6 +174,29 @@ class EngineMachine(RuleBasedStateMachine):
             row.cells[column] = Cell(value, ts, cell_ttl)
             expiry = now + cell_ttl if cell_ttl else math.inf
             self.model.write_cell(pk, ck, column, ts, value, expiry)
+        self.engine.apply(Mutation("ks", "t", pk, rows=[row]))
+
+    @rule(
+        pk=st.sampled_from(PKS),
+        ck=st.sampled_from(CKS),
+        added=st.dictionaries(st.sampled_from(PATHS), st.booleans(), min_size=1),
+        overwrite=st.booleans(),
+        jitter=st.integers(0, 3),
+    )
+    def update_collection(self, pk, ck, added, overwrite, jitter):
+        """Add/remove set elements without reading; ``overwrite`` replaces the whole set."""
+        ts = self._ts(jitter)
+        model = self.model
+        row = RowUpdate(ck)
+        if overwrite:
+            # Cassandra overwrites a collection with a deletion just below the new elements.
+            row.complex_deletions["tags"] = DeletionTime(ts - 1, self._now())
+            previous = model.collection_deletions.get((pk, ck), -math.inf)
+            model.collection_deletions[(pk, ck)] = max(previous, ts - 1)
+        row.complex_cells["tags"] = {}
+        for path, present in added.items():
+            row.complex_cells["tags"][path] = Cell(b"" if present else None, ts)
+            model.elements.setdefault((pk, ck, path), []).append((ts, b"" if present else None))
         self.engine.apply(Mutation("ks", "t", pk, rows=[row]))
 
     @rule(

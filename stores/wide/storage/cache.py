@@ -1,0 +1,57 @@
+"""Bounded caches shared by every SSTable reader of the process.
+
+Owns the least-recently-used bookkeeping for parsed partition headers (in
+the spirit of Cassandra's key cache) and parsed index blocks. The bound is
+per process, not per SSTable, so many SSTables cannot multiply it. Entries
+are keyed by a reader's unique number, so a closed reader's entries simply
+age out. Never reads files.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict
+from typing import Any
+
+_reader_numbers = itertools.count(1)
+
+
+def next_reader_number() -> int:
+    """Return a number no other reader of this process has had."""
+    return next(_reader_numbers)
+
+
+class LRUCache:
+    """A thread-safe mapping that forgets its least recently used entries."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+HEADERS = LRUCache(50_000)
+INDEX_BLOCKS = LRUCache(2_048)

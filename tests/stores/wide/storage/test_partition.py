@@ -1,0 +1,60 @@
+"""Rows merge version by version; memtable partitions track their timestamps."""
+
+from stores.wide.storage.cells import Cell, DeletionTime, LivenessInfo
+from stores.wide.storage.mutation import STATIC, Mutation, RangeTombstone, RowUpdate
+from stores.wide.storage.partition import PartitionData, RowData, merge_rows, row_footprint
+
+
+def test_merge_rows_reconciles_every_part_and_copies():
+    left = RowData(
+        b"c",
+        LivenessInfo(1),
+        DeletionTime(0, 0),
+        {"a": Cell(b"1", 1)},
+        {},
+        {"m": {b"x": Cell(b"1", 1)}},
+    )
+    right = RowData(
+        b"c",
+        LivenessInfo(2),
+        None,
+        {"a": Cell(b"2", 2), "b": Cell(None, 2, 0, 9)},
+        {"m": DeletionTime(1, 5)},
+        {"m": {b"y": Cell(b"2", 2)}},
+    )
+    merged = merge_rows(left, right)
+    assert merged.liveness == LivenessInfo(2)
+    assert merged.deletion == DeletionTime(0, 0)
+    assert merged.cells == {"a": Cell(b"2", 2), "b": Cell(None, 2, 0, 9)}
+    assert merged.complex_deletions == {"m": DeletionTime(1, 5)}
+    assert merged.complex_cells == {"m": {b"x": Cell(b"1", 1), b"y": Cell(b"2", 2)}}
+    assert left.cells == {"a": Cell(b"1", 1)}  # inputs untouched: readers may hold them
+
+
+def test_partition_apply_tracks_timestamps_and_replaces_rows():
+    partition = PartitionData(b"k", 7)
+    update = RowUpdate(b"c", cells={"a": Cell(b"v", 5)})
+    partition.apply(Mutation("ks", "t", b"k", rows=[update]))
+    first = partition.rows[b"c"]
+    partition.apply(
+        Mutation(
+            "ks",
+            "t",
+            b"k",
+            partition_deletion=DeletionTime(3, 0),
+            range_tombstones=[RangeTombstone(None, None, DeletionTime(9, 0))],
+            rows=[
+                RowUpdate(b"c", cells={"a": Cell(b"w", 6)}),
+                RowUpdate(STATIC, cells={"s": Cell(b"s", 1)}),
+            ],
+        )
+    )
+    assert partition.rows[b"c"] is not first and first.cells["a"].value == b"v"
+    assert partition.rows[b"c"].cells["a"].value == b"w"
+    assert partition.static.cells["s"].value == b"s"
+    assert (partition.min_timestamp, partition.max_timestamp) == (1, 9)
+
+
+def test_row_footprint():
+    size, low, high = row_footprint(RowData(b"c", LivenessInfo(4), None, {"a": Cell(b"xyz", 2)}))
+    assert size > 3 and (low, high) == (2, 4)
