@@ -259,3 +259,17 @@ def test_remaining_types_and_unset_values(session):
     assert row.n == "kept"
     named = session.prepare("SELECT k FROM more_types WHERE k = :key")
     assert session.execute(named, {"key": 1}).one().k == 1
+
+
+def test_compression_is_negotiated_when_offered(session, cluster):
+    from stores.wide.protocol.compression import available_compressions
+
+    offered = available_compressions()
+    connection = cluster.control_connection._connection
+    if offered:
+        # the driver prefers lz4, then snappy, among what the server offers
+        assert connection._compression_type in offered
+        assert connection.compressor is not None
+    else:
+        assert connection._compression_type is None
+    assert session.execute("SELECT key FROM system.local").one().key == "local"
