@@ -2,8 +2,9 @@
 
 Owns sockets, the event loop and the worker threads: bytes read from a client
 go to its ``ServerConnection``; handshake requests are answered on the loop,
-CQL requests run in a thread pool (the loop never waits for a statement) and
-their answers are written as they finish, in any order. Limits keep a client
+CQL requests run in a thread pool (the loop never waits for a statement;
+``workers=0`` runs them on the loop instead) and their answers are written as
+they finish, in any order. Limits keep a client
 from growing the server's memory: a frame length cap, a bound on requests in
 flight per connection (reading pauses at the bound), and reading also pauses
 while a client does not read its answers. A protocol violation is answered
@@ -204,7 +205,7 @@ class CQLServer:
         authenticator: Authenticator | None = None,
         max_frame_length: int = fmt.DEFAULT_MAX_FRAME_LENGTH,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
-        workers: int = 1,
+        workers: int = 4,
         compressions=None,
     ):
         self.host = host
