@@ -188,3 +188,17 @@ def test_password_authentication():
         assert ask(client, QueryMessage("SELECT 1", 1)).parsed_rows == [(0,)]
     finally:
         thread.stop()
+
+
+def test_inline_mode_without_worker_threads():
+    backend = FakeBackend()
+    thread = ServerThread(backend, workers=0, max_in_flight=4).start()
+    try:
+        client = connect(thread)
+        frames = b"".join(driver_frame(QueryMessage("SELECT 2", 1), stream=s) for s in range(10))
+        client.send(frames)
+        replies = [driver_decode(client.read_frame()) for _ in range(10)]
+        assert sorted(r.stream_id for r in replies) == list(range(10))
+        assert all(r.parsed_rows == [(0,), (1,)] for r in replies)
+    finally:
+        thread.stop()
