@@ -105,6 +105,7 @@ def _client(
     seconds: float,
     offset: int,
     partitions: int,
+    compression: bool,
     queue,
 ) -> None:
     global PARTITIONS
@@ -116,6 +117,7 @@ def _client(
         contact_points=["127.0.0.1"],
         port=port,
         protocol_version=4,
+        compression=compression,
         load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.0.1"]),
     )
     session = cluster.connect()
@@ -170,7 +172,7 @@ def _client(
 
 
 def over_network(
-    ops: int, clients: int, concurrency: int, seconds: float, workers: int
+    compression: bool, ops: int, clients: int, concurrency: int, seconds: float, workers: int
 ) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     from tests.stores.wide.server_process import ServerProcess
@@ -200,6 +202,7 @@ def over_network(
                         seconds,
                         n * per_client,
                         PARTITIONS,
+                        compression,
                         queue,
                     ),
                 )
@@ -234,6 +237,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight per client")
     parser.add_argument("--seconds", type=float, default=20.0, help="time cap per phase")
     parser.add_argument("--workers", type=int, default=4, help="server worker threads")
+    parser.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="clients do not ask for frame compression (by default the driver picks lz4 "
+        "when both ends have it)",
+    )
     options = parser.parse_args()
     global PARTITIONS
     PARTITIONS = max(1, options.ops // ROWS_PER_PARTITION)
@@ -241,11 +250,17 @@ def main() -> int:
     print(
         f"cpus: {os.cpu_count()}  ops/phase: {options.ops}  clients: {options.clients}  "
         f"in flight/client: {options.concurrency}  server workers: {options.workers}  "
+        f"compression: {'off' if options.no_compression else 'driver default'}  "
         f"load average: {os.getloadavg()[0]:.1f}"
     )
     local = in_process(options.ops, options.seconds)
     remote = over_network(
-        options.ops, options.clients, options.concurrency, options.seconds, options.workers
+        not options.no_compression,
+        options.ops,
+        options.clients,
+        options.concurrency,
+        options.seconds,
+        options.workers,
     )
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     print(
