@@ -202,3 +202,34 @@ def test_inline_mode_without_worker_threads():
         assert all(r.parsed_rows == [(0,), (1,)] for r in replies)
     finally:
         thread.stop()
+
+
+def test_a_client_that_never_reads_cannot_grow_server_memory(server):
+    import socket
+    import time
+
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    sock.sendall(driver_frame(StartupMessage("3.4.7", {}), stream=0))
+    frame = driver_frame(QueryMessage("SELECT 5000", 1), stream=1)  # ~45 kB answers
+    chunk = frame * 100
+    sent = 0
+    deadline = time.monotonic() + 10
+    # Keep sending queries with large answers until the server stops reading:
+    # the kernel buffers fill and send() would block.
+    stalled = 0
+    while time.monotonic() < deadline and sent < 50 * 1024 * 1024 and stalled < 20:
+        try:
+            sent += sock.send(chunk)
+            stalled = 0
+        except BlockingIOError:
+            stalled += 1
+            time.sleep(0.05)
+    connections = [c for c in server.server.connections if c.transport is not None]
+    assert connections
+    for connection in connections:
+        assert connection.transport.get_write_buffer_size() < 1024 * 1024
+        assert connection.protocol.buffered < 1024 * 1024
+    assert stalled >= 20, f"the server kept reading from a client that never reads ({sent} bytes)"
+    sock.close()
