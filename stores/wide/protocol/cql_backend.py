@@ -1,9 +1,9 @@
 """The dispatcher's Backend over the CQL layer's Executor.
 
 Prepares statement text (the Executor caches by keyspace and text, so a
-repeated simple QUERY is parsed once), binds the client's value bytes with
-``serialized=True`` so each value is decoded once by the bind marker's own CQL
-type, and turns results into RESULT messages (``cql_results``). SELECTs on
+repeated simple QUERY is parsed once), decodes the client's value bytes once,
+each with its bind marker's CQL type (bytes a type cannot decode are an
+Invalid error, never a server error), and turns results into RESULT messages (``cql_results``). SELECTs on
 ``system_traces`` are answered from the trace store (``tracing``). EXECUTE and
 BATCH children with an id the Executor no longer knows raise ``Unprepared``,
 and drivers re-prepare. Never touches sockets or frames.
@@ -11,7 +11,7 @@ and drivers re-prepare. Never touches sockets or frames.
 
 from __future__ import annotations
 
-from stores.wide.cql.errors import Unprepared
+from stores.wide.cql.errors import CQLError, InvalidRequest, Unprepared
 from stores.wide.cql.parser import parse
 from stores.wide.cql.results import UNSET as CQL_UNSET
 from stores.wide.protocol import format as fmt
@@ -29,20 +29,46 @@ BATCH_KINDS = {
 }
 
 
-def _values(prepared, values, names) -> list:
-    """Return wire values in bind-marker order, UNSET mapped to the CQL layer's."""
+def _bind(prepared, values, names) -> list:
+    """Return Python values for the client's value bytes, in bind-marker order.
+
+    Each value is decoded by its marker's CQL type; bytes a type cannot
+    decode are the client's error (Invalid), whatever exception the decoder
+    raises. UNSET becomes the CQL layer's UNSET.
+    """
     values = list(values or ())
+    specs = prepared.bind_specs
     if names is not None:
         by_name = {}
         for name, value in zip(names, values, strict=True):
             by_name[name.lower()] = value
         ordered = []
-        for marker_name, spec in zip(prepared.marker_names, prepared.bind_specs, strict=True):
+        for marker_name, spec in zip(prepared.marker_names, specs, strict=True):
             key = (marker_name or spec.name).lower()
             # A named value that is not given is unset, as in Cassandra.
             ordered.append(by_name.get(key, WIRE_UNSET))
         values = ordered
-    return [CQL_UNSET if v is WIRE_UNSET else v for v in values]
+    if len(values) != len(specs):
+        raise InvalidRequest(
+            f"Invalid amount of bind variables: expected {len(specs)}, got {len(values)}"
+        )
+    bound = []
+    for spec, raw in zip(specs, values, strict=True):
+        if raw is None:
+            bound.append(None)
+        elif raw is WIRE_UNSET:
+            bound.append(CQL_UNSET)
+        else:
+            try:
+                bound.append(spec.cql_type.deserialize(raw))
+            except CQLError:
+                raise
+            except Exception as exc:
+                raise InvalidRequest(
+                    f"Invalid value for bind variable {spec.name} of type "
+                    f"{spec.cql_type.cql()}: {exc}"
+                ) from None
+    return bound
 
 
 class CQLBackend:
@@ -55,12 +81,11 @@ class CQLBackend:
     def _run(self, prepared, parameters: QueryParameters, keyspace, *, skip_metadata: bool):
         result = self.executor.execute(
             prepared,
-            _values(prepared, parameters.values, parameters.names),
+            _bind(prepared, parameters.values, parameters.names),
             keyspace=keyspace,
             page_size=parameters.page_size,
             paging_state=parameters.paging_state,
             timestamp=parameters.timestamp,
-            serialized=True,
         )
         return to_response(result, skip_metadata=skip_metadata)
 
@@ -105,12 +130,11 @@ class CQLBackend:
                 prepared = self._prepared(child.query_id)
             else:
                 prepared = self.executor.prepare(child.query, keyspace)
-            items.append((prepared, _values(prepared, child.values, None)))
+            items.append((prepared, _bind(prepared, child.values, None)))
         result = self.executor.execute_batch(
             BATCH_KINDS[batch.batch_type],
             items,
             keyspace=keyspace,
             timestamp=batch.timestamp,
-            serialized=True,
         )
         return to_response(result)
