@@ -70,3 +70,20 @@ def test_random_value_bytes_are_invalid_or_stored(live, column, raw, key):
     assert read.opcode == fmt.RESULT, (
         f"reading back {TYPES[column]} {raw!r}: {getattr(read, 'message', '')}"
     )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(state=st.binary(min_size=1, max_size=60), size=st.integers(1, 10))
+def test_random_paging_states_are_refused_cleanly(live, state, size):
+    ask, ids = live
+    answer = ask(
+        ExecuteMessage(
+            ids["select"], [(1).to_bytes(4, "big")], 1, fetch_size=size, paging_state=state
+        )
+    )
+    if answer.opcode == fmt.ERROR:
+        assert answer.code in (fmt.ERR_PROTOCOL, fmt.ERR_INVALID), answer.message
+    else:
+        assert answer.opcode == fmt.RESULT
