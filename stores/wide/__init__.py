@@ -63,9 +63,12 @@ def connect(
         raise ValueError("commitlog_sync must be 'periodic' or 'batch'")
     directory = None if target in ("memory:", "memory://", "") else target
     engine = StorageEngine.open(directory, commitlog_sync=commitlog_sync, **engine_options)
+    executor = None
     try:
         executor = Executor(engine)
         return Session(executor, engine, keyspace)
     except Exception:
+        if executor is not None:
+            executor.close()
         engine.close()
         raise

@@ -243,9 +243,7 @@ def _selector_expr(expr, table: TableInfo, compiler: TermCompiler) -> OutputColu
                     f"Cannot use selection function {label} on PRIMARY KEY part {column.name}"
                 )
             if column.cql_type.multicell:
-                raise InvalidRequest(
-                    f"Cannot use selection function {label} on non-frozen collection {column.name}"
-                )
+                return _collection_times(name, column, table)
             if column.cql_type.is_counter:
                 raise InvalidRequest(
                     f"Cannot use selection function {label} on counter column {column.name}"
@@ -352,6 +350,42 @@ def _selector_expr(expr, table: TableInfo, compiler: TermCompiler) -> OutputColu
             _spec(table, label, cql_type), lambda view: evaluator(view.values["__ctx__"])
         )
     raise InvalidRequest("Unsupported selector")
+
+
+def _collection_times(name: str, column, table: TableInfo) -> OutputColumn:
+    """Return writetime()/maxwritetime()/ttl() of a non-frozen collection, as Cassandra 5 does.
+
+    writetime and ttl give one value per element (a list); maxwritetime the
+    latest element timestamp.
+    """
+    col = column.name
+    static = column.kind == STATIC
+
+    def items(view: RowView) -> list:
+        source = view.static_row if static else view.row
+        return [] if source is None else source.complex_cells.get(col, [])
+
+    if name == "maxwritetime":
+
+        def latest(view: RowView):
+            stamps = [cell.timestamp for _, cell in items(view)]
+            return max(stamps) if stamps else None
+
+        return OutputColumn(_spec(table, f"maxwritetime({col})", BIGINT), latest)
+    if name == "writetime":
+        return OutputColumn(
+            _spec(table, f"writetime({col})", ListType(BIGINT, frozen=True)),
+            lambda view: [cell.timestamp for _, cell in items(view)] or None,
+        )
+
+    def ttls(view: RowView):
+        now = view.values["__now__"]
+        found = [
+            max(0, cell.local_deletion_time - now) if cell.ttl else None for _, cell in items(view)
+        ]
+        return found or None
+
+    return OutputColumn(_spec(table, f"ttl({col})", ListType(INT, frozen=True)), ttls)
 
 
 def _check_distinct(plan: SelectPlan, table: TableInfo, stmt: ast.Select) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import re
+import socket
 import struct
 import uuid
 from decimal import Decimal, InvalidOperation
@@ -488,13 +489,19 @@ class DecimalType(CQLType):
             raise MarshalError("Invalid decimal: fewer than 4 bytes")
         (scale,) = _INT32.unpack_from(data)
         unscaled = int.from_bytes(data[4:], "big", signed=True)
-        return Decimal(unscaled).scaleb(-scale)
+        # Built from its digits: arithmetic like scaleb() would round to 28 digits.
+        digits = tuple(int(d) for d in str(abs(unscaled)))
+        return Decimal((1 if unscaled < 0 else 0, digits, -scale))
 
     def encode_key(self, value) -> bytes:
         number = self._coerce(value)
         if number.is_zero():
             return b"\x01"
-        sign, digits, exponent = number.normalize().as_tuple()
+        sign, digits, exponent = number.as_tuple()
+        # Strip trailing zeros by hand: normalize() would round to 28 digits.
+        while len(digits) > 1 and digits[-1] == 0:
+            digits = digits[:-1]
+            exponent += 1
         # value = 0.d1d2...dn * 10**point
         point = len(digits) + exponent
         body = _UINT32.pack((point + 2**31) & 0xFFFFFFFF) + bytes(d + 1 for d in digits)
@@ -911,6 +918,12 @@ class DurationType(CQLType):
             raise MarshalError(str(exc)) from None
 
 
+def _inet_text(packed: bytes) -> str:
+    """Return an address as the driver prints it (socket.inet_ntop)."""
+    family = socket.AF_INET if len(packed) == 4 else socket.AF_INET6
+    return socket.inet_ntop(family, packed)
+
+
 class InetType(CQLType):
     name = "inet"
     option_id = 0x0010
@@ -927,20 +940,19 @@ class InetType(CQLType):
             return None
         if len(data) not in (4, 16):
             raise MarshalError(f"Invalid inet address length {len(data)}")
-        return str(ipaddress.ip_address(bytes(data)))
+        return _inet_text(bytes(data))
 
     def encode_key(self, value) -> bytes:
         return _escape(self.serialize(value))
 
     def decode_key(self, buf, pos):
         raw, pos = _unescape(buf, pos)
-        return str(ipaddress.ip_address(raw)), pos
+        return _inet_text(raw), pos
 
     def from_literal(self, kind, text):
         if kind != "string":
             raise _bad_literal(kind, text, self)
-        self.serialize(text)
-        return str(ipaddress.ip_address(text))
+        return _inet_text(self.serialize(text))
 
     def to_cql_literal(self, value) -> str:
         return "null" if value is None else f"'{value}'"

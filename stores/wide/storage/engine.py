@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from inspect import GEN_CREATED, getgeneratorstate
 from typing import Any
 
 from . import format as fmt
@@ -740,7 +741,7 @@ class StorageEngine:
         views = self._partition_views(
             state, token, partition_key, ALL_SLICES if slices is None else slices, reverse, trace
         )
-        return read_partition(
+        result = read_partition(
             views,
             reverse=reverse,
             limit=limit,
@@ -748,6 +749,11 @@ class StorageEngine:
             now=now,
             trace=trace,
         )
+        if trace is not None:
+            for view in views:
+                if view.bound is not None and getgeneratorstate(view.rows) == GEN_CREATED:
+                    trace.skip(view.source, "limit reached before its clustering range")
+        return result
 
     def _partition_views(
         self,
@@ -761,6 +767,7 @@ class StorageEngine:
         memtables = [state.memtable, *state.flushing]
         sstables = state.sstables_by_age
         views = []
+        lazy: list[SSTableReader] = []
         newest_deletion = None
         for memtable in memtables:
             if trace is not None:
@@ -787,6 +794,9 @@ class StorageEngine:
                 if trace is not None:
                     trace.skip(reader.name, "clustering bounds")
                 continue
+            if not reader.has_partition_level_data:
+                lazy.append(reader)
+                continue
             if not reader.may_contain(key):
                 if trace is not None:
                     trace.skip(reader.name, "bloom filter")
@@ -803,6 +813,26 @@ class StorageEngine:
                 newest_deletion is None or view.deletion.marked_for_delete_at > newest_deletion
             ):
                 newest_deletion = view.deletion.marked_for_delete_at
+        for reader in lazy:
+            if newest_deletion is not None and reader.max_timestamp <= newest_deletion:
+                if trace is not None:
+                    trace.skip(reader.name, "older than a partition tombstone")
+                continue
+            # Only rows can come from here: open it when the merge gets to its
+            # clustering range, perhaps never if the limit is reached first.
+            bound = reader.max_clustering if reverse else reader.min_clustering
+            views.append(
+                PartitionView(
+                    key,
+                    token,
+                    None,
+                    [],
+                    None,
+                    _lazy_rows(reader, token, key, slices, reverse, trace),
+                    reader.name,
+                    bound,
+                )
+            )
         return views
 
     def scan(
@@ -1192,6 +1222,29 @@ class StorageEngine:
     @property
     def pid(self) -> int:
         return os.getpid()
+
+
+def _lazy_rows(
+    reader: SSTableReader,
+    token: int,
+    key: bytes,
+    slices: list[Slice],
+    reverse: bool,
+    trace: ReadTrace | None,
+) -> Iterator:
+    """Yield the partition's rows from ``reader``, touching it only when first asked."""
+    if not reader.may_contain(key):
+        if trace is not None:
+            trace.skip(reader.name, "bloom filter")
+        return
+    view = reader.view(token, key, slices, reverse, trace)
+    if view is None:
+        if trace is not None:
+            trace.skip(reader.name, "bloom filter false positive")
+        return
+    if trace is not None:
+        trace.sstables_consulted.append(reader.name)
+    yield from view.rows
 
 
 def _tagged(entries: Iterator[tuple], tag: int) -> Iterator[tuple]:

@@ -13,23 +13,64 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from operator import attrgetter
 
 from .cells import Cell, DeletionTime, expired_as_tombstone, max_deletion
 from .mutation import RangeTombstone
 from .partition import PartitionView, RowData, merge_rows
 from .read import PartitionResult, ReadTrace, Row
 
-_clustering = attrgetter("clustering")
+
+class _Descending:
+    """A clustering key that sorts backwards, for reverse merges on a min-heap."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: bytes) -> None:
+        self.key = key
+
+    def __lt__(self, other: _Descending) -> bool:
+        return self.key > other.key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.key == other.key
 
 
-def iter_merged_rows(sources: list[Iterator[RowData]], reverse: bool = False) -> Iterator[RowData]:
-    """Yield rows from clustering-ordered ``sources``, versions of a key merged."""
-    if len(sources) == 1:
+def iter_merged_rows(
+    sources: list[Iterator[RowData]],
+    reverse: bool = False,
+    bounds: list[bytes | None] | None = None,
+) -> Iterator[RowData]:
+    """Yield rows from clustering-ordered ``sources``, versions of a key merged.
+
+    ``bounds[i]``, when not None, is a key no row of source ``i`` comes
+    before (in the merge's direction): the source is not started until the
+    merge reaches it, so a read that hits its limit first never opens it
+    (Cassandra's lazily initialised SSTable iterators).
+    """
+    if len(sources) == 1 and (bounds is None or bounds[0] is None):
         yield from sources[0]
         return
+    wrap = _Descending if reverse else None
+    heap: list = []
+
+    def advance(index: int) -> None:
+        row = next(sources[index], None)
+        if row is not None:
+            key = row.clustering
+            heapq.heappush(heap, (wrap(key) if wrap else key, 1, index, row))
+
+    for index in range(len(sources)):
+        bound = bounds[index] if bounds is not None else None
+        if bound is None:
+            advance(index)
+        else:
+            heapq.heappush(heap, (wrap(bound) if wrap else bound, 0, index, None))
     pending: RowData | None = None
-    for row in heapq.merge(*sources, key=_clustering, reverse=reverse):
+    while heap:
+        _key, kind, index, row = heapq.heappop(heap)
+        advance(index)
+        if kind == 0:
+            continue
         if pending is None:
             pending = row
         elif pending.clustering == row.clustering:
@@ -168,7 +209,8 @@ def read_partition(
         static_row = live_row(static, partition_deletion, now, columns)
     rows: list[Row] = []
     if limit is None or limit > 0:
-        for row in iter_merged_rows([v.rows for v in views], reverse):
+        rows_in = iter_merged_rows([v.rows for v in views], reverse, [v.bound for v in views])
+        for row in rows_in:
             if trace is not None:
                 _count(row, trace)
             if range_tombstones:

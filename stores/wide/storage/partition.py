@@ -135,6 +135,7 @@ class PartitionView:
     static: RowData | None
     rows: Iterator[RowData]
     source: str = "memtable"
+    bound: bytes | None = None  # set: ``rows`` is not started until the merge reaches it
 
 
 @dataclass(slots=True)

@@ -45,6 +45,10 @@ def fill(session, count=25):
 
 
 def test_connect_with_keyspace_and_keyspace_errors():
+    with pytest.raises(InvalidRequest, match="Keyspace 'nope' does not exist"):
+        stores.wide.connect("memory:", keyspace="nope")
+    with pytest.raises(ValueError):
+        stores.wide.connect("memory:", commitlog_sync="sometimes")
     s = stores.wide.connect("memory:")
     try:
         with pytest.raises(InvalidRequest, match="Keyspace 'nope' does not exist"):

@@ -39,9 +39,13 @@ VALUES = {
     "varint": st.integers(-(2**200), 2**200),
     "float": st.floats(width=32),
     "double": st.floats(),
-    "decimal": st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
-        lambda d: abs(d.adjusted()) < 10_000
-    ),
+    "decimal": st.one_of(
+        st.decimals(allow_nan=False, allow_infinity=False, places=None),
+        st.integers(-(10**40), 10**40).map(Decimal),
+        st.builds(
+            lambda n, e: Decimal(n).scaleb(e), st.integers(-(10**30), 10**30), st.integers(-50, 50)
+        ),
+    ).filter(lambda d: abs(d.adjusted()) < 10_000),
     "text": st.text(),
     "ascii": st.text(alphabet=st.characters(max_codepoint=127)),
     "blob": st.binary(),
@@ -131,7 +135,9 @@ def canonical(cql_type, value):
 
         return struct.unpack(">f", struct.pack(">f", value))[0]
     if cql_type.name == "decimal":
-        return Decimal(value).normalize()
+        return Decimal(value)
+    if cql_type.name == "inet":
+        return ipaddress.ip_address(value).packed
     return value
 
 

@@ -416,3 +416,24 @@ def test_time_window_table_drops_fully_expired_sstables_whole(opener):
     dropped = [h for h in engine.compaction_history() if h["expired_dropped"]]
     assert dropped and dropped[0]["output"] is None
     assert [p.partition_key for p in engine.scan("ks", "t")] == [b"fresh"]
+
+
+def test_limit_reads_leave_sstables_beyond_their_range_unopened(opener):
+    engine = opener(auto_compaction=False)
+    setup(engine)
+    for batch in range(4):
+        for i in range(10):
+            n = batch * 10 + i
+            engine.apply(put(b"u", b"%03d" % n, b"v%d" % n, n + 1))
+        engine.flush()
+    trace = ReadTrace()
+    result = engine.read("ks", "t", b"u", limit=5, trace=trace)
+    assert [r.clustering for r in result.rows] == [b"%03d" % i for i in range(5)]
+    unopened = [s for s, why in trace.sstables_skipped if why.startswith("limit reached")]
+    assert len(trace.sstables_consulted) == 1 and len(unopened) == 3
+    trace = ReadTrace()
+    result = engine.read("ks", "t", b"u", limit=15, reverse=True, trace=trace)
+    assert [r.clustering for r in result.rows] == [b"%03d" % i for i in range(39, 24, -1)]
+    assert len(trace.sstables_consulted) == 2
+    everything = engine.read("ks", "t", b"u", reverse=True)
+    assert [r.clustering for r in everything.rows] == [b"%03d" % i for i in range(39, -1, -1)]
