@@ -38,10 +38,19 @@ def build_parser(prog: str = "python -m stores.wide") -> argparse.ArgumentParser
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the server's options to a parser."""
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--bind", default=DEFAULT_BIND, help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--bind", default=DEFAULT_BIND, help=f"address to listen on (default {DEFAULT_BIND})"
+    )
     parser.add_argument("--dir", default=None, help="data directory (default: memory only)")
-    parser.add_argument("--commitlog-sync", choices=["periodic", "batch"], default="periodic")
+    parser.add_argument(
+        "--commitlog-sync",
+        choices=["periodic", "batch"],
+        default="periodic",
+        help="periodic: acknowledged before fsync; batch: acknowledged after (group commit)",
+    )
     parser.add_argument("--auth", action="store_true", help="require PasswordAuthenticator logins")
     parser.add_argument(
         "--workers",
@@ -50,9 +59,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="CQL worker threads (default 4 with periodic, 8 with batch; 0 runs on the event loop)",
     )
     parser.add_argument(
-        "--max-frame-size", type=int, default=fmt.DEFAULT_MAX_FRAME_LENGTH, help="bytes"
+        "--max-frame-size",
+        type=int,
+        default=fmt.DEFAULT_MAX_FRAME_LENGTH,
+        help="longest request frame body in bytes (default 16 MiB, Cassandra 5's)",
     )
-    parser.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT)
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=DEFAULT_MAX_IN_FLIGHT,
+        help=f"requests in flight per connection before reading pauses (default {DEFAULT_MAX_IN_FLIGHT})",
+    )
 
 
 async def serve(options: argparse.Namespace, out=sys.stdout) -> None:
