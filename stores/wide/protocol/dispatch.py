@@ -135,14 +135,14 @@ class Dispatcher:
         if not state.started:
             return Error(
                 fmt.ERR_PROTOCOL,
-                f"Unexpected message {type(message).__name__.upper()}, expecting STARTUP or OPTIONS",
+                f"Unexpected message {fmt.OPCODE_NAMES[message.opcode]}, expecting STARTUP or OPTIONS",
             )
         if isinstance(message, AuthResponse):
             return self._auth_response(state, message)
         if not state.authenticated:
             return Error(
                 fmt.ERR_PROTOCOL,
-                f"Unexpected message {type(message).__name__.upper()}, expecting AUTH_RESPONSE",
+                f"Unexpected message {fmt.OPCODE_NAMES[message.opcode]}, expecting AUTH_RESPONSE",
             )
         if isinstance(message, Register):
             state.events.update(message.events)
@@ -176,7 +176,7 @@ class Dispatcher:
         if traces is None:
             return self.handle_cql(state, message), None
         session = traces.begin(*_trace_description(message))
-        session.event(f"Executing {type(message).__name__.upper()} on the CQL executor")
+        session.event(f"Executing {fmt.OPCODE_NAMES[message.opcode]} on the CQL executor")
         response = self.handle_cql(state, message)
         session.event(f"Sending {type(response).__name__} to the client")
         traces.finish(session)

@@ -9,6 +9,7 @@ Python values is the CQL layer's job, with the types it knows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from stores.wide.protocol import format as fmt
 from stores.wide.protocol.errors import ProtocolViolation
@@ -19,21 +20,32 @@ Value = bytes | None | Unset
 
 @dataclass(slots=True)
 class Startup:
+    """STARTUP: the options the client chose (CQL_VERSION, COMPRESSION, driver name)."""
+
+    opcode: ClassVar[int] = fmt.STARTUP
     options: dict[str, str]
 
 
 @dataclass(slots=True)
 class Options:
-    pass
+    """OPTIONS: ask what the server supports (also a heartbeat)."""
+
+    opcode: ClassVar[int] = fmt.OPTIONS
 
 
 @dataclass(slots=True)
 class AuthResponse:
+    """AUTH_RESPONSE: a SASL token (PLAIN: ``\\0user\\0password``)."""
+
+    opcode: ClassVar[int] = fmt.AUTH_RESPONSE
     token: bytes | None
 
 
 @dataclass(slots=True)
 class Register:
+    """REGISTER: the event types the client wants pushed."""
+
+    opcode: ClassVar[int] = fmt.REGISTER
     events: list[str]
 
 
@@ -53,17 +65,26 @@ class QueryParameters:
 
 @dataclass(slots=True)
 class Query:
+    """QUERY: CQL text with its parameters."""
+
+    opcode: ClassVar[int] = fmt.QUERY
     query: str
     parameters: QueryParameters = field(default_factory=QueryParameters)
 
 
 @dataclass(slots=True)
 class Prepare:
+    """PREPARE: CQL text to prepare."""
+
+    opcode: ClassVar[int] = fmt.PREPARE
     query: str
 
 
 @dataclass(slots=True)
 class Execute:
+    """EXECUTE: a prepared statement id with its parameters."""
+
+    opcode: ClassVar[int] = fmt.EXECUTE
     query_id: bytes
     parameters: QueryParameters = field(default_factory=QueryParameters)
 
@@ -79,6 +100,9 @@ class BatchChild:
 
 @dataclass(slots=True)
 class Batch:
+    """BATCH: statements run together, with consistency and default timestamp."""
+
+    opcode: ClassVar[int] = fmt.BATCH
     batch_type: int
     statements: list[BatchChild]
     consistency: int = fmt.CONSISTENCY_ONE
