@@ -255,6 +255,8 @@ class Executor:
                     stmt.using.timestamp, ColumnSpec("", "", "[timestamp]", BIGINT)
                 )
             _check_batch(stmt.kind, mods)
+            if ts is not None and any(m.is_conditional for m in mods):
+                raise InvalidRequest("Cannot provide custom timestamp for conditional BATCH")
             compiled = Compiled("BATCH", stmt, keyspace, (stmt.kind, mods, ts))
             compiled.bind_specs = _specs(compiler)
             return compiled
@@ -379,7 +381,7 @@ class Executor:
             values = decoded
         ctx = ExecContext(values, self.clock(), keyspace)
         if timestamp is not None:
-            ctx.extra["default_timestamp"] = timestamp
+            ctx.extra = {**ctx.extra, "default_timestamp": timestamp}
         return ctx
 
     def _run(self, compiled: Compiled, ctx: ExecContext, page_size, paging_state, keyspace):
@@ -394,7 +396,7 @@ class Executor:
         if kind == "BATCH":
             batch_kind, mods, ts = compiled.plan
             if ts is not None:
-                ctx.extra["batch_timestamp"] = ts(ctx)
+                ctx.extra = {**ctx.extra, "batch_timestamp": ts(ctx)}
             return self._run_batch(batch_kind, [(m, ctx) for m in mods])
         if kind == "USE":
             name = stmt.keyspace

@@ -228,7 +228,13 @@ def compile_insert(stmt: ast.Insert, table: TableInfo, compiler: TermCompiler) -
     _check_insert_keys(table, set(values))
     mod.insert_values = values
     mod.fast_insert = _fast_insert_plan(table, values)
+    _check_conditional_timestamp(mod)
     return mod
+
+
+def _check_conditional_timestamp(mod: Modification) -> None:
+    if mod.is_conditional and mod.timestamp is not None:
+        raise InvalidRequest("Cannot provide custom timestamp for conditional updates")
 
 
 def _fast_insert_plan(table: TableInfo, values: dict):
@@ -290,6 +296,7 @@ def compile_update(stmt: ast.Update, table: TableInfo, compiler: TermCompiler) -
         mod.restrictions, table, static_only=all(o.column.kind == STATIC for o in mod.operations)
     )
     _conditions(stmt, mod, compiler, table)
+    _check_conditional_timestamp(mod)
     mod.needs_read = any(
         o.op in ("set_element_list", "remove_list", "counter") for o in mod.operations
     )
@@ -427,6 +434,7 @@ def compile_delete(stmt: ast.Delete, table: TableInfo, compiler: TermCompiler) -
             raise InvalidRequest("Range deletions are not supported for specific columns")
         _check_full_clustering(r, table, static_only)
     _conditions(stmt, mod, compiler, table)
+    _check_conditional_timestamp(mod)
     if mod.is_conditional and (
         r.ck_slice or (mod.delete_row and r.clustering_eq_width not in (0, len(table.clustering)))
     ):

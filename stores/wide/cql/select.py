@@ -682,9 +682,10 @@ def _single_partition_page(
     getters = plan.getters
     static = result.static_row
     decode = plan.decode_clustering
-    out = [
-        tuple(g(pk_values, decode(row.clustering), row, static) for g in getters) for row in taken
-    ]
+    out = []
+    for row in taken:
+        ck = decode(row.clustering)
+        out.append(tuple([g(pk_values, ck, row, static) for g in getters]))
     paging = None
     remaining = None if limit is None else limit - len(taken)
     if len(rows) > cap and (remaining is None or remaining > 0):

@@ -10,7 +10,6 @@ record the ColumnSpec the protocol server reports for them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from stores.wide.cql import ast
 from stores.wide.cql.errors import InvalidRequest
@@ -30,15 +29,27 @@ from stores.wide.cql.types import (
 Evaluator = Callable[["ExecContext"], object]
 
 
-@dataclass
-class ExecContext:
-    """Per-execution inputs: bound values and the statement's clock."""
+# Shared and never mutated: options are added by replacing ``extra``.
+_NO_EXTRA: dict = {}
 
-    values: list
-    now_micros: int
-    keyspace: str | None = None
-    extra: dict = field(default_factory=dict)
-    trace: object = None
+
+class ExecContext:
+    """Per-execution inputs: bound values, the statement's clock and options.
+
+    ``extra`` holds the rare options (client default timestamp, batch
+    timestamp); ``trace`` a storage ReadTrace when the client asked for one.
+    """
+
+    __slots__ = ("values", "now_micros", "keyspace", "extra", "trace")
+
+    def __init__(
+        self, values, now_micros: int, keyspace: str | None = None, extra: dict | None = None
+    ):
+        self.values = values
+        self.now_micros = now_micros
+        self.keyspace = keyspace
+        self.extra = _NO_EXTRA if extra is None else extra
+        self.trace = None
 
 
 class TermCompiler:
