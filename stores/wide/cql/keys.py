@@ -29,7 +29,10 @@ def invert(data: bytes) -> bytes:
 def encode_partition_key(types: Sequence[CQLType], values: Sequence) -> bytes:
     """Return the partition-key bytes for one value per partition-key column."""
     if len(types) == 1:
-        return types[0].serialize(values[0])
+        key = types[0].serialize(values[0])
+        if not key:
+            raise InvalidRequest("Key may not be empty")
+        return key
     parts = []
     for cql_type, value in zip(types, values, strict=True):
         raw = cql_type.serialize(value)

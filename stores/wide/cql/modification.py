@@ -492,6 +492,8 @@ def build_fast_insert(mod: Modification, ctx: ExecContext, params: WriteParams) 
             raise InvalidRequest(f"Invalid null value in condition for column {name}")
         ck_values.append(value)
     pk = pk_encode(*pk_values)
+    if not pk:
+        raise InvalidRequest("Key may not be empty")
     ck = ck_encode(*ck_values) if ck_values else b""
     ts, ttl = params.timestamp, params.ttl
     cells = {}

@@ -81,7 +81,10 @@ class Restrictions:
                     raise InvalidRequest(
                         f"Invalid {word} value for partition key part {column.name}"
                     )
-                return [table.pk_types[0].serialize(value)]
+                key = table.pk_types[0].serialize(value)
+                if not key:
+                    raise InvalidRequest("Key may not be empty")
+                return [key]
         per_column = []
         for column in self.table.partition_key:
             op, evaluator = self.pk_values[column.name]
