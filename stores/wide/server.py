@@ -92,7 +92,7 @@ class ClientConnection(asyncio.Protocol):
                 break
             if isinstance(event, ViolationDetected):
                 self._answer_violation(event)
-            elif self.server.dispatcher.needs_backend(self.state, event.message):
+            elif self.server.dispatcher.needs_worker(self.state, event.message):
                 batch.append(event)
                 self.in_flight += 1
             else:
@@ -142,10 +142,10 @@ class ClientConnection(asyncio.Protocol):
         answers = []
         dispatcher = self.server.dispatcher
         for event in batch:
-            if event.tracing:
+            if event.tracing and dispatcher.needs_backend(self.state, event.message):
                 response, trace_id = dispatcher.handle_traced(self.state, event.message)
             else:
-                response, trace_id = dispatcher.handle_cql(self.state, event.message), None
+                response, trace_id = dispatcher.handle(self.state, event.message), None
             answers.append((response, self._encode(event.stream, response, trace_id)))
         return answers
 
@@ -155,7 +155,7 @@ class ClientConnection(asyncio.Protocol):
             return
         try:
             answers = future.result()
-        except Exception:  # handle_cql never raises; belt and braces
+        except Exception:  # the dispatcher never raises; belt and braces
             log.exception("a batch of requests failed")
             self._abort()
             return

@@ -123,8 +123,17 @@ class Dispatcher:
         )
 
     def needs_backend(self, state: ConnectionState, message: Request) -> bool:
-        """Return True if answering takes a backend call (run it off the event loop)."""
+        """Return True if answering takes a backend call."""
         return _is_cql_request(message) and state.started and state.authenticated
+
+    def needs_worker(self, state: ConnectionState, message: Request) -> bool:
+        """Return True if answering may take long: run it off the event loop.
+
+        CQL requests, and a password check (PBKDF2 is slow on purpose).
+        """
+        if isinstance(message, AuthResponse):
+            return self.authenticator is not None and state.started and not state.authenticated
+        return self.needs_backend(state, message)
 
     def handle_control(self, state: ConnectionState, message: Request) -> Response:
         """Answer a request that needs no backend call (handshake, refusals)."""
@@ -183,7 +192,7 @@ class Dispatcher:
         return response, session.session_id
 
     def handle(self, state: ConnectionState, message: Request) -> Response:
-        """Answer any request (handshake inline, CQL through the backend)."""
+        """Answer any request (handshake rules here, CQL through the backend); never raises."""
         if self.needs_backend(state, message):
             return self.handle_cql(state, message)
         return self.handle_control(state, message)

@@ -233,3 +233,30 @@ def test_a_client_that_never_reads_cannot_grow_server_memory(server):
         assert connection.protocol.buffered < 1024 * 1024
     assert stalled >= 20, f"the server kept reading from a client that never reads ({sent} bytes)"
     sock.close()
+
+
+def test_a_slow_password_check_does_not_stall_the_event_loop():
+    import threading
+
+    release = threading.Event()
+    started = threading.Event()
+
+    class SlowAuthenticator:
+        def authenticate(self, username, password):
+            started.set()
+            release.wait(10)
+            return True
+
+    thread = ServerThread(FakeBackend(), authenticator=SlowAuthenticator()).start()
+    try:
+        slow = RawClient(thread.port)
+        assert ask(slow, StartupMessage("3.4.7", {})).opcode == fmt.AUTHENTICATE
+        slow.send(driver_frame(AuthResponseMessage(b"\x00u\x00p"), stream=2))
+        assert started.wait(10)
+        other = RawClient(thread.port)
+        assert ask(other, OptionsMessage()).opcode == fmt.SUPPORTED
+        release.set()
+        assert driver_decode(slow.read_frame()).opcode == fmt.AUTH_SUCCESS
+    finally:
+        release.set()
+        thread.stop()
