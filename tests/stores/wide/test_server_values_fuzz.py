@@ -31,9 +31,10 @@ def live():
     client.send(driver_frame(StartupMessage("3.4.7", {}), stream=0))
     assert driver_decode(client.read_frame()).opcode == fmt.READY
 
-    def ask(message):
+    def ask(message, raw=False):
         client.send(driver_frame(message, stream=1))
-        return driver_decode(client.read_frame())
+        frame = client.read_frame()
+        return frame if raw else driver_decode(frame)
 
     ask(
         QueryMessage(
@@ -66,10 +67,10 @@ def test_random_value_bytes_are_invalid_or_stored(live, column, raw, key):
         )
     else:
         assert answer.opcode == fmt.RESULT
-    read = ask(ExecuteMessage(ids["select"], [key.to_bytes(4, "big")], 1))
-    assert read.opcode == fmt.RESULT, (
-        f"reading back {TYPES[column]} {raw!r}: {getattr(read, 'message', '')}"
-    )
+    # Only the opcode is checked: cassandra-driver itself cannot turn some
+    # stored values into Python (a timestamp past year 9999, say).
+    read = ask(ExecuteMessage(ids["select"], [key.to_bytes(4, "big")], 1), raw=True)
+    assert read[4] == fmt.RESULT, f"reading back {TYPES[column]} {raw!r}: {driver_decode(read)}"
 
 
 @settings(
