@@ -379,11 +379,13 @@ def _collection_times(name: str, column, table: TableInfo) -> OutputColumn:
         )
 
     def ttls(view: RowView):
+        # Collections cannot hold nulls on the wire: elements without a TTL
+        # report 0, and a collection with no expiring element reports null.
         now = view.values["__now__"]
-        found = [
-            max(0, cell.local_deletion_time - now) if cell.ttl else None for _, cell in items(view)
-        ]
-        return found or None
+        cells = [cell for _, cell in items(view)]
+        if not any(cell.ttl for cell in cells):
+            return None
+        return [max(0, cell.local_deletion_time - now) if cell.ttl else 0 for cell in cells]
 
     return OutputColumn(_spec(table, f"ttl({col})", ListType(INT, frozen=True)), ttls)
 

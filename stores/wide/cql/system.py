@@ -101,6 +101,8 @@ SYSTEM_TABLES = {
 }
 
 SCHEMA_TABLES = ("keyspaces", "tables", "columns")
+# Listed in system_virtual_schema rather than system_schema, as in Cassandra.
+VIRTUAL_KEYSPACES = ("system_virtual_schema",)
 LOCAL_REPLICATION = {"class": REPLICATION_CLASSES["LocalStrategy"]}
 
 
@@ -196,6 +198,9 @@ class SystemKeyspaces:
             },
         )
         for ks in self.all_keyspaces():
+            if ks.name in VIRTUAL_KEYSPACES:
+                self.write_virtual(ks)
+                continue
             self.write(
                 table("system_schema", "keyspaces"),
                 {
@@ -209,6 +214,35 @@ class SystemKeyspaces:
         self.known = {ks.name for ks in self.all_keyspaces()}
         self.engine.apply_batch(self.pending)
         self.pending = []
+
+    def write_virtual(self, ks: KeyspaceInfo) -> None:
+        """List a virtual keyspace in system_virtual_schema, as Cassandra does."""
+        table = self.catalog.table
+        self.write(table("system_virtual_schema", "keyspaces"), {"keyspace_name": ks.name})
+        for info in ks.tables.values():
+            self.write(
+                table("system_virtual_schema", "tables"),
+                {"keyspace_name": ks.name, "table_name": info.name, "comment": ""},
+            )
+            for column in info.columns.values():
+                self.write(table("system_virtual_schema", "columns"), self.column_row(info, column))
+
+    def column_row(self, info: TableInfo, column) -> dict:
+        """Return the system_schema.columns row of a column."""
+        if column.kind == "clustering":
+            order = "desc" if column.descending else "asc"
+        else:
+            order = "none"
+        return {
+            "keyspace_name": info.keyspace,
+            "table_name": info.name,
+            "column_name": column.name,
+            "clustering_order": order,
+            "column_name_bytes": column.name.encode(),
+            "kind": column.kind,
+            "position": column.position,
+            "type": column.cql_type.cql(),
+        }
 
     def write_table(self, info: TableInfo) -> None:
         options = dict(DEFAULT_TABLE_OPTIONS)
@@ -244,23 +278,7 @@ class SystemKeyspaces:
         self.write(self.catalog.table("system_schema", "tables"), row)
         columns = self.catalog.table("system_schema", "columns")
         for column in info.columns.values():
-            if column.kind == "clustering":
-                order = "desc" if column.descending else "asc"
-            else:
-                order = "none"
-            self.write(
-                columns,
-                {
-                    "keyspace_name": info.keyspace,
-                    "table_name": info.name,
-                    "column_name": column.name,
-                    "clustering_order": order,
-                    "column_name_bytes": column.name.encode(),
-                    "kind": column.kind,
-                    "position": column.position,
-                    "type": column.cql_type.cql(),
-                },
-            )
+            self.write(columns, self.column_row(info, column))
 
     def write(self, table: TableInfo, values: dict) -> None:
         """Queue one row of Python values for a system table (applied by refresh)."""

@@ -261,9 +261,10 @@ def decode_range_tombstone(buf: bytes, pos: int) -> tuple[RangeTombstone, int]:
     return RangeTombstone(bounds[0], bounds[1], deletion), pos
 
 
-def encode_mutation(table_id: uuid.UUID, mutation: Mutation) -> bytes:
-    """Return the commit-log form of one mutation (table named by id)."""
-    out: list = [table_id.bytes, _pack_u16(len(mutation.partition_key)), mutation.partition_key]
+def encode_mutation(table_id: uuid.UUID | bytes, mutation: Mutation) -> bytes:
+    """Return the commit-log form of one mutation (table named by id, or its 16 bytes)."""
+    raw_id = table_id if isinstance(table_id, bytes) else table_id.bytes
+    out: list = [raw_id, _pack_u16(len(mutation.partition_key)), mutation.partition_key]
     if mutation.partition_deletion is not None:
         out.append(_pack_u8(MUTATION_PARTITION_DELETION))
         encode_deletion(mutation.partition_deletion, out)

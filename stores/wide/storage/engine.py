@@ -66,6 +66,7 @@ class _Table:
 
     def _refresh_columns(self) -> None:
         schema = self.schema
+        self._id_bytes = schema.id.bytes
         self.simple_regular = frozenset(schema.regular) - schema.collections
         self.simple_static = frozenset(schema.static) - schema.collections
         self.complex_regular = frozenset(schema.regular) & schema.collections
@@ -74,6 +75,10 @@ class _Table:
     def set_schema(self, schema: TableSchema) -> None:
         self.schema = schema
         self._refresh_columns()
+
+    @property
+    def id_bytes(self) -> bytes:
+        return self._id_bytes
 
     def memtables(self) -> list[Memtable]:
         return [self.memtable, *self.flushing]
@@ -167,7 +172,7 @@ class StorageEngine:
         self._flush_done = threading.Condition(self._write_lock)
         self._flush_lock = threading.RLock()
         self._manifest_lock = threading.RLock()
-        self._compaction_lock = threading.Lock()
+        self._compaction_lock = threading.RLock()
         self._tables: dict[tuple[str, str], _Table] = {}
         self._by_id: dict[uuid.UUID, _Table] = {}
         self._keyspaces: dict[str, dict] = {}
@@ -511,7 +516,7 @@ class StorageEngine:
                 for table, mutation, token in prepared:
                     table.memtable.apply(mutation, token)
         else:
-            payload = encode_batch([encode_mutation(t.schema.id, m) for t, m, _ in prepared])
+            payload = encode_batch([encode_mutation(t.id_bytes, m) for t, m, _ in prepared])
             ids = {t.schema.id for t, _, _ in prepared}
             if commitlog.sync_mode == "batch":
                 with self._write_lock:
@@ -1003,12 +1008,14 @@ class StorageEngine:
         """Compact every SSTable of a table into one (a major compaction), now."""
         self._check_open()
         state = self._table(keyspace, table)
-        with self._write_lock:
-            generations = tuple(r.generation for r in state.sstables if not r.compacting)
-        if generations:
-            self._run_compaction(
-                state, CompactionTask(generations, "major (requested)"), int(self._clock())
-            )
+        # Holding the compaction lock waits out a background compaction, so
+        # every SSTable is free to take part.
+        with self._compaction_lock:
+            with self._write_lock:
+                generations = tuple(r.generation for r in state.sstables)
+            if generations:
+                task = CompactionTask(generations, "major (requested)")
+                self._run_compaction(state, task, int(self._clock()))
 
     def _run_compaction(self, table: _Table, task: CompactionTask, now: int) -> None:
         with self._compaction_lock:

@@ -140,7 +140,7 @@ class _OSReadableFile(ReadableFile):
         return os.fstat(self._fd).st_size
 
     def close(self) -> None:
-        if self._fd >= 0:
+        if getattr(self, "_fd", -1) >= 0:
             os.close(self._fd)
             self._fd = -1
 

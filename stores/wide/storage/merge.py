@@ -47,7 +47,7 @@ def iter_merged_rows(
     merge reaches it, so a read that hits its limit first never opens it
     (Cassandra's lazily initialised SSTable iterators).
     """
-    if len(sources) == 1 and (bounds is None or bounds[0] is None):
+    if len(sources) == 1:
         yield from sources[0]
         return
     wrap = _Descending if reverse else None
