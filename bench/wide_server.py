@@ -1,0 +1,289 @@
+"""Benchmark: prepared statements over the CQL native protocol vs in-process.
+
+The same workload (prepared INSERTs into a viewing-history table, then
+newest-20 slice SELECTs) runs first through the in-process Session
+(``stores.wide.connect``) and then through cassandra-driver against
+``python -m stores.wide`` from several client processes, each pipelining
+requests on its own connections. Prints ops/s, p50 and p99 latency per side
+and the network/in-process ratio. Every loop is bounded in count and time.
+
+    python bench/wide_server.py [--ops 20000] [--clients 2] [--concurrency 32] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# Each partition gets ROWS_PER_PARTITION rows from the insert phase, so the
+# newest-20 slice reads return full pages whatever --ops is.
+ROWS_PER_PARTITION = 20
+PARTITIONS = 1000
+KEYSPACE_CQL = (
+    "CREATE KEYSPACE IF NOT EXISTS bench WITH replication = "
+    "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+)
+TABLE_CQL = (
+    "CREATE TABLE IF NOT EXISTS bench.history (user text, ts bigint, post int, "
+    "PRIMARY KEY (user, ts)) WITH CLUSTERING ORDER BY (ts DESC)"
+)
+INSERT_CQL = "INSERT INTO bench.history (user, ts, post) VALUES (?, ?, ?)"
+SELECT_CQL = "SELECT ts, post FROM bench.history WHERE user = ? LIMIT 20"
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """Return user+system CPU seconds a process (all its threads) has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(samples: list[float], q: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summarize(name: str, count: int, elapsed: float, latencies: list[float]) -> dict:
+    return {
+        "name": name,
+        "ops": count,
+        "ops_per_s": count / elapsed if elapsed else 0.0,
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+    }
+
+
+def insert_args(i: int, offset: int = 0) -> tuple:
+    return (f"user{i % PARTITIONS}", offset + i, i)
+
+
+def in_process(ops: int, seconds: float) -> list[dict]:
+    from stores.wide import connect
+
+    session = connect("memory:")
+    session.execute(KEYSPACE_CQL)
+    session.execute(TABLE_CQL)
+    results = []
+    for name, cql, args in (
+        ("insert", INSERT_CQL, insert_args),
+        ("select newest 20", SELECT_CQL, lambda i: (f"user{i % PARTITIONS}",)),
+    ):
+        prepared = session.prepare(cql)
+        latencies = []
+        deadline = time.perf_counter() + seconds
+        start = time.perf_counter()
+        cpu_start = time.process_time()
+        count = 0
+        while count < ops and time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            rows = session.execute(prepared, args(count))
+            if name.startswith("select"):
+                list(rows)
+            latencies.append(time.perf_counter() - t0)
+            count += 1
+        summary = summarize(name, count, time.perf_counter() - start, latencies)
+        summary["cpu_us_per_op"] = (time.process_time() - cpu_start) / max(count, 1) * 1e6
+        results.append(summary)
+    session.close() if hasattr(session, "close") else session.shutdown()
+    return results
+
+
+def _client(
+    port: int,
+    phase: str,
+    ops: int,
+    concurrency: int,
+    seconds: float,
+    offset: int,
+    partitions: int,
+    compression: bool,
+    queue,
+) -> None:
+    global PARTITIONS
+    PARTITIONS = partitions
+    from cassandra.cluster import Cluster
+    from cassandra.policies import WhiteListRoundRobinPolicy
+
+    cluster = Cluster(
+        contact_points=["127.0.0.1"],
+        port=port,
+        protocol_version=4,
+        compression=compression,
+        load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.0.1"]),
+    )
+    session = cluster.connect()
+    if phase == "insert":
+        prepared = session.prepare(INSERT_CQL)
+
+        def args(i):
+            return insert_args(i, offset)
+    else:
+        prepared = session.prepare(SELECT_CQL)
+
+        def args(i):
+            return (f"user{(i + offset) % PARTITIONS}",)
+
+    latencies: list[float] = []
+    lock = threading.Lock()
+    done = threading.Event()
+    state = {"sent": 0, "finished": 0, "errors": 0}
+    deadline = time.perf_counter() + seconds
+
+    def send():
+        with lock:
+            if state["sent"] >= ops or time.perf_counter() > deadline:
+                if state["finished"] >= state["sent"]:
+                    done.set()
+                return
+            i = state["sent"]
+            state["sent"] += 1
+        t0 = time.perf_counter()
+        future = session.execute_async(prepared, args(i))
+        future.add_callbacks(finished, failed, callback_args=(t0,), errback_args=(t0,))
+
+    def finished(rows, t0):
+        latencies.append(time.perf_counter() - t0)
+        with lock:
+            state["finished"] += 1
+        send()
+
+    def failed(exc, t0):
+        with lock:
+            state["errors"] += 1
+            state["finished"] += 1
+        send()
+
+    start = time.perf_counter()
+    for _ in range(concurrency):
+        send()
+    done.wait(seconds + 30)
+    elapsed = time.perf_counter() - start
+    queue.put((len(latencies), elapsed, latencies, state["errors"]))
+    cluster.shutdown()
+
+
+def over_network(
+    compression: bool, ops: int, clients: int, concurrency: int, seconds: float, workers: int
+) -> list[dict]:
+    sys.path.insert(0, str(ROOT))
+    from tests.stores.wide.server_process import ServerProcess
+
+    server = ServerProcess("--workers", str(workers))
+    results = []
+    try:
+        from cassandra.cluster import Cluster
+
+        cluster = Cluster(contact_points=["127.0.0.1"], port=server.port, protocol_version=4)
+        setup = cluster.connect()
+        setup.execute(KEYSPACE_CQL)
+        setup.execute(TABLE_CQL)
+        cluster.shutdown()
+        ctx = multiprocessing.get_context("spawn")
+        for phase in ("insert", "select newest 20"):
+            queue = ctx.Queue()
+            per_client = ops // clients
+            procs = [
+                ctx.Process(
+                    target=_client,
+                    args=(
+                        server.port,
+                        phase.split()[0],
+                        per_client,
+                        concurrency,
+                        seconds,
+                        n * per_client,
+                        PARTITIONS,
+                        compression,
+                        queue,
+                    ),
+                )
+                for n in range(clients)
+            ]
+            cpu_start = process_cpu_seconds(server.proc.pid)
+            for proc in procs:
+                proc.start()
+            outcomes = [queue.get(timeout=seconds + 120) for _ in procs]
+            for proc in procs:
+                proc.join(30)
+            server_cpu = process_cpu_seconds(server.proc.pid) - cpu_start
+            count = sum(o[0] for o in outcomes)
+            elapsed = max(o[1] for o in outcomes)
+            latencies = [x for o in outcomes for x in o[2]]
+            errors = sum(o[3] for o in outcomes)
+            summary = summarize(phase, count, elapsed, latencies)
+            summary["errors"] = errors
+            summary["cpu_us_per_op"] = server_cpu / max(count, 1) * 1e6
+            results.append(summary)
+    finally:
+        code, output = server.stop()
+        if code != 0:
+            print(output, file=sys.stderr)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ops", type=int, default=20000, help="operations per phase and side")
+    parser.add_argument("--clients", type=int, default=2, help="client processes")
+    parser.add_argument("--concurrency", type=int, default=32, help="requests in flight per client")
+    parser.add_argument("--seconds", type=float, default=20.0, help="time cap per phase")
+    parser.add_argument("--workers", type=int, default=4, help="server worker threads")
+    parser.add_argument(
+        "--no-compression",
+        action="store_true",
+        help="clients do not ask for frame compression (by default the driver picks lz4 "
+        "when both ends have it)",
+    )
+    options = parser.parse_args()
+    global PARTITIONS
+    PARTITIONS = max(1, options.ops // ROWS_PER_PARTITION)
+
+    print(
+        f"cpus: {os.cpu_count()}  ops/phase: {options.ops}  clients: {options.clients}  "
+        f"in flight/client: {options.concurrency}  server workers: {options.workers}  "
+        f"compression: {'off' if options.no_compression else 'driver default'}  "
+        f"load average: {os.getloadavg()[0]:.1f}"
+    )
+    local = in_process(options.ops, options.seconds)
+    remote = over_network(
+        not options.no_compression,
+        options.ops,
+        options.clients,
+        options.concurrency,
+        options.seconds,
+        options.workers,
+    )
+    print(f"load average after the run: {os.getloadavg()[0]:.1f}")
+    print(
+        f"{'workload':<18}{'side':<14}{'ops':>8}{'ops/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'CPU us/op':>18}"
+    )
+    for a, b in zip(local, remote, strict=True):
+        for side, r in (("in-process", a), ("network", b)):
+            print(
+                f"{r['name']:<18}{side:<14}{r['ops']:>8}{r['ops_per_s']:>10.0f}"
+                f"{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{r['cpu_us_per_op']:>18.0f}"
+            )
+        ratio = b["ops_per_s"] / a["ops_per_s"] if a["ops_per_s"] else float("nan")
+        print(
+            f"{'':<18}{'network/in-process throughput ratio':<36} {ratio:.2f}"
+            + (f"  (errors: {b['errors']})" if b.get("errors") else "")
+        )
+    total = sum(r["ops"] for r in remote) / sum(
+        r["ops"] / r["ops_per_s"] for r in remote if r["ops_per_s"]
+    )
+    print(f"network prepared ops/s over both phases: {total:.0f} (goal >= 10000)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""The dispatcher's Backend over the CQL layer's Executor.
+
+Prepares statement text (the Executor caches by keyspace and text, so a
+repeated simple QUERY is parsed once), decodes the client's value bytes once,
+each with its bind marker's CQL type (bytes a type cannot decode are an
+Invalid error, never a server error), and turns results into RESULT messages (``cql_results``). SELECTs on
+``system_traces`` are answered from the trace store (``tracing``). EXECUTE and
+BATCH children with an id the Executor no longer knows raise ``Unprepared``,
+and drivers re-prepare. Never touches sockets or frames.
+"""
+
+from __future__ import annotations
+
+from stores.wide.cql.errors import CQLError, InvalidRequest, Unprepared
+from stores.wide.cql.parser import parse
+from stores.wide.cql.results import UNSET as CQL_UNSET
+from stores.wide.protocol import format as fmt
+from stores.wide.protocol.cql_results import to_response, wire_columns
+from stores.wide.protocol.primitives import UNSET as WIRE_UNSET
+from stores.wide.protocol.requests import Batch, QueryParameters
+from stores.wide.protocol.responses import PreparedResult, Response
+from stores.wide.protocol.tracing import KEYSPACE as TRACES_KEYSPACE
+from stores.wide.protocol.tracing import TraceStore
+
+BATCH_KINDS = {
+    fmt.BATCH_LOGGED: "logged",
+    fmt.BATCH_UNLOGGED: "unlogged",
+    fmt.BATCH_COUNTER: "counter",
+}
+
+
+def _bind(prepared, values, names) -> list:
+    """Return Python values for the client's value bytes, in bind-marker order.
+
+    Each value is decoded by its marker's CQL type; bytes a type cannot
+    decode are the client's error (Invalid), whatever exception the decoder
+    raises. UNSET becomes the CQL layer's UNSET.
+    """
+    values = list(values or ())
+    specs = prepared.bind_specs
+    if names is not None:
+        by_name = {}
+        for name, value in zip(names, values, strict=True):
+            by_name[name.lower()] = value
+        ordered = []
+        for marker_name, spec in zip(prepared.marker_names, specs, strict=True):
+            key = (marker_name or spec.name).lower()
+            # A named value that is not given is unset, as in Cassandra.
+            ordered.append(by_name.get(key, WIRE_UNSET))
+        values = ordered
+    if len(values) != len(specs):
+        raise InvalidRequest(
+            f"Invalid amount of bind variables: expected {len(specs)}, got {len(values)}"
+        )
+    bound = []
+    for spec, raw in zip(specs, values, strict=True):
+        if raw is None:
+            bound.append(None)
+        elif raw is WIRE_UNSET:
+            bound.append(CQL_UNSET)
+        else:
+            try:
+                bound.append(spec.cql_type.deserialize(raw))
+            except CQLError:
+                raise
+            except Exception as exc:
+                raise InvalidRequest(
+                    f"Invalid value for bind variable {spec.name} of type "
+                    f"{spec.cql_type.cql()}: {exc}"
+                ) from None
+    return bound
+
+
+class CQLBackend:
+    """Run QUERY, PREPARE, EXECUTE and BATCH with an ``Executor``."""
+
+    def __init__(self, executor, traces: TraceStore | None = None):
+        self.executor = executor
+        self.traces = TraceStore() if traces is None else traces
+
+    def _run(self, prepared, parameters: QueryParameters, keyspace, *, skip_metadata: bool):
+        result = self.executor.execute(
+            prepared,
+            _bind(prepared, parameters.values, parameters.names),
+            keyspace=keyspace,
+            page_size=parameters.page_size,
+            paging_state=parameters.paging_state,
+            timestamp=parameters.timestamp,
+        )
+        return to_response(result, skip_metadata=skip_metadata)
+
+    def query(self, text: str, parameters: QueryParameters, keyspace: str | None) -> Response:
+        if TRACES_KEYSPACE in text.lower():
+            rows = self.traces.answer(parse(text).statement)
+            if rows is not None:
+                return to_response(rows)
+        prepared = self.executor.prepare(text, keyspace)
+        return self._run(prepared, parameters, keyspace, skip_metadata=False)
+
+    def prepare(self, text: str, keyspace: str | None) -> Response:
+        prepared = self.executor.prepare(text, keyspace)
+        return PreparedResult(
+            prepared.id,
+            wire_columns(prepared.bind_specs),
+            list(prepared.pk_indexes),
+            wire_columns(prepared.result_columns or []),
+        )
+
+    def _prepared(self, query_id: bytes):
+        prepared = self.executor.prepared_by_id(query_id)
+        if prepared is None:
+            raise Unprepared(query_id)
+        return prepared
+
+    def execute(
+        self, query_id: bytes, parameters: QueryParameters, keyspace: str | None
+    ) -> Response:
+        prepared = self._prepared(query_id)
+        return self._run(
+            prepared,
+            parameters,
+            prepared.keyspace or keyspace,
+            skip_metadata=parameters.skip_metadata,
+        )
+
+    def batch(self, batch: Batch, keyspace: str | None) -> Response:
+        items = []
+        for child in batch.statements:
+            if child.query_id is not None:
+                prepared = self._prepared(child.query_id)
+            else:
+                prepared = self.executor.prepare(child.query, keyspace)
+            items.append((prepared, _bind(prepared, child.values, None)))
+        result = self.executor.execute_batch(
+            BATCH_KINDS[batch.batch_type],
+            items,
+            keyspace=keyspace,
+            timestamp=batch.timestamp,
+        )
+        return to_response(result)

@@ -1,0 +1,97 @@
+"""Turn the CQL layer's results and column specs into protocol messages.
+
+The CQL layer returns ``Rows``/``Void``/``SetKeyspace``/``SchemaChange`` with
+Python values and CQL types; this module builds the RESULT responses, asking
+the CQL types (``stores.wide.cql.types``) to serialize values; the only
+encoding it does itself is a null element inside a list or set result
+(``_result_serializer``). It never executes statements.
+"""
+
+from __future__ import annotations
+
+import struct
+from functools import lru_cache
+
+from stores.wide.cql import results as cql_results
+from stores.wide.cql.types import ListType, SetType
+from stores.wide.protocol.responses import (
+    ColumnSpec,
+    Response,
+    RowsMetadata,
+    RowsResult,
+    SchemaChange,
+    SchemaChangeResult,
+    SetKeyspaceResult,
+    VoidResult,
+)
+from stores.wide.protocol.type_options import TypeSpec, parse_type
+
+_INT = struct.Struct(">i")
+_NULL_ITEM = _INT.pack(-1)
+
+
+def _result_serializer(cql_type):
+    """Return the function that serializes a result value of ``cql_type``.
+
+    The CQL types' ``serialize`` refuses null elements inside collections, as
+    Cassandra does for values a client sends. Results may hold them (Cassandra
+    5's ``writetime()``/``ttl()`` of a collection return lists with nulls),
+    and the native protocol writes such an element with length -1; this is the
+    one piece of value encoding this package does itself, only for that case.
+    """
+    serialize = cql_type.serialize
+    if not isinstance(cql_type, ListType | SetType):
+        return serialize
+    element = cql_type.subtypes[0].serialize
+
+    def serialize_allowing_null_elements(value):
+        if not any(v is None for v in value):
+            return serialize(value)
+        parts = [_INT.pack(len(value))]
+        for item in value:
+            if item is None:
+                parts.append(_NULL_ITEM)
+            else:
+                raw = element(item)
+                parts.append(_INT.pack(len(raw)))
+                parts.append(raw)
+        return b"".join(parts)
+
+    return serialize_allowing_null_elements
+
+
+@lru_cache(maxsize=4096)
+def _type_spec(cql_name: str) -> TypeSpec:
+    return parse_type(cql_name)
+
+
+def wire_columns(specs) -> list[ColumnSpec]:
+    """Return protocol column specs for the CQL layer's ColumnSpec list."""
+    return [
+        ColumnSpec(spec.keyspace, spec.table, spec.name, _type_spec(spec.cql_type.cql()))
+        for spec in specs
+    ]
+
+
+def to_response(result, *, skip_metadata: bool = False) -> Response:
+    """Return the RESULT response for a CQL layer result."""
+    if isinstance(result, cql_results.Rows):
+        metadata = RowsMetadata(
+            wire_columns(result.columns),
+            paging_state=result.paging_state,
+            no_metadata=skip_metadata,
+        )
+        serializers = [_result_serializer(column.cql_type) for column in result.columns]
+        return RowsResult(metadata, result.rows, serializers)
+    if isinstance(result, cql_results.SetKeyspace):
+        return SetKeyspaceResult(result.keyspace)
+    if isinstance(result, cql_results.SchemaChange):
+        arguments = tuple(result.options.get("argument_types", ())) if result.options else ()
+        return SchemaChangeResult(
+            SchemaChange(
+                result.change, result.target, result.keyspace, result.name or "", arguments
+            )
+        )
+    if isinstance(result, cql_results.Void) or result is None:
+        return VoidResult()
+    raise TypeError(f"unknown CQL result {type(result).__name__}")
