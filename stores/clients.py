@@ -232,7 +232,11 @@ def reset() -> None:
         unique = {id(h): h for h in _handles.values()}
         for handle in unique.values():
             handle = getattr(handle, "wrapped", handle)
-            close = getattr(handle, "close", None) or getattr(handle, "shutdown", None)
+            # A cassandra-driver Session belongs to a Cluster, which owns the
+            # connections and threads: shut that down, not just the Session.
+            cluster = getattr(handle, "cluster", None) if type(handle).__module__.startswith("cassandra") else None
+            target = cluster if cluster is not None else handle
+            close = getattr(target, "close", None) or getattr(target, "shutdown", None)
             if close is not None:
                 try:
                     close()
