@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from stores.wide.cql.keys import encode_partition_key
 from stores.wide.cql.types import parse_type
@@ -203,9 +204,20 @@ def partitions_page(
 
 @dataclass
 class PartitionRows:
-    columns: list[str]
+    """One page of a partition: its static cells once, then its clustered rows."""
+
+    key_columns: list[str]
+    value_columns: list[str]
+    static: dict
     rows: list[dict]
     paging_state: bytes | None
+
+
+def _cell(value, writetime=None, ttl=None) -> dict:
+    cell = {"value": value, "writetime": writetime, "ttl": ttl, "written_at": None}
+    if writetime:
+        cell["written_at"] = datetime.fromtimestamp(writetime / 1_000_000, tz=UTC)
+    return cell
 
 
 def partition_rows(
@@ -218,31 +230,35 @@ def partition_rows(
     """Return one page of a partition's rows in clustering order, with each cell's writetime and TTL."""
     from stores.wide import SimpleStatement
 
-    selected = [quote(c.name) for c in info.partition_key + info.clustering]
-    for column in info.value_columns:
+    keys = info.partition_key + info.clustering
+    statics = info.of_kind("static")
+    regulars = info.of_kind("regular")
+    selected = [quote(c.name) for c in keys]
+    for column in statics + regulars:
         selected.append(quote(column.name))
         if not column.is_collection:
             selected += [f"writetime({quote(column.name)})", f"ttl({quote(column.name)})"]
     query = f"SELECT {', '.join(selected)} FROM {info.qualified} WHERE {info.token_expression} = %s"
     statement = SimpleStatement(query, fetch_size=page_size)
     result = session.execute(statement, (token_value,), paging_state=paging_state)
-    names = [c.name for c in info.partition_key + info.clustering + info.value_columns]
+    static: dict = {}
     rows = []
     for raw in result.current_rows:
-        values = list(raw)
-        row, i = {}, 0
-        for column in info.partition_key + info.clustering:
-            row[column.name] = {"value": values[i]}
-            i += 1
-        for column in info.value_columns:
-            cell = {"value": values[i]}
-            i += 1
-            if not column.is_collection:
-                cell["writetime"], cell["ttl"] = values[i], values[i + 1]
-                i += 2
-            row[column.name] = cell
+        values = iter(list(raw))
+        row = {column.name: _cell(next(values)) for column in keys}
+        cells = {}
+        for column in statics + regulars:
+            value = next(values)
+            if column.is_collection:
+                cells[column.name] = _cell(value)
+            else:
+                cells[column.name] = _cell(value, next(values), next(values))
+        static = static or {c.name: cells[c.name] for c in statics}
+        row.update((c.name, cells[c.name]) for c in regulars)
         rows.append(row)
-    return PartitionRows(names, rows, result.paging_state)
+    return PartitionRows(
+        [c.name for c in keys], [c.name for c in regulars], static, rows, result.paging_state
+    )
 
 
 class KeyInputError(ValueError):
