@@ -140,9 +140,14 @@ def srandmember(s: Session, argv: list[bytes]) -> Any:
 def smove(s: Session, argv: list[bytes]) -> int:
     """Move a member from one set to another."""
     source_key, target_key, member = argv[1], argv[2], argv[3]
-    source = _set_for_write(s, source_key)
-    target = _set_for_write(s, target_key)
-    if source is None or member not in source:
+    ks = s.keyspace
+    source = ks.get_for_write(source_key)
+    target = ks.get_for_write(target_key)
+    if source is None:
+        return 0
+    if type(source) is not set or (target is not None and type(target) is not set):
+        raise wrongtype()
+    if member not in source:
         return 0
     if source_key == target_key:
         return 1
