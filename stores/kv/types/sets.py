@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from stores.kv.arguments import parse_count, parse_int
+from stores.kv.arguments import parse_count, parse_int, parse_random_count
 from stores.kv.commands import command, numkeys_at
 from stores.kv.errors import SYNTAX, CommandError, wrongtype
 from stores.kv.replies import SetReply
@@ -124,7 +124,7 @@ def srandmember(s: Session, argv: list[bytes]) -> Any:
     """Return random members, with repeats when the count is negative."""
     if len(argv) > 3:
         raise CommandError(SYNTAX)
-    count = parse_int(argv[2]) if len(argv) == 3 else None
+    count = parse_random_count(argv[2]) if len(argv) == 3 else None
     value = _set(s, argv[1])
     if count is None:
         return None if not value else random.choice(list(value))
@@ -140,9 +140,14 @@ def srandmember(s: Session, argv: list[bytes]) -> Any:
 def smove(s: Session, argv: list[bytes]) -> int:
     """Move a member from one set to another."""
     source_key, target_key, member = argv[1], argv[2], argv[3]
-    source = _set_for_write(s, source_key)
-    target = _set_for_write(s, target_key)
-    if source is None or member not in source:
+    ks = s.keyspace
+    source = ks.get_for_write(source_key)
+    target = ks.get_for_write(target_key)
+    if source is None:
+        return 0
+    if type(source) is not set or (target is not None and type(target) is not set):
+        raise wrongtype()
+    if member not in source:
         return 0
     if source_key == target_key:
         return 1

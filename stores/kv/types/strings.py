@@ -353,9 +353,9 @@ def add_long_double(current: decimal.Decimal, increment: decimal.Decimal) -> byt
 def incrbyfloat(s: Session, argv: list[bytes]) -> bytes:
     """Increment a key's number by a floating point amount."""
     key = argv[1]
-    increment = parse_long_double(argv[2], NOT_FLOAT)
     old = _string_for_write(s, key)
     current = decimal.Decimal(0) if old is None else parse_long_double(old, NOT_FLOAT)
+    increment = parse_long_double(argv[2], NOT_FLOAT)
     result = add_long_double(current, increment)
     s.keyspace.set(key, result, keep_ttl=True)
     s.dirty = 1

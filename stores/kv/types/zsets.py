@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedList
 
-from stores.kv.arguments import normalize_range, parse_count, parse_float, parse_int, parse_timeout
+from stores.kv.arguments import (
+    normalize_range,
+    parse_count,
+    parse_float,
+    parse_int,
+    parse_random_count,
+    parse_timeout,
+)
 from stores.kv.commands import command, numkeys_at
 from stores.kv.errors import MIN_MAX_FLOAT, MIN_MAX_LEX, SYNTAX, CommandError, wrongtype
 from stores.kv.replies import NULL_ARRAY, Blocked, format_double
@@ -99,7 +106,8 @@ class ZSet:
     def from_scores(cls, scores: dict[bytes, float]) -> ZSet:
         """Return a sorted set holding ``scores`` (member -> score)."""
         zset = cls()
-        zset.members = dict(scores)
+        scores = {member: (0.0 if score == 0.0 else score) for member, score in scores.items()}
+        zset.members = scores
         pairs = sorted((score, member) for member, score in scores.items())
         zset.sl = FlatSortedList(pairs) if len(pairs) <= FLAT_LIMIT else SortedList(pairs)
         return zset
@@ -112,6 +120,8 @@ class ZSet:
 
     def add(self, member: bytes, score: float) -> bool:
         """Set ``member``'s score; return True if it is new."""
+        if score == 0.0:
+            score = 0.0  # Redis's compact encoding stores -0 as 0
         members = self.members
         old = members.get(member)
         if old is None:
@@ -159,14 +169,16 @@ class ZSet:
         end = sl.bisect_left((high[0],)) if high[1] else sl.bisect_left((high[0], TOP))
         return start, max(start, end)
 
-    def lex_range(self, low: tuple[Any, bool], high: tuple[Any, bool]) -> tuple[int, int]:
+    def lex_range(
+        self, low: tuple[Any, bool], high: tuple[Any, bool], rev: bool = False
+    ) -> tuple[int, int]:
         """Return the [start, end) index range of members within lex bounds."""
         sl = self.sl
         size = len(sl)
         if not size:
             return 0, 0
         if sl[0][0] != sl[-1][0]:
-            return self._lex_scan(low, high)
+            return self._lex_scan(low, high, rev)
         score = sl[0][0]
         if low[0] is None:
             start = 0
@@ -186,15 +198,35 @@ class ZSet:
             )
         return start, max(start, end)
 
-    def _lex_scan(self, low: tuple[Any, bool], high: tuple[Any, bool]) -> tuple[int, int]:
-        start = None
-        end = 0
-        for index, (_, member) in enumerate(self.sl):
-            if _lex_gte_min(member, low) and _lex_lte_max(member, high):
-                if start is None:
-                    start = index
-                end = index + 1
-        return (0, 0) if start is None else (start, end)
+    def _lex_scan(
+        self, low: tuple[Any, bool], high: tuple[Any, bool], rev: bool
+    ) -> tuple[int, int]:
+        """Walk mixed-score members as Redis does (its result is then order-dependent).
+
+        Forward: start at the first member >= min and stop at the first one
+        > max. Backward (REV): start at the last member <= max and stop at
+        the first one < min.
+        """
+        members = [member for _, member in self.sl]
+        size = len(members)
+        # Redis first checks the range against the two ends (zzlIsInLexRange).
+        if not _lex_gte_min(members[-1], low) or not _lex_lte_max(members[0], high):
+            return 0, 0
+        if not rev:
+            start = next((i for i, m in enumerate(members) if _lex_gte_min(m, low)), None)
+            if start is None:
+                return 0, 0
+            end = start
+            while end < size and _lex_lte_max(members[end], high):
+                end += 1
+            return start, end
+        last = next((i for i in range(size - 1, -1, -1) if _lex_lte_max(members[i], high)), None)
+        if last is None:
+            return 0, 0
+        first = last + 1
+        while first > 0 and _lex_gte_min(members[first - 1], low):
+            first -= 1
+        return first, last + 1
 
 
 def _lex_gte_min(member: bytes, low: tuple[Any, bool]) -> bool:
@@ -480,7 +512,7 @@ def select_range(zset: ZSet, spec: RangeSpec) -> list[tuple[float, bytes]]:
         start, end = zset.score_range(low, high)
     else:
         low, high = (spec.stop, spec.start) if spec.rev else (spec.start, spec.stop)
-        start, end = zset.lex_range(low, high)
+        start, end = zset.lex_range(low, high, spec.rev)
     if spec.offset < 0:
         return []
     count = spec.count
@@ -896,7 +928,7 @@ def zrandmember(s: Session, argv: list[bytes]) -> Any:
     """Return random members, with repeats when the count is negative."""
     if len(argv) > 4 or (len(argv) == 4 and argv[3].upper() != b"WITHSCORES"):
         raise CommandError(SYNTAX)
-    count = parse_int(argv[2]) if len(argv) >= 3 else None
+    count = parse_random_count(argv[2]) if len(argv) >= 3 else None
     zset = _zset(s, argv[1])
     if count is None:
         if zset is None:

@@ -115,3 +115,35 @@ def test_hash_edges(r):
     assert r.hget("h", "a") == b"0"
     assert r.hexists("missing", "a") is False
     assert r.hstrlen("missing", "a") == 0
+
+
+def test_random_counts_cannot_size_a_huge_reply(kv):
+    import pytest
+    import redis
+
+    kv.sadd("s", "a")
+    kv.hset("h", "f", "v")
+    kv.zadd("z", {"m": 1})
+    for call in (
+        lambda: kv.srandmember("s", -(10**12)),
+        lambda: kv.hrandfield("h", -(10**12)),
+        lambda: kv.zrandmember("z", -(10**12)),
+    ):
+        with pytest.raises(redis.exceptions.ResponseError, match="value is out of range"):
+            call()
+    assert len(kv.srandmember("s", -1000)) == 1000
+
+
+def test_negative_zero_and_mixed_score_lex_ranges(r):
+    r.zadd("z", {"x": -4})
+    r.zunionstore("d", {"z": 0})
+    assert r.zrange("d", 0, -1, withscores=True, score_cast_func=lambda s: s) == [(b"x", b"0")]
+    r.zadd("e", {"y": "-0"})
+    assert r.zrange("e", 0, -1, withscores=True, score_cast_func=lambda s: s) == [(b"y", b"0")]
+    r.zadd("m", {"x": 1, "": 2, "b": 3})
+    assert r.zrange("m", "[1", "[x", bylex=True) == [b"x", b"", b"b"]
+    assert r.zrange("m", "[c", "[x", bylex=True) == []
+    assert r.zrange("m", "-", "+", bylex=True) == [b"x", b"", b"b"]
+    r.set("str", "v")
+    assert r.smove("missing", "str", "a") is False
+    assert error_of(r.incrbyfloat, "m", "not-a-float") == WRONGTYPE
