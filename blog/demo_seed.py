@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import accumulate
 
+from blog import leaderboard
 from blog.repositories import BlogRepository, Post, to_millis
 
 DEMO_PASSWORD = "demo-password"
@@ -283,9 +284,13 @@ def seed(
     bar.finish()
 
     comment_targets: Counter[int] = Counter()
+    commenters_this_week: Counter[str] = Counter()
+    this_week = leaderboard.week_key(datetime.now(UTC).date())
     bar = ProgressBar("comments", sizes.comments, stream, progress)
     for index, comment_id, moment, author, body in data.comments():
         comment_targets[index] += 1
+        if leaderboard.week_key(moment.date()) == this_week:
+            commenters_this_week[author] += 1
         repo.add_comment(
             data.posts[index],
             author=author,
@@ -299,9 +304,12 @@ def seed(
 
     now = datetime.now(UTC)
     view_targets: Counter[int] = Counter()
+    views_today: Counter[int] = Counter()
     bar = ProgressBar("views", sizes.views, stream, progress)
     for user_index, post_index, moment in data.views():
         view_targets[post_index] += 1
+        if moment.date() == now.date():
+            views_today[post_index] += 1
         post = data.posts[post_index]
         remaining = history_ttl - int((now - moment).total_seconds())
         if remaining > 0:
@@ -325,5 +333,11 @@ def seed(
         bar.advance()
     bar.finish()
 
+    leaderboard.seed_boards(
+        {data.posts[i].post_id: n for i, n in view_targets.items()},
+        {data.posts[i].post_id: n for i, n in views_today.items()},
+        dict(commenters_this_week),
+        {post.post_id: post.title for post in data.posts},
+    )
     repo.save_seed_record(seed_value, anchor, counts, completed=True)
     return {**counts, "anchor": anchor}

@@ -160,6 +160,40 @@ def record_comment(username: str, *, now: datetime | None = None, notify: bool =
     return version
 
 
+def seed_boards(
+    views_all_time: dict[object, int],
+    views_today: dict[object, int],
+    comments_this_week: dict[str, int],
+    titles: dict[object, str],
+    *,
+    now: datetime | None = None,
+) -> int:
+    """Raise the boards to at least the given totals (demo data); return the new version.
+
+    ZADD GT, not ZINCRBY, so seeding twice changes nothing and never lowers
+    a score that live visits have already raised.
+    """
+    now = _now(now)
+    day, week = day_key(now.date()), week_key(now.date())
+    pipe = clients.kv().pipeline(transaction=True)
+    for key, totals in ((VIEWS_ALL_TIME_KEY, views_all_time), (day, views_today)):
+        if totals:
+            pipe.zadd(key, {_member(m, "post id"): n for m, n in totals.items()}, gt=True)
+    if comments_this_week:
+        pipe.zadd(week, {_member(m, "username"): n for m, n in comments_this_week.items()}, gt=True)
+    pipe.expireat(day, day_expires_at(now))
+    pipe.expireat(week, week_expires_at(now))
+    if titles:
+        pipe.hset(
+            TITLES_KEY,
+            mapping={_member(m, "post id"): str(t)[:MAX_LABEL_CHARS] for m, t in titles.items()},
+        )
+    pipe.incr(VERSION_KEY)
+    version = pipe.execute()[-1]
+    notify_changed(version)
+    return version
+
+
 def changed_event(version: int) -> dict:
     """Return the channel-layer message announcing boards at ``version``."""
     return {"type": CHANGED, "version": int(version)}
