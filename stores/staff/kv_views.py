@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from stores import clients
 from stores.staff import kv_actions, kv_inspect
 from stores.staff.access import staff_required, superuser_required
+from stores.staff.unavailable import is_store_error, store_unavailable_as_503
 
 MEMORY_SESSION_KEY = "stores_staff_memory_report"
 
@@ -22,21 +23,6 @@ def _context(request, title: str, **extra) -> dict:
     context = admin.site.each_context(request)
     context.update(title=title, kv_url=settings.KV_URL, kv_stores=_stores(request), **extra)
     return context
-
-
-def _store_error(request, exc: Exception):
-    return render(
-        request,
-        "admin/stores/store_error.html",
-        _context(
-            request,
-            "Key-value store unavailable",
-            error=exc,
-            setting="KV_URL",
-            store_url=settings.KV_URL,
-        ),
-        status=503,
-    )
 
 
 STORE_SESSION_KEY = "stores_staff_kv_store"
@@ -66,39 +52,8 @@ def _stores(request) -> list[tuple[str, str, bool]]:
     return [(name, HANDLE_LABELS[name], name == current) for name in HANDLES]
 
 
-STORE_ERRORS = (OSError, ConnectionError)
-
-
-def _guard(view):
-    """Turn a failing store into a 503 page instead of a traceback."""
-
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except Http404:
-            raise
-        except Exception as exc:
-            if _is_store_error(exc):
-                return _store_error(request, exc)
-            raise
-
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
-    return wrapper
-
-
-def _is_store_error(exc: Exception) -> bool:
-    try:
-        import redis
-    except ImportError:  # pragma: no cover - redis-py is a requirement
-        return isinstance(exc, STORE_ERRORS)
-    return isinstance(
-        exc, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, *STORE_ERRORS)
-    )
-
-
 @staff_required
-@_guard
+@store_unavailable_as_503("KV_URL")
 def overview(request):
     """Show memory, keyspace, hit ratio, ops/s, clients and persistence, refreshed live."""
     data = kv_inspect.overview(_handle(request))
@@ -110,7 +65,7 @@ def overview(request):
 
 
 @staff_required
-@_guard
+@store_unavailable_as_503("KV_URL")
 def key_browser(request):
     """List keys page by page with SCAN, filtered by pattern and type."""
     match = request.GET.get("match", "").strip() or None
@@ -161,7 +116,7 @@ def _cached_page_html(name: str) -> str | None:
 
 
 @staff_required
-@_guard
+@store_unavailable_as_503("KV_URL")
 def key_detail(request):
     """Show one key: type, TTL, memory, encoding and a page of its contents."""
     name = request.GET.get("key")
@@ -189,7 +144,7 @@ def key_detail(request):
 
 
 @staff_required
-@_guard
+@store_unavailable_as_503("KV_URL")
 def memory(request):
     """Analyse memory by a bounded SCAN sample: biggest keys, prefixes, TTLs."""
     handle = _handle(request)
@@ -228,7 +183,7 @@ def memory(request):
 
 
 @staff_required
-@_guard
+@store_unavailable_as_503("KV_URL")
 def slowlog(request):
     """Show the slow log."""
     entries = _handle(request).slowlog_get(128)
@@ -238,7 +193,7 @@ def slowlog(request):
 
 
 @staff_required
-@_guard
+@store_unavailable_as_503("KV_URL")
 def pubsub(request):
     """Show the active pub/sub channels with their subscriber counts."""
     handle = _handle(request)
@@ -254,7 +209,7 @@ def pubsub(request):
 
 
 @staff_required
-@_guard
+@store_unavailable_as_503("KV_URL")
 @require_http_methods(["GET", "POST"])
 def console(request):
     """Run read-only commands for staff, printed the way redis-cli prints them."""
@@ -267,7 +222,7 @@ def console(request):
         except kv_inspect.ConsoleError as exc:
             error = str(exc)
         except Exception as exc:
-            if _is_store_error(exc):
+            if is_store_error(exc):
                 raise
             error = f"(error) {exc}"
     context = _context(
@@ -293,7 +248,7 @@ ACTIONS = {
 
 
 @superuser_required
-@_guard
+@store_unavailable_as_503("KV_URL")
 @require_http_methods(["GET", "POST"])
 def action(request, name: str):
     """Confirm (GET) and then perform (POST) a change to the store."""

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods
 from stores import clients
 from stores.staff import wide_inspect
 from stores.staff.access import staff_required, superuser_required
+from stores.staff.unavailable import is_store_error, store_unavailable_as_503
 
 
 def _context(request, title: str, **extra) -> dict:
@@ -30,44 +31,8 @@ def _table(session, keyspace: str, table: str) -> wide_inspect.TableInfo:
         raise Http404(f"No table {keyspace}.{table}.") from None
 
 
-def _guard(view):
-    """Turn a failing store into a 503 page instead of a traceback."""
-
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except Http404:
-            raise
-        except Exception as exc:
-            if not _is_store_error(exc):
-                raise
-            context = _context(
-                request,
-                "Wide-column store unavailable",
-                error=exc,
-                setting="WIDE_URL",
-                store_url=settings.WIDE_URL,
-            )
-            return render(request, "admin/stores/store_error.html", context, status=503)
-
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
-    return wrapper
-
-
-def _is_store_error(exc: Exception) -> bool:
-    if isinstance(exc, (OSError, ConnectionError)):
-        return True
-    try:
-        from cassandra import DriverException
-        from cassandra.cluster import NoHostAvailable
-    except ImportError:  # pragma: no cover - cassandra-driver is a requirement
-        return False
-    return isinstance(exc, (NoHostAvailable, DriverException))
-
-
 @staff_required
-@_guard
+@store_unavailable_as_503("WIDE_URL")
 def overview(request):
     """List keyspaces and tables with their replication, compaction, TTL and gc grace."""
     session = _session()
@@ -81,7 +46,7 @@ def overview(request):
 
 
 @staff_required
-@_guard
+@store_unavailable_as_503("WIDE_URL")
 def table(request, keyspace: str, table: str):
     """Show a table's schema, memtable, SSTables and compactions."""
     session = _session()
@@ -96,7 +61,7 @@ def table(request, keyspace: str, table: str):
 
 
 @staff_required
-@_guard
+@store_unavailable_as_503("WIDE_URL")
 def partitions(request, keyspace: str, table: str):
     """List a table's partitions in token order, a page at a time."""
     session = _session()
@@ -120,7 +85,7 @@ def partitions(request, keyspace: str, table: str):
 
 
 @staff_required
-@_guard
+@store_unavailable_as_503("WIDE_URL")
 def partition(request, keyspace: str, table: str, token: str):
     """Show one partition's rows in clustering order, with each cell's write time and TTL."""
     session = _session()
@@ -145,7 +110,7 @@ def partition(request, keyspace: str, table: str, token: str):
 
 
 @staff_required
-@_guard
+@store_unavailable_as_503("WIDE_URL")
 def locate(request):
     """Say which token a partition key has and which nodes hold it."""
     session = _session()
@@ -184,7 +149,7 @@ def locate(request):
 
 
 @staff_required
-@_guard
+@store_unavailable_as_503("WIDE_URL")
 @require_http_methods(["GET", "POST"])
 def console(request):
     """Run a SELECT with tracing: rows, and which SSTables were read or skipped and why."""
@@ -196,7 +161,7 @@ def console(request):
         except wide_inspect.ConsoleError as exc:
             error = str(exc)
         except Exception as exc:
-            if _is_store_error(exc) and not hasattr(exc, "code"):
+            if is_store_error(exc) and not hasattr(exc, "code"):
                 raise
             error = f"{type(exc).__name__}: {exc}"
     context = _context(request, "CQL console", query=query, result=result, error=error)
@@ -210,7 +175,7 @@ ACTIONS = {
 
 
 @superuser_required
-@_guard
+@store_unavailable_as_503("WIDE_URL")
 @require_http_methods(["GET", "POST"])
 def action(request, keyspace: str, table: str, name: str):
     """Confirm (GET) and then run (POST) a flush or a compaction."""
