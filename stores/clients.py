@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
@@ -33,7 +34,7 @@ from stores.config import (
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 
-_lock = threading.Lock()
+_lock = threading.RLock()
 _handles: dict[str, object] = {}
 
 
@@ -107,23 +108,35 @@ def _build_wide(target: WideTarget):
     return wide_engine.connect(str(_data_dir(target.path)))
 
 
-def kv():
-    """Return the site's key-value handle (redis-py shaped)."""
-    handle = _handles.get("kv")
+def _cached(name: str, build: Callable[[], object]):
+    """Return the handle called name, building it once per process."""
+    handle = _handles.get(name)
     if handle is None:
         with _lock:
-            handle = _handles.get("kv")
+            handle = _handles.get(name)
             if handle is None:
-                target = kv_target()
-                try:
-                    raw = _build_kv(target)
-                except ImproperlyConfigured:
-                    raise
-                except Exception as exc:
-                    raise _unreachable("KV_URL", target.url, exc) from exc
-                handle = tracing.TracedKV(raw, "main", _describe_kv(target))
-                _handles["kv"] = handle
+                handle = _handles[name] = build()
     return handle
+
+
+def _open(setting: str, target, build: Callable):
+    """Build a raw handle; any failure becomes one error naming the setting."""
+    try:
+        return build(target)
+    except ImproperlyConfigured:
+        raise
+    except Exception as exc:
+        raise _unreachable(setting, target.url, exc) from exc
+
+
+def kv():
+    """Return the site's key-value handle (redis-py shaped)."""
+
+    def build():
+        target = kv_target()
+        return tracing.TracedKV(_open("KV_URL", target, _build_kv), "main", _describe_kv(target))
+
+    return _cached("kv", build)
 
 
 def _describe_kv(target: KVTarget) -> str:
@@ -142,49 +155,34 @@ def kv_pages():
     embedded KV_URL it is a memory-only engine of its own, bounded by
     ``KV_PAGE_CACHE_MAXMEMORY`` and evicting least recently used pages.
     """
-    handle = _handles.get("kv_pages")
-    if handle is not None:
-        return handle
     target = kv_target()
     if target.kind == "redis":
-        handle = kv()
-        _handles["kv_pages"] = handle
-        return handle
-    with _lock:
-        handle = _handles.get("kv_pages")
-        if handle is None:
-            from stores import kv as kv_engine
+        return _cached("kv_pages", kv)
+    maxmemory = int(getattr(settings, "KV_PAGE_CACHE_MAXMEMORY", 64 * 1024 * 1024))
 
-            maxmemory = int(getattr(settings, "KV_PAGE_CACHE_MAXMEMORY", 64 * 1024 * 1024))
-            try:
-                raw = kv_engine.connect(
-                    "memory:", maxmemory=maxmemory, maxmemory_policy="allkeys-lru"
-                )
-            except Exception as exc:
-                raise _unreachable("KV_URL", target.url, exc) from exc
-            description = f"embedded key-value engine for pages (memory only, {maxmemory >> 20} MiB, allkeys-lru)"
-            handle = tracing.TracedKV(raw, "pages", description)
-            _handles["kv_pages"] = handle
-    return handle
+    def build_pages(target: KVTarget):
+        from stores import kv as kv_engine
+
+        return kv_engine.connect("memory:", maxmemory=maxmemory, maxmemory_policy="allkeys-lru")
+
+    def build():
+        description = (
+            f"embedded key-value engine for pages (memory only, {maxmemory >> 20} MiB, allkeys-lru)"
+        )
+        return tracing.TracedKV(_open("KV_URL", target, build_pages), "pages", description)
+
+    return _cached("kv_pages", build)
 
 
 def wide():
     """Return the site's wide-column Session (cassandra-driver shaped)."""
-    handle = _handles.get("wide")
-    if handle is None:
-        with _lock:
-            handle = _handles.get("wide")
-            if handle is None:
-                target = wide_target()
-                try:
-                    raw = _build_wide(target)
-                except ImproperlyConfigured:
-                    raise
-                except Exception as exc:
-                    raise _unreachable("WIDE_URL", target.url, exc) from exc
-                handle = tracing.TracedSession(raw, "main", _describe_wide(target))
-                _handles["wide"] = handle
-    return handle
+
+    def build():
+        target = wide_target()
+        raw = _open("WIDE_URL", target, _build_wide)
+        return tracing.TracedSession(raw, "main", _describe_wide(target))
+
+    return _cached("wide", build)
 
 
 def _describe_wide(target: WideTarget) -> str:
@@ -234,7 +232,11 @@ def reset() -> None:
             handle = getattr(handle, "wrapped", handle)
             # A cassandra-driver Session belongs to a Cluster, which owns the
             # connections and threads: shut that down, not just the Session.
-            cluster = getattr(handle, "cluster", None) if type(handle).__module__.startswith("cassandra") else None
+            cluster = (
+                getattr(handle, "cluster", None)
+                if type(handle).__module__.startswith("cassandra")
+                else None
+            )
             target = cluster if cluster is not None else handle
             close = getattr(target, "close", None) or getattr(target, "shutdown", None)
             if close is not None:
