@@ -1,0 +1,251 @@
+"""Read client requests: bytes in, commands (lists of bytes) out.
+
+A sans-I/O state machine in the manner of h11: the server feeds it whatever
+bytes arrive and asks for complete commands; it never touches a socket. It
+accepts what Redis 7 accepts, multibulk requests (``*2\\r\\n$4\\r\\nECHO...``)
+and inline requests (``ECHO hello``), with Redis's limits and its exact
+``Protocol error: ...`` messages, including the quirks of Redis's C parser
+(a NUL byte hides the rest of a line; the two bytes after a bulk argument
+are skipped, not checked). Memory stays bounded by the query buffer limit:
+the reader never allocates for a length it has only been told about.
+"""
+
+from __future__ import annotations
+
+from stores.kv.resp.errors import ProtocolError, QueryBufferLimitError
+from stores.kv.resp.format import (
+    ARRAY,
+    BULK,
+    DEFAULT_PROTO_MAX_BULK_LEN,
+    DEFAULT_QUERY_BUFFER_LIMIT,
+    INLINE_MAX_SIZE,
+    LONG_STR_SIZE,
+    MAX_MULTIBULK_LEN,
+    UNAUTHENTICATED_MAX_BULK_LEN,
+    UNAUTHENTICATED_MAX_MULTIBULK_LEN,
+)
+from stores.kv.resp.inline import split_inline
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+
+
+def parse_ll(text: bytes) -> int | None:
+    """Return the integer Redis's string2ll reads from text, or None.
+
+    Strict: no sign other than a leading minus, no leading zeros, no blanks,
+    fewer than 21 characters, within a signed 64-bit integer.
+    """
+    if not text or len(text) >= LONG_STR_SIZE:
+        return None
+    digits = text[1:] if text[0] == 45 else text  # '-'
+    if not digits.isdigit() or (digits[0] == 48 and len(text) != 1):
+        return None
+    value = int(text)
+    if value < _INT64_MIN or value > _INT64_MAX:
+        return None
+    return value
+
+
+def _hidden_by_nul(buf: bytes, start: int, end: int) -> bool:
+    """Return True if Redis's strchr would stop at a NUL before end."""
+    return buf.find(b"\x00", start, end) >= 0
+
+
+class RequestReader:
+    """Turn the bytes a client sends into commands, one at a time.
+
+    ``feed(data)`` adds received bytes (raising ``QueryBufferLimitError`` when
+    the client has sent too much that is not yet processed);
+    ``next_command()`` returns the next complete command as a list of bytes,
+    None when more bytes are needed, or raises ``ProtocolError``. Set
+    ``auth_required`` while the client still has to authenticate: Redis then
+    refuses large requests before reading them.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_bulk_len: int = DEFAULT_PROTO_MAX_BULK_LEN,
+        query_buffer_limit: int = DEFAULT_QUERY_BUFFER_LIMIT,
+    ):
+        self.max_bulk_len = max_bulk_len
+        self.query_buffer_limit = query_buffer_limit
+        self.auth_required = False
+        self._buf = b""
+        self._pos = 0
+        # Bytes received but not yet joined onto _buf: joined only once there
+        # are enough to make progress, so a large bulk is copied once.
+        self._chunks: list[bytes] = []
+        self._chunks_len = 0
+        self._need = 0
+        # A multibulk command being read: its arguments so far, how many are
+        # still to come, the length of the current bulk (-1 before its header).
+        self._argv: list[bytes] | None = None
+        self._remaining = 0
+        self._bulk_len = -1
+        self._argv_bytes = 0
+
+    @property
+    def buffered(self) -> int:
+        """Return how many received bytes are held and not yet returned."""
+        return len(self._buf) - self._pos + self._chunks_len + self._argv_bytes
+
+    def feed(self, data: bytes) -> None:
+        """Add bytes received from the client."""
+        if not data:
+            return
+        if self._pos >= len(self._buf) and not self._chunks:
+            self._buf = bytes(data)
+            self._pos = 0
+        else:
+            self._chunks.append(bytes(data))
+            self._chunks_len += len(data)
+        if self.buffered > self.query_buffer_limit:
+            raise QueryBufferLimitError("query buffer limit reached")
+
+    def _join(self) -> None:
+        rest = self._buf[self._pos :] if self._pos < len(self._buf) else b""
+        self._chunks.insert(0, rest)
+        self._buf = b"".join(self._chunks)
+        self._pos = 0
+        self._chunks = []
+        self._chunks_len = 0
+
+    def next_command(self) -> list[bytes] | None:
+        """Return the next complete command, or None if more bytes are needed."""
+        while True:
+            if self._chunks and len(self._buf) - self._pos + self._chunks_len >= self._need:
+                self._join()
+            buf = self._buf
+            pos = self._pos
+            n = len(buf)
+            if self._argv is None:
+                if pos >= n:
+                    self._buf = b""
+                    self._pos = 0
+                    return None
+                if buf[pos] != ARRAY:
+                    argv = self._read_inline(buf, pos, n)
+                    if argv is None:
+                        return None
+                    if argv:
+                        return argv
+                    continue  # Redis ignores empty inline lines.
+                if not self._read_multibulk_header(buf, pos, n):
+                    return None
+                if self._argv is None:
+                    continue  # "*0" and negative counts are ignored, as by Redis.
+            argv = self._read_bulks()
+            if argv is not None:
+                return argv
+            return None
+
+    def _read_inline(self, buf: bytes, pos: int, n: int) -> list[bytes] | None:
+        nl = buf.find(b"\n", pos)
+        if nl >= 0 and _hidden_by_nul(buf, pos, nl):
+            nl = -1
+        if nl < 0:
+            if n - pos > INLINE_MAX_SIZE:
+                raise ProtocolError("Protocol error: too big inline request")
+            self._need = n - pos + 1
+            return None
+        end = nl - 1 if nl > pos and buf[nl - 1] == 13 else nl
+        self._pos = nl + 1
+        argv = split_inline(buf[pos:end])
+        if argv is None:
+            raise ProtocolError("Protocol error: unbalanced quotes in request")
+        return argv
+
+    def _read_multibulk_header(self, buf: bytes, pos: int, n: int) -> bool:
+        nl = buf.find(b"\r", pos)
+        if nl >= 0:
+            text = buf[pos + 1 : nl]
+            if nl <= n - 2 and text.isdigit() and text[0] != 48 and len(text) < 11:
+                count = int(text)  # the fast path: a plain positive count
+            elif _hidden_by_nul(buf, pos, nl):
+                nl = -1
+            elif nl > n - 2:
+                self._need = n - pos + 1
+                return False
+            else:
+                count = parse_ll(text)
+                if count is None:
+                    raise ProtocolError("Protocol error: invalid multibulk length")
+        if nl < 0:
+            if n - pos > INLINE_MAX_SIZE:
+                raise ProtocolError("Protocol error: too big mbulk count string")
+            self._need = n - pos + 1
+            return False
+        if count > MAX_MULTIBULK_LEN:
+            raise ProtocolError("Protocol error: invalid multibulk length")
+        if count > UNAUTHENTICATED_MAX_MULTIBULK_LEN and self.auth_required:
+            raise ProtocolError("Protocol error: unauthenticated multibulk length")
+        self._pos = nl + 2
+        if count > 0:
+            self._argv = []
+            self._remaining = count
+            self._bulk_len = -1
+            self._argv_bytes = 0
+        return True
+
+    def _read_bulks(self) -> list[bytes] | None:
+        buf = self._buf
+        pos = self._pos
+        n = len(buf)
+        argv = self._argv
+        remaining = self._remaining
+        bulk_len = self._bulk_len
+        try:
+            while remaining:
+                if bulk_len < 0:
+                    nl = buf.find(b"\r", pos)
+                    if nl >= 0:
+                        text = buf[pos + 1 : nl]
+                        if (
+                            nl <= n - 2
+                            and buf[pos] == BULK
+                            and text.isdigit()
+                            and (text[0] != 48 or len(text) == 1)
+                            and len(text) < LONG_STR_SIZE
+                        ):
+                            bulk_len = int(text)  # the fast path
+                            if bulk_len > self.max_bulk_len:
+                                raise ProtocolError("Protocol error: invalid bulk length")
+                        elif _hidden_by_nul(buf, pos, nl):
+                            nl = -1
+                        elif nl > n - 2:
+                            self._need = n - pos + 1
+                            return None
+                        elif buf[pos] != BULK:
+                            got = buf[pos : pos + 1].decode("utf-8", "surrogateescape")
+                            raise ProtocolError(f"Protocol error: expected '$', got '{got}'")
+                        else:
+                            value = parse_ll(text)
+                            if value is None or value < 0 or value > self.max_bulk_len:
+                                raise ProtocolError("Protocol error: invalid bulk length")
+                            bulk_len = value
+                    if nl < 0:
+                        if n - pos > INLINE_MAX_SIZE:
+                            raise ProtocolError("Protocol error: too big bulk count string")
+                        self._need = n - pos + 1
+                        return None
+                    if bulk_len > UNAUTHENTICATED_MAX_BULK_LEN and self.auth_required:
+                        raise ProtocolError("Protocol error: unauthenticated bulk length")
+                    pos = nl + 2
+                end = pos + bulk_len
+                if end + 2 > n:
+                    self._need = end + 2 - pos
+                    return None
+                argv.append(buf[pos:end])
+                self._argv_bytes += bulk_len
+                pos = end + 2
+                bulk_len = -1
+                remaining -= 1
+        finally:
+            self._pos = pos
+            self._remaining = remaining
+            self._bulk_len = bulk_len
+        self._argv = None
+        self._argv_bytes = 0
+        return argv
