@@ -145,7 +145,9 @@ class RequestReader:
         nl = buf.find(b"\n", pos)
         if nl >= 0 and _hidden_by_nul(buf, pos, nl):
             nl = -1
-        if nl < 0:
+        if nl < 0 or nl - pos > INLINE_MAX_SIZE:
+            # Redis reads at most 16 KiB at a time, so it never sees a line
+            # longer than the limit at once; refuse it whatever the chunking.
             if n - pos > INLINE_MAX_SIZE:
                 raise ProtocolError("Protocol error: too big inline request")
             self._need = n - pos + 1
@@ -163,7 +165,7 @@ class RequestReader:
             text = buf[pos + 1 : nl]
             if nl <= n - 2 and text.isdigit() and text[0] != 48 and len(text) < 11:
                 count = int(text)  # the fast path: a plain positive count
-            elif _hidden_by_nul(buf, pos, nl):
+            elif _hidden_by_nul(buf, pos, nl) or nl - pos > INLINE_MAX_SIZE:
                 nl = -1
             elif nl > n - 2:
                 self._need = n - pos + 1
@@ -212,7 +214,7 @@ class RequestReader:
                             bulk_len = int(text)  # the fast path
                             if bulk_len > self.max_bulk_len:
                                 raise ProtocolError("Protocol error: invalid bulk length")
-                        elif _hidden_by_nul(buf, pos, nl):
+                        elif _hidden_by_nul(buf, pos, nl) or nl - pos > INLINE_MAX_SIZE:
                             nl = -1
                         elif nl > n - 2:
                             self._need = n - pos + 1

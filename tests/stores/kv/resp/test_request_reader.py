@@ -150,6 +150,12 @@ def test_trailing_two_bytes_of_a_bulk_are_skipped_as_redis_does():
         (b"X" * (INLINE_MAX_SIZE + 1), "Protocol error: too big inline request"),
         (b"*" + b"1" * INLINE_MAX_SIZE, "Protocol error: too big mbulk count string"),
         (b"*1\r\n$" + b"1" * INLINE_MAX_SIZE, "Protocol error: too big bulk count string"),
+        (b"X" * (INLINE_MAX_SIZE + 1) + b"\r\n", "Protocol error: too big inline request"),
+        (b"*" + b"1" * INLINE_MAX_SIZE + b"\r\n", "Protocol error: too big mbulk count string"),
+        (
+            b"*1\r\n$" + b"1" * INLINE_MAX_SIZE + b"\r\n",
+            "Protocol error: too big bulk count string",
+        ),
     ],
 )
 def test_protocol_errors_have_redis_messages(data, message):
@@ -181,11 +187,13 @@ def test_limits_at_their_exact_edges():
     assert error_of(b"*1\r\n$6\r\nhello!\r\n", max_bulk_len=5) == (
         "Protocol error: invalid bulk length"
     )
-    line = b"A" * INLINE_MAX_SIZE
     reader = RequestReader()
-    reader.feed(line)
+    reader.feed(b"A" * INLINE_MAX_SIZE)
     assert reader.next_command() is None  # exactly 64 KiB without newline: wait
-    reader.feed(b"\r\n")
+    # The longest accepted line: 64 KiB up to the newline, CR included.
+    line = b"A" * (INLINE_MAX_SIZE - 1)
+    reader = RequestReader()
+    reader.feed(line + b"\r\n")
     assert reader.next_command() == [line]
 
 
