@@ -1,0 +1,195 @@
+"""The append-only file reader: RESP commands in, with their byte offsets.
+
+Owns parsing an incremental AOF file into commands, telling a truncated
+tail (the file ends inside a command: a crash mid-write) from corruption (a
+byte that cannot be there), and replaying a file into the engine with SELECT
+and MULTI/EXEC handled as Redis loads them. Never writes to the file except
+to cut a truncated tail, and only when the caller says the file is the last.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from stores.kv.persistence.errors import CorruptFileError, ReplayRefusedError
+from stores.kv.persistence.format import AOF_ARRAY, AOF_BULK, CRLF, MAX_AOF_ARGS, MAX_AOF_BULK
+from stores.kv.persistence.fs import FileSystem
+
+log = logging.getLogger("stores.kv.persistence")
+
+CHUNK = 1 << 20
+MAX_HEADER = 24  # "*" or "$" plus up to 20 digits plus CRLF
+
+
+class _Bad(Exception):
+    def __init__(self, offset: int, reason: str):
+        self.offset = offset
+        self.reason = reason
+
+
+def _header_int(buf: bytes, pos: int, limit: int, what: str) -> tuple[int, int] | int:
+    """Parse the integer of a ``*n`` or ``$n`` header at ``pos``.
+
+    Return (value, position after CRLF), or the number of bytes still needed.
+    """
+    nl = buf.find(CRLF, pos + 1, pos + MAX_HEADER)
+    if nl < 0:
+        tail = buf[pos + 1 : pos + MAX_HEADER]
+        digits = tail[:-1] if tail.endswith(b"\r") else tail
+        if len(buf) - pos >= MAX_HEADER or (digits and not digits.isdigit()):
+            raise _Bad(pos, f"malformed {what} header")
+        return 1
+    digits = buf[pos + 1 : nl]
+    if not digits.isdigit():
+        raise _Bad(pos, f"malformed {what} header")
+    value = int(digits)
+    if value > limit:
+        raise _Bad(pos, f"{what} length {value} over the limit {limit}")
+    return value, nl + 2
+
+
+def parse_command(buf: bytes, pos: int) -> tuple[list[bytes], int] | int:
+    """Parse one command at ``pos``: return (argv, end) or the bytes still needed."""
+    if pos >= len(buf):
+        return 1
+    if buf[pos] != AOF_ARRAY:
+        raise _Bad(pos, f"expected '*' at the start of a command, found {bytes([buf[pos]])!r}")
+    header = _header_int(buf, pos, MAX_AOF_ARGS, "array")
+    if isinstance(header, int):
+        return header
+    count, p = header
+    if count == 0:
+        raise _Bad(pos, "empty command")
+    argv: list[bytes] = []
+    for _ in range(count):
+        if p >= len(buf):
+            return 1
+        if buf[p] != AOF_BULK:
+            raise _Bad(p, f"expected '$' at the start of an argument, found {bytes([buf[p]])!r}")
+        header = _header_int(buf, p, MAX_AOF_BULK, "bulk")
+        if isinstance(header, int):
+            return header
+        length, start = header
+        end = start + length
+        if end + 2 > len(buf):
+            return end + 2 - len(buf)
+        if buf[end : end + 2] != CRLF:
+            raise _Bad(end, "expected CRLF after an argument")
+        argv.append(buf[start:end])
+        p = end + 2
+    return argv, p
+
+
+@dataclass
+class ParsedFile:
+    """What reading an AOF file found: where its whole commands end."""
+
+    valid_end: int
+    size: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.valid_end < self.size
+
+
+def iter_commands(
+    stream: BinaryIO, path: str, result: ParsedFile
+) -> Iterator[tuple[int, list[bytes]]]:
+    """Yield (offset, argv) for each whole command of ``stream``.
+
+    Raise CorruptFileError for a byte that cannot be there. At the end,
+    ``result.valid_end`` is the offset just after the last whole command and
+    ``result.size`` the file's size: they differ when the tail is truncated.
+    """
+    buf = b""
+    base = 0  # file offset of buf[0]
+    pos = 0
+    eof = False
+    while True:
+        try:
+            parsed = parse_command(buf, pos)
+        except _Bad as bad:
+            raise CorruptFileError(path, base + bad.offset, bad.reason) from None
+        if isinstance(parsed, tuple):
+            argv, end = parsed
+            yield base + pos, argv
+            pos = end
+            continue
+        if eof:
+            result.valid_end = base + pos
+            result.size = base + len(buf)
+            return
+        chunk = stream.read(max(CHUNK, parsed))
+        if not chunk:
+            eof = True
+            continue
+        buf = buf[pos:] + chunk
+        base += pos
+        pos = 0
+
+
+def replay_file(
+    fs: FileSystem,
+    path: str,
+    apply: Callable[[int, list[bytes]], None],
+    last: bool,
+) -> int:
+    """Replay the AOF file ``path`` through ``apply(db, argv)``; return the command count.
+
+    A truncated tail of the ``last`` file is cut at the end of its last whole
+    command (or before an unfinished MULTI) with a logged warning; in any
+    other file it is corruption. ``apply`` raises ReplayRefusedError for a
+    command the engine refuses, reported as corruption at that command.
+    """
+    db = 0
+    count = 0
+    queued: list[list[bytes]] | None = None
+    multi_offset = 0
+    result = ParsedFile(0, 0)
+    with fs.open_read(path) as stream:
+        for offset, argv in iter_commands(stream, path, result):
+            name = argv[0].upper()
+            try:
+                if name == b"SELECT":
+                    db = _select_index(argv)
+                elif name == b"MULTI":
+                    if queued is not None:
+                        raise ReplayRefusedError("MULTI calls can not be nested")
+                    queued, multi_offset = [], offset
+                elif name == b"EXEC":
+                    if queued is None:
+                        raise ReplayRefusedError("EXEC without MULTI")
+                    for queued_argv in queued:
+                        apply(db, queued_argv)
+                    queued = None
+                elif queued is not None:
+                    queued.append(argv)
+                else:
+                    apply(db, argv)
+            except ReplayRefusedError as exc:
+                raise CorruptFileError(path, offset, str(exc)) from None
+            count += 1
+    valid_end = result.valid_end
+    if queued is not None:
+        valid_end = multi_offset
+    if valid_end < result.size:
+        if not last:
+            raise CorruptFileError(path, valid_end, "file ends inside a command")
+        log.warning(
+            "the append-only file %s ends inside a command at byte offset %d "
+            "(%d bytes of a partial write); truncating it to its last whole command",
+            path,
+            valid_end,
+            result.size - valid_end,
+        )
+        fs.truncate(path, valid_end)
+    return count
+
+
+def _select_index(argv: list[bytes]) -> int:
+    if len(argv) != 2 or not argv[1].isdigit():
+        raise ReplayRefusedError("malformed SELECT")
+    return int(argv[1])

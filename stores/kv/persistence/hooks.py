@@ -1,0 +1,546 @@
+"""The Persistence object the engine holds: its hooks, its commands, its jobs.
+
+Owns the engine-facing side of persistence (docs/kv/engine-api.md):
+``propagate`` / ``before_write`` / ``after_command``, the commands SAVE,
+BGSAVE, BGREWRITEAOF and LASTSAVE, the INFO persistence fields, runtime
+CONFIG SET of appendonly/appendfsync/save, the background jobs (one at a
+time, as Redis runs one child) and the once-a-second cron that runs the save
+rules and the automatic AOF rewrite. Never parses or encodes file formats:
+the writer, reader and walk modules do.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+import threading
+import time
+from typing import Any
+
+from stores.kv.persistence.aof_writer import AppendOnlyWriter, check_fsync_mode
+from stores.kv.persistence.config import PersistenceConfig
+from stores.kv.persistence.errors import PersistenceError
+from stores.kv.persistence.format import (
+    AOF_DIR,
+    MANIFEST_FILE,
+    SNAPSHOT_FILE,
+    base_file_name,
+    incr_file_name,
+)
+from stores.kv.persistence.fs import FileSystem, Lock, WritableFile
+from stores.kv.persistence.manifest import Manifest, write_manifest
+from stores.kv.persistence.rewrite import LOCK_POLL_SECONDS, CopyOnWriteWalk, WalkCancelled
+from stores.kv.persistence.save_rules import format_save_rules, parse_save_rules, save_due
+from stores.kv.persistence.snapshot_writer import SnapshotWriter
+
+log = logging.getLogger("stores.kv.persistence")
+
+CRON_INTERVAL = 1.0
+_NOT_COUNTED = (b"MULTI", b"EXEC", b"multi", b"exec")
+
+BGSAVE_STARTED = "Background saving started"
+BGSAVE_SCHEDULED = "Background saving scheduled"
+REWRITE_STARTED = "Background append only file rewriting started"
+REWRITE_SCHEDULED = "Background append only file rewriting scheduled"
+
+
+class Persistence:
+    """Durability for one engine over one locked data directory."""
+
+    enabled = True  # the engine propagates writes to us (Engine.set_persistence)
+
+    def __init__(
+        self,
+        engine: Any,
+        fs: FileSystem,
+        directory: str,
+        config: PersistenceConfig,
+        lock: Lock,
+    ):
+        self.engine = engine
+        self.fs = fs
+        self.directory = directory
+        self.aof_directory = posixpath.join(directory, AOF_DIR)
+        self.config = config
+        self._dir_lock: Lock | None = lock
+        self._save_rules = config.save_rules
+        self.rewriting = False
+        self._walk: CopyOnWriteWalk | None = None
+        self._writer: AppendOnlyWriter | None = None
+        self.manifest: Manifest | None = None
+        self._aof_closed_size = 0  # base and finished incremental files
+        self.aof_base_size = 0
+        self.changes_since_save = 0
+        self.last_save_time = int(time.time())
+        self.loaded_keys = 0
+        self.rdb_saves = 0
+        self.last_bgsave_status = "ok"
+        self.last_bgsave_seconds = -1
+        self.aof_rewrites = 0
+        self.aof_rewrite_failures = 0
+        self.last_rewrite_status = "ok"
+        self.last_rewrite_seconds = -1
+        self._job_lock = threading.Lock()
+        self._job: str | None = None  # "save" or "rewrite"
+        self._job_started = 0.0
+        self._job_thread: threading.Thread | None = None
+        self._job_idle = threading.Event()
+        self._job_idle.set()
+        self.bgsave_scheduled = False
+        self.rewrite_scheduled = False
+        self._enable_on_rewrite = False
+        self._closed = False
+        self._closing = False
+        self._cron_stop = threading.Event()
+        self._cron_thread: threading.Thread | None = None
+
+    # start-up (called by open_persistence)
+
+    def attach_aof(self, manifest: Manifest, file: WritableFile, closed_size: int) -> None:
+        """Append from now on to ``file``, the last incremental file of ``manifest``."""
+        self.manifest = manifest
+        self._aof_closed_size = closed_size
+        self._writer = AppendOnlyWriter(file, self.config.appendfsync)
+
+    def start_cron(self) -> None:
+        """Start the once-a-second cron thread (save rules, automatic rewrite)."""
+        if self._cron_thread is None and self.config.background_threads:
+            self._cron_thread = threading.Thread(
+                target=self._cron_loop, name="kv-persistence-cron", daemon=True
+            )
+            self._cron_thread.start()
+
+    # engine hooks (docs/kv/engine-api.md)
+
+    def propagate(self, db: int, argv: list[bytes]) -> None:
+        """Record a write command; called under the engine lock."""
+        if argv[0] not in _NOT_COUNTED:
+            self.changes_since_save += 1
+        writer = self._writer
+        if writer is not None:
+            writer.append(db, argv)
+
+    def before_write(self, db: int, keys: list[bytes] | None) -> None:
+        """Let a running walk save the old value of keys about to change."""
+        walk = self._walk
+        if walk is not None:
+            walk.before_write(db, keys)
+
+    def after_command(self) -> None:
+        """Write (and with appendfsync always, fsync) before the reply is released."""
+        writer = self._writer
+        if writer is not None:
+            writer.after_command()
+
+    # commands
+
+    @property
+    def aof_enabled(self) -> bool:
+        return self._writer is not None or self._enable_on_rewrite
+
+    @property
+    def snapshot_path(self) -> str:
+        return posixpath.join(self.directory, SNAPSHOT_FILE)
+
+    def lastsave(self) -> int:
+        """Return the Unix time of the last successful save (LASTSAVE)."""
+        return self.last_save_time
+
+    def save(self) -> str:
+        """Write a snapshot now and return "OK" (SAVE)."""
+        with self._job_lock:
+            if self._job == "save":
+                raise PersistenceError("ERR Background save already in progress")
+            if self._job is not None:
+                raise PersistenceError("ERR Background save already in progress")
+            self._begin_job("save")
+        try:
+            self._snapshot()
+        finally:
+            self._end_job()
+        return "OK"
+
+    def bgsave(self, schedule: bool = False) -> str:
+        """Start a background snapshot (BGSAVE [SCHEDULE]); return the status line."""
+        with self._job_lock:
+            if self._job == "save":
+                raise PersistenceError("ERR Background save already in progress")
+            if self._job == "rewrite":
+                if not schedule:
+                    raise PersistenceError(
+                        "ERR Another child process is active (AOF?): can't BGSAVE right now. "
+                        "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible."
+                    )
+                self.bgsave_scheduled = True
+                return BGSAVE_SCHEDULED
+            self._start_job_thread("save")
+        return BGSAVE_STARTED
+
+    def bgrewriteaof(self) -> str:
+        """Start a background AOF rewrite (BGREWRITEAOF); return the status line."""
+        with self._job_lock:
+            if self._job == "rewrite":
+                raise PersistenceError(
+                    "ERR Background append only file rewriting already in progress"
+                )
+            if self._job is not None:
+                self.rewrite_scheduled = True
+                return REWRITE_SCHEDULED
+            self._start_job_thread("rewrite")
+        return REWRITE_STARTED
+
+    def wait_for_jobs(self, timeout: float | None = None) -> bool:
+        """Wait until no background job runs or is scheduled; return True if idle."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._job_idle.wait(remaining):
+                return False
+            with self._job_lock:
+                if self._job is None and not (self.bgsave_scheduled or self.rewrite_scheduled):
+                    return True
+                if self._job is None:
+                    self._start_scheduled_locked()
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+
+    # CONFIG SET
+
+    def set_appendfsync(self, mode: str) -> None:
+        """Change appendfsync at runtime."""
+        mode = check_fsync_mode(mode)
+        self.config.appendfsync = mode
+        if self._writer is not None:
+            self._writer.set_fsync_mode(mode)
+
+    def set_save_rules(self, value: str) -> None:
+        """Change the save rules at runtime ("" disables automatic snapshots)."""
+        rules = parse_save_rules(value)
+        self._save_rules = rules
+        self.config.save = format_save_rules(rules)
+
+    def set_appendonly(self, enabled: bool) -> None:
+        """Turn the AOF on (through a rewrite, as Redis does) or off."""
+        self.config.appendonly = enabled
+        if enabled:
+            if self.aof_enabled:
+                return
+            self._enable_on_rewrite = True
+            with self._job_lock:
+                if self._job is None:
+                    self._start_job_thread("rewrite")
+                else:
+                    self.rewrite_scheduled = True
+            return
+        self._enable_on_rewrite = False
+        with self.engine.lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
+
+    # INFO persistence
+
+    def info_fields(self) -> dict[str, int | str]:
+        """Return INFO's persistence section fields, Redis's names and order."""
+        now = time.time()
+        job, started = self._job, self._job_started
+        walk = self._walk
+        fields: dict[str, int | str] = {
+            "loading": 0,
+            "async_loading": 0,
+            "current_cow_peak": 0,
+            "current_cow_size": 0,
+            "current_cow_size_age": 0,
+            "current_fork_perc": "0.00",
+            "current_save_keys_processed": walk.keys_processed if walk else 0,
+            "current_save_keys_total": walk.keys_total if walk else 0,
+            "rdb_changes_since_last_save": self.changes_since_save,
+            "rdb_bgsave_in_progress": int(job == "save"),
+            "rdb_last_save_time": self.last_save_time,
+            "rdb_last_bgsave_status": self.last_bgsave_status,
+            "rdb_last_bgsave_time_sec": self.last_bgsave_seconds,
+            "rdb_current_bgsave_time_sec": int(now - started) if job == "save" else -1,
+            "rdb_saves": self.rdb_saves,
+            "rdb_last_cow_size": 0,
+            "rdb_last_load_keys_expired": 0,
+            "rdb_last_load_keys_loaded": self.loaded_keys,
+            "aof_enabled": int(self.aof_enabled),
+            "aof_rewrite_in_progress": int(job == "rewrite"),
+            "aof_rewrite_scheduled": int(self.rewrite_scheduled),
+            "aof_last_rewrite_time_sec": self.last_rewrite_seconds,
+            "aof_current_rewrite_time_sec": int(now - started) if job == "rewrite" else -1,
+            "aof_last_bgrewrite_status": self.last_rewrite_status,
+            "aof_rewrites": self.aof_rewrites,
+            "aof_rewrites_consecutive_failures": self.aof_rewrite_failures,
+            "aof_last_write_status": "err"
+            if self._writer is not None and self._writer.last_write_error
+            else "ok",
+            "aof_last_cow_size": 0,
+            "module_fork_in_progress": 0,
+            "module_fork_last_cow_size": 0,
+        }
+        if self._writer is not None:
+            fields.update(
+                {
+                    "aof_current_size": self.aof_current_size(),
+                    "aof_base_size": self.aof_base_size,
+                    "aof_pending_rewrite": int(self.rewrite_scheduled),
+                    "aof_buffer_length": self._writer.buffer_length(),
+                    "aof_pending_bio_fsync": 0,
+                    "aof_delayed_fsync": 0,
+                }
+            )
+        return fields
+
+    info = info_fields
+
+    def config_changed(self, name: str, value: Any) -> None:
+        """Apply a CONFIG SET of appendonly, appendfsync or save (a Config listener)."""
+        name = name.replace("_", "-")
+        if name == "appendonly":
+            self.set_appendonly(bool(value))
+        elif name == "appendfsync":
+            self.set_appendfsync(str(value))
+        elif name == "save":
+            self.set_save_rules(str(value))
+
+    def aof_current_size(self) -> int:
+        """Return the AOF's total size: base plus incremental files."""
+        writer = self._writer
+        return self._aof_closed_size + (writer.file_size() if writer else 0)
+
+    # background jobs
+
+    def _begin_job(self, kind: str) -> None:
+        self._job = kind
+        self._job_started = time.time()
+        self._job_idle.clear()
+
+    def _end_job(self) -> None:
+        with self._job_lock:
+            self._job = None
+            self._job_idle.set()
+            if not self._closed:
+                self._start_scheduled_locked()
+
+    def _start_scheduled_locked(self) -> None:
+        if self.rewrite_scheduled:
+            self.rewrite_scheduled = False
+            self._start_job_thread("rewrite")
+        elif self.bgsave_scheduled:
+            self.bgsave_scheduled = False
+            self._start_job_thread("save")
+
+    def _start_job_thread(self, kind: str) -> None:
+        if self._closed or self._cron_stop.is_set():
+            raise PersistenceError("ERR the data directory is closed")
+        self._begin_job(kind)
+        thread = threading.Thread(target=self._run_job, args=(kind,), name=f"kv-{kind}")
+        thread.daemon = True
+        self._job_thread = thread
+        thread.start()
+
+    def _run_job(self, kind: str) -> None:
+        try:
+            if kind == "save":
+                self._snapshot()
+            else:
+                self._rewrite()
+        except WalkCancelled:
+            pass
+        except Exception:
+            log.exception("background %s failed", "save" if kind == "save" else "AOF rewrite")
+        finally:
+            self._end_job()
+
+    def _walk_into(self, writer: SnapshotWriter, walk: CopyOnWriteWalk) -> None:
+        try:
+            walk.run(writer.add_key)
+        finally:
+            # Plain assignments, no engine lock: close() may hold it while it
+            # cancels this walk. The engine reads these under its lock and a
+            # late before_write on a finished walk is harmless.
+            self._walk = None
+            self.rewriting = False
+
+    def _acquire_engine_lock(self) -> None:
+        """Take the engine lock, giving up if close() is waiting for this job."""
+        while not self.engine.lock.acquire(timeout=LOCK_POLL_SECONDS):
+            if self._closing:
+                raise WalkCancelled
+
+    def _begin_walk_locked(self) -> CopyOnWriteWalk:
+        if self._closing:
+            raise WalkCancelled
+        walk = CopyOnWriteWalk(self.engine)
+        self._walk = walk
+        self.rewriting = True
+        return walk
+
+    def _snapshot(self) -> None:
+        started = time.monotonic()
+        writer = SnapshotWriter(self.fs, self.snapshot_path, aux=_aux())
+        try:
+            self._acquire_engine_lock()
+            try:
+                walk = self._begin_walk_locked()
+                changes_before = self.changes_since_save
+            finally:
+                self.engine.lock.release()
+            self._walk_into(writer, walk)
+            writer.commit()
+        except BaseException:
+            self.last_bgsave_status = "err"
+            writer.abort()
+            raise
+        self.changes_since_save -= changes_before
+        self.last_save_time = int(time.time())
+        self.last_bgsave_status = "ok"
+        self.last_bgsave_seconds = int(time.monotonic() - started)
+        self.rdb_saves += 1
+        log.info("snapshot saved to %s (%d keys)", self.snapshot_path, writer.keys)
+
+    def _rewrite(self) -> None:
+        started = time.monotonic()
+        try:
+            self._rewrite_files()
+        except BaseException:
+            self.last_rewrite_status = "err"
+            self.aof_rewrite_failures += 1
+            raise
+        self.last_rewrite_status = "ok"
+        self.aof_rewrite_failures = 0
+        self.aof_rewrites += 1
+        self.last_rewrite_seconds = int(time.monotonic() - started)
+
+    def _rewrite_files(self) -> None:
+        """Redis 7's multi-part rewrite: new incr file now, new base in the background.
+
+        1. create an empty incremental file and list it after the current files
+           in the manifest (still a complete history);
+        2. under the engine lock, switch the writer to it and start the walk:
+           the walk is the data set at that instant, the new incr file holds
+           every command after it;
+        3. write the walk as the new base file (temp, fsync, rename, fsync dir);
+        4. replace the manifest by (new base, new incr) and delete the old files.
+        """
+        fs, aof_dir = self.fs, self.aof_directory
+        fs.makedirs(aof_dir)
+        old = self.manifest or Manifest()
+        enabling = self._writer is None and self._enable_on_rewrite
+        incr_seq = old.next_seq()
+        incr_name = incr_file_name(incr_seq)
+        incr_file = fs.create(posixpath.join(aof_dir, incr_name))
+        incr_file.fsync()
+        if self._writer is not None and old.files():
+            write_manifest(
+                fs,
+                posixpath.join(aof_dir, MANIFEST_FILE),
+                Manifest(old.base, [*old.incrs, (incr_name, incr_seq)]),
+            )
+        else:
+            fs.fsync_dir(aof_dir)
+        base_name = base_file_name(incr_seq + 1)
+        writer = SnapshotWriter(fs, posixpath.join(aof_dir, base_name), aux=_aux())
+        try:
+            self._acquire_engine_lock()
+            try:
+                walk = self._begin_walk_locked()
+                if self._writer is not None:
+                    previous = self._writer.switch_file(incr_file)
+                    previous.close()
+                    self._aof_closed_size += previous.size()
+                elif enabling:
+                    self._writer = AppendOnlyWriter(incr_file, self.config.appendfsync)
+                    self._enable_on_rewrite = False
+            finally:
+                self.engine.lock.release()
+            self._walk_into(writer, walk)
+            base_size = writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        new = Manifest((base_name, incr_seq + 1), [(incr_name, incr_seq)])
+        write_manifest(fs, posixpath.join(aof_dir, MANIFEST_FILE), new)
+        self.manifest = new
+        self.aof_base_size = base_size
+        self._aof_closed_size = base_size
+        for name in set(old.files()) - set(new.files()):
+            path = posixpath.join(aof_dir, name)
+            if fs.exists(path):
+                fs.remove(path)
+        fs.fsync_dir(aof_dir)
+        log.info("AOF rewritten: base %s, incr %s (%d keys)", base_name, incr_name, writer.keys)
+
+    # cron
+
+    def _cron_loop(self) -> None:
+        while not self._cron_stop.wait(CRON_INTERVAL):
+            try:
+                self.cron()
+            except Exception:
+                log.exception("persistence cron failed")
+
+    def cron(self, now: float | None = None) -> str | None:
+        """Start a save or rewrite that is due; return which ("save", "rewrite") or None."""
+        now = time.time() if now is None else now
+        with self._job_lock:
+            if self._job is not None or self._closed:
+                return None
+            if self.rewrite_scheduled or self.bgsave_scheduled:
+                kind = "rewrite" if self.rewrite_scheduled else "save"
+                self._start_scheduled_locked()
+                return kind
+            if save_due(self._save_rules, self.changes_since_save, now - self.last_save_time):
+                self._start_job_thread("save")
+                return "save"
+            if self._rewrite_due():
+                self._start_job_thread("rewrite")
+                return "rewrite"
+        return None
+
+    def _rewrite_due(self) -> bool:
+        if self._writer is None or not self.config.auto_aof_rewrite_percentage:
+            return False
+        size = self.aof_current_size()
+        base = max(self.aof_base_size, 1)
+        growth = (size - base) * 100 // base
+        return (
+            size >= self.config.auto_aof_rewrite_min_size
+            and growth >= self.config.auto_aof_rewrite_percentage
+        )
+
+    # shutdown
+
+    def close(self) -> None:
+        """Stop the threads, save if the rules ask for it, flush the AOF, unlock."""
+        if self._closed:
+            return
+        self._closing = True
+        walk = self._walk
+        if walk is not None:
+            walk.cancelled = True
+        self._cron_stop.set()
+        if self._cron_thread is not None:
+            self._cron_thread.join()
+        with self._job_lock:
+            self.bgsave_scheduled = self.rewrite_scheduled = False
+        self._job_idle.wait()
+        self._closing = False  # the final save below must not cancel itself
+        try:
+            if self._save_rules and self.changes_since_save:
+                self.save()
+        finally:
+            self._closed = True
+            writer, self._writer = self._writer, None
+            try:
+                if writer is not None:
+                    writer.close()
+            finally:
+                lock, self._dir_lock = self._dir_lock, None
+                if lock is not None:
+                    lock.release()
+
+
+def _aux() -> dict[str, str]:
+    return {"kvsite-version": "1", "ctime": str(int(time.time()))}

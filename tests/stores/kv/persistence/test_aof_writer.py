@@ -1,0 +1,145 @@
+"""The AOF writer: Redis's RESP encoding, SELECT tracking and each fsync mode."""
+
+import threading
+
+import pytest
+
+from stores.kv.persistence import aof_writer
+from stores.kv.persistence.aof_writer import AppendOnlyWriter, encode_command
+from stores.kv.persistence.errors import PersistenceError
+from stores.kv.persistence.fs import FaultInjectingFileSystem, RealFileSystem
+
+
+@pytest.fixture
+def mem():
+    fs = FaultInjectingFileSystem()
+    fs.makedirs("/d")
+    return fs
+
+
+def new_writer(fs, mode):
+    file = fs.create("/d/a.aof")
+    file.fsync()
+    fs.fsync_dir("/d")
+    return AppendOnlyWriter(file, mode)
+
+
+def test_encoding_is_redis_resp():
+    assert encode_command([b"SET", b"k", b"v"]) == b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+    assert (
+        encode_command([b"SET", b"", b"a\r\nb"]) == b"*3\r\n$3\r\nSET\r\n$0\r\n\r\n$4\r\na\r\nb\r\n"
+    )
+
+
+def test_select_is_written_when_the_database_changes(mem):
+    writer = new_writer(mem, "no")
+    writer.append(0, [b"SET", b"a", b"1"])
+    writer.append(0, [b"SET", b"b", b"2"])
+    writer.append(3, [b"DEL", b"a"])
+    writer.after_command()
+    assert mem.read_bytes("/d/a.aof") == (
+        encode_command([b"SELECT", b"0"])
+        + encode_command([b"SET", b"a", b"1"])
+        + encode_command([b"SET", b"b", b"2"])
+        + encode_command([b"SELECT", b"3"])
+        + encode_command([b"DEL", b"a"])
+    )
+    writer.close()
+
+
+def test_always_makes_the_command_durable_before_returning(mem):
+    writer = new_writer(mem, "always")
+    for i in range(20):
+        writer.append(0, [b"SET", b"k%d" % i, b"v"])
+        writer.after_command()
+        mem.crash()
+        mem.reboot()
+        assert mem.read_bytes("/d/a.aof").endswith(encode_command([b"SET", b"k%d" % i, b"v"]))
+
+
+def test_no_writes_to_the_kernel_but_never_fsyncs(mem):
+    writer = new_writer(mem, "no")
+    writer.append(0, [b"SET", b"k", b"v"])
+    writer.after_command()
+    assert mem.read_bytes("/d/a.aof").endswith(b"$1\r\nv\r\n")
+    mem.reboot()
+    assert mem.read_bytes("/d/a.aof") == b""
+
+
+def test_everysec_fsyncs_from_its_background_thread(mem, monkeypatch):
+    monkeypatch.setattr(aof_writer, "EVERYSEC_INTERVAL", 0.01)
+    writer = new_writer(mem, "everysec")
+    synced = threading.Event()
+    original = writer._fsync
+
+    def fsync_and_signal():
+        original()
+        synced.set()
+
+    writer._fsync = fsync_and_signal
+    writer.append(0, [b"SET", b"k", b"v"])
+    writer.after_command()
+    assert mem.read_bytes("/d/a.aof").endswith(b"$1\r\nv\r\n")
+    assert synced.wait(10)
+    writer.close()
+    mem.reboot()
+    assert mem.read_bytes("/d/a.aof").endswith(b"$1\r\nv\r\n")
+
+
+def test_close_flushes_and_fsyncs(mem):
+    writer = new_writer(mem, "no")
+    writer.append(0, [b"SET", b"k", b"v"])
+    writer.close()
+    mem.reboot()
+    assert mem.read_bytes("/d/a.aof").endswith(b"$1\r\nv\r\n")
+
+
+def test_switching_modes(mem):
+    writer = new_writer(mem, "no")
+    writer.append(0, [b"SET", b"k", b"v"])
+    writer.set_fsync_mode("always")
+    mem.reboot()
+    assert mem.read_bytes("/d/a.aof").endswith(b"$1\r\nv\r\n")
+    with pytest.raises(PersistenceError, match="appendfsync"):
+        writer.set_fsync_mode("sometimes")
+
+
+def test_group_commit_under_many_threads(tmp_path):
+    fs = RealFileSystem()
+    writer = AppendOnlyWriter(fs.create(str(tmp_path / "a.aof")), "always")
+    lock = threading.Lock()
+
+    def work(n):
+        for i in range(50):
+            with lock:  # the engine lock
+                writer.append(0, [b"SET", b"t%d-%d" % (n, i), b"v"])
+                mine = writer._appended
+            writer.after_command()
+            assert writer._synced >= mine
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    writer.close()
+    data = (tmp_path / "a.aof").read_bytes()
+    assert all(b"t%d-%d" % (n, i) in data for n in range(4) for i in range(50))
+    assert data.count(b"SELECT") == 1
+
+
+def test_write_error_is_reported_and_data_kept(mem):
+    writer = new_writer(mem, "always")
+
+    def failing(data):
+        raise OSError(28, "No space left on device")
+
+    real_write = writer._file.write
+    writer._file.write = failing
+    writer.append(0, [b"SET", b"k", b"v"])
+    with pytest.raises(PersistenceError, match="MISCONF"):
+        writer.after_command()
+    assert writer.last_write_error
+    writer._file.write = real_write
+    writer.after_command()
+    assert mem.read_bytes("/d/a.aof").endswith(b"$1\r\nv\r\n")

@@ -1,0 +1,221 @@
+"""open_persistence: lock, load, hook into the engine, and survive restarts."""
+
+import logging
+
+import pytest
+
+from stores.kv.persistence import (
+    CorruptFileError,
+    DataDirectoryLockedError,
+    PersistenceConfig,
+    open_persistence,
+)
+from stores.kv.persistence.aof_writer import encode_command
+from stores.kv.persistence.errors import PersistenceError
+from stores.kv.persistence.fs import FaultInjectingFileSystem
+from tests.stores.kv.persistence.dict_engine import DictEngine
+
+D = "/data"
+
+
+def config(**options):
+    options.setdefault("background_threads", False)
+    options.setdefault("save", "")
+    return PersistenceConfig(**options)
+
+
+@pytest.fixture
+def fs():
+    return FaultInjectingFileSystem(seed=3)
+
+
+def open_engine(fs, **options):
+    engine = DictEngine()
+    persistence = open_persistence(engine, D, config(**options), fs=fs)
+    return engine, persistence
+
+
+def test_aof_round_trip_across_restarts(fs):
+    engine, p = open_engine(fs, appendonly=True, appendfsync="always")
+    assert engine.persistence is p
+    engine.execute(0, [b"SET", b"a", b"1"])
+    engine.execute(3, [b"RPUSH", b"l", b"x", b"y"])
+    engine.execute(0, [b"INCR", b"a"])
+    p.close()
+    again, p2 = open_engine(fs, appendonly=True)
+    assert again.contents() == engine.contents()
+    again.execute(0, [b"DEL", b"a"])
+    p2.close()
+    third, p3 = open_engine(fs, appendonly=True)
+    assert b"a" not in third.databases[0] and third.databases[3][b"l"] == [b"x", b"y"]
+    p3.close()
+
+
+def test_second_open_of_a_directory_is_refused(fs):
+    _, p = open_engine(fs, appendonly=True)
+    with pytest.raises(DataDirectoryLockedError):
+        open_engine(fs, appendonly=True)
+    p.close()
+    _, p = open_engine(fs, appendonly=True)
+    p.close()
+
+
+def test_snapshot_only_mode_saves_on_close_and_loads(fs):
+    engine, p = open_engine(fs, appendonly=False, save="3600 1")
+    engine.execute(0, [b"SET", b"a", b"1"])
+    engine.execute(1, [b"HSET", b"h", b"f", b"v"])
+    assert p.changes_since_save == 2
+    p.close()
+    assert fs.listdir(D) == ["dump.kvs"]  # no AOF directory when the AOF is off
+    again, p2 = open_engine(fs, appendonly=False)
+    assert again.contents() == engine.contents()
+    assert p2.loaded_keys == 2
+    p2.close()
+
+
+def test_save_and_bgsave_and_lastsave(fs):
+    engine, p = open_engine(fs)
+    engine.execute(0, [b"SET", b"a", b"1"])
+    assert p.save() == "OK"
+    assert p.changes_since_save == 0 and p.rdb_saves == 1
+    engine.execute(0, [b"SET", b"b", b"2"])
+    assert p.bgsave() == "Background saving started"
+    assert p.wait_for_jobs(30)
+    assert p.info()["rdb_last_bgsave_status"] == "ok"
+    assert isinstance(p.lastsave(), int)
+    p.close()
+    again, p2 = open_engine(fs)
+    assert again.contents() == engine.contents()
+    p2.close()
+
+
+def test_turning_the_aof_on_keeps_the_snapshot_data(fs):
+    engine, p = open_engine(fs, appendonly=False)
+    engine.execute(0, [b"SET", b"a", b"1"])
+    p.save()
+    p.close()
+    engine, p = open_engine(fs, appendonly=True)
+    assert engine.databases[0] == {b"a": b"1"}
+    engine.execute(0, [b"SET", b"b", b"2"])
+    p.close()
+    engine, p = open_engine(fs, appendonly=True)
+    assert engine.databases[0] == {b"a": b"1", b"b": b"2"}
+    p.close()
+
+
+def test_runtime_appendonly_switch(fs):
+    engine, p = open_engine(fs)
+    engine.execute(0, [b"SET", b"a", b"1"])
+    p.config_changed("appendonly", True)
+    assert p.wait_for_jobs(30)
+    assert p.info()["aof_enabled"] == 1
+    engine.execute(0, [b"SET", b"b", b"2"])
+    p.config_changed("appendfsync", "always")
+    p.config_changed("appendonly", False)
+    engine.execute(0, [b"SET", b"c", b"3"])  # not logged any more
+    p.close()
+    again, p2 = open_engine(fs, appendonly=True)
+    assert again.databases[0] == {b"a": b"1", b"b": b"2"}
+    p2.close()
+
+
+def test_info_fields_have_redis_names(fs):
+    engine, p = open_engine(fs, appendonly=True)
+    engine.execute(0, [b"SET", b"a", b"1"])
+    info = p.info()
+    for name in (
+        "aof_enabled",
+        "aof_rewrite_in_progress",
+        "rdb_last_save_time",
+        "rdb_changes_since_last_save",
+        "aof_current_size",
+        "aof_base_size",
+        "aof_last_write_status",
+        "rdb_bgsave_in_progress",
+    ):
+        assert name in info
+    assert info["aof_enabled"] == 1 and info["rdb_changes_since_last_save"] == 1
+    assert info["aof_current_size"] > info["aof_base_size"]
+    p.close()
+
+
+def test_truncated_tail_is_recovered_with_a_warning(fs, caplog):
+    engine, p = open_engine(fs, appendonly=True, appendfsync="always")
+    engine.execute(0, [b"SET", b"a", b"1"])
+    path = f"{D}/appendonlydir/{p.manifest.incrs[-1][0]}"
+    p.close()
+    good = fs.read_bytes(path)
+    fs.write_bytes(path, good + encode_command([b"SET", b"b", b"2"])[:-3])
+    with caplog.at_level(logging.WARNING, logger="stores.kv.persistence"):
+        engine, p = open_engine(fs, appendonly=True)
+    assert engine.databases[0] == {b"a": b"1"}
+    assert "truncating" in caplog.text
+    assert fs.read_bytes(path) == good
+    p.close()
+
+
+def test_corruption_stops_start_up_naming_file_and_offset(fs):
+    engine, p = open_engine(fs, appendonly=True, appendfsync="always")
+    engine.execute(0, [b"SET", b"a", b"1"])
+    engine.execute(0, [b"SET", b"b", b"2"])
+    path = f"{D}/appendonlydir/{p.manifest.incrs[-1][0]}"
+    p.close()
+    data = bytearray(fs.read_bytes(path))
+    offset = data.index(b"*3")
+    data[offset] = ord("#")
+    fs.write_bytes(path, bytes(data))
+    with pytest.raises(CorruptFileError) as info:
+        open_engine(fs, appendonly=True)
+    assert info.value.path == path and info.value.offset == offset
+    _, p = open_engine(fs, appendonly=False)  # the lock was released
+    p.close()
+
+
+def test_unknown_command_in_the_aof_is_corruption(fs):
+    engine, p = open_engine(fs, appendonly=True, appendfsync="always")
+    path = f"{D}/appendonlydir/{p.manifest.incrs[-1][0]}"
+    p.close()
+    fs.write_bytes(path, fs.read_bytes(path) + encode_command([b"NOPE"]))
+    with pytest.raises(CorruptFileError, match="NOPE"):
+        open_engine(fs, appendonly=True)
+
+
+def test_missing_listed_file_is_an_error(fs):
+    engine, p = open_engine(fs, appendonly=True)
+    path = f"{D}/appendonlydir/{p.manifest.incrs[-1][0]}"
+    p.close()
+    fs.remove(path)
+    with pytest.raises(CorruptFileError, match="does not exist"):
+        open_engine(fs, appendonly=True)
+
+
+def test_command_errors_have_redis_text(fs):
+    engine, p = open_engine(fs, appendonly=True)
+    rewrites = p.aof_rewrites
+    p._job = "save"
+    with pytest.raises(PersistenceError, match="Background save already in progress"):
+        p.bgsave()
+    assert p.bgrewriteaof() == "Background append only file rewriting scheduled"
+    p._job = "rewrite"
+    with pytest.raises(PersistenceError, match="rewriting already in progress"):
+        p.bgrewriteaof()
+    with pytest.raises(PersistenceError, match="BGSAVE SCHEDULE"):
+        p.bgsave()
+    assert p.bgsave(schedule=True) == "Background saving scheduled"
+    p._job = None
+    p._job_idle.set()
+    assert p.wait_for_jobs(30)
+    assert p.aof_rewrites == rewrites + 1 and p.rdb_saves == 1
+    p.close()
+
+
+def test_save_rules_run_from_cron(fs):
+    engine, p = open_engine(fs, save="100 2")
+    engine.execute(0, [b"SET", b"a", b"1"])
+    assert p.cron(now=p.last_save_time + 1000) is None  # one change only
+    engine.execute(0, [b"SET", b"b", b"2"])
+    assert p.cron(now=p.last_save_time + 50) is None  # too early
+    assert p.cron(now=p.last_save_time + 100) == "save"
+    assert p.wait_for_jobs(30)
+    assert p.changes_since_save == 0 and fs.exists(f"{D}/dump.kvs")
+    p.close()

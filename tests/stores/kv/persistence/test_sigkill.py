@@ -1,0 +1,60 @@
+"""A real crash: SIGKILL a writer process mid-stream, then reopen its directory."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from stores.kv.persistence import PersistenceConfig, open_persistence
+from tests.stores.kv.persistence.dict_engine import DictEngine
+
+ROOT = Path(__file__).resolve().parents[4]
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from stores.kv.persistence import PersistenceConfig, open_persistence
+    from tests.stores.kv.persistence.dict_engine import DictEngine
+
+    engine = DictEngine()
+    config = PersistenceConfig(appendonly=True, appendfsync="always", save="")
+    p = open_persistence(engine, sys.argv[1], config)
+    i = 0
+    while True:
+        engine.execute(i % 3, [b"SET", b"key:%d" % i, b"value:%d" % i])
+        print(f"ack {i}", flush=True)
+        i += 1
+        if i % 500 == 0:
+            p.bgrewriteaof()
+    """
+)
+
+
+def test_every_acknowledged_write_survives_sigkill(tmp_path):
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        text=True,
+    )
+    acked = []
+    try:
+        for line in writer.stdout:
+            acked.append(int(line.split()[1]))
+            if len(acked) >= 1200:
+                break
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(timeout=30)
+        writer.stdout.close()
+    assert len(acked) >= 1200, "the writer died on its own"
+    engine = DictEngine()
+    config = PersistenceConfig(appendonly=True, save="", background_threads=False)
+    p = open_persistence(engine, str(tmp_path), config)
+    try:
+        for i in acked:
+            assert engine.databases[i % 3].get(b"key:%d" % i) == b"value:%d" % i, i
+    finally:
+        p.close()
