@@ -161,7 +161,7 @@ class Connection(asyncio.Protocol):
                         log.warning("possible security attack: %r command from %s", name, self.peer)
                         self.closing = True
                         break
-                if special is not None and (session.multi is None or special.always_immediate):
+                if special is not None:
                     reply = special(self, argv)
                 else:
                     reply = execute(argv)

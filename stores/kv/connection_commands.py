@@ -2,9 +2,11 @@
 
 They need what only the server has (the socket, the other clients, the
 protocol the replies are encoded in), so the connection runs them around
-the engine session instead of through it, with Redis 7's replies and error
-texts. Inside MULTI they go to the engine like any other command, except
-QUIT and RESET, which act at once as in Redis. Never touches the data set.
+the engine session instead of through it, with Redis 7's replies, error
+texts and checks (arity, NOAUTH, RESP2 subscribed context). Inside MULTI
+they are queued as rows of the engine's command table, so EXEC runs them in
+order, except QUIT and RESET, which act at once as in Redis. Never touches
+the data set.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import hmac
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from stores.kv.replies import OK, ErrorReply, Map, SimpleString, Verbatim
+from stores.kv.replies import OK, QUEUED, ErrorReply, Map, SimpleString, Verbatim
 
 if TYPE_CHECKING:
     from stores.kv.connection import Connection
@@ -75,23 +77,73 @@ CLIENT_HELP = [
 ]
 
 
-class ConnectionCommand:
-    """A command run by the connection instead of the engine session."""
+SUBSCRIBED_ONLY = (
+    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+    "are allowed in this context"
+)
 
-    __slots__ = ("name", "handler", "always_immediate")
+
+class ConnectionCommand:
+    """A command run by the connection instead of the engine session.
+
+    ``arity`` counts like Redis's (negative: at least). ``no_auth`` commands
+    run before the client has authenticated; ``immediate`` ones run at once
+    even inside MULTI and in a RESP2 subscribed context (QUIT, RESET).
+    """
+
+    __slots__ = ("name", "arity", "handler", "no_auth", "immediate")
 
     def __init__(
         self,
         name: str,
+        arity: int,
         handler: Callable[[Connection, list[bytes]], Any],
-        always_immediate: bool = False,
+        *,
+        no_auth: bool = False,
+        immediate: bool = False,
     ) -> None:
         self.name = name
+        self.arity = arity
         self.handler = handler
-        self.always_immediate = always_immediate
+        self.no_auth = no_auth
+        self.immediate = immediate
 
     def __call__(self, conn: Connection, argv: list[bytes]) -> Any:
+        """Check the command as Redis's processCommand does, then run or queue it."""
+        count = len(argv)
+        if (count != self.arity) if self.arity > 0 else (count < -self.arity):
+            if conn.session.multi is not None:
+                conn.session.multi_error = True
+            return _arity(self.name)
+        session = conn.session
+        if self.immediate:
+            return self.handler(conn, argv)
+        if not self.no_auth and not session.authenticated:
+            return ErrorReply("NOAUTH Authentication required.")
+        if session.protocol == 2 and (session.channels or session.patterns):
+            return ErrorReply(SUBSCRIBED_ONLY.format(self.name))
+        if session.multi is not None:
+            session.multi.append((self._queued_command(conn), argv))
+            return QUEUED
         return self.handler(conn, argv)
+
+    def _queued_command(self, conn: Connection) -> Any:
+        """Return a command-table row that runs this command when EXEC runs the queue."""
+        from stores.kv.commands import Command
+
+        handler = self.handler
+        return Command(
+            self.name,
+            self.arity,
+            ("noscript", "loading", "stale"),
+            0,
+            0,
+            0,
+            lambda session, argv: handler(conn, argv),
+            None,
+            "connection",
+            "",
+        )
 
 
 def _arity(name: str) -> ErrorReply:
@@ -129,8 +181,6 @@ def _authenticated(conn: Connection) -> None:
 
 def auth(conn: Connection, argv: list[bytes]) -> Any:
     """AUTH [username] password."""
-    if len(argv) < 2:
-        return _arity("auth")
     if len(argv) > 3:
         return ErrorReply("ERR syntax error")
     if len(argv) == 2:
@@ -202,8 +252,6 @@ def quit_(conn: Connection, argv: list[bytes]) -> Any:
 
 def reset(conn: Connection, argv: list[bytes]) -> Any:
     """RESET: leave MULTI, WATCH and pub/sub, back to db 0, RESP2, no name."""
-    if len(argv) != 1:
-        return _arity("reset")
     session = conn.session
     engine = conn.engine
     with engine.lock:
@@ -221,8 +269,6 @@ def reset(conn: Connection, argv: list[bytes]) -> Any:
 
 def client(conn: Connection, argv: list[bytes]) -> Any:
     """CLIENT ID | SETNAME | GETNAME | LIST | INFO | KILL | SETINFO | NO-EVICT | NO-TOUCH | HELP."""
-    if len(argv) < 2:
-        return _arity("client")
     sub = argv[1].lower()
     handler = _CLIENT_SUBCOMMANDS.get(sub)
     if handler is None:
@@ -383,11 +429,11 @@ _CLIENT_SUBCOMMANDS: dict[bytes, tuple[Callable[[Connection, list[bytes]], Any],
 
 def _table() -> dict[bytes, ConnectionCommand]:
     commands = [
-        ConnectionCommand("auth", auth),
-        ConnectionCommand("hello", hello),
-        ConnectionCommand("client", client),
-        ConnectionCommand("quit", quit_, always_immediate=True),
-        ConnectionCommand("reset", reset, always_immediate=True),
+        ConnectionCommand("auth", -2, auth, no_auth=True),
+        ConnectionCommand("hello", -1, hello, no_auth=True),
+        ConnectionCommand("client", -2, client),
+        ConnectionCommand("quit", -1, quit_, immediate=True),
+        ConnectionCommand("reset", 1, reset, immediate=True),
     ]
     table: dict[bytes, ConnectionCommand] = {}
     for entry in commands:

@@ -393,3 +393,23 @@ def test_graceful_stop_delivers_written_replies_and_closes(engine):
         server.stop()
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", server.port), timeout=1).close()
+
+
+def test_connection_commands_follow_redis_checks(engine):
+    engine.config.set("requirepass", "pw")
+    with BackgroundServer(engine) as server:
+        with client(server) as c:
+            assert c.command("CLIENT", "ID") == ErrorReply("NOAUTH Authentication required.")
+            assert c.command("AUTH") == ErrorReply(
+                "ERR wrong number of arguments for 'auth' command"
+            )
+            assert c.command("RESET", "x") == ErrorReply(
+                "ERR wrong number of arguments for 'reset' command"
+            )
+            assert c.command("AUTH", "pw") == SimpleString("OK")
+            assert c.command("SUBSCRIBE", "ch") == [b"subscribe", b"ch", 1]
+            assert c.command("CLIENT", "ID") == ErrorReply(
+                "ERR Can't execute 'client': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                "QUIT / RESET are allowed in this context"
+            )
+            assert c.command("RESET") == SimpleString("RESET")
