@@ -1,0 +1,714 @@
+"""The in-process client: redis-py's methods, arguments and return values, no sockets.
+
+``Client`` inherits redis-py's command methods (``CoreCommands``), which
+build the argument lists exactly as ``redis.Redis`` does, and replaces the
+connection underneath with a direct call into an engine ``Session``. Replies
+are shaped as redis-py's RESP2 parser would produce them and then passed
+through redis-py's own response callbacks, so ``zrange(..., withscores=True)``,
+``hgetall``, ``info`` and the rest return the same Python values. The
+hottest commands have hand-written methods that skip the generic path.
+Pipelines (with and without MULTI/EXEC), ``pubsub()`` and blocking pops
+work as in redis-py. This module never opens a socket.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from redis._parsers.base import BaseParser
+from redis._parsers.encoders import Encoder
+from redis._parsers.response_callbacks import get_response_callbacks
+from redis.commands.core import CoreCommands
+from redis.exceptions import ExecAbortError, ResponseError, WatchError
+from redis.utils import safe_str, truncate_text
+
+from stores.kv.engine import Engine, Session
+from stores.kv.replies import (
+    NULL_ARRAY,
+    Blocked,
+    ErrorReply,
+    Map,
+    SimpleString,
+    Verbatim,
+    format_double,
+)
+
+try:
+    from redis.client import CaseInsensitiveDict
+except ImportError:  # pragma: no cover - older redis-py
+    from redis.utils import CaseInsensitiveDict
+
+_parse_error = BaseParser.parse_error
+_NEVER_DECODE = "NEVER_DECODE"
+_EMPTY_RESPONSE = "EMPTY_RESPONSE"
+_RESPONSE_CALLBACKS = get_response_callbacks(user_protocol=2, legacy_responses=True)
+
+
+def _to_python(reply: Any, decode: Callable[[bytes], Any] | None) -> Any:
+    """Return ``reply`` as redis-py's RESP2 parser would (errors nested become exceptions)."""
+    kind = type(reply)
+    if kind is bytes:
+        return decode(reply) if decode else reply
+    if kind is int or reply is None:
+        return reply
+    if kind is SimpleString:
+        return str(reply) if decode else reply.encode()
+    if kind is float:
+        text = format_double(reply)
+        return decode(text) if decode else text
+    if kind is ErrorReply:
+        return _parse_error(reply.message)
+    if reply is NULL_ARRAY:
+        return None
+    if isinstance(reply, Map):
+        out = []
+        for key, value in reply.items():
+            out.append(_to_python(key, decode))
+            out.append(_to_python(value, decode))
+        return out
+    if isinstance(reply, list):
+        return [_to_python(item, decode) for item in reply]
+    if kind is Verbatim:
+        return decode(reply.text) if decode else reply.text
+    if kind is bool:
+        return int(reply)
+    return reply
+
+
+class Client(CoreCommands):
+    """A redis-py shaped client bound to one session of an in-process engine."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        decode_responses: bool = False,
+        encoding: str = "utf-8",
+        encoding_errors: str = "strict",
+        db: int = 0,
+        owns_engine: bool = False,
+        session: Session | None = None,
+    ) -> None:
+        self.engine = engine
+        self.session = session if session is not None else engine.new_session()
+        if db:
+            self.session.select(db)
+        self.encoder = Encoder(encoding, encoding_errors, decode_responses)
+        self.decode_responses = decode_responses
+        self._decode = (lambda b: b.decode(encoding, encoding_errors)) if decode_responses else None
+        self.response_callbacks = CaseInsensitiveDict(_RESPONSE_CALLBACKS)
+        self._owns_engine = owns_engine
+        self._options = {
+            "decode_responses": decode_responses,
+            "encoding": encoding,
+            "encoding_errors": encoding_errors,
+            "db": db,
+        }
+        self._run = self.session.execute
+
+    # -- redis.Redis plumbing -------------------------------------------------
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__module__}.{type(self).__name__}(db={self.session.db})>"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def get_encoder(self) -> Encoder:
+        """Return the argument encoder (redis-py API)."""
+        return self.encoder
+
+    def get_connection_kwargs(self) -> dict[str, Any]:
+        """Return the options this client was built with (redis-py API)."""
+        return dict(self._options)
+
+    def set_response_callback(self, command: str, callback: Callable[..., Any]) -> None:
+        """Set a custom response callback (redis-py API)."""
+        self.response_callbacks[command] = callback
+
+    def close(self) -> None:
+        """Release this client's session (and the engine if this client opened it)."""
+        self.session.close()
+        if self._owns_engine:
+            self.engine.close()
+
+    def _encode(self, value: Any) -> bytes:
+        if type(value) is bytes:
+            return value
+        if isinstance(value, (bytearray, memoryview)):
+            return bytes(value)
+        return self.encoder.encode(value)
+
+    def _argv(self, args: tuple) -> list[bytes]:
+        first = args[0]
+        if isinstance(first, str) and " " in first:
+            argv = [part.encode() for part in first.split()]
+        else:
+            argv = [self._encode(first)]
+        encode = self._encode
+        for arg in args[1:]:
+            argv.append(arg if type(arg) is bytes else encode(arg))
+        return argv
+
+    def _call(self, argv: list[bytes]) -> Any:
+        reply = self._run(argv)
+        if type(reply) is Blocked:
+            reply = self._block(argv, reply)
+        return reply
+
+    def _block(self, argv: list[bytes], blocked: Blocked) -> Any:
+        engine = self.engine
+        session = self.session
+        wake = threading.Event()
+        deadline = None if not blocked.timeout else time.monotonic() + blocked.timeout
+        while True:
+            with engine.lock:
+                reply = session.execute(argv)
+                if type(reply) is not Blocked:
+                    return reply
+                keys = reply.keys
+                wake.clear()
+                engine.add_key_waiter(session.db, keys, wake.set)
+            if deadline is None:
+                wake.wait()
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not wake.wait(remaining):
+                engine.remove_key_waiter(session.db, keys, wake.set)
+                return NULL_ARRAY
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        """Run one command and return redis-py's value for it."""
+        argv = self._argv(args)
+        reply = self._call(argv)
+        return self._finish(args[0], reply, options)
+
+    def _finish(self, command_name: Any, reply: Any, options: dict[str, Any]) -> Any:
+        if type(reply) is ErrorReply:
+            if _EMPTY_RESPONSE in options:
+                return options[_EMPTY_RESPONSE]
+            raise _parse_error(reply.message)
+        decode = None if _NEVER_DECODE in options else self._decode
+        options.pop(_NEVER_DECODE, None)
+        options.pop(_EMPTY_RESPONSE, None)
+        options.pop("keys", None)
+        response = _to_python(reply, decode)
+        callback = self.response_callbacks.get(command_name)
+        if callback is not None:
+            return callback(response, **options)
+        return response
+
+    # -- hot paths: same results as the generic path, fewer layers ----------------
+
+    def get(self, name: Any) -> Any:
+        """Return the value at key ``name``, or None."""
+        reply = self._run([b"GET", name if type(name) is bytes else self._encode(name)])
+        if type(reply) is bytes:
+            return self._decode(reply) if self._decode else reply
+        if reply is None:
+            return None
+        raise _parse_error(reply.message)
+
+    def set(self, name: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        """Set ``name`` to ``value`` (redis-py's arguments)."""
+        if args or kwargs:
+            return super().set(name, value, *args, **kwargs)
+        encode = self._encode
+        reply = self._run(
+            [
+                b"SET",
+                name if type(name) is bytes else encode(name),
+                value if type(value) is bytes else encode(value),
+            ]
+        )
+        if type(reply) is ErrorReply:
+            raise _parse_error(reply.message)
+        return True
+
+    def incr(self, name: Any, amount: int = 1) -> Any:
+        """Increment the integer at ``name`` by ``amount``."""
+        key = name if type(name) is bytes else self._encode(name)
+        if amount == 1:
+            reply = self._run([b"INCR", key])
+        else:
+            reply = self._run([b"INCRBY", key, self._encode(amount)])
+        if type(reply) is int:
+            return reply
+        raise _parse_error(reply.message)
+
+    def hset(
+        self, name: Any, key: Any = None, value: Any = None, mapping: Any = None, items: Any = None
+    ) -> Any:
+        """Set hash fields (redis-py's arguments)."""
+        if mapping is not None or items is not None or key is None:
+            return super().hset(name, key, value, mapping=mapping, items=items)
+        encode = self._encode
+        reply = self._run(
+            [
+                b"HSET",
+                name if type(name) is bytes else encode(name),
+                key if type(key) is bytes else encode(key),
+                value if type(value) is bytes else encode(value),
+            ]
+        )
+        if type(reply) is int:
+            return reply
+        raise _parse_error(reply.message)
+
+    def lpush(self, name: Any, *values: Any) -> Any:
+        """Prepend ``values`` to the list at ``name``."""
+        encode = self._encode
+        argv = [b"LPUSH", name if type(name) is bytes else encode(name)]
+        for value in values:
+            argv.append(value if type(value) is bytes else encode(value))
+        reply = self._run(argv)
+        if type(reply) is int:
+            return reply
+        raise _parse_error(reply.message)
+
+    def zincrby(self, name: Any, amount: float, value: Any) -> Any:
+        """Increment ``value``'s score in the sorted set at ``name``."""
+        encode = self._encode
+        reply = self._run(
+            [
+                b"ZINCRBY",
+                name if type(name) is bytes else encode(name),
+                encode(amount),
+                value if type(value) is bytes else encode(value),
+            ]
+        )
+        if type(reply) is float:
+            return reply
+        raise _parse_error(reply.message)
+
+    def zrevrange(
+        self,
+        name: Any,
+        start: int,
+        end: int,
+        withscores: bool = False,
+        score_cast_func: Callable[[Any], Any] = float,
+    ) -> Any:
+        """Return a range of the sorted set at ``name``, highest score first."""
+        encode = self._encode
+        argv = [
+            b"ZREVRANGE",
+            name if type(name) is bytes else encode(name),
+            b"%d" % start,
+            b"%d" % end,
+        ]
+        if withscores:
+            argv.append(b"WITHSCORES")
+        reply = self._run(argv)
+        if type(reply) is ErrorReply:
+            raise _parse_error(reply.message)
+        decode = self._decode
+        if not withscores:
+            return [decode(m) for m in reply] if decode else reply
+        if score_cast_func is float:
+            if decode:
+                return [(decode(reply[i]), reply[i + 1]) for i in range(0, len(reply), 2)]
+            return list(zip(reply[::2], reply[1::2], strict=True))
+        return [
+            (
+                decode(reply[i]) if decode else reply[i],
+                score_cast_func(_to_python(reply[i + 1], decode)),
+            )
+            for i in range(0, len(reply), 2)
+        ]
+
+    # -- pipelines, pub/sub, selection ------------------------------------------
+
+    def pipeline(self, transaction: bool = True, shard_hint: Any = None) -> Pipeline:
+        """Return a pipeline; with ``transaction`` its commands run in MULTI/EXEC."""
+        return Pipeline(self, transaction)
+
+    def pubsub(self, ignore_subscribe_messages: bool = False, **kwargs: Any) -> PubSub:
+        """Return a PubSub object listening on a new session."""
+        return PubSub(self, ignore_subscribe_messages)
+
+    def transaction(self, func: Callable[[Pipeline], Any], *watches: Any, **kwargs: Any) -> Any:
+        """Run ``func(pipe)`` with WATCH on ``watches``, retrying on WatchError (redis-py API)."""
+        value_from_callable = kwargs.pop("value_from_callable", False)
+        watch_delay = kwargs.pop("watch_delay", None)
+        with self.pipeline(True) as pipe:
+            while True:
+                try:
+                    if watches:
+                        pipe.watch(*watches)
+                    func_value = func(pipe)
+                    exec_value = pipe.execute()
+                    return func_value if value_from_callable else exec_value
+                except WatchError:
+                    if watch_delay is not None and watch_delay > 0:
+                        time.sleep(watch_delay)
+                    continue
+
+    def lock(self, *args: Any, **kwargs: Any) -> Any:
+        """Locks need Lua scripting, which this engine does not run."""
+        raise NotImplementedError(
+            "lock() needs Lua scripting, which the embedded engine does not support"
+        )
+
+
+class Pipeline(Client):
+    """Queued commands sent together, optionally as one MULTI/EXEC transaction."""
+
+    def __init__(self, parent: Client, transaction: bool) -> None:
+        options = parent._options
+        super().__init__(
+            parent.engine,
+            decode_responses=options["decode_responses"],
+            encoding=options["encoding"],
+            encoding_errors=options["encoding_errors"],
+        )
+        self.session.select(parent.session.db)
+        self.response_callbacks = parent.response_callbacks
+        self.transaction = transaction
+        self.command_stack: list[tuple[tuple, dict]] = []
+        self.watching = False
+        self.explicit_transaction = False
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.reset()
+        self.session.close()
+
+    def __len__(self) -> int:
+        return len(self.command_stack)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def reset(self) -> None:
+        """Forget queued commands and WATCHes."""
+        self.command_stack = []
+        if self.watching:
+            self.session.execute([b"UNWATCH"])
+        self.watching = False
+        self.explicit_transaction = False
+
+    def multi(self) -> None:
+        """Start buffering commands after WATCH (redis-py API)."""
+        if self.explicit_transaction:
+            raise ResponseError("Cannot issue nested calls to MULTI")
+        if self.command_stack:
+            raise ResponseError("Commands without an initial WATCH have already been issued")
+        self.explicit_transaction = True
+
+    def execute_command(self, *args: Any, **options: Any) -> Any:
+        """Queue a command (or run it at once while WATCHing, before MULTI)."""
+        if (self.watching or args[0] == "WATCH") and not self.explicit_transaction:
+            return self._immediate(args, options)
+        self.command_stack.append((args, options))
+        return self
+
+    def _immediate(self, args: tuple, options: dict[str, Any]) -> Any:
+        result = Client.execute_command(self, *args, **options)
+        name = args[0]
+        if name == "WATCH":
+            self.watching = True
+        elif name in ("UNWATCH", "DISCARD", "EXEC"):
+            self.watching = False
+        return result
+
+    def watch(self, *names: Any) -> Any:
+        """WATCH keys (runs at once)."""
+        if self.explicit_transaction:
+            raise ResponseError("Cannot issue a WATCH after a MULTI")
+        return self._immediate(("WATCH", *names), {})
+
+    def unwatch(self) -> Any:
+        """UNWATCH (runs at once while watching)."""
+        return self._immediate(("UNWATCH",), {}) if self.watching else True
+
+    def get(self, name: Any) -> Any:
+        return self.execute_command("GET", name, keys=[name])
+
+    def set(self, name: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
+        return CoreCommands.set(self, name, value, *args, **kwargs)
+
+    def incr(self, name: Any, amount: int = 1) -> Any:
+        return CoreCommands.incr(self, name, amount)
+
+    def hset(
+        self, name: Any, key: Any = None, value: Any = None, mapping: Any = None, items: Any = None
+    ) -> Any:
+        return CoreCommands.hset(self, name, key, value, mapping=mapping, items=items)
+
+    def lpush(self, name: Any, *values: Any) -> Any:
+        return CoreCommands.lpush(self, name, *values)
+
+    def zincrby(self, name: Any, amount: float, value: Any) -> Any:
+        return CoreCommands.zincrby(self, name, amount, value)
+
+    def zrevrange(
+        self,
+        name: Any,
+        start: int,
+        end: int,
+        withscores: bool = False,
+        score_cast_func: Any = float,
+    ) -> Any:
+        return CoreCommands.zrevrange(self, name, start, end, withscores, score_cast_func)
+
+    def _annotate(self, exception: Exception, number: int, command: tuple) -> None:
+        cmd = " ".join(map(safe_str, command))
+        message = f"Command # {number} ({truncate_text(cmd)}) of pipeline caused error: {exception.args[0]}"
+        exception.args = (message,) + exception.args[1:]
+
+    def execute(self, raise_on_error: bool = True) -> list:
+        """Run the queued commands and return their results in order."""
+        stack = self.command_stack
+        if not stack and not self.watching:
+            return []
+        try:
+            if self.transaction or self.explicit_transaction:
+                return self._execute_transaction(stack, raise_on_error)
+            return self._execute_pipeline(stack, raise_on_error)
+        finally:
+            self.reset()
+
+    def _execute_pipeline(self, stack: list, raise_on_error: bool) -> list:
+        results = []
+        for args, options in stack:
+            try:
+                results.append(Client.execute_command(self, *args, **dict(options)))
+            except ResponseError as exc:
+                results.append(exc)
+        if raise_on_error:
+            for number, result in enumerate(results, 1):
+                if isinstance(result, ResponseError):
+                    self._annotate(result, number, stack[number - 1][0])
+                    raise result
+        return results
+
+    def _execute_transaction(self, stack: list, raise_on_error: bool) -> list:
+        session = self.session
+        engine = self.engine
+        errors: list[tuple[int, Exception]] = []
+        with engine.lock:
+            session.execute([b"MULTI"])
+            for index, (args, options) in enumerate(stack):
+                queued = session.execute(self._argv(args))
+                if type(queued) is ErrorReply:
+                    if _EMPTY_RESPONSE in options:
+                        errors.append((index, options[_EMPTY_RESPONSE]))
+                        continue
+                    error = _parse_error(queued.message)
+                    self._annotate(error, index + 1, args)
+                    errors.append((index, error))
+            reply = session.execute([b"EXEC"])
+        self.watching = False
+        if type(reply) is ErrorReply:
+            error = _parse_error(reply.message)
+            if isinstance(error, ExecAbortError) and errors:
+                raise errors[0][1]
+            raise error
+        if reply is NULL_ARRAY:
+            raise WatchError("Watched variable changed.")
+        replies = list(reply)
+        for index, error in errors:
+            replies.insert(index, error)
+        if raise_on_error:
+            for number, item in enumerate(replies, 1):
+                if type(item) is ErrorReply:
+                    error = _parse_error(item.message)
+                    self._annotate(error, number, stack[number - 1][0])
+                    raise error
+                if isinstance(item, Exception):
+                    raise item
+        results = []
+        for item, (args, options) in zip(replies, stack, strict=True):
+            if isinstance(item, Exception):
+                results.append(item)
+            elif type(item) is ErrorReply:
+                results.append(_parse_error(item.message))
+            else:
+                results.append(self._finish(args[0], item, dict(options)))
+        return results
+
+
+class PubSub:
+    """redis-py's PubSub on an engine session: messages arrive through its push handler."""
+
+    def __init__(self, client: Client, ignore_subscribe_messages: bool = False) -> None:
+        self.client = client
+        self.engine = client.engine
+        self.session = client.engine.new_session()
+        self.ignore_subscribe_messages = ignore_subscribe_messages
+        self._decode = client._decode
+        self._messages: deque = deque()
+        self._arrived = threading.Condition(threading.Lock())
+        self.session.push_handler = self._push
+        self.channels: dict[Any, Any] = {}
+        self.patterns: dict[Any, Any] = {}
+        self.pending_unsubscribe_channels: set = set()
+        self.pending_unsubscribe_patterns: set = set()
+        self._thread: PubSubWorkerThread | None = None
+
+    def __enter__(self) -> PubSub:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.reset()
+
+    def _push(self, push: list) -> None:
+        with self._arrived:
+            self._messages.append(push)
+            self._arrived.notify_all()
+
+    @property
+    def subscribed(self) -> bool:
+        """Return True while subscribed to any channel or pattern."""
+        return bool(self.session.channels or self.session.patterns)
+
+    def _key(self, raw: bytes) -> Any:
+        return self._decode(raw) if self._decode else raw
+
+    def _run(self, name: bytes, targets: list[Any]) -> None:
+        argv = [name, *(self.client._encode(t) for t in targets)]
+        reply = self.session.execute(argv)
+        if type(reply) is ErrorReply:
+            raise _parse_error(reply.message)
+        confirmations = reply if reply and isinstance(reply[0], list) else [reply]
+        for item in confirmations:
+            self._push(item)
+
+    def subscribe(self, *args: Any, **kwargs: Any) -> None:
+        """Subscribe to channels; keyword arguments map a channel to a handler."""
+        channels: dict[Any, Any] = dict.fromkeys(args)
+        channels.update(kwargs)
+        for channel, handler in channels.items():
+            self.channels[self._key(self.client._encode(channel))] = handler
+        self._run(b"SUBSCRIBE", list(channels))
+
+    def psubscribe(self, *args: Any, **kwargs: Any) -> None:
+        """Subscribe to patterns; keyword arguments map a pattern to a handler."""
+        patterns: dict[Any, Any] = dict.fromkeys(args)
+        patterns.update(kwargs)
+        for pattern, handler in patterns.items():
+            self.patterns[self._key(self.client._encode(pattern))] = handler
+        self._run(b"PSUBSCRIBE", list(patterns))
+
+    def unsubscribe(self, *args: Any) -> None:
+        """Unsubscribe from channels (all when none are given)."""
+        self._run(b"UNSUBSCRIBE", list(args))
+
+    def punsubscribe(self, *args: Any) -> None:
+        """Unsubscribe from patterns (all when none are given)."""
+        self._run(b"PUNSUBSCRIBE", list(args))
+
+    def ping(self, message: Any = None) -> None:
+        """Send a PING; its reply arrives as a message."""
+        argv = [b"PING"] if message is None else [b"PING", self.client._encode(message)]
+        reply = self.session.execute(argv)
+        self._push([b"pong", b""] if isinstance(reply, str) else reply)
+
+    def get_message(
+        self, ignore_subscribe_messages: bool = False, timeout: float = 0.0
+    ) -> dict | None:
+        """Return the next message as redis-py's dict, or None after ``timeout`` seconds."""
+        with self._arrived:
+            if not self._messages and timeout:
+                self._arrived.wait(timeout)
+            if not self._messages:
+                return None
+            raw = self._messages.popleft()
+        return self._handle(raw, ignore_subscribe_messages)
+
+    def _handle(self, raw: list, ignore_subscribe_messages: bool) -> dict | None:
+        kind = raw[0].decode() if isinstance(raw[0], bytes) else str(raw[0])
+
+        def convert(v):
+            return self._decode(v) if self._decode and type(v) is bytes else v
+
+        if kind == "pmessage":
+            message = {
+                "type": kind,
+                "pattern": convert(raw[1]),
+                "channel": convert(raw[2]),
+                "data": convert(raw[3]),
+            }
+        elif kind == "pong":
+            message = {"type": kind, "pattern": None, "channel": None, "data": convert(raw[1])}
+        else:
+            message = {
+                "type": kind,
+                "pattern": None,
+                "channel": convert(raw[1]),
+                "data": convert(raw[2]),
+            }
+        if kind in ("unsubscribe", "punsubscribe"):
+            registry = self.channels if kind == "unsubscribe" else self.patterns
+            registry.pop(message["channel"], None)
+        if kind in ("message", "pmessage"):
+            registry = self.patterns if kind == "pmessage" else self.channels
+            handler = registry.get(message["pattern"] if kind == "pmessage" else message["channel"])
+            if handler is not None:
+                handler(message)
+                return None
+        elif kind != "pong" and (ignore_subscribe_messages or self.ignore_subscribe_messages):
+            return None
+        return message
+
+    def listen(self) -> Iterator[dict]:
+        """Yield messages while subscribed."""
+        while self.subscribed or self._messages:
+            message = self.get_message(timeout=1.0)
+            if message is not None:
+                yield message
+
+    def run_in_thread(
+        self, sleep_time: float = 0.0, daemon: bool = False, exception_handler: Any = None
+    ) -> PubSubWorkerThread:
+        """Deliver messages to their handlers from a background thread."""
+        for channel, handler in self.channels.items():
+            if handler is None:
+                raise ValueError(f"Channel: '{channel}' has no handler registered")
+        for pattern, handler in self.patterns.items():
+            if handler is None:
+                raise ValueError(f"Pattern: '{pattern}' has no handler registered")
+        thread = PubSubWorkerThread(self, sleep_time or 0.1, daemon)
+        thread.start()
+        self._thread = thread
+        return thread
+
+    def reset(self) -> None:
+        """Unsubscribe from everything and release the session."""
+        self.session.close()
+        self.channels = {}
+        self.patterns = {}
+        with self._arrived:
+            self._messages.clear()
+            self._arrived.notify_all()
+
+    close = reset
+
+
+class PubSubWorkerThread(threading.Thread):
+    """Calls a PubSub's handlers as messages arrive, until stopped."""
+
+    def __init__(self, pubsub: PubSub, poll: float, daemon: bool) -> None:
+        super().__init__(daemon=daemon)
+        self.pubsub = pubsub
+        self.poll = poll
+        self._running = threading.Event()
+
+    def run(self) -> None:
+        self._running.set()
+        while self._running.is_set():
+            self.pubsub.get_message(ignore_subscribe_messages=True, timeout=self.poll)
+        self.pubsub.close()
+
+    def stop(self) -> None:
+        """Stop the loop; the thread then closes the PubSub."""
+        self._running.clear()

@@ -1,0 +1,448 @@
+"""The engine: databases, sessions, the command loop and the hooks around it.
+
+``Engine`` owns the sixteen keyspaces, the lock that makes one writer at a
+time (as in Redis), the persistence hook object, WATCH bookkeeping, key
+waiters for blocking commands, pub/sub, the slow log, statistics and the
+background cron (active expiry). ``Session`` holds one client's state and
+runs commands through the command table. The engine never encodes wire
+bytes and never touches files: persistence does that through its hooks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from stores.kv import server_commands, transactions  # noqa: F401  (register their commands)
+from stores.kv.commands import COMMANDS, Command, lookup
+from stores.kv.config import Config
+from stores.kv.errors import OOM, CommandError
+from stores.kv.eviction import MemoryTracker
+from stores.kv.expiry import ActiveExpiry, wall_clock_ms
+from stores.kv.hooks import NoPersistence
+from stores.kv.keyspace import Keyspace
+from stores.kv.pubsub import PubSub
+from stores.kv.replies import QUEUED, ErrorReply
+from stores.kv.slowlog import SlowLog
+from stores.kv.types import generic, hashes, lists, sets, strings, zsets  # noqa: F401
+
+log = logging.getLogger(__name__)
+
+_perf = time.perf_counter
+_SESSION_IDS = itertools.count(1)
+SUBSCRIBED_ONLY = (
+    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+    "are allowed in this context"
+)
+
+
+class Session:
+    """One client's state: selected db, protocol, MULTI queue, WATCH, subscriptions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.id = next(_SESSION_IDS)
+        self.db = 0
+        self.keyspace = engine.databases[0]
+        self.protocol = 2
+        self.name: bytes | None = None
+        self.lib_name = b""
+        self.peer = b"in-process"
+        self.authenticated = not engine.config.get("requirepass")
+        self.multi: list[tuple[Command, list[bytes]]] | None = None
+        self.multi_error = False
+        self.watched: set[tuple[int, bytes]] = set()
+        self.cas_dirty = False
+        self.channels: set[bytes] = set()
+        self.patterns: set[bytes] = set()
+        self.push_handler: Callable[[Any], None] | None = None
+        self.in_exec = False
+        self.dirty = 0
+        self.prop: list[list[bytes]] | None = None
+        self.touched: list[bytes] | None = None
+        self.created = time.time()
+        self.last_command = b"NULL"
+        self.closed = False
+        engine.sessions[self.id] = self
+
+    def select(self, index: int) -> None:
+        """Make ``index`` the selected database."""
+        self.db = index
+        self.keyspace = self.engine.databases[index]
+
+    @property
+    def subscriptions(self) -> int:
+        """Return the number of channels and patterns this session listens to."""
+        return len(self.channels) + len(self.patterns)
+
+    def execute(self, argv: list[bytes]) -> Any:
+        """Run one command and return its reply; command errors come back as ErrorReply."""
+        cmd = COMMANDS.get(argv[0]) if argv else None
+        if cmd is None:
+            if not argv:
+                return ErrorReply("ERR unknown command ''")
+            cmd = lookup(argv[0])
+            if cmd is None:
+                return self._unknown(argv)
+        count = len(argv)
+        arity = cmd.arity
+        if (count != arity) if arity > 0 else (count < -arity):
+            if self.multi is not None:
+                self.multi_error = True
+            return ErrorReply(f"ERR wrong number of arguments for '{cmd.name}' command")
+        if self.multi is not None and not cmd.in_multi:
+            return self._queue(cmd, argv)
+        if (self.channels or self.patterns) and self.protocol == 2 and not cmd.pubsub_context:
+            return ErrorReply(SUBSCRIBED_ONLY.format(cmd.name))
+        if not self.authenticated and cmd.name not in ("auth", "hello", "quit", "reset"):
+            return ErrorReply("NOAUTH Authentication required.")
+        engine = self.engine
+        with engine.lock:
+            reply = self.call(cmd, argv)
+        if engine.persisting:
+            engine.persistence.after_command()
+        return reply
+
+    def call(self, cmd: Command, argv: list[bytes]) -> Any:
+        """Run ``cmd`` with the engine lock held (EXEC calls this for queued commands)."""
+        engine = self.engine
+        if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
+            return ErrorReply(OOM)
+        if cmd.write and engine.persistence.rewriting:
+            engine.persistence.before_write(self.db, cmd.keys(argv))
+        self.dirty = 0
+        self.prop = None
+        self.touched = None
+        start = _perf()
+        try:
+            reply = cmd.handler(self, argv)
+        except CommandError as exc:
+            reply = ErrorReply(exc.message)
+        except Exception as exc:  # a bug must never take the server down
+            log.exception("command %r failed", argv[:1])
+            reply = ErrorReply(f"ERR internal error in '{cmd.name}': {type(exc).__name__}")
+        elapsed = _perf() - start
+        engine.commands_processed += 1
+        if elapsed > engine.slowlog_threshold:
+            engine.record_slow(self, argv, elapsed)
+        if self.dirty:
+            engine.after_write(self, cmd, argv)
+        return reply
+
+    def _queue(self, cmd: Command, argv: list[bytes]) -> Any:
+        if "no_multi" in cmd.flags:
+            self.multi_error = True
+            return ErrorReply("ERR Command not allowed inside a transaction")
+        engine = self.engine
+        if cmd.denyoom and engine.maxmemory:
+            with engine.lock:
+                if not engine.memory.make_room():
+                    self.multi_error = True
+                    return ErrorReply(OOM)
+        self.multi.append((cmd, argv))
+        return QUEUED
+
+    def _unknown(self, argv: list[bytes]) -> ErrorReply:
+        if self.multi is not None:
+            self.multi_error = True
+        name = argv[0].decode("utf-8", "replace")
+        shown = " ".join(f"'{a.decode('utf-8', 'replace')}'" for a in argv[1:])
+        return ErrorReply(f"ERR unknown command '{name}', with args beginning with: {shown}")
+
+    def unwatch(self) -> None:
+        """Forget every WATCHed key."""
+        watched = self.engine.watched
+        for item in self.watched:
+            sessions = watched.get(item)
+            if sessions is not None:
+                sessions.discard(self)
+                if not sessions:
+                    del watched[item]
+        self.watched = set()
+        self.cas_dirty = False
+
+    def close(self) -> None:
+        """Release WATCHes and subscriptions; the session is unusable afterwards."""
+        if self.closed:
+            return
+        self.closed = True
+        with self.engine.lock:
+            self.unwatch()
+            self.engine.pubsub.drop(self)
+            self.engine.sessions.pop(self.id, None)
+
+
+class Engine:
+    """A Redis-like key-value engine held in memory."""
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        clock: Callable[[], int] | None = None,
+        background: bool = True,
+    ) -> None:
+        self.config = config or Config()
+        self.lock = threading.RLock()
+        self.clock = clock or wall_clock_ms
+        self.databases = [Keyspace(i, self) for i in range(self.config.get("databases"))]
+        self.persistence: Any = NoPersistence()
+        self.persisting = False
+        self.sessions: dict[int, Session] = {}
+        self.watched: dict[tuple[int, bytes], set[Session]] = {}
+        self.waiters: dict[tuple[int, bytes], list[Callable[[], None]]] = {}
+        self.pubsub = PubSub(self)
+        self.slowlog = SlowLog(self.config.get("slowlog-max-len"))
+        self.memory = MemoryTracker(self)
+        self.expiry = ActiveExpiry(self)
+        self.stats: dict[str, int] = {
+            "expired_keys": 0,
+            "evicted_keys": 0,
+            "total_connections_received": 0,
+            "rejected_connections": 0,
+        }
+        self.commands_processed = 0
+        self.dirty = 0
+        self.started = time.time()
+        self.started_monotonic = time.monotonic()
+        self._tx_buffer: list[tuple[int, list[bytes]]] | None = None
+        self.maxmemory = 0
+        self.slowlog_threshold = 0.0
+        self.config_lfu_log_factor = 10
+        self.config_lfu_decay_time = 1
+        for name, value in self.config.as_dict().items():
+            self._config_changed(name, value)
+        self.config.on_change(self._config_changed)
+        self._closed = threading.Event()
+        self._cron_thread: threading.Thread | None = None
+        if background:
+            self._cron_thread = threading.Thread(
+                target=self._cron_loop, name="kv-cron", daemon=True
+            )
+            self._cron_thread.start()
+
+    # -- sessions and configuration -----------------------------------------
+
+    def new_session(self) -> Session:
+        """Return a new session (one per client connection or client object)."""
+        self.stats["total_connections_received"] += 1
+        return Session(self)
+
+    def set_persistence(self, persistence: Any) -> None:
+        """Install the persistence hook object (``open_persistence`` does this)."""
+        self.persistence = persistence
+        self.persisting = bool(getattr(persistence, "enabled", True))
+
+    def _config_changed(self, name: str, value: Any) -> None:
+        if name == "maxmemory":
+            self.maxmemory = value
+            self.memory.set_enabled(bool(value))
+        elif name == "maxmemory-policy":
+            lfu = value.endswith("lfu")
+            for ks in self.databases:
+                ks.enable_lfu(lfu)
+        elif name == "slowlog-log-slower-than":
+            self.slowlog_threshold = float("inf") if value < 0 else value / 1e6
+        elif name == "slowlog-max-len":
+            self.slowlog.resize(value)
+        elif name == "lfu-log-factor":
+            self.config_lfu_log_factor = value
+        elif name == "lfu-decay-time":
+            self.config_lfu_decay_time = value
+
+    def record_slow(self, session: Session, argv: list[bytes], elapsed: float) -> None:
+        """Add a command that took ``elapsed`` seconds to the slow log."""
+        self.slowlog.add(argv, int(elapsed * 1e6), session.peer, session.name or b"")
+
+    # -- after a write ------------------------------------------------------
+
+    def after_write(self, session: Session, cmd: Command, argv: list[bytes]) -> None:
+        """Propagate a write and tell WATCHers, waiters and memory accounting."""
+        self.dirty += session.dirty
+        db = session.db
+        if self.persisting:
+            for item in session.prop if session.prop is not None else (argv,):
+                self.propagate(db, item)
+        if self.watched or self.waiters or self.memory.enabled:
+            keys = session.touched if session.touched is not None else cmd.keys(argv)
+            self.keys_modified(db, keys)
+
+    def keys_modified(self, db: int, keys: list[bytes]) -> None:
+        """Invalidate WATCHes, wake waiters and re-account memory for ``keys`` of ``db``."""
+        watched = self.watched
+        if watched:
+            for key in keys:
+                for other in watched.get((db, key), ()):
+                    other.cas_dirty = True
+        if self.memory.enabled:
+            ks = self.databases[db]
+            for key in keys:
+                self.memory.account(ks, key)
+        if self.waiters:
+            for key in keys:
+                self._wake(db, key)
+
+    def database_modified(self, db: int) -> None:
+        """Invalidate every WATCH on database ``db`` (-1: all) and wake its waiters."""
+        for (wdb, _), sessions in self.watched.items():
+            if db == -1 or wdb == db:
+                for other in sessions:
+                    other.cas_dirty = True
+        for wdb, key in list(self.waiters):
+            if db == -1 or wdb == db:
+                self._wake(wdb, key)
+
+    def key_expired(self, db: int, key: bytes) -> None:
+        """Propagate the lazy or active expiry of ``key`` as DEL and invalidate WATCHes."""
+        if self.persisting:
+            self.propagate(db, [b"DEL", key])
+        for other in self.watched.get((db, key), ()):
+            other.cas_dirty = True
+
+    def forget_key_memory(self, ks: Keyspace, key: bytes) -> None:
+        """Drop a deleted key from memory accounting."""
+        if self.memory.enabled:
+            self.memory.forget(ks, key)
+
+    def propagate(self, db: int, argv: list[bytes]) -> None:
+        """Hand one effect-equivalent write to persistence (buffered inside EXEC)."""
+        if not self.persisting:
+            return
+        if self._tx_buffer is not None:
+            self._tx_buffer.append((db, argv))
+        else:
+            self.persistence.propagate(db, argv)
+
+    def begin_transaction(self) -> None:
+        """Start buffering propagated writes (EXEC)."""
+        self._tx_buffer = []
+
+    def end_transaction(self) -> None:
+        """Propagate the buffered writes wrapped in MULTI ... EXEC."""
+        buffered, self._tx_buffer = self._tx_buffer, None
+        if buffered:
+            first_db = buffered[0][0]
+            self.persistence.propagate(first_db, [b"MULTI"])
+            for db, argv in buffered:
+                self.persistence.propagate(db, argv)
+            self.persistence.propagate(buffered[-1][0], [b"EXEC"])
+
+    # -- blocking commands ----------------------------------------------------
+
+    def add_key_waiter(self, db: int, keys: list[bytes], waiter: Callable[[], None]) -> None:
+        """Call ``waiter()`` once when any of ``keys`` in ``db`` may be ready."""
+        with self.lock:
+            for key in keys:
+                self.waiters.setdefault((db, key), []).append(waiter)
+
+    def remove_key_waiter(self, db: int, keys: list[bytes], waiter: Callable[[], None]) -> None:
+        """Forget ``waiter`` for ``keys`` of ``db``."""
+        with self.lock:
+            for key in keys:
+                items = self.waiters.get((db, key))
+                if items and waiter in items:
+                    items.remove(waiter)
+                    if not items:
+                        del self.waiters[(db, key)]
+
+    def _wake(self, db: int, key: bytes) -> None:
+        items = self.waiters.pop((db, key), None)
+        if not items:
+            return
+        for waiter in items:
+            for other_key, others in list(self.waiters.items()):
+                if waiter in others:
+                    others.remove(waiter)
+                    if not others:
+                        del self.waiters[other_key]
+            try:
+                waiter()
+            except Exception:
+                log.exception("key waiter failed")
+
+    # -- persistence entry points ----------------------------------------------
+
+    def replay(self, db: int, argv: list[bytes]) -> Any:
+        """Apply a command read from a persistence file: no propagation, no OOM check."""
+        cmd = lookup(argv[0])
+        if cmd is None:
+            raise CommandError(f"ERR unknown command '{argv[0].decode('utf-8', 'replace')}'")
+        session = self._replay_session
+        session.select(db)
+        with self.lock:
+            persisting, self.persisting = self.persisting, False
+            maxmemory, self.maxmemory = self.maxmemory, 0
+            try:
+                session.dirty = 0
+                session.prop = None
+                session.touched = None
+                reply = cmd.handler(session, argv)
+                if session.dirty and (self.memory.enabled or self.watched):
+                    self.keys_modified(db, session.touched or cmd.keys(argv))
+            finally:
+                self.persisting = persisting
+                self.maxmemory = maxmemory
+        return reply
+
+    @property
+    def _replay_session(self) -> Session:
+        session = self.__dict__.get("_replayer")
+        if session is None:
+            session = Session(self)
+            session.authenticated = True
+            self.sessions.pop(session.id, None)
+            self.__dict__["_replayer"] = session
+        return session
+
+    def dump_key(self, db: int, key: bytes) -> list[list[bytes]]:
+        """Return commands that recreate ``key`` exactly (value, then PEXPIREAT)."""
+        from stores.kv.types.dump import dump_commands
+
+        with self.lock:
+            ks = self.databases[db]
+            value = ks.peek(key)
+            if value is None:
+                return []
+            commands = dump_commands(key, value)
+            when = ks.expires.get(key)
+            if when is not None:
+                commands.append([b"PEXPIREAT", key, b"%d" % when])
+            return commands
+
+    # -- background work ----------------------------------------------------------
+
+    def cron(self) -> None:
+        """Run one round of background work: active expiry and housekeeping."""
+        with self.lock:
+            self.expiry.cycle()
+            for ks in self.databases:
+                ks.drop_idle_scan_index(30.0)
+            if self.maxmemory:
+                self.memory.make_room()
+
+    def _cron_loop(self) -> None:
+        while not self._closed.wait(1.0 / max(self.config.get("hz"), 1)):
+            try:
+                self.cron()
+            except Exception:
+                log.exception("kv cron failed")
+
+    def close(self) -> None:
+        """Stop background work and close persistence."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        if self._cron_thread is not None and self._cron_thread is not threading.current_thread():
+            self._cron_thread.join(timeout=5)
+        with self.lock:
+            close = getattr(self.persistence, "close", None)
+            if close is not None:
+                close()
+
+    @property
+    def closed(self) -> bool:
+        """Return True once ``close()`` was called."""
+        return self._closed.is_set()

@@ -1,0 +1,54 @@
+"""The key-value engine's closed set of errors.
+
+Every failure a command can report is a ``CommandError`` carrying the exact
+Redis error text (prefix included: ``ERR``, ``WRONGTYPE``, ``OOM``,
+``EXECABORT``, ...). The engine turns it into an ``ErrorReply`` once, in
+``Session.execute``; nothing else in the engine builds error replies. This
+module never imports anything from the rest of the engine.
+"""
+
+from __future__ import annotations
+
+
+class KVError(Exception):
+    """Base class of every error raised by the key-value engine."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class CommandError(KVError):
+    """A command failed; ``message`` is the Redis error reply text."""
+
+
+class ConfigError(KVError):
+    """An engine option or CONFIG SET value is invalid."""
+
+
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+NOT_INTEGER = "ERR value is not an integer or out of range"
+NOT_FLOAT = "ERR value is not a valid float"
+SYNTAX = "ERR syntax error"
+NO_SUCH_KEY = "ERR no such key"
+INDEX_OUT_OF_RANGE = "ERR index out of range"
+OVERFLOW = "ERR increment or decrement would overflow"
+OOM = "OOM command not allowed when used memory > 'maxmemory'."
+DB_INDEX = "ERR DB index is out of range"
+HASH_NOT_INTEGER = "ERR hash value is not an integer"
+HASH_NOT_FLOAT = "ERR hash value is not a float"
+NAN_OR_INF = "ERR increment would produce NaN or Infinity"
+MIN_MAX_FLOAT = "ERR min or max is not a float"
+MIN_MAX_LEX = "ERR min or max not valid string range item"
+TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
+NEGATIVE_TIMEOUT = "ERR timeout is negative"
+
+
+def wrong_arity(name: str) -> CommandError:
+    """Return the arity error for command ``name`` (lower case, as Redis prints it)."""
+    return CommandError(f"ERR wrong number of arguments for '{name}' command")
+
+
+def wrongtype() -> CommandError:
+    """Return the WRONGTYPE error."""
+    return CommandError(WRONGTYPE)
