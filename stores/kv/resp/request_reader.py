@@ -95,14 +95,17 @@ class RequestReader:
         """Add bytes received from the client."""
         if not data:
             return
+        if self.buffered + len(data) > self.query_buffer_limit:
+            # The client is closed without a reply: drop what it sent.
+            self._buf, self._pos, self._chunks, self._chunks_len = b"", 0, [], 0
+            self._argv, self._argv_bytes = None, 0
+            raise QueryBufferLimitError("query buffer limit reached")
         if self._pos >= len(self._buf) and not self._chunks:
             self._buf = bytes(data)
             self._pos = 0
         else:
             self._chunks.append(bytes(data))
             self._chunks_len += len(data)
-        if self.buffered > self.query_buffer_limit:
-            raise QueryBufferLimitError("query buffer limit reached")
 
     def _join(self) -> None:
         rest = self._buf[self._pos :] if self._pos < len(self._buf) else b""
