@@ -19,6 +19,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from stores.kv.commands import COMMANDS as ENGINE_COMMANDS
 from stores.kv.connection_commands import CONNECTION_COMMANDS
 from stores.kv.replies import NULL_ARRAY, Blocked, Push
 from stores.kv.resp import ProtocolError, QueryBufferLimitError, RequestReader, reply_encoder
@@ -141,6 +142,7 @@ class Connection(asyncio.Protocol):
         execute = session.execute
         server = self.server
         out = self._out = []
+        server.begin_batch()
         try:
             while True:
                 try:
@@ -154,7 +156,7 @@ class Connection(asyncio.Protocol):
                     break
                 name = argv[0]
                 special = CONNECTION_COMMANDS.get(name)
-                if special is None and len(name) <= 6:
+                if special is None and name not in ENGINE_COMMANDS and len(name) <= 6:
                     lowered = name.lower()
                     special = CONNECTION_COMMANDS.get(lowered)
                     if special is None and lowered in _SECURITY_WARNING:
@@ -181,7 +183,10 @@ class Connection(asyncio.Protocol):
                     break
         finally:
             self._out = None
-            if out:
+            if not server.flush_persistence(end_batch=True):
+                # Nothing of this batch may be acknowledged: drop the client.
+                self.abort()
+            elif out:
                 self.transport.write(b"".join(out))
             if self.closing and not self.closed:
                 self.transport.close()
@@ -250,6 +255,9 @@ class Connection(asyncio.Protocol):
             self._wait_for(reply)
             return
         self._unblock()
+        if not self.server.flush_persistence():
+            self.abort()
+            return
         self.transport.write(self.encode(reply))
         self.server.loop.call_soon(self.process)
 

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from stores.kv.batched_persistence import BatchedPersistence
 from stores.kv.connection import Connection
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,10 @@ class Server:
         self.max_bulk_len = int(config.get("proto-max-bulk-len"))
         self.query_buffer_limit = int(config.get("client-query-buffer-limit"))
         config.on_change(self._config_changed)
+        self.persistence: BatchedPersistence | None = None
+        if getattr(engine, "persisting", False):
+            self.persistence = BatchedPersistence(engine.persistence)
+            engine.set_persistence(self.persistence)
 
     # -- configuration ------------------------------------------------------------
 
@@ -134,6 +139,31 @@ class Server:
         """Note that a client went away (called by the connection)."""
         if self.stopping and not self.clients and self._all_closed is not None:
             self._all_closed.set()
+
+    # -- persistence ----------------------------------------------------------------
+
+    def begin_batch(self) -> None:
+        """Defer the engine's per-command persistence flush (a pipeline batch starts)."""
+        if self.persistence is not None:
+            self.persistence.begin_batch()
+
+    def flush_persistence(self, end_batch: bool = False) -> bool:
+        """Write (and fsync if configured) what the batch changed; False if that failed.
+
+        Called before any reply of the batch is written, so a reply never
+        acknowledges a write that is not in the append-only file.
+        """
+        if self.persistence is None:
+            return True
+        try:
+            if end_batch:
+                self.persistence.end_batch()
+            else:
+                self.persistence.flush()
+        except Exception:
+            log.exception("cannot write the append-only file; replies withheld")
+            return False
+        return True
 
     # -- blocking commands ----------------------------------------------------------
 

@@ -12,6 +12,8 @@ the reader never allocates for a length it has only been told about.
 
 from __future__ import annotations
 
+import collections
+
 from stores.kv.resp.errors import ProtocolError, QueryBufferLimitError
 from stores.kv.resp.format import (
     ARRAY,
@@ -71,7 +73,13 @@ class RequestReader:
     ):
         self.max_bulk_len = max_bulk_len
         self.query_buffer_limit = query_buffer_limit
-        self.auth_required = False
+        self._auth_required = False
+        # Commands parsed ahead by the fast path, not yet returned, and the
+        # bytes they came from (counted against the query buffer limit); an
+        # error met after them is raised once they are all returned.
+        self._ready: collections.deque[list[bytes]] = collections.deque()
+        self._ready_bytes = 0
+        self._error: ProtocolError | None = None
         self._buf = b""
         self._pos = 0
         # Bytes received but not yet joined onto _buf: joined only once there
@@ -89,7 +97,33 @@ class RequestReader:
     @property
     def buffered(self) -> int:
         """Return how many received bytes are held and not yet returned."""
-        return len(self._buf) - self._pos + self._chunks_len + self._argv_bytes
+        return len(self._buf) - self._pos + self._chunks_len + self._argv_bytes + self._ready_bytes
+
+    @property
+    def auth_required(self) -> bool:
+        """Return True while Redis's limits for unauthenticated clients apply."""
+        return self._auth_required
+
+    @auth_required.setter
+    def auth_required(self, value: bool) -> None:
+        if value and not self._auth_required and self._ready:
+            self._recheck_ready()
+        self._auth_required = value
+
+    def _recheck_ready(self) -> None:
+        """Apply the unauthenticated limits to commands parsed ahead, as if parsed now."""
+        kept: collections.deque[list[bytes]] = collections.deque()
+        for argv in self._ready:
+            if len(argv) > UNAUTHENTICATED_MAX_MULTIBULK_LEN:
+                error = "Protocol error: unauthenticated multibulk length"
+            elif any(len(arg) > UNAUTHENTICATED_MAX_BULK_LEN for arg in argv):
+                error = "Protocol error: unauthenticated bulk length"
+            else:
+                kept.append(argv)
+                continue
+            self._error = ProtocolError(error)
+            break
+        self._ready = kept
 
     def feed(self, data: bytes) -> None:
         """Add bytes received from the client."""
@@ -117,6 +151,69 @@ class RequestReader:
 
     def next_command(self) -> list[bytes] | None:
         """Return the next complete command, or None if more bytes are needed."""
+        ready = self._ready
+        if not ready:
+            self._ready_bytes = 0
+            if self._error is not None:
+                error, self._error = self._error, None
+                raise error
+            if self._argv is None and not self._auth_required:
+                self._parse_ahead()
+        if ready:
+            argv = ready.popleft()
+            if not ready:
+                self._ready_bytes = 0
+            return argv
+        return self._next_command_slowly()
+
+    def _parse_ahead(self) -> None:
+        """Parse every complete, plainly formed multibulk command in one loop.
+
+        The fast path for pipelines: anything unusual (an inline command, a
+        malformed or incomplete one, a limit) stops it, and the careful path
+        below takes over at that command, so the result is the same.
+        """
+        if self._chunks and len(self._buf) - self._pos + self._chunks_len >= self._need:
+            self._join()
+        buf = self._buf
+        start = pos = self._pos
+        n = len(buf)
+        max_bulk = self.max_bulk_len
+        ready = self._ready
+        find = buf.find
+        while pos < n and buf[pos] == ARRAY:
+            nl = find(b"\r", pos)
+            if nl < 0 or nl > n - 2:
+                break
+            text = buf[pos + 1 : nl]
+            if not (text.isdigit() and text[0] != 48 and len(text) < 10):
+                break
+            p = nl + 2
+            argv = []
+            for _ in range(int(text)):
+                if p >= n or buf[p] != BULK:
+                    break
+                nl = find(b"\r", p)
+                if nl < 0 or nl > n - 2:
+                    break
+                text = buf[p + 1 : nl]
+                if not (text.isdigit() and (text[0] != 48 or len(text) == 1) and len(text) < 20):
+                    break
+                end = nl + 2 + int(text)
+                if end + 2 > n or end - nl - 2 > max_bulk:
+                    break
+                argv.append(buf[nl + 2 : end])
+                p = end + 2
+            else:
+                ready.append(argv)
+                pos = p
+                continue
+            break
+        if pos != start:
+            self._pos = pos
+            self._ready_bytes += pos - start
+
+    def _next_command_slowly(self) -> list[bytes] | None:
         while True:
             if self._chunks and len(self._buf) - self._pos + self._chunks_len >= self._need:
                 self._join()
@@ -184,7 +281,7 @@ class RequestReader:
             return False
         if count > MAX_MULTIBULK_LEN:
             raise ProtocolError("Protocol error: invalid multibulk length")
-        if count > UNAUTHENTICATED_MAX_MULTIBULK_LEN and self.auth_required:
+        if count > UNAUTHENTICATED_MAX_MULTIBULK_LEN and self._auth_required:
             raise ProtocolError("Protocol error: unauthenticated multibulk length")
         self._pos = nl + 2
         if count > 0:
@@ -235,7 +332,7 @@ class RequestReader:
                             raise ProtocolError("Protocol error: too big bulk count string")
                         self._need = n - pos + 1
                         return None
-                    if bulk_len > UNAUTHENTICATED_MAX_BULK_LEN and self.auth_required:
+                    if bulk_len > UNAUTHENTICATED_MAX_BULK_LEN and self._auth_required:
                         raise ProtocolError("Protocol error: unauthenticated bulk length")
                     pos = nl + 2
                 end = pos + bulk_len

@@ -158,3 +158,29 @@ def test_random_reply_bytes_only_raise_protocol_error(data):
                 break
     except ProtocolError:
         pass
+
+
+def _outcome(data: bytes, cuts: list[int], fast: bool) -> tuple[list, str | None]:
+    reader = RequestReader(max_bulk_len=64, query_buffer_limit=4096)
+    if not fast:
+        reader._parse_ahead = lambda: None  # only the careful, one-command path
+    commands = []
+    try:
+        for piece in _cuts(data, cuts):
+            reader.feed(piece)
+            while (command := reader.next_command()) is not None:
+                commands.append(command)
+    except ProtocolError as exc:
+        return commands, exc.message
+    return commands, None
+
+
+@FUZZ
+@given(
+    data=st.lists(
+        st.one_of(FRAGMENTS, st.lists(ARGV, max_size=3).map(encode_pipeline)), max_size=5
+    ).map(b"".join),
+    cuts=st.lists(st.integers(min_value=0), max_size=4),
+)
+def test_the_fast_path_reads_exactly_what_the_careful_path_reads(data, cuts):
+    assert _outcome(data, cuts, fast=True) == _outcome(data, cuts, fast=False)

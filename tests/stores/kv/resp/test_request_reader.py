@@ -297,3 +297,38 @@ def test_feed_accepts_bytearray_and_memoryview():
 )
 def test_parse_ll_is_as_strict_as_string2ll(text, value):
     assert parse_ll(text) == value
+
+
+def test_commands_parsed_ahead_count_against_the_query_buffer_limit():
+    reader = RequestReader(query_buffer_limit=200)
+    reader.feed(encode_pipeline([[b"ECHO", b"x" * 40]] * 3))
+    assert reader.next_command() == [b"ECHO", b"x" * 40]
+    # Two commands are still held (parsed ahead): they count.
+    with pytest.raises(QueryBufferLimitError):
+        reader.feed(b"y" * 120)
+
+
+def test_requiring_auth_rechecks_commands_parsed_ahead():
+    big = [b"ECHO"] + [b"a"] * 11
+    reader = RequestReader()
+    reader.feed(encode_pipeline([[b"RESET"], [b"PING"], big, [b"PING"]]))
+    assert reader.next_command() == [b"RESET"]
+    reader.auth_required = True
+    assert reader.next_command() == [b"PING"]
+    with pytest.raises(ProtocolError, match="unauthenticated multibulk length"):
+        reader.next_command()
+    reader = RequestReader()
+    reader.feed(encode_pipeline([[b"RESET"], [b"AUTH", b"p" * 16385]]))
+    assert reader.next_command() == [b"RESET"]
+    reader.auth_required = True
+    with pytest.raises(ProtocolError, match="unauthenticated bulk length"):
+        reader.next_command()
+
+
+def test_an_error_after_good_commands_comes_after_them():
+    reader = RequestReader()
+    reader.feed(encode_pipeline([[b"PING"], [b"ECHO", b"a"]]) + b"*1\r\n$-3\r\n")
+    assert reader.next_command() == [b"PING"]
+    assert reader.next_command() == [b"ECHO", b"a"]
+    with pytest.raises(ProtocolError, match="invalid bulk length"):
+        reader.next_command()
