@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 # Cross-protocol scripting guard, as in Redis: an HTTP request sent to the
 # server is dropped without a reply.
+# Replies of one batch are written out once they exceed this, so that the
+# flow control below can stop a client that does not read them.
+OUTPUT_BATCH_BYTES = 1024 * 1024
+
 _SECURITY_WARNING = frozenset((b"post", b"POST", b"host:", b"Host:", b"HOST:"))
 
 
@@ -130,18 +134,20 @@ class Connection(asyncio.Protocol):
         self._paused = False
         if not self.closing:
             self.transport.resume_reading()
+            self.process()
 
     # -- commands ---------------------------------------------------------------
 
     def process(self) -> None:
         """Run the complete commands in the reader until it needs more bytes."""
-        if self.closing or self.blocked is not None or self.session is None:
+        if self.closing or self.blocked is not None or self.session is None or self._paused:
             return
         reader = self.reader
         session = self.session
         execute = session.execute
         server = self.server
         out = self._out = []
+        pending = 0
         server.begin_batch()
         try:
             while True:
@@ -174,13 +180,27 @@ class Connection(asyncio.Protocol):
                     self._block(argv, reply)
                     break
                 if type(reply) is list and reply and type(reply[0]) is Push:
-                    out.extend(map(self.encode, reply))
+                    data = b"".join(map(self.encode, reply))
                 else:
-                    out.append(self.encode(reply))
+                    data = self.encode(reply)
+                out.append(data)
+                pending += len(data)
                 if server.woken:
                     server.serve_woken()
                 if self.closing:
                     break
+                if pending > OUTPUT_BATCH_BYTES:
+                    # Small requests can ask for large replies: send what is
+                    # ready, and stop while the client does not read it.
+                    if not server.flush_persistence():
+                        self.abort()
+                        out.clear()
+                        break
+                    self.transport.write(b"".join(out))
+                    out.clear()
+                    pending = 0
+                    if self._paused:
+                        break
         finally:
             self._out = None
             if not server.flush_persistence(end_batch=True):

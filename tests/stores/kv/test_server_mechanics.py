@@ -413,3 +413,31 @@ def test_connection_commands_follow_redis_checks(engine):
                 "QUIT / RESET are allowed in this context"
             )
             assert c.command("RESET") == SimpleString("RESET")
+
+
+def test_a_client_that_does_not_read_is_throttled_not_buffered(engine, server):
+    value = b"v" * 100_000
+    with client(server) as c:
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        assert c.command("SET", "big", value) == SimpleString("OK")
+        c.send(b"GET big\r\n" * 400)  # 40 MB of replies for 3.6 KB of requests
+        time_limit = time.monotonic() + 5
+        held = 0
+        while time.monotonic() < time_limit:
+            held = max(
+                held,
+                server.call(
+                    lambda: max(
+                        (
+                            x.transport.get_write_buffer_size()
+                            for x in server.server.clients.values()
+                        ),
+                        default=0,
+                    )
+                ),
+            )
+            if held:
+                break
+            time.sleep(0.01)
+        assert held < 8 * 1024 * 1024
+        assert c.replies(400) == [value] * 400
