@@ -42,13 +42,12 @@ def int_or_none(raw: bytes) -> int | None:
 
 def parse_float(raw: bytes, message: str = NOT_FLOAT) -> float:
     """Return ``raw`` as a double as Redis's ``strtod`` checks it, or raise."""
-    if not raw or raw[:1].isspace() or raw[-1:].isspace() or b"_" in raw:
-        raise CommandError(message)
     try:
         value = float(raw)
     except ValueError:
         raise CommandError(message) from None
-    if math.isnan(value):
+    # float() forgives what strtod refuses: surrounding spaces, "_" and NaN.
+    if value != value or raw[0] <= 32 or raw[-1] <= 32 or b"_" in raw:
         raise CommandError(message)
     return value
 

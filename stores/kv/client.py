@@ -98,6 +98,8 @@ class Client(CoreCommands):
             self.session.select(db)
         self.encoder = Encoder(encoding, encoding_errors, decode_responses)
         self.decode_responses = decode_responses
+        self._encoding = encoding
+        self._encoding_errors = encoding_errors
         self._decode = (lambda b: b.decode(encoding, encoding_errors)) if decode_responses else None
         self.response_callbacks = CaseInsensitiveDict(_RESPONSE_CALLBACKS)
         self._owns_engine = owns_engine
@@ -139,8 +141,15 @@ class Client(CoreCommands):
             self.engine.close()
 
     def _encode(self, value: Any) -> bytes:
-        if type(value) is bytes:
+        kind = type(value)
+        if kind is bytes:
             return value
+        if kind is str:
+            return value.encode(self._encoding, self._encoding_errors)
+        if kind is int:
+            return b"%d" % value
+        if kind is float:
+            return repr(value).encode()
         if isinstance(value, (bytearray, memoryview)):
             return bytes(value)
         return self.encoder.encode(value)

@@ -52,3 +52,22 @@ def wrong_arity(name: str) -> CommandError:
 def wrongtype() -> CommandError:
     """Return the WRONGTYPE error."""
     return CommandError(WRONGTYPE)
+
+
+def unknown_subcommand(sub: bytes, container: str) -> CommandError:
+    """Return Redis's error for an unknown subcommand of ``container`` (e.g. ``OBJECT``)."""
+    text = sub.decode("utf-8", "replace")
+    return CommandError(f"ERR unknown subcommand '{text}'. Try {container} HELP.")
+
+
+def wrong_subcommand_arity(container: str, sub: bytes) -> CommandError:
+    """Return the arity error for a known subcommand (``'object|encoding'``)."""
+    text = sub.decode("utf-8", "replace").lower()
+    return CommandError(f"ERR wrong number of arguments for '{container.lower()}|{text}' command")
+
+
+def subcommand_error(sub: bytes, container: str, known: tuple[bytes, ...]) -> CommandError:
+    """Return the arity error if ``sub`` is a known subcommand, else the unknown one."""
+    if sub.lower() in known:
+        return wrong_subcommand_arity(container, sub)
+    return unknown_subcommand(sub, container)

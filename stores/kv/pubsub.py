@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from stores.kv.commands import command
-from stores.kv.errors import CommandError
+from stores.kv.errors import CommandError, subcommand_error
 from stores.kv.glob import glob_match
 from stores.kv.replies import Map, Push
 
@@ -167,6 +167,4 @@ def pubsub(s: Session, argv: list[bytes]) -> Any:
         return len(registry.patterns)
     if sub == b"help":
         return [b"PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"]
-    raise CommandError(
-        f"ERR unknown subcommand or wrong number of arguments for '{argv[1].decode('utf-8', 'replace')}'. Try PUBSUB HELP."
-    )
+    raise subcommand_error(argv[1], "PUBSUB", (b"channels", b"numsub", b"numpat", b"help"))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from stores.kv.arguments import parse_int
 from stores.kv.commands import COMMANDS, Command, all_commands, command, lookup
-from stores.kv.errors import CommandError, ConfigError
+from stores.kv.errors import CommandError, ConfigError, subcommand_error
 from stores.kv.replies import OK, PONG, Map, SimpleString, Verbatim
 
 if TYPE_CHECKING:
@@ -33,11 +33,15 @@ DEFAULT_SECTIONS = (
 )
 
 
+KNOWN_SUBCOMMANDS = {
+    "CONFIG": (b"get", b"set", b"resetstat", b"rewrite", b"help"),
+    "SLOWLOG": (b"get", b"len", b"reset", b"help"),
+    "COMMAND": (b"count", b"list", b"info", b"docs", b"getkeys", b"help"),
+}
+
+
 def _unknown_subcommand(argv: list[bytes], name: str) -> CommandError:
-    sub = argv[1].decode("utf-8", "replace")
-    return CommandError(
-        f"ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {name} HELP."
-    )
+    return subcommand_error(argv[1], name, KNOWN_SUBCOMMANDS[name])
 
 
 @command("ping", -1, "fast stale", group="connection")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from stores.kv.arguments import LLONG_MAX, LLONG_MIN, int_or_none, parse_int
 from stores.kv.commands import command
-from stores.kv.errors import DB_INDEX, NO_SUCH_KEY, SYNTAX, CommandError
+from stores.kv.errors import DB_INDEX, NO_SUCH_KEY, SYNTAX, CommandError, subcommand_error
 from stores.kv.eviction import estimate_key
 from stores.kv.glob import compile_glob
 from stores.kv.keyspace import TYPE_NAMES
@@ -483,10 +483,9 @@ def object_(s: Session, argv: list[bytes]) -> Any:
             b"REFCOUNT <key>",
             b"HELP",
         ]
-    if sub not in (b"encoding", b"freq", b"idletime", b"refcount") or len(argv) != 3:
-        raise CommandError(
-            f"ERR unknown subcommand or wrong number of arguments for '{argv[1].decode('utf-8', 'replace')}'. Try OBJECT HELP."
-        )
+    known = (b"encoding", b"freq", b"idletime", b"refcount", b"help")
+    if sub not in known[:4] or len(argv) != 3:
+        raise subcommand_error(argv[1], "OBJECT", known)
     ks = s.keyspace
     key = argv[2]
     if not ks.exists(key):
@@ -539,6 +538,4 @@ def memory(s: Session, argv: list[bytes]) -> Any:
             b"USAGE <key> [SAMPLES <count>]",
             b"HELP",
         ]
-    raise CommandError(
-        f"ERR unknown subcommand or wrong number of arguments for '{argv[1].decode('utf-8', 'replace')}'. Try MEMORY HELP."
-    )
+    raise subcommand_error(argv[1], "MEMORY", (b"usage", b"help"))

@@ -281,7 +281,10 @@ def _incr_by(s: Session, key: bytes, delta: int) -> int:
     result = current + delta
     if not LLONG_MIN <= result <= LLONG_MAX:
         raise CommandError(OVERFLOW)
-    ks.set(key, b"%d" % result, keep_ttl=True)
+    if old is None:
+        ks.set(key, b"%d" % result)
+    else:
+        ks.data[key] = b"%d" % result
     s.dirty = 1
     return result
 

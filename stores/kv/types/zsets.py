@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from bisect import bisect_left, insort
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,44 @@ class _Top:
 TOP = _Top()
 
 
+FLAT_LIMIT = 2048
+
+
+class FlatSortedList(list):
+    """A plain sorted list with SortedList's method names, for small sorted sets.
+
+    Below a few thousand members one contiguous list beats SortedList's
+    bookkeeping (an insert is a bisect and a short memmove); ``ZSet``
+    switches to SortedList when it grows past ``FLAT_LIMIT``.
+    """
+
+    __slots__ = ()
+
+    def add(self, value: tuple) -> None:
+        insort(self, value)
+
+    def remove(self, value: tuple) -> None:
+        index = bisect_left(self, value)
+        if index == len(self) or self[index] != value:
+            raise ValueError(f"{value!r} not in list")
+        del self[index]
+
+    def index(self, value: tuple) -> int:
+        index = bisect_left(self, value)
+        if index == len(self) or self[index] != value:
+            raise ValueError(f"{value!r} not in list")
+        return index
+
+    def bisect_left(self, value: tuple) -> int:
+        return bisect_left(self, value)
+
+    def islice(self, start: int, stop: int, reverse: bool = False) -> list:
+        part = self[start:stop]
+        if reverse:
+            part.reverse()
+        return part
+
+
 class ZSet:
     """A sorted set: member -> score, plus (score, member) pairs in order."""
 
@@ -54,7 +93,16 @@ class ZSet:
 
     def __init__(self) -> None:
         self.members: dict[bytes, float] = {}
-        self.sl = SortedList()
+        self.sl: FlatSortedList | SortedList = FlatSortedList()
+
+    @classmethod
+    def from_scores(cls, scores: dict[bytes, float]) -> ZSet:
+        """Return a sorted set holding ``scores`` (member -> score)."""
+        zset = cls()
+        zset.members = dict(scores)
+        pairs = sorted((score, member) for member, score in scores.items())
+        zset.sl = FlatSortedList(pairs) if len(pairs) <= FLAT_LIMIT else SortedList(pairs)
+        return zset
 
     def __len__(self) -> int:
         return len(self.members)
@@ -69,11 +117,14 @@ class ZSet:
         if old is None:
             members[member] = score
             self.sl.add((score, member))
+            if len(members) > FLAT_LIMIT and type(self.sl) is FlatSortedList:
+                self.sl = SortedList(self.sl)
             return True
         if old != score:
-            self.sl.remove((old, member))
+            sl = self.sl
+            sl.remove((old, member))
             members[member] = score
-            self.sl.add((score, member))
+            sl.add((score, member))
         return False
 
     def remove(self, member: bytes) -> bool:
@@ -93,10 +144,7 @@ class ZSet:
 
     def copy(self) -> ZSet:
         """Return an independent copy."""
-        other = ZSet()
-        other.members = dict(self.members)
-        other.sl = SortedList(self.sl)
-        return other
+        return ZSet.from_scores(self.members)
 
     def score_range(self, low: tuple[float, bool], high: tuple[float, bool]) -> tuple[int, int]:
         """Return the [start, end) index range of scores within the bounds."""
@@ -479,13 +527,23 @@ def zrevrange(s: Session, argv: list[bytes]) -> list:
         spec.scores = True
     elif len(argv) > 5:
         raise CommandError(SYNTAX)
-    spec.start, spec.stop = parse_int(argv[2]), parse_int(argv[3])
+    start, stop = parse_int(argv[2]), parse_int(argv[3])
     zset = s.keyspace.get(argv[1])
     if zset is None:
         return []
     if type(zset) is not ZSet:
         raise wrongtype()
-    return _with_scores(s, select_range(zset, spec), spec.scores)
+    sl = zset.sl
+    size = len(sl)
+    span = normalize_range(start, stop, size)
+    if span is None:
+        return []
+    pairs = sl.islice(size - 1 - span[1], size - span[0], reverse=True)
+    if not spec.scores:
+        return [member for _, member in pairs]
+    if s.protocol == 3:
+        return [[member, score] for score, member in pairs]
+    return [item for score, member in pairs for item in (member, score)]
 
 
 def _by_score_variant(s: Session, argv: list[bytes], by: str, rev: bool) -> list:
@@ -781,10 +839,7 @@ def _store(s: Session, key: bytes, result: dict[bytes, float]) -> int:
     ks = s.keyspace
     existed = ks.get_for_write(key) is not None
     if result:
-        zset = ZSet()
-        zset.members = dict(result)
-        zset.sl = SortedList((score, member) for member, score in result.items())
-        ks.set(key, zset)
+        ks.set(key, ZSet.from_scores(result))
         s.dirty = 1
     elif existed:
         ks.delete(key)

@@ -1,0 +1,201 @@
+"""Benchmark: the embedded key-value engine against fakeredis and a real redis-server.
+
+Runs GET, SET, INCR, HSET, LPUSH, ZINCRBY and ZREVRANGE 0 9 WITHSCORES
+through each client in one process, one after the other, and prints ops/s
+and the ratios of stores.kv to each anchor:
+
+- stores.kv: ``stores.kv.connect("memory:")`` or, with ``--aof``, a data
+  directory with ``appendonly=True, appendfsync="everysec"``;
+- fakeredis: ``fakeredis.FakeRedis()`` (in-process);
+- redis-py: ``redis.Redis`` to a redis-server started here on a free
+  loopback port with ``--save ""`` (stopped at the end).
+
+Every loop is bounded by ``--ops`` operations and ``--seconds`` seconds.
+Each operation is timed ``--repeat`` times and the best run is kept (the
+machine is shared, the best run is the least disturbed one).
+
+    python bench/kv_engine.py [--ops 20000] [--seconds 2] [--repeat 3] [--aof]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+KEYS = 1000
+MEMBERS = 1000
+FIELDS = 100
+LISTS = 100
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis() -> tuple[subprocess.Popen, int, str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    directory = tempfile.mkdtemp(prefix="kv-bench-redis-")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            directory,
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process, port, directory
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit("redis-server did not start")
+
+
+def operations(client):
+    """Return [(name, callable(i))] for the seven benchmarked operations."""
+    keys = [f"key:{i}" for i in range(KEYS)]
+    members = [f"member:{i}" for i in range(MEMBERS)]
+    fields = [f"field:{i}" for i in range(FIELDS)]
+    lists = [f"list:{i}" for i in range(LISTS)]
+    client.flushall()
+    client.mset({k: "value" for k in keys})
+    client.zadd("board", {m: i for i, m in enumerate(members)})
+    return [
+        ("GET", lambda i: client.get(keys[i % KEYS])),
+        ("SET", lambda i: client.set(keys[i % KEYS], "value")),
+        ("INCR", lambda i: client.incr("counter")),
+        ("HSET", lambda i: client.hset("hash", fields[i % FIELDS], "value")),
+        ("LPUSH", lambda i: client.lpush(lists[i % LISTS], "value")),
+        ("ZINCRBY", lambda i: client.zincrby("board", 1, members[i % MEMBERS])),
+        ("ZREVRANGE", lambda i: client.zrevrange("board", 0, 9, withscores=True)),
+    ]
+
+
+def measure(fn, ops: int, seconds: float, repeat: int) -> float:
+    best = 0.0
+    for _ in range(repeat):
+        deadline = time.perf_counter() + seconds
+        done = 0
+        start = time.perf_counter()
+        while done < ops:
+            for i in range(done, min(done + 500, ops)):
+                fn(i)
+            done = min(done + 500, ops)
+            if time.perf_counter() > deadline:
+                break
+        elapsed = time.perf_counter() - start
+        best = max(best, done / elapsed)
+    return best
+
+
+def run(args: argparse.Namespace) -> None:
+    import fakeredis
+    import redis
+
+    import stores.kv
+
+    cleanup = []
+    targets = []
+    if args.aof:
+        try:
+            import stores.kv.persistence  # noqa: F401
+        except ImportError as exc:
+            raise SystemExit(
+                f"--aof needs stores.kv.persistence, which is not available: {exc}"
+            ) from None
+        directory = tempfile.mkdtemp(prefix="kv-bench-aof-")
+        cleanup.append(lambda: shutil.rmtree(directory, ignore_errors=True))
+        ours = stores.kv.connect(directory, appendonly=True, appendfsync="everysec")
+        label = "stores.kv (AOF everysec)"
+    else:
+        ours = stores.kv.connect("memory:")
+        label = "stores.kv (memory:)"
+    targets.append((label, ours))
+    if not args.skip_fakeredis:
+        targets.append(("fakeredis", fakeredis.FakeRedis()))
+    if not args.skip_redis:
+        process, port, redis_dir = start_redis()
+        cleanup.append(
+            lambda: (
+                process.terminate(),
+                process.wait(10),
+                shutil.rmtree(redis_dir, ignore_errors=True),
+            )
+        )
+        targets.append(("redis-py -> redis-server", redis.Redis(host="127.0.0.1", port=port)))
+    try:
+        results: dict[str, dict[str, float]] = {}
+        for name, client in targets:
+            anchor_ops = (
+                args.ops if name.startswith("stores.kv") else min(args.ops, args.anchor_ops)
+            )
+            results[name] = {}
+            for op, fn in operations(client):
+                results[name][op] = measure(fn, anchor_ops, args.seconds, args.repeat)
+            client.flushall()
+        print_table(results, label)
+    finally:
+        ours.close()
+        for step in cleanup:
+            step()
+
+
+def print_table(results: dict[str, dict[str, float]], label: str) -> None:
+    names = list(results)
+    ops = list(results[label])
+    header = ["operation", *names] + [f"x {n.split(' ')[0]}" for n in names[1:]]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for op in ops:
+        row = [op] + [f"{results[n][op]:,.0f}" for n in names]
+        row += [f"{results[label][op] / results[n][op]:.1f}" for n in names[1:]]
+        print("| " + " | ".join(row) + " |")
+    print(f"\nops/s, best of runs; python {sys.version.split()[0]}, {os.cpu_count()} cpus")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ops", type=int, default=50000, help="operations per run for stores.kv")
+    parser.add_argument(
+        "--anchor-ops", type=int, default=10000, help="operations per run for the anchors"
+    )
+    parser.add_argument("--seconds", type=float, default=2.0, help="time limit per run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per operation (best is kept)")
+    parser.add_argument("--aof", action="store_true", help="persist stores.kv with AOF everysec")
+    parser.add_argument("--skip-redis", action="store_true")
+    parser.add_argument("--skip-fakeredis", action="store_true")
+    run(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

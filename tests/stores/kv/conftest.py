@@ -1,0 +1,79 @@
+"""Fixtures for the key-value engine tests.
+
+``r`` is the compatibility fixture: the same test body runs once against
+redis-py talking to a real redis-server (the reference, Redis 7.0) and once
+against ``stores.kv.connect("memory:")``. Both must pass.
+"""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+import stores.kv
+from stores.kv.engine import Engine
+from stores.kv.expiry import ManualClock
+
+
+@pytest.fixture(scope="session")
+def real_redis(redis_server):
+    client = redis.Redis(host=redis_server.host, port=redis_server.port)
+    yield client
+    client.close()
+
+
+@pytest.fixture(params=["redis", "kv"])
+def r(request):
+    """Yield a flushed client: real Redis first, then the embedded engine."""
+    if request.param == "redis":
+        client = request.getfixturevalue("real_redis")
+        client.flushall()
+        client.config_set("maxmemory", 0)
+        client.config_set("maxmemory-policy", "noeviction")
+        yield client
+        client.flushall()
+    else:
+        client = stores.kv.connect("memory:", background=False)
+        yield client
+        client.close()
+
+
+@pytest.fixture(params=["redis", "kv"])
+def rd(request):
+    """Like ``r`` but with decode_responses=True."""
+    if request.param == "redis":
+        server = request.getfixturevalue("redis_server")
+        client = redis.Redis(host=server.host, port=server.port, decode_responses=True)
+        client.flushall()
+        yield client
+        client.flushall()
+        client.close()
+    else:
+        client = stores.kv.connect("memory:", background=False, decode_responses=True)
+        yield client
+        client.close()
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def engine(clock):
+    eng = Engine(clock=clock, background=False)
+    yield eng
+    eng.close()
+
+
+@pytest.fixture
+def session(engine):
+    return engine.new_session()
+
+
+@pytest.fixture
+def kv(clock):
+    """Yield an embedded client whose engine runs on a manual clock."""
+    client = stores.kv.connect("memory:", clock=clock, background=False)
+    yield client
+    client.close()
