@@ -61,12 +61,14 @@ def open_persistence(
         persistence = Persistence(engine, fs, directory, settings, lock)
         loaded = load_directory(engine, fs, directory, settings.appendonly)
         persistence.loaded_keys = loaded.keys
+        persistence.snapshot_current = loaded.source in ("snapshot", "empty")
         if settings.appendonly:
             if loaded.source == "aof" and loaded.manifest.incrs:
                 name = loaded.manifest.incrs[-1][0]
                 file = fs.open_append(posixpath.join(directory, AOF_DIR, name))
                 persistence.aof_base_size = loaded.base_size
                 persistence.attach_aof(loaded.manifest, file, loaded.aof_size - file.size())
+                persistence.remove_orphan_files()
             else:
                 # No usable AOF yet (first start, or turning it on over a
                 # snapshot): write one from what was loaded, synchronously.

@@ -1,16 +1,16 @@
 """The append-only file writer: RESP commands out, durability per appendfsync.
 
-Owns one open incremental AOF file at a time, the in-memory buffer of
-commands not yet written, the SELECT bookkeeping (a SELECT is written
-whenever the database changes, as Redis does) and the fsync policy:
+Owns one open incremental AOF file at a time, the SELECT bookkeeping (a
+SELECT is written whenever the database changes, as Redis does) and the
+fsync policy. Every command is written to the kernel as it is appended,
+under the engine lock, so it is in the file before the reply is released
+whatever the mode:
 
-- ``always``: ``after_command`` writes and fsyncs everything appended so far
-  before it returns, so the reply is released only once the write is durable
-  (several threads share one fsync: group commit);
-- ``everysec``: ``after_command`` writes to the kernel before the reply; a
-  background thread fsyncs once a second;
-- ``no``: ``after_command`` writes to the kernel; the operating system
-  decides when the data reaches the disk.
+- ``always``: ``after_command`` fsyncs everything appended so far before it
+  returns, so the reply is released only once the write is durable
+  (threads waiting at the same time share one fsync: group commit);
+- ``everysec``: a background thread fsyncs once a second;
+- ``no``: the operating system decides when the data reaches the disk.
 
 Never interprets commands and never touches the engine.
 """
@@ -30,9 +30,35 @@ FSYNC_MODES = ("always", "everysec", "no")
 EVERYSEC_INTERVAL = 1.0
 
 
+try:  # hiredis (a project dependency) encodes in C, byte for byte the same
+    from hiredis import pack_command as _pack_command
+except ImportError:  # pragma: no cover - hiredis is in requirements.txt
+    _pack_command = None
+
+# One %-format per small argument count: the common commands encode in one step.
+_FORMATS = [b"*%d\r\n" % n + b"$%d\r\n%b\r\n" * n for n in range(17)]
+
+
 def encode_command(argv: Sequence[bytes]) -> bytes:
     """Return ``argv`` as a RESP array of bulk strings."""
-    parts = [b"*%d\r\n" % len(argv)]
+    if _pack_command is not None:
+        try:
+            return _pack_command(tuple(argv))
+        except TypeError:
+            pass  # an argument hiredis does not take (bytearray, memoryview)
+    return encode_command_python(argv)
+
+
+def encode_command_python(argv: Sequence[bytes]) -> bytes:
+    """Return ``argv`` as a RESP array of bulk strings (the reference encoder)."""
+    count = len(argv)
+    if count < len(_FORMATS):
+        values = []
+        for arg in argv:
+            values.append(len(arg))
+            values.append(arg)
+        return _FORMATS[count] % tuple(values)
+    parts = [b"*%d\r\n" % count]
     for arg in argv:
         parts.append(b"$%d\r\n%b\r\n" % (len(arg), arg))
     return b"".join(parts)
@@ -47,20 +73,26 @@ def check_fsync_mode(mode: str) -> str:
 
 
 class AppendOnlyWriter:
-    """Append commands to an incremental AOF file with an fsync policy."""
+    """Append commands to an incremental AOF file with an fsync policy.
+
+    ``append`` runs under the engine lock, which orders the file: it writes
+    each command to the kernel at once (one ``write`` call, as Redis writes
+    its buffer before replying). ``after_command`` runs outside the lock and
+    only fsyncs (``always``). A failed write keeps the bytes pending, retried
+    by the next append, and makes ``after_command`` raise MISCONF.
+    """
 
     def __init__(self, file: WritableFile, fsync_mode: str = "everysec"):
         self._file = file
         self.fsync_mode = check_fsync_mode(fsync_mode)
+        self._always = self.fsync_mode == "always"
         self._db = -1
-        self._buffer = bytearray()
-        self._buffer_lock = threading.Lock()
-        self._write_lock = threading.Lock()
-        self._appended = 0  # bytes ever appended to the buffer
+        self._pending = bytearray()  # bytes whose write failed, in order
+        self._sync_lock = threading.Lock()
+        self._appended = 0  # bytes ever appended
         self._written = 0  # bytes ever written to a file
         self._synced = 0  # bytes ever made durable
         self.last_write_error: str | None = None
-        self.last_fsync_time = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if self.fsync_mode == "everysec":
@@ -72,96 +104,105 @@ class AppendOnlyWriter:
         return self._file.path
 
     def file_size(self) -> int:
-        """Return the size of the current incremental file, buffer excluded."""
+        """Return the size of the current incremental file, pending bytes excluded."""
         return self._file.size()
 
     def buffer_length(self) -> int:
         """Return the number of bytes appended but not yet written."""
-        return len(self._buffer)
+        return len(self._pending)
 
     def append(self, db: int, argv: Sequence[bytes]) -> None:
-        """Buffer ``argv`` for database ``db``, preceded by SELECT if db changed."""
+        """Write ``argv`` for database ``db``, preceded by SELECT if db changed.
+
+        The caller holds the engine lock.
+        """
         data = encode_command(argv)
-        with self._buffer_lock:
-            if db != self._db:
-                data = encode_command([b"SELECT", str(db).encode()]) + data
-                self._db = db
-            self._buffer += data
-            self._appended += len(data)
+        if db != self._db:
+            data = encode_command([b"SELECT", str(db).encode()]) + data
+            self._db = db
+        self._appended += len(data)
+        if self._pending:
+            self._pending += data
+            self._write(self._pending)
+            return
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            self._write_failed(data, exc)
+            return
+        self._written = self._appended
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            self._write_failed(data, exc)
+            return
+        self._pending = bytearray()
+        self._written = self._appended
+        self.last_write_error = None
+
+    def _write_failed(self, data: bytes, exc: OSError) -> None:
+        # Keep only the bytes that did not land, so a retry never duplicates
+        # part of a command.
+        self._pending = bytearray(data[getattr(exc, "landed", 0) :])
+        self.last_write_error = str(exc)
+        log.error("cannot write the append-only file %s: %s", self.path, exc)
 
     def after_command(self) -> None:
-        """Write what was appended; with ``always`` also fsync it, before returning."""
-        target = self._appended
-        if self.fsync_mode == "always":
+        """Before the reply: raise MISCONF if the write failed; with ``always``, fsync."""
+        if self._pending:
+            raise PersistenceError(
+                f"MISCONF Errors writing to the AOF file: {self.last_write_error}"
+            )
+        if self._always:
+            target = self._appended
             if self._synced < target:
-                self._flush(sync=True, target=target)
-        elif self._written < target:
-            self._flush(sync=False, target=target)
+                self._sync(target)
+
+    def _sync(self, target: int | None) -> None:
+        with self._sync_lock:  # threads share one fsync (group commit)
+            written = self._written
+            if target is not None and self._synced >= target:
+                return
+            if self._synced >= written:
+                return
+            try:
+                self._file.fsync()
+            except OSError as exc:
+                self.last_write_error = str(exc)
+                log.error("cannot fsync the append-only file %s: %s", self.path, exc)
+                raise PersistenceError(f"MISCONF Errors writing to the AOF file: {exc}") from exc
+            self._synced = max(self._synced, written)
 
     def flush(self, sync: bool = True) -> None:
-        """Write the buffer, and fsync the file if ``sync``."""
-        self._flush(sync=sync, target=None)
-
-    def _flush(self, sync: bool, target: int | None) -> None:
-        with self._write_lock:
-            if target is not None and (self._synced if sync else self._written) >= target:
-                return
-            with self._buffer_lock:
-                data, self._buffer = self._buffer, bytearray()
-                end = self._appended
-            if data:
-                try:
-                    self._file.write(bytes(data))
-                except OSError as exc:
-                    self.last_write_error = str(exc)
-                    log.error("cannot write the append-only file %s: %s", self.path, exc)
-                    with self._buffer_lock:
-                        self._buffer[0:0] = data
-                    raise PersistenceError(
-                        f"MISCONF Errors writing to the AOF file: {exc}"
-                    ) from exc
-                self._written = end
-            if sync and self._synced < self._written:
-                self._fsync()
-
-    def _fsync(self) -> None:
-        written = self._written
-        try:
-            self._file.fsync()
-        except OSError as exc:
-            self.last_write_error = str(exc)
-            log.error("cannot fsync the append-only file %s: %s", self.path, exc)
-            raise PersistenceError(f"MISCONF Errors writing to the AOF file: {exc}") from exc
-        self.last_write_error = None
-        self._synced = written
+        """Retry pending bytes, and fsync the file if ``sync`` (engine lock held or idle)."""
+        if self._pending:
+            self._write(self._pending)
+            if self._pending:
+                raise PersistenceError(
+                    f"MISCONF Errors writing to the AOF file: {self.last_write_error}"
+                )
+        if sync:
+            self._sync(None)
 
     def switch_file(self, file: WritableFile) -> WritableFile:
         """Flush and fsync the current file, then append to ``file``; return the old one.
 
         The caller holds the engine lock, so no command is half-appended.
         """
-        with self._write_lock:
-            self._flush_locked()
+        self.flush(sync=True)
+        with self._sync_lock:
             old, self._file = self._file, file
-            with self._buffer_lock:
-                self._db = -1
+            self._db = -1
         return old
-
-    def _flush_locked(self) -> None:
-        with self._buffer_lock:
-            data, self._buffer = self._buffer, bytearray()
-            end = self._appended
-        if data:
-            self._file.write(bytes(data))
-            self._written = end
-        if self._synced < self._written:
-            self._fsync()
 
     def set_fsync_mode(self, mode: str) -> None:
         """Change the fsync policy; switching away from ``no`` syncs at once."""
         mode = check_fsync_mode(mode)
         self.flush(sync=True)
         self.fsync_mode = mode
+        self._always = mode == "always"
         if mode == "everysec":
             self._start_thread()
         else:
@@ -185,9 +226,9 @@ class AppendOnlyWriter:
     def _fsync_every_second(self) -> None:
         while not self._stop.wait(EVERYSEC_INTERVAL):
             try:
-                self.flush(sync=True)
+                self._sync(None)
             except PersistenceError:
-                pass  # logged by _flush; retried next second
+                pass  # logged by _sync; retried next second
 
     def close(self) -> None:
         """Stop the background thread, write and fsync everything, close the file."""

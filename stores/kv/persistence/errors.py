@@ -2,15 +2,21 @@
 
 Each message is what the engine shows its client, so command-level errors
 (SAVE while a background save runs, ...) carry Redis's exact text and the
-engine maps ``PersistenceError`` to an error reply once. Start-up errors
+engine maps ``PersistenceError`` (a ``CommandError``) to an error reply once. Start-up errors
 name the file and byte offset so an operator can find the damage.
 """
 
 from __future__ import annotations
 
+from stores.kv.errors import CommandError
 
-class PersistenceError(Exception):
-    """A persistence operation that cannot be done; str() is the reply text."""
+
+class PersistenceError(CommandError):
+    """A persistence operation that cannot be done; ``message`` is the reply text.
+
+    A CommandError, so the engine turns it into Redis's error reply in the one
+    place it maps errors.
+    """
 
 
 class DataDirectoryLockedError(PersistenceError):

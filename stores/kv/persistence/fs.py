@@ -23,7 +23,11 @@ _fsync = getattr(os, "fdatasync", os.fsync)
 
 
 class WritableFile(Protocol):
-    """A file open for writing at its end."""
+    """A file open for writing at its end.
+
+    ``write`` writes all of ``data`` or raises OSError; an OSError raised after
+    part of the data landed carries that byte count as ``landed``.
+    """
 
     path: str
 
@@ -84,11 +88,19 @@ class _RealFile:
         self._size = os.fstat(self._fd).st_size
 
     def write(self, data: bytes) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-            self._size += written
+        written = os.write(self._fd, data)
+        self._size += written
+        if written < len(data):
+            view = memoryview(data)[written:]
+            try:
+                while view:
+                    chunk = os.write(self._fd, view)
+                    view = view[chunk:]
+                    self._size += chunk
+                    written += chunk
+            except OSError as exc:
+                exc.landed = written  # what a retry must not write again
+                raise
 
     def fsync(self) -> None:
         _fsync(self._fd)

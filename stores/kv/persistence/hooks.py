@@ -22,8 +22,10 @@ from stores.kv.persistence.config import PersistenceConfig
 from stores.kv.persistence.errors import PersistenceError
 from stores.kv.persistence.format import (
     AOF_DIR,
+    AOF_PREFIX,
     MANIFEST_FILE,
     SNAPSHOT_FILE,
+    TEMP_SUFFIX,
     base_file_name,
     incr_file_name,
 )
@@ -71,6 +73,9 @@ class Persistence:
         self._aof_closed_size = 0  # base and finished incremental files
         self.aof_base_size = 0
         self.changes_since_save = 0
+        # True while dump.kvs is known to hold the data set as of the last
+        # save (loaded from it, or written by us); close() saves otherwise.
+        self.snapshot_current = False
         self.last_save_time = int(time.time())
         self.loaded_keys = 0
         self.rdb_saves = 0
@@ -81,6 +86,7 @@ class Persistence:
         self.last_rewrite_status = "ok"
         self.last_rewrite_seconds = -1
         self._job_lock = threading.Lock()
+        self._aof_files_lock = threading.Lock()
         self._job: str | None = None  # "save" or "rewrite"
         self._job_started = 0.0
         self._job_thread: threading.Thread | None = None
@@ -101,6 +107,22 @@ class Persistence:
         self.manifest = manifest
         self._aof_closed_size = closed_size
         self._writer = AppendOnlyWriter(file, self.config.appendfsync)
+
+    def remove_orphan_files(self) -> None:
+        """Delete leftovers of interrupted jobs: temp files, AOF files not in the manifest."""
+        fs = self.fs
+        for name in fs.listdir(self.directory):
+            if name.endswith(TEMP_SUFFIX):
+                fs.remove(posixpath.join(self.directory, name))
+        if self.manifest is None or not fs.exists(self.aof_directory):
+            return
+        keep = set(self.manifest.files()) | {MANIFEST_FILE}
+        orphans = [name for name in fs.listdir(self.aof_directory) if name not in keep]
+        for name in orphans:
+            log.info("removing %s: not part of the AOF", name)
+            fs.remove(posixpath.join(self.aof_directory, name))
+        if orphans:
+            fs.fsync_dir(self.aof_directory)
 
     def start_cron(self) -> None:
         """Start the once-a-second cron thread (save rules, automatic rewrite)."""
@@ -237,6 +259,32 @@ class Persistence:
             writer, self._writer = self._writer, None
         if writer is not None:
             writer.close()
+            self.discard_aof()
+
+    def discard_aof(self) -> None:
+        """Delete the AOF files: once writes stop being logged they would be stale.
+
+        Redis leaves them, and a later start with the AOF on silently loads
+        the old data; here the manifest goes first, so a start with the AOF
+        on falls back to dump.kvs. Called with the AOF off.
+        """
+        with self._aof_files_lock:
+            if self._writer is not None:
+                return
+            fs, aof_dir = self.fs, self.aof_directory
+            manifest = posixpath.join(aof_dir, MANIFEST_FILE)
+            if not fs.exists(aof_dir):
+                return
+            if fs.exists(manifest):
+                fs.remove(manifest)
+                fs.fsync_dir(aof_dir)
+            for name in fs.listdir(aof_dir):
+                if name.startswith(AOF_PREFIX):
+                    fs.remove(posixpath.join(aof_dir, name))
+            fs.fsync_dir(aof_dir)
+            self.manifest = None
+            self._aof_closed_size = 0
+            self.aof_base_size = 0
 
     # INFO persistence
 
@@ -393,7 +441,12 @@ class Persistence:
             self.last_bgsave_status = "err"
             writer.abort()
             raise
-        self.changes_since_save -= changes_before
+        self._acquire_engine_lock()
+        try:  # propagate() counts under the engine lock; subtract under it too
+            self.changes_since_save -= changes_before
+        finally:
+            self.engine.lock.release()
+        self.snapshot_current = True
         self.last_save_time = int(time.time())
         self.last_bgsave_status = "ok"
         self.last_bgsave_seconds = int(time.monotonic() - started)
@@ -426,8 +479,10 @@ class Persistence:
         """
         fs, aof_dir = self.fs, self.aof_directory
         fs.makedirs(aof_dir)
-        old = self.manifest or Manifest()
         enabling = self._writer is None and self._enable_on_rewrite
+        if enabling:
+            self.discard_aof()  # whatever is there stopped being logged to
+        old = self.manifest or Manifest()
         incr_seq = old.next_seq()
         incr_name = incr_file_name(incr_seq)
         incr_file = fs.create(posixpath.join(aof_dir, incr_name))
@@ -455,16 +510,29 @@ class Persistence:
                     self._enable_on_rewrite = False
             finally:
                 self.engine.lock.release()
+            if self._writer is None:
+                incr_file.close()  # the AOF is off: nothing will be appended
             self._walk_into(writer, walk)
             base_size = writer.commit()
         except BaseException:
+            if self._writer is None:
+                incr_file.close()
             writer.abort()
             raise
         new = Manifest((base_name, incr_seq + 1), [(incr_name, incr_seq)])
-        write_manifest(fs, posixpath.join(aof_dir, MANIFEST_FILE), new)
-        self.manifest = new
-        self.aof_base_size = base_size
-        self._aof_closed_size = base_size
+        with self._aof_files_lock:
+            if self._writer is None:
+                # The AOF is off (or was turned off meanwhile): a published
+                # AOF would go stale at once, so drop the result.
+                for name in new.files():
+                    fs.remove(posixpath.join(aof_dir, name))
+                fs.fsync_dir(aof_dir)
+                log.info("AOF rewrite discarded: the AOF is off")
+                return
+            write_manifest(fs, posixpath.join(aof_dir, MANIFEST_FILE), new)
+            self.manifest = new
+            self.aof_base_size = base_size
+            self._aof_closed_size = base_size
         for name in set(old.files()) - set(new.files()):
             path = posixpath.join(aof_dir, name)
             if fs.exists(path):
@@ -513,7 +581,7 @@ class Persistence:
     # shutdown
 
     def close(self) -> None:
-        """Stop the threads, save if the rules ask for it, flush the AOF, unlock."""
+        """Stop the threads, save if save rules are set, flush the AOF, unlock."""
         if self._closed:
             return
         self._closing = True
@@ -528,7 +596,9 @@ class Persistence:
         self._job_idle.wait()
         self._closing = False  # the final save below must not cancel itself
         try:
-            if self._save_rules and self.changes_since_save:
+            # Redis saves on shutdown whenever save rules are set; skip it
+            # only when dump.kvs already holds exactly this data set.
+            if self._save_rules and (self.changes_since_save or not self.snapshot_current):
                 self.save()
         finally:
             self._closed = True

@@ -10,6 +10,7 @@ incremental file.
 
 from __future__ import annotations
 
+import logging
 import posixpath
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,8 @@ from stores.kv.persistence.format import AOF_DIR, MANIFEST_FILE, SNAPSHOT_FILE
 from stores.kv.persistence.fs import FileSystem
 from stores.kv.persistence.manifest import Manifest, read_manifest
 from stores.kv.persistence.snapshot_reader import load_snapshot
+
+log = logging.getLogger("stores.kv.persistence")
 
 
 def _error_message(reply: Any) -> str | None:
@@ -66,6 +69,12 @@ def load_directory(engine: Any, fs: FileSystem, directory: str, appendonly: bool
     manifest_path = posixpath.join(directory, AOF_DIR, MANIFEST_FILE)
     if appendonly and fs.exists(manifest_path):
         return _load_aof(fs, posixpath.join(directory, AOF_DIR), manifest_path, apply)
+    if fs.exists(manifest_path):
+        log.warning(
+            "appendonly is off: ignoring the append-only file in %s (it is replaced "
+            "when the AOF is turned on); loading the snapshot instead",
+            posixpath.dirname(manifest_path),
+        )
     snapshot_path = posixpath.join(directory, SNAPSHOT_FILE)
     if fs.exists(snapshot_path):
         info = load_snapshot(fs, snapshot_path, _key_applier(apply))

@@ -73,7 +73,7 @@ class CopyOnWriteWalk:
     def _freeze(self, db: int) -> None:
         if db < self._cursor or db in self._frozen or db >= self._dbs:
             return
-        for key in list(self._engine.databases[db].keys()):
+        for key in _key_list(self._engine.databases[db]):
             self._save(db, key)
         self._frozen.add(db)
 
@@ -92,7 +92,7 @@ class CopyOnWriteWalk:
             self._acquire()
             try:
                 self._cursor, self._done = db, set()
-                keys = [] if db in self._frozen else list(self._engine.databases[db].keys())
+                keys = [] if db in self._frozen else _key_list(self._engine.databases[db])
                 self.keys_total += len(keys)
             finally:
                 self._engine.lock.release()
@@ -146,3 +146,9 @@ class CopyOnWriteWalk:
             if not position & 31 and time.perf_counter() > deadline:
                 break
         return position
+
+
+def _key_list(keyspace: Any) -> list[bytes]:
+    """Return the keys of ``keyspace`` as a list of its own (no second copy)."""
+    keys = keyspace.keys()
+    return keys if isinstance(keys, list) else list(keys)

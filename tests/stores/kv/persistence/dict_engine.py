@@ -29,12 +29,18 @@ class NoPersistence:
         pass
 
 
+class Keyspace(dict):
+    def keys(self):
+        """Return a snapshot list, as the real Keyspace does."""
+        return list(super().keys())
+
+
 class DictEngine:
     DATABASES = 16
 
     def __init__(self):
         self.lock = threading.RLock()
-        self.databases = [dict() for _ in range(self.DATABASES)]
+        self.databases = [Keyspace() for _ in range(self.DATABASES)]
         self.persistence = NoPersistence()
 
     def execute(self, db: int, argv: list[bytes]):
@@ -98,7 +104,11 @@ class DictEngine:
             return "OK"
         if name == b"SWAPDB":
             a, b = int(argv[1]), int(argv[2])
-            self.databases[a], self.databases[b] = self.databases[b], self.databases[a]
+            first, second = dict(self.databases[a]), dict(self.databases[b])
+            self.databases[a].clear()
+            self.databases[a].update(second)
+            self.databases[b].clear()
+            self.databases[b].update(first)
             return "OK"
         return ErrorReply(f"ERR unknown command '{argv[0].decode(errors='replace')}'")
 

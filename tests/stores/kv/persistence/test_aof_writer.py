@@ -5,7 +5,11 @@ import threading
 import pytest
 
 from stores.kv.persistence import aof_writer
-from stores.kv.persistence.aof_writer import AppendOnlyWriter, encode_command
+from stores.kv.persistence.aof_writer import (
+    AppendOnlyWriter,
+    encode_command,
+    encode_command_python,
+)
 from stores.kv.persistence.errors import PersistenceError
 from stores.kv.persistence.fs import FaultInjectingFileSystem, RealFileSystem
 
@@ -60,7 +64,6 @@ def test_always_makes_the_command_durable_before_returning(mem):
 def test_no_writes_to_the_kernel_but_never_fsyncs(mem):
     writer = new_writer(mem, "no")
     writer.append(0, [b"SET", b"k", b"v"])
-    writer.after_command()
     assert mem.read_bytes("/d/a.aof").endswith(b"$1\r\nv\r\n")
     mem.reboot()
     assert mem.read_bytes("/d/a.aof") == b""
@@ -70,13 +73,14 @@ def test_everysec_fsyncs_from_its_background_thread(mem, monkeypatch):
     monkeypatch.setattr(aof_writer, "EVERYSEC_INTERVAL", 0.01)
     writer = new_writer(mem, "everysec")
     synced = threading.Event()
-    original = writer._fsync
+    file = writer._file
+    original = file.fsync
 
     def fsync_and_signal():
         original()
         synced.set()
 
-    writer._fsync = fsync_and_signal
+    file.fsync = fsync_and_signal
     writer.append(0, [b"SET", b"k", b"v"])
     writer.after_command()
     assert mem.read_bytes("/d/a.aof").endswith(b"$1\r\nv\r\n")
@@ -128,18 +132,52 @@ def test_group_commit_under_many_threads(tmp_path):
     assert data.count(b"SELECT") == 1
 
 
-def test_write_error_is_reported_and_data_kept(mem):
+def test_write_error_is_reported_and_retried_without_duplicates(mem):
+    writer = new_writer(mem, "always")
+    file = writer._file
+    real_write = file.write
+
+    def half_then_fail(data):
+        real_write(bytes(data[: len(data) // 2]))
+        exc = OSError(28, "No space left on device")
+        exc.landed = len(data) // 2
+        raise exc
+
+    file.write = half_then_fail
+    writer.append(0, [b"SET", b"k", b"v"])
+    with pytest.raises(PersistenceError, match="MISCONF.*No space left"):
+        writer.after_command()
+    assert writer.last_write_error and writer.buffer_length() > 0
+    file.write = real_write
+    writer.append(0, [b"SET", b"k2", b"v2"])
+    writer.after_command()
+    assert writer.last_write_error is None and writer.buffer_length() == 0
+    mem.reboot()
+    assert mem.read_bytes("/d/a.aof") == (
+        encode_command([b"SELECT", b"0"])
+        + encode_command([b"SET", b"k", b"v"])
+        + encode_command([b"SET", b"k2", b"v2"])
+    )
+
+
+def test_fsync_error_is_misconf(mem):
     writer = new_writer(mem, "always")
 
-    def failing(data):
-        raise OSError(28, "No space left on device")
+    def failing():
+        raise OSError(5, "Input/output error")
 
-    real_write = writer._file.write
-    writer._file.write = failing
+    writer._file.fsync = failing
     writer.append(0, [b"SET", b"k", b"v"])
     with pytest.raises(PersistenceError, match="MISCONF"):
         writer.after_command()
-    assert writer.last_write_error
-    writer._file.write = real_write
-    writer.after_command()
-    assert mem.read_bytes("/d/a.aof").endswith(b"$1\r\nv\r\n")
+
+
+def test_encoders_agree_on_every_shape():
+    for count in (1, 2, 16, 17, 100):
+        argv = [b"a%d\r\n" % i * (i % 3) for i in range(count)]
+        expected = b"*%d\r\n" % count + b"".join(b"$%d\r\n%b\r\n" % (len(a), a) for a in argv)
+        assert encode_command(argv) == expected
+        assert encode_command_python(argv) == expected
+    assert encode_command([b"SET", bytearray(b"k"), memoryview(b"v")]) == encode_command(
+        [b"SET", b"k", b"v"]
+    )

@@ -99,3 +99,33 @@ def test_crash_during_the_first_open_leaves_an_openable_directory():
         fs.reboot()
         recovered = recovered_model(fs)
         assert all(recovered.get(k) == v for k, v in acked.items())
+
+
+@pytest.mark.parametrize("mode", ["everysec", "no"])
+def test_without_always_a_crash_recovers_a_prefix_of_the_history(mode):
+    """everysec and no may lose recent writes on power loss, never reorder or corrupt."""
+    rng = random.Random(mode)
+    for round_ in range(40):
+        fs = FaultInjectingFileSystem(seed=round_)
+        fs.makedirs("/d")
+        config = PersistenceConfig(
+            appendonly=True, appendfsync=mode, save="", background_threads=False
+        )
+        engine = DictEngine()
+        history = []
+        fs.crash_after(rng.randrange(1, 200))
+        try:
+            p = open_persistence(engine, "/d", config, fs=fs)
+            history.append(Life.model_of(engine))
+            for step in range(60):
+                engine.execute(step % 2, [b"SET", b"k%d" % rng.randrange(8), b"%d" % step])
+                history.append(Life.model_of(engine))
+                if step % 20 == 19:
+                    p._writer.flush(sync=True)  # what the once-a-second thread does
+            p.close()
+        except SimulatedCrash:
+            history.append(Life.model_of(engine))  # the write in flight may have landed whole
+        fs.crash()
+        fs.reboot(keep_unsynced=bool(round_ % 2))
+        recovered = recovered_model(fs)
+        assert recovered in history, round_

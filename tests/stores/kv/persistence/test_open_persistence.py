@@ -1,6 +1,7 @@
 """open_persistence: lock, load, hook into the engine, and survive restarts."""
 
 import logging
+import threading
 
 import pytest
 
@@ -104,19 +105,33 @@ def test_turning_the_aof_on_keeps_the_snapshot_data(fs):
 
 
 def test_runtime_appendonly_switch(fs):
-    engine, p = open_engine(fs)
+    engine, p = open_engine(fs, save="3600 1")
     engine.execute(0, [b"SET", b"a", b"1"])
     p.config_changed("appendonly", True)
     assert p.wait_for_jobs(30)
     assert p.info()["aof_enabled"] == 1
+    assert fs.exists(f"{D}/appendonlydir/appendonly.aof.manifest")
     engine.execute(0, [b"SET", b"b", b"2"])
     p.config_changed("appendfsync", "always")
+    assert p._writer.fsync_mode == "always"
     p.config_changed("appendonly", False)
-    engine.execute(0, [b"SET", b"c", b"3"])  # not logged any more
-    p.close()
+    # Writes are no longer logged, so the AOF is gone rather than left stale.
+    assert not fs.exists(f"{D}/appendonlydir/appendonly.aof.manifest")
+    assert p.info()["aof_enabled"] == 0
+    engine.execute(0, [b"SET", b"c", b"3"])
+    p.close()  # saves dump.kvs: save rules are set
     again, p2 = open_engine(fs, appendonly=True)
-    assert again.databases[0] == {b"a": b"1", b"b": b"2"}
+    assert again.databases[0] == {b"a": b"1", b"b": b"2", b"c": b"3"}
     p2.close()
+
+
+def test_rewrite_with_the_aof_off_publishes_nothing(fs):
+    engine, p = open_engine(fs)
+    engine.execute(0, [b"SET", b"a", b"1"])
+    assert p.bgrewriteaof() == "Background append only file rewriting started"
+    assert p.wait_for_jobs(30)
+    assert fs.listdir(f"{D}/appendonlydir") == []
+    p.close()
 
 
 def test_info_fields_have_redis_names(fs):
@@ -218,4 +233,70 @@ def test_save_rules_run_from_cron(fs):
     assert p.cron(now=p.last_save_time + 100) == "save"
     assert p.wait_for_jobs(30)
     assert p.changes_since_save == 0 and fs.exists(f"{D}/dump.kvs")
+    p.close()
+
+
+def test_close_with_the_engine_lock_held_cancels_a_running_job(fs):
+    engine = DictEngine()
+    for i in range(20000):
+        engine.databases[i % 4][b"k%d" % i] = b"v"
+    p = open_persistence(engine, D, config(save="3600 1"), fs=fs)
+    engine.execute(0, [b"SET", b"a", b"1"])
+    assert p.bgsave() == "Background saving started"
+    done = threading.Event()
+
+    def close_like_engine_close():
+        with engine.lock:  # Engine.close() holds its lock around persistence.close()
+            p.close()
+        done.set()
+
+    closer = threading.Thread(target=close_like_engine_close)
+    closer.start()
+    closer.join(60)
+    assert done.is_set(), "close() deadlocked against the background save"
+    again = DictEngine()
+    p2 = open_persistence(again, D, config(), fs=fs)
+    assert again.contents() == engine.contents()  # the final save on close
+    p2.close()
+
+
+def test_aof_base_and_incr_files_are_switched_by_a_rewrite(fs):
+    engine, p = open_engine(fs, appendonly=True)
+    engine.execute(0, [b"SET", b"a", b"1"])
+    first = p.manifest.files()
+    p.bgrewriteaof()
+    assert p.wait_for_jobs(30)
+    second = p.manifest.files()
+    assert set(first).isdisjoint(second)
+    assert sorted(fs.listdir(f"{D}/appendonlydir")) == sorted([*second, "appendonly.aof.manifest"])
+    assert p.info()["aof_base_size"] == fs.size(f"{D}/appendonlydir/{second[0]}")
+    p.close()
+
+
+def test_leftovers_of_interrupted_jobs_are_removed_on_open(fs):
+    engine, p = open_engine(fs, appendonly=True)
+    engine.execute(0, [b"SET", b"a", b"1"])
+    listed = sorted([*p.manifest.files(), "appendonly.aof.manifest"])
+    p.close()
+    for path in (
+        f"{D}/appendonlydir/appendonly.aof.9.base.kvs.tmp",
+        f"{D}/appendonlydir/appendonly.aof.8.incr.aof",
+        f"{D}/dump.kvs.tmp",
+    ):
+        fs.write_bytes(path, b"junk")
+    engine, p = open_engine(fs, appendonly=True)
+    assert engine.databases[0] == {b"a": b"1"}
+    assert sorted(fs.listdir(f"{D}/appendonlydir")) == listed
+    assert not fs.exists(f"{D}/dump.kvs.tmp")
+    p.close()
+
+
+def test_an_aof_left_while_appendonly_is_off_is_ignored_with_a_warning(fs, caplog):
+    engine, p = open_engine(fs, appendonly=True)
+    engine.execute(0, [b"SET", b"a", b"1"])
+    p.close()
+    with caplog.at_level(logging.WARNING, logger="stores.kv.persistence"):
+        engine, p = open_engine(fs, appendonly=False)
+    assert engine.databases[0] == {}
+    assert "ignoring the append-only file" in caplog.text
     p.close()

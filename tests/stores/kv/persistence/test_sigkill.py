@@ -58,3 +58,70 @@ def test_every_acknowledged_write_survives_sigkill(tmp_path):
             assert engine.databases[i % 3].get(b"key:%d" % i) == b"value:%d" % i, i
     finally:
         p.close()
+
+
+ENGINE_WRITER = textwrap.dedent(
+    """
+    import sys
+    import stores.kv
+
+    client = stores.kv.connect(sys.argv[1], appendonly=True, appendfsync="always")
+    i = 0
+    while True:
+        if i % 4 == 0:
+            client.set(f"key:{i}", f"value:{i}")
+        elif i % 4 == 1:
+            client.hset("hash", f"f{i}", i)
+        elif i % 4 == 2:
+            client.rpush("list", i)
+        else:
+            with client.pipeline(transaction=True) as pipe:
+                pipe.incr("counter").zadd("zset", {f"m{i}": i}).execute()
+        print(f"ack {i}", flush=True)
+        i += 1
+        if i % 700 == 0:
+            client.bgrewriteaof()
+    """
+)
+
+
+def test_every_acknowledged_write_survives_sigkill_of_the_real_engine(tmp_path):
+    import stores.kv
+
+    writer = subprocess.Popen(
+        [sys.executable, "-c", ENGINE_WRITER, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        text=True,
+    )
+    acked = []
+    try:
+        for line in writer.stdout:
+            acked.append(int(line.split()[1]))
+            if len(acked) >= 2000:
+                break
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait(timeout=30)
+        writer.stdout.close()
+    assert len(acked) >= 2000, "the writer died on its own"
+    client = stores.kv.connect(str(tmp_path), appendonly=True, background=False)
+    try:
+        hash_ = client.hgetall("hash")
+        items = set(client.lrange("list", 0, -1))
+        zset = set(client.zrange("zset", 0, -1))
+        transactions = 0
+        for i in acked:
+            if i % 4 == 0:
+                assert client.get(f"key:{i}") == f"value:{i}".encode(), i
+            elif i % 4 == 1:
+                assert hash_[f"f{i}".encode()] == str(i).encode(), i
+            elif i % 4 == 2:
+                assert str(i).encode() in items, i
+            else:
+                assert f"m{i}".encode() in zset, i
+                transactions += 1
+        counter = int(client.get("counter"))
+        assert transactions <= counter <= transactions + 1
+    finally:
+        client.close()
