@@ -148,7 +148,9 @@ class Connection(asyncio.Protocol):
         server = self.server
         out = self._out = []
         pending = 0
-        server.begin_batch()
+        persistence = server.persistence
+        if persistence is not None:
+            persistence.begin_batch()
         try:
             while True:
                 try:
@@ -203,14 +205,15 @@ class Connection(asyncio.Protocol):
                         break
         finally:
             self._out = None
-            if not server.flush_persistence(end_batch=True):
+            if persistence is not None and not server.flush_persistence(end_batch=True):
                 # Nothing of this batch may be acknowledged: drop the client.
                 self.abort()
             elif out:
-                self.transport.write(b"".join(out))
+                self.transport.write(out[0] if len(out) == 1 else b"".join(out))
             if self.closing and not self.closed:
                 self.transport.close()
-            reader.auth_required = not session.authenticated
+            if reader._auth_required is session.authenticated:
+                reader.auth_required = not session.authenticated
 
     def set_protocol(self, protocol: int) -> None:
         """Encode later replies for RESP ``protocol`` (2 or 3)."""
