@@ -17,33 +17,32 @@ from typing import Any
 
 
 class BatchedPersistence:
-    """A persistence object whose ``after_command`` is deferred inside a batch."""
+    """A persistence object whose ``after_command`` is deferred inside a batch.
+
+    The server sets ``batching`` while it runs a batch and, when ``pending``
+    is set at the end, calls ``flush`` before writing the replies.
+    """
 
     def __init__(self, inner: Any) -> None:
-        self.__dict__["_inner"] = inner
-        self.__dict__["_batching"] = False
-        self.__dict__["_pending"] = False
+        self.inner = inner
+        self.batching = False
+        self.pending = False
         # The hooks called for every write, bound once: no __getattr__ on the hot path.
-        self.__dict__["propagate"] = inner.propagate
-        self.__dict__["before_write"] = inner.before_write
+        self.propagate = inner.propagate
+        self.before_write = inner.before_write
 
     @property
     def rewriting(self) -> bool:
         """Return the wrapped object's ``rewriting`` (read on every write command)."""
-        return self._inner.rewriting
-
-    @property
-    def inner(self) -> Any:
-        """Return the wrapped persistence object."""
-        return self._inner
+        return self.inner.rewriting
 
     def begin_batch(self) -> None:
         """Defer ``after_command`` until ``flush``."""
-        self.__dict__["_batching"] = True
+        self.batching = True
 
     def end_batch(self) -> None:
         """Stop deferring, then ``flush``."""
-        self.__dict__["_batching"] = False
+        self.batching = False
         self.flush()
 
     def flush(self) -> None:
@@ -52,19 +51,17 @@ class BatchedPersistence:
         Raises what the wrapped ``after_command`` raises (a failed write or
         fsync): the caller must then not release the replies it covers.
         """
-        if self._pending:
-            self.__dict__["_pending"] = False
-            self._inner.after_command()
+        if self.pending:
+            self.pending = False
+            self.inner.after_command()
 
     def after_command(self) -> None:
         """Write now, or remember to write when the batch is flushed."""
-        if self._batching:
-            self.__dict__["_pending"] = True
+        if self.batching:
+            self.pending = True
         else:
-            self._inner.after_command()
+            self.inner.after_command()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._inner, name, value)
+        # Only reached for names not set above: everything else is the wrapped object's.
+        return getattr(self.__dict__["inner"], name)

@@ -150,7 +150,7 @@ class Connection(asyncio.Protocol):
         pending = 0
         persistence = server.persistence
         if persistence is not None:
-            persistence.begin_batch()
+            persistence.batching = True
         try:
             while True:
                 try:
@@ -205,7 +205,9 @@ class Connection(asyncio.Protocol):
                         break
         finally:
             self._out = None
-            if persistence is not None and not server.flush_persistence(end_batch=True):
+            if persistence is not None:
+                persistence.batching = False
+            if persistence is not None and persistence.pending and not server.flush_persistence():
                 # Nothing of this batch may be acknowledged: drop the client.
                 self.abort()
             elif out:

@@ -142,24 +142,16 @@ class Server:
 
     # -- persistence ----------------------------------------------------------------
 
-    def begin_batch(self) -> None:
-        """Defer the engine's per-command persistence flush (a pipeline batch starts)."""
-        if self.persistence is not None:
-            self.persistence.begin_batch()
-
-    def flush_persistence(self, end_batch: bool = False) -> bool:
+    def flush_persistence(self) -> bool:
         """Write (and fsync if configured) what the batch changed; False if that failed.
 
-        Called before any reply of the batch is written, so a reply never
+        Called before any reply of a batch is written, so a reply never
         acknowledges a write that is not in the append-only file.
         """
         if self.persistence is None:
             return True
         try:
-            if end_batch:
-                self.persistence.end_batch()
-            else:
-                self.persistence.flush()
+            self.persistence.flush()
         except Exception:
             log.exception("cannot write the append-only file; replies withheld")
             return False
