@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from stores.kv.commands import COMMANDS as ENGINE_COMMANDS
 from stores.kv.connection_commands import CONNECTION_COMMANDS
-from stores.kv.replies import NULL_ARRAY, Blocked, Push
+from stores.kv.replies import NULL_ARRAY, Blocked, ErrorReply, Push
 from stores.kv.resp import ProtocolError, QueryBufferLimitError, RequestReader, reply_encoder
 
 if TYPE_CHECKING:
@@ -172,7 +172,11 @@ class Connection(asyncio.Protocol):
                         self.closing = True
                         break
                 if special is not None:
-                    reply = special(self, argv)
+                    try:
+                        reply = special(self, argv)
+                    except Exception:  # a bug here must not take the connection down
+                        log.exception("connection command %r failed", argv[:2])
+                        reply = ErrorReply(f"ERR internal error in '{special.name}'")
                 else:
                     reply = execute(argv)
                     if session.protocol != self.protocol:
@@ -397,8 +401,6 @@ class Connection(asyncio.Protocol):
 
 
 def _protocol_error(exc: ProtocolError) -> Any:
-    from stores.kv.replies import ErrorReply
-
     return ErrorReply("ERR " + exc.message)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stores.kv.replies import OK, QUEUED, ErrorReply, Map, SimpleString, Verbatim
+from stores.kv.resp.request_reader import parse_ll
 
 if TYPE_CHECKING:
     from stores.kv.connection import Connection
@@ -199,10 +200,9 @@ def hello(conn: Connection, argv: list[bytes]) -> Any:
     """HELLO [protover [AUTH username password] [SETNAME clientname]]."""
     version = 0
     if len(argv) >= 2:
-        text = argv[1]
-        if not text.lstrip(b"-").isdigit() or len(text) > 20:
+        version = parse_ll(argv[1])
+        if version is None:
             return ErrorReply("ERR Protocol version is not an integer or out of range")
-        version = int(text)
         if version < 2 or version > 3:
             return ErrorReply("NOPROTO unsupported protocol version")
     credentials = None

@@ -152,6 +152,9 @@ def test_resp3_null_and_resp2_null_on_the_wire(server):
     "argv, error",
     [
         (["HELLO", "x"], "ERR Protocol version is not an integer or out of range"),
+        (["HELLO", "--3"], "ERR Protocol version is not an integer or out of range"),
+        (["HELLO", "03"], "ERR Protocol version is not an integer or out of range"),
+        (["HELLO", "-3"], "NOPROTO unsupported protocol version"),
         (["HELLO", "4"], "NOPROTO unsupported protocol version"),
         (["HELLO", "1"], "NOPROTO unsupported protocol version"),
         (["HELLO", "3", "FOO"], "ERR Syntax error in HELLO option 'FOO'"),
@@ -441,3 +444,18 @@ def test_a_client_that_does_not_read_is_throttled_not_buffered(engine, server):
             time.sleep(0.01)
         assert held < 8 * 1024 * 1024
         assert c.replies(400) == [value] * 400
+
+
+def test_slow_subscriber_over_the_soft_limit_for_too_long_is_disconnected(engine):
+    limits = (0, 64 * 1024, 0.0)
+    with BackgroundServer(engine, pubsub_output_limits=limits) as server:
+        with client(server) as slow, client(server) as pub:
+            slow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            slow.command("SUBSCRIBE", "firehose")
+            payload = b"x" * 65536
+            delivered = 1
+            sent = 0
+            while delivered and sent < 2000:
+                delivered = pub.command("PUBLISH", "firehose", payload)
+                sent += 1
+            assert delivered == 0, "the slow subscriber was never disconnected"
