@@ -145,7 +145,9 @@ def start_fakeredis() -> Target:
     return Target("fakeredis", [sys.executable, "-c", code], port, directory)
 
 
-def run_benchmark(target: Target, test: str, pipeline: int, requests: int, timeout: float) -> Result:
+def run_benchmark(
+    target: Target, test: str, pipeline: int, requests: int, timeout: float
+) -> Result:
     args = [
         "redis-benchmark", "-h", "127.0.0.1", "-p", str(target.port), "-t", test,
         "-c", "50", "-P", str(pipeline), "-n", str(requests), "--csv",
@@ -173,6 +175,12 @@ def run_benchmark(target: Target, test: str, pipeline: int, requests: int, timeo
     )
 
 
+def print_saved(path: str) -> None:
+    """Print the table of a --json file written by an earlier run."""
+    results = [Result(**row) for row in json.loads(Path(path).read_text())]
+    print(report(results))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small -n for a smoke run")
@@ -184,10 +192,16 @@ def main() -> int:
         default=20,
         help="run fakeredis with -n divided by this (it is ~100x slower; keeps the run bounded)",
     )
-    parser.add_argument("--timeout", type=float, default=240.0, help="seconds per redis-benchmark run")
+    parser.add_argument(
+        "--timeout", type=float, default=240.0, help="seconds per redis-benchmark run"
+    )
     parser.add_argument("--servers", default="redis-server,stores.kv,fakeredis")
     parser.add_argument("--json", help="also write the results to this file")
+    parser.add_argument("--report", metavar="JSON", help="only print the table of a saved run")
     options = parser.parse_args()
+    if options.report:
+        print_saved(options.report)
+        return 0
     if options.quick:
         options.p1_requests, options.p16_requests = 20_000, 100_000
     if shutil.which("redis-benchmark") is None or shutil.which("redis-server") is None:
@@ -195,6 +209,7 @@ def main() -> int:
         return 2
     starters = {"redis-server": start_redis, "stores.kv": start_ours, "fakeredis": start_fakeredis}
     results: list[Result] = []
+    print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)", flush=True)
     for name in options.servers.split(","):
         target = starters[name]()
         try:
@@ -214,6 +229,7 @@ def main() -> int:
                     )
         finally:
             target.stop()
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
     print()
     print(report(results))
     if options.json:
@@ -221,35 +237,50 @@ def main() -> int:
     return 0
 
 
+def _rps(r: Result | None) -> str:
+    return f"{r.rps:,.0f}" if r and r.rps else "-"
+
+
+def _ratio(a: Result | None, b: Result | None) -> str:
+    return f"{a.rps / b.rps:.2f}x" if a and b and a.rps and b.rps else "-"
+
+
+def _pair(a: Result | None, b: Result | None, field: str) -> str:
+    left = f"{getattr(a, field):.3f}" if a and a.rps else "-"
+    right = f"{getattr(b, field):.3f}" if b and b.rps else "-"
+    return f"{left} / {right}"
+
+
+def _cpu(r: Result | None) -> str:
+    return f"{r.cpu_us_per_request:.2f}" if r and r.rps else "-"
+
+
+def _efficiency(anchor: Result | None, ours: Result | None) -> str:
+    """Return how many times less CPU per request ours uses than the anchor."""
+    if not (anchor and ours and anchor.rps and ours.rps and ours.cpu_us_per_request):
+        return "-"
+    return f"{anchor.cpu_us_per_request / ours.cpu_us_per_request:.2f}x"
+
+
 def report(results: list[Result]) -> str:
     """Return a markdown table of the results with the ratios to the anchors."""
     by_key = {(r.server, r.test, r.pipeline): r for r in results}
     lines = [
         "| test | -P | redis-server req/s | ours req/s | fakeredis req/s | ours/redis | ours/fakeredis "
-        "| p50 redis / ours (ms) | p99 redis / ours (ms) | CPU µs/req redis / ours |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| p50 redis / ours (ms) | p99 redis / ours (ms) | server CPU µs/req redis / ours / fakeredis "
+        "| CPU per request, redis÷ours / fakeredis÷ours |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for pipeline in (1, 16):
         for test in TESTS:
             redis = by_key.get(("redis-server", test, pipeline))
             ours = by_key.get(("stores.kv", test, pipeline))
             fake = by_key.get(("fakeredis", test, pipeline))
-
-            def rps(r: Result | None) -> str:
-                return f"{r.rps:,.0f}" if r and r.rps else "-"
-
-            def ratio(a: Result | None, b: Result | None) -> str:
-                return f"{a.rps / b.rps:.2f}x" if a and b and a.rps and b.rps else "-"
-
-            def pair(a: Result | None, b: Result | None, field: str) -> str:
-                left = f"{getattr(a, field):.3f}" if a and a.rps else "-"
-                right = f"{getattr(b, field):.3f}" if b and b.rps else "-"
-                return f"{left} / {right}"
-
             lines.append(
-                f"| {test.upper()} | {pipeline} | {rps(redis)} | {rps(ours)} | {rps(fake)} "
-                f"| {ratio(ours, redis)} | {ratio(ours, fake)} | {pair(redis, ours, 'p50_ms')} "
-                f"| {pair(redis, ours, 'p99_ms')} | {pair(redis, ours, 'cpu_us_per_request')} |"
+                f"| {test.upper()} | {pipeline} | {_rps(redis)} | {_rps(ours)} | {_rps(fake)} "
+                f"| {_ratio(ours, redis)} | {_ratio(ours, fake)} | {_pair(redis, ours, 'p50_ms')} "
+                f"| {_pair(redis, ours, 'p99_ms')} | {_cpu(redis)} / {_cpu(ours)} / {_cpu(fake)} "
+                f"| {_efficiency(redis, ours)} / {_efficiency(fake, ours)} |"
             )
     return "\n".join(lines)
 
