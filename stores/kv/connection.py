@@ -178,7 +178,11 @@ class Connection(asyncio.Protocol):
                         log.exception("connection command %r failed", argv[:2])
                         reply = ErrorReply(f"ERR internal error in '{special.name}'")
                 else:
-                    reply = execute(argv)
+                    try:
+                        reply = execute(argv)
+                    except Exception:  # the engine answers errors itself; this is a bug
+                        log.exception("command %r failed outside its handler", argv[:1])
+                        reply = ErrorReply("ERR internal error")
                     if session.protocol != self.protocol:
                         self.set_protocol(session.protocol)
                 self.last_command = name
