@@ -16,8 +16,14 @@ LLONG_MAX = (1 << 63) - 1
 LLONG_MIN = -(1 << 63)
 
 
+_SMALL_INTS = {b"%d" % number: number for number in range(-1024, 10001)}
+
+
 def parse_int(raw: bytes, message: str = NOT_INTEGER) -> int:
     """Return ``raw`` as a signed 64-bit integer or raise with ``message``."""
+    number = _SMALL_INTS.get(raw)
+    if number is not None:
+        return number
     try:
         number = int(raw)
     except ValueError:
@@ -29,6 +35,9 @@ def parse_int(raw: bytes, message: str = NOT_INTEGER) -> int:
 
 def int_or_none(raw: bytes) -> int | None:
     """Return ``raw`` as a canonical 64-bit integer, or None if it is not one."""
+    number = _SMALL_INTS.get(raw)
+    if number is not None:
+        return number
     if len(raw) > 20:
         return None
     try:

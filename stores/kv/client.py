@@ -23,12 +23,13 @@ from redis._parsers.base import BaseParser
 from redis._parsers.encoders import Encoder
 from redis._parsers.response_callbacks import get_response_callbacks
 from redis.commands.core import CoreCommands
-from redis.exceptions import ExecAbortError, ResponseError, WatchError
+from redis.exceptions import ConnectionError, ExecAbortError, ResponseError, WatchError
 from redis.utils import safe_str, truncate_text
 
 from stores.kv.engine import Engine, Session
 from stores.kv.replies import (
     NULL_ARRAY,
+    OK,
     Blocked,
     ErrorReply,
     Map,
@@ -45,6 +46,7 @@ except ImportError:  # pragma: no cover - older redis-py
 _parse_error = BaseParser.parse_error
 _NEVER_DECODE = "NEVER_DECODE"
 _EMPTY_RESPONSE = "EMPTY_RESPONSE"
+MAX_PENDING_MESSAGES = 100_000
 _RESPONSE_CALLBACKS = get_response_callbacks(user_protocol=2, legacy_responses=True)
 
 
@@ -100,6 +102,11 @@ class Client(CoreCommands):
         self.decode_responses = decode_responses
         self._encoding = encoding
         self._encoding_errors = encoding_errors
+        # str.encode() with no arguments is UTF-8/strict: the hot paths call it inline.
+        self._utf8 = (
+            encoding.lower().replace("-", "").replace("_", "") == "utf8"
+            and encoding_errors == "strict"
+        )
         self._decode = (lambda b: b.decode(encoding, encoding_errors)) if decode_responses else None
         self.response_callbacks = CaseInsensitiveDict(_RESPONSE_CALLBACKS)
         self._owns_engine = owns_engine
@@ -217,39 +224,48 @@ class Client(CoreCommands):
 
     def get(self, name: Any) -> Any:
         """Return the value at key ``name``, or None."""
-        reply = self._run([b"GET", name if type(name) is bytes else self._encode(name)])
+        if type(name) is str and self._utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        reply = self._run([b"GET", name])
         if type(reply) is bytes:
             return self._decode(reply) if self._decode else reply
         if reply is None:
             return None
-        raise _parse_error(reply.message)
+        return self._finish("GET", reply, {})
 
     def set(self, name: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
         """Set ``name`` to ``value`` (redis-py's arguments)."""
         if args or kwargs:
             return super().set(name, value, *args, **kwargs)
-        encode = self._encode
-        reply = self._run(
-            [
-                b"SET",
-                name if type(name) is bytes else encode(name),
-                value if type(value) is bytes else encode(value),
-            ]
-        )
-        if type(reply) is ErrorReply:
-            raise _parse_error(reply.message)
-        return True
+        utf8 = self._utf8
+        if type(name) is str and utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        if type(value) is str and utf8:
+            value = value.encode()
+        elif type(value) is not bytes:
+            value = self._encode(value)
+        reply = self._run([b"SET", name, value])
+        if reply is OK:
+            return True
+        return self._finish("SET", reply, {})
 
     def incr(self, name: Any, amount: int = 1) -> Any:
         """Increment the integer at ``name`` by ``amount``."""
-        key = name if type(name) is bytes else self._encode(name)
+        if type(name) is str and self._utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
         if amount == 1:
-            reply = self._run([b"INCR", key])
+            reply = self._run([b"INCR", name])
         else:
-            reply = self._run([b"INCRBY", key, self._encode(amount)])
+            reply = self._run([b"INCRBY", name, self._encode(amount)])
         if type(reply) is int:
             return reply
-        raise _parse_error(reply.message)
+        return self._finish("INCRBY", reply, {})
 
     def hset(
         self, name: Any, key: Any = None, value: Any = None, mapping: Any = None, items: Any = None
@@ -257,18 +273,23 @@ class Client(CoreCommands):
         """Set hash fields (redis-py's arguments)."""
         if mapping is not None or items is not None or key is None:
             return super().hset(name, key, value, mapping=mapping, items=items)
-        encode = self._encode
-        reply = self._run(
-            [
-                b"HSET",
-                name if type(name) is bytes else encode(name),
-                key if type(key) is bytes else encode(key),
-                value if type(value) is bytes else encode(value),
-            ]
-        )
+        utf8 = self._utf8
+        if type(name) is str and utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        if type(key) is str and utf8:
+            key = key.encode()
+        elif type(key) is not bytes:
+            key = self._encode(key)
+        if type(value) is str and utf8:
+            value = value.encode()
+        elif type(value) is not bytes:
+            value = self._encode(value)
+        reply = self._run([b"HSET", name, key, value])
         if type(reply) is int:
             return reply
-        raise _parse_error(reply.message)
+        return self._finish("HSET", reply, {})
 
     def lpush(self, name: Any, *values: Any) -> Any:
         """Prepend ``values`` to the list at ``name``."""
@@ -279,22 +300,23 @@ class Client(CoreCommands):
         reply = self._run(argv)
         if type(reply) is int:
             return reply
-        raise _parse_error(reply.message)
+        return self._finish("LPUSH", reply, {})
 
     def zincrby(self, name: Any, amount: float, value: Any) -> Any:
         """Increment ``value``'s score in the sorted set at ``name``."""
-        encode = self._encode
-        reply = self._run(
-            [
-                b"ZINCRBY",
-                name if type(name) is bytes else encode(name),
-                encode(amount),
-                value if type(value) is bytes else encode(value),
-            ]
-        )
+        utf8 = self._utf8
+        if type(name) is str and utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        if type(value) is str and utf8:
+            value = value.encode()
+        elif type(value) is not bytes:
+            value = self._encode(value)
+        reply = self._run([b"ZINCRBY", name, self._encode(amount), value])
         if type(reply) is float:
             return reply
-        raise _parse_error(reply.message)
+        return self._finish("ZINCRBY", reply, {})
 
     def zrevrange(
         self,
@@ -309,14 +331,15 @@ class Client(CoreCommands):
         argv = [
             b"ZREVRANGE",
             name if type(name) is bytes else encode(name),
-            b"%d" % start,
-            b"%d" % end,
+            encode(start),
+            encode(end),
         ]
         if withscores:
             argv.append(b"WITHSCORES")
         reply = self._run(argv)
-        if type(reply) is ErrorReply:
-            raise _parse_error(reply.message)
+        if type(reply) is not list:
+            options = {"withscores": withscores, "score_cast_func": score_cast_func}
+            return self._finish("ZREVRANGE", reply, options)
         decode = self._decode
         if not withscores:
             return [decode(m) for m in reply] if decode else reply
@@ -359,10 +382,29 @@ class Client(CoreCommands):
                         time.sleep(watch_delay)
                     continue
 
-    def lock(self, *args: Any, **kwargs: Any) -> Any:
-        """Locks need Lua scripting, which this engine does not run."""
-        raise NotImplementedError(
-            "lock() needs Lua scripting, which the embedded engine does not support"
+    def lock(
+        self,
+        name: Any,
+        timeout: float | None = None,
+        sleep: float = 0.1,
+        blocking: bool = True,
+        blocking_timeout: float | None = None,
+        lock_class: Any = None,
+        thread_local: bool = True,
+        **kwargs: Any,
+    ) -> Any:
+        """Return a lock named ``name`` with redis-py's Lock API (no Lua needed in-process)."""
+        from stores.kv.lock import Lock
+
+        cls = lock_class or Lock
+        return cls(
+            self,
+            name,
+            timeout=timeout,
+            sleep=sleep,
+            blocking=blocking,
+            blocking_timeout=blocking_timeout,
+            thread_local=thread_local,
         )
 
 
@@ -563,6 +605,8 @@ class PubSub:
         self.pending_unsubscribe_channels: set = set()
         self.pending_unsubscribe_patterns: set = set()
         self._thread: PubSubWorkerThread | None = None
+        self.max_pending = MAX_PENDING_MESSAGES
+        self.overflowed = False
 
     def __enter__(self) -> PubSub:
         return self
@@ -572,6 +616,12 @@ class PubSub:
 
     def _push(self, push: list) -> None:
         with self._arrived:
+            if len(self._messages) >= self.max_pending:
+                # Redis disconnects a subscriber over its output buffer limit; so do we.
+                self._messages.clear()
+                self.overflowed = True
+                self._arrived.notify_all()
+                return
             self._messages.append(push)
             self._arrived.notify_all()
 
@@ -627,8 +677,13 @@ class PubSub:
     ) -> dict | None:
         """Return the next message as redis-py's dict, or None after ``timeout`` seconds."""
         with self._arrived:
-            if not self._messages and timeout:
+            if not self._messages and timeout and not self.overflowed:
                 self._arrived.wait(timeout)
+            if self.overflowed:
+                self.session.close()
+                raise ConnectionError(
+                    "pub/sub output buffer limit reached: the subscriber was disconnected"
+                )
             if not self._messages:
                 return None
             raw = self._messages.popleft()

@@ -25,6 +25,7 @@ from stores.kv.eviction import MemoryTracker
 from stores.kv.expiry import ActiveExpiry, wall_clock_ms
 from stores.kv.hooks import NoPersistence
 from stores.kv.keyspace import Keyspace
+from stores.kv.lazyfree import LazyFree
 from stores.kv.pubsub import PubSub
 from stores.kv.replies import QUEUED, ErrorReply
 from stores.kv.slowlog import SlowLog
@@ -48,12 +49,13 @@ class Session:
         self.id = next(_SESSION_IDS)
         self.db = 0
         self.keyspace = engine.databases[0]
-        self.protocol = 2
+        self.guarded = False
+        self._protocol = 2
+        self._authenticated = not engine.config.get("requirepass")
+        self._multi: list[tuple[Command, list[bytes]]] | None = None
         self.name: bytes | None = None
         self.lib_name = b""
         self.peer = b"in-process"
-        self.authenticated = not engine.config.get("requirepass")
-        self.multi: list[tuple[Command, list[bytes]]] | None = None
         self.multi_error = False
         self.watched: set[tuple[int, bytes]] = set()
         self.cas_dirty = False
@@ -67,7 +69,48 @@ class Session:
         self.created = time.time()
         self.last_command = b"NULL"
         self.closed = False
+        self.refresh_guard()
         engine.sessions[self.id] = self
+
+    # MULTI, RESP2 subscriptions and missing AUTH restrict what may run. They
+    # are rare, so execute() checks one cached flag and only then the details.
+    @property
+    def multi(self) -> list[tuple[Command, list[bytes]]] | None:
+        """The MULTI queue, or None outside a transaction."""
+        return self._multi
+
+    @multi.setter
+    def multi(self, value: list[tuple[Command, list[bytes]]] | None) -> None:
+        self._multi = value
+        self.refresh_guard()
+
+    @property
+    def authenticated(self) -> bool:
+        """True once the session may run commands (AUTH, or no requirepass)."""
+        return self._authenticated
+
+    @authenticated.setter
+    def authenticated(self, value: bool) -> None:
+        self._authenticated = value
+        self.refresh_guard()
+
+    @property
+    def protocol(self) -> int:
+        """The RESP version the session speaks (2 or 3)."""
+        return self._protocol
+
+    @protocol.setter
+    def protocol(self, value: int) -> None:
+        self._protocol = value
+        self.refresh_guard()
+
+    def refresh_guard(self) -> None:
+        """Recompute ``guarded`` after MULTI, subscription, protocol or AUTH changes."""
+        self.guarded = (
+            self._multi is not None
+            or not self._authenticated
+            or (self._protocol == 2 and bool(self.channels or self.patterns))
+        )
 
     def select(self, index: int) -> None:
         """Make ``index`` the selected database."""
@@ -94,12 +137,13 @@ class Session:
             if self.multi is not None:
                 self.multi_error = True
             return ErrorReply(f"ERR wrong number of arguments for '{cmd.name}' command")
-        if self.multi is not None and not cmd.in_multi:
-            return self._queue(cmd, argv)
-        if (self.channels or self.patterns) and self.protocol == 2 and not cmd.pubsub_context:
-            return ErrorReply(SUBSCRIBED_ONLY.format(cmd.name))
-        if not self.authenticated and cmd.name not in ("auth", "hello", "quit", "reset"):
-            return ErrorReply("NOAUTH Authentication required.")
+        if self.guarded:
+            if self._multi is not None and not cmd.in_multi:
+                return self._queue(cmd, argv)
+            if (self.channels or self.patterns) and self._protocol == 2 and not cmd.pubsub_context:
+                return ErrorReply(SUBSCRIBED_ONLY.format(cmd.name))
+            if not self._authenticated and cmd.name not in ("auth", "hello", "quit", "reset"):
+                return ErrorReply("NOAUTH Authentication required.")
         engine = self.engine
         # The body of call() is repeated here: one Python call less on every command.
         with engine.lock:
@@ -109,14 +153,14 @@ class Session:
                 keys = cmd.keys(argv)
                 if keys:
                     engine.persistence.before_write(self.db, keys)
-            self.dirty = 0
-            self.prop = self.touched = None
+            # dirty, prop and touched are 0/None here: whoever sets them resets them below.
             start = _perf()
             try:
                 reply = cmd.handler(self, argv)
             except CommandError as exc:
                 reply = ErrorReply(exc.message)
                 self.dirty = 0
+                self.prop = self.touched = None
             except Exception as exc:  # a bug must never take the server down
                 reply = self._internal_error(cmd, argv, exc)
             elapsed = _perf() - start
@@ -128,8 +172,13 @@ class Session:
                     engine.after_write(self, cmd, argv)
                 else:
                     engine.dirty += self.dirty
+                self.dirty = 0
+                self.prop = self.touched = None
         if engine.persisting:
-            engine.persistence.after_command()
+            try:
+                engine.persistence.after_command()
+            except CommandError as exc:  # e.g. MISCONF: the disk refused the write
+                return ErrorReply(exc.message)
         return reply
 
     def call(self, cmd: Command, argv: list[bytes]) -> Any:
@@ -141,14 +190,13 @@ class Session:
             keys = cmd.keys(argv)
             if keys:
                 engine.persistence.before_write(self.db, keys)
-        self.dirty = 0
-        self.prop = self.touched = None
         start = _perf()
         try:
             reply = cmd.handler(self, argv)
         except CommandError as exc:
             reply = ErrorReply(exc.message)
             self.dirty = 0
+            self.prop = self.touched = None
         except Exception as exc:  # a bug must never take the server down
             reply = self._internal_error(cmd, argv, exc)
         elapsed = _perf() - start
@@ -157,6 +205,8 @@ class Session:
             engine.record_slow(self, argv, elapsed)
         if self.dirty:
             engine.after_write(self, cmd, argv)
+            self.dirty = 0
+            self.prop = self.touched = None
         return reply
 
     def _internal_error(self, cmd: Command, argv: list[bytes], exc: Exception) -> ErrorReply:
@@ -233,6 +283,7 @@ class Engine:
         self.pubsub = PubSub(self)
         self.slowlog = SlowLog(self.config.get("slowlog-max-len"))
         self.memory = MemoryTracker(self)
+        self.lazyfree = LazyFree()
         self.expiry = ActiveExpiry(self)
         self.stats: dict[str, int] = {
             "expired_keys": 0,
@@ -267,6 +318,16 @@ class Engine:
         """Return a new session (one per client connection or client object)."""
         self.stats["total_connections_received"] += 1
         return Session(self)
+
+    def execute(self, argv: list[bytes], db: int = 0) -> Any:
+        """Run one command on a throwaway session selecting ``db`` (scripts, tools)."""
+        session = Session(self)
+        try:
+            if db:
+                session.select(db)
+            return session.execute(argv)
+        finally:
+            session.close()
 
     def set_persistence(self, persistence: Any) -> None:
         """Install the persistence hook object (``open_persistence`` does this)."""
@@ -414,12 +475,14 @@ class Engine:
             persisting, self.persisting = self.persisting, False
             maxmemory, self.maxmemory = self.maxmemory, 0
             try:
-                session.dirty = 0
-                reply = cmd.handler(session, argv)
-                touched = session.touched
-                session.prop = session.touched = None
-                if session.dirty and (self.memory.enabled or self.watched):
-                    self.keys_modified(db, touched if touched is not None else cmd.keys(argv))
+                try:
+                    reply = cmd.handler(session, argv)
+                    touched = session.touched
+                    if session.dirty and (self.memory.enabled or self.watched):
+                        self.keys_modified(db, touched if touched is not None else cmd.keys(argv))
+                finally:
+                    session.dirty = 0
+                    session.prop = session.touched = None
             finally:
                 self.persisting = persisting
                 self.maxmemory = maxmemory
@@ -479,6 +542,7 @@ class Engine:
             close = getattr(self.persistence, "close", None)
             if close is not None:
                 close()
+        self.lazyfree.close()
 
     @property
     def closed(self) -> bool:

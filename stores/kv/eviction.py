@@ -34,6 +34,8 @@ DEFAULT_SAMPLES = 5
 POOL_SIZE = 16
 EVICTION_BUDGET_SECONDS = 0.005
 BASELINE_BYTES = 0
+EXACT_SUM_LIMIT = 2000
+INFO_SAMPLE = 200
 
 
 def _element_size(value: Any, element: Any) -> int:
@@ -123,13 +125,24 @@ class MemoryTracker:
             self.set_enabled(True)
 
     def used_memory(self) -> int:
-        """Return the current total (computed now if not tracking)."""
+        """Return the current total (estimated now if not tracking).
+
+        Without a running total, small databases are summed key by key and
+        large ones extrapolated from a random sample, so INFO stays cheap on
+        a big keyspace.
+        """
         if self.enabled:
             return self.used
         total = BASELINE_BYTES
         for ks in self.engine.databases:
-            for key in ks.data:
-                total += estimate_key(ks, key)
+            size = len(ks.data)
+            if size <= EXACT_SUM_LIMIT:
+                total += sum(estimate_key(ks, key) for key in ks.data)
+            else:
+                sample = ks.random_keys(INFO_SAMPLE)
+                if sample:
+                    average = sum(estimate_key(ks, key) for key in sample) / len(sample)
+                    total += int(average * size)
         self.peak = max(self.peak, total)
         return total
 

@@ -30,11 +30,12 @@ class NoPersistence:
     def after_command(self) -> None:
         """Nothing to fsync."""
 
-    def save(self) -> None:
+    def save(self) -> str:
         """Pretend a snapshot was written (there is nowhere to write it)."""
         self.last_save = int(time.time())
+        return "OK"
 
-    def bgsave(self) -> str:
+    def bgsave(self, schedule: bool = False) -> str:
         """Return BGSAVE's status text after a no-op save."""
         self.save()
         return "Background saving started"

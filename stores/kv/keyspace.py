@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedList
 
+from stores.kv.lazyfree import LAZY_THRESHOLD
 from stores.kv.types.zsets import ZSet
 
 if TYPE_CHECKING:
@@ -138,10 +139,17 @@ class Keyspace:
         elif key not in self.freq:
             self.freq[key] = [LFU_INIT_VAL, self.engine.clock() // 60000]
 
-    def delete(self, key: bytes) -> bool:
-        """Remove ``key``; return True if it existed."""
-        if self.data.pop(key, None) is None:
+    def delete(self, key: bytes, free: bool = True) -> bool:
+        """Remove ``key``; return True if it existed.
+
+        A large value is emptied in the background unless ``free`` is False
+        (the caller keeps using the value, as RENAME does).
+        """
+        value = self.data.pop(key, None)
+        if value is None:
             return False
+        if free and type(value) is not bytes and len(value) > LAZY_THRESHOLD:
+            self.engine.lazyfree.submit(value)
         if self.expires:
             self.expires.pop(key, None)
         self.access.pop(key, None)
@@ -174,7 +182,10 @@ class Keyspace:
         return self.expires.get(key)
 
     def clear(self) -> None:
-        """Remove every key."""
+        """Remove every key (a large keyspace is freed in the background)."""
+        if len(self.data) > LAZY_THRESHOLD:
+            self.engine.lazyfree.submit(self.data)
+            self.engine.lazyfree.submit(self.access)
         self.data = {}
         self.expires = {}
         self.access = {}

@@ -36,6 +36,7 @@ class PubSub:
         """Add ``channel`` to ``session``'s subscriptions."""
         self.channels.setdefault(channel, {})[session.id] = session
         session.channels.add(channel)
+        session.refresh_guard()
 
     def unsubscribe(self, session: Session, channel: bytes) -> None:
         """Remove ``channel`` from ``session``'s subscriptions."""
@@ -45,11 +46,13 @@ class PubSub:
             if not listeners:
                 del self.channels[channel]
         session.channels.discard(channel)
+        session.refresh_guard()
 
     def psubscribe(self, session: Session, pattern: bytes) -> None:
         """Add ``pattern`` to ``session``'s pattern subscriptions."""
         self.patterns.setdefault(pattern, {})[session.id] = session
         session.patterns.add(pattern)
+        session.refresh_guard()
 
     def punsubscribe(self, session: Session, pattern: bytes) -> None:
         """Remove ``pattern`` from ``session``'s pattern subscriptions."""
@@ -59,6 +62,7 @@ class PubSub:
             if not listeners:
                 del self.patterns[pattern]
         session.patterns.discard(pattern)
+        session.refresh_guard()
 
     def drop(self, session: Session) -> None:
         """Remove every subscription of a closing session."""

@@ -96,7 +96,9 @@ def info_sections(engine: Engine) -> dict[str, dict[str, Any]]:
     used = engine.memory.used_memory()
     blocked = len({id(w) for waiters in engine.waiters.values() for w in waiters})
     persistence = {}
-    info = getattr(engine.persistence, "info", None)
+    info = getattr(engine.persistence, "info", None) or getattr(
+        engine.persistence, "info_fields", None
+    )
     if info is not None:
         persistence = dict(info())
     hits = sum(ks.hits for ks in engine.databases)
@@ -268,12 +270,12 @@ def slowlog(s: Session, argv: list[bytes]) -> Any:
     raise _unknown_subcommand(argv, "SLOWLOG")
 
 
-def _persistence_call(s: Session, name: str) -> Any:
+def _persistence_call(s: Session, name: str, *args: Any) -> Any:
     method = getattr(s.engine.persistence, name, None)
     if method is None:
         raise CommandError(f"ERR {name.upper()} is not supported by this persistence")
     try:
-        return method()
+        return method(*args)
     except CommandError:
         raise
     except Exception as exc:
@@ -292,7 +294,8 @@ def bgsave(s: Session, argv: list[bytes]) -> Any:
     """Write a snapshot in the background."""
     if len(argv) > 2 or (len(argv) == 2 and argv[1].upper() != b"SCHEDULE"):
         raise CommandError("ERR syntax error")
-    return SimpleString(_persistence_call(s, "bgsave") or "Background saving started")
+    schedule = len(argv) == 2
+    return SimpleString(_persistence_call(s, "bgsave", schedule) or "Background saving started")
 
 
 @command("bgrewriteaof", 1, "admin noscript", group="server")

@@ -312,7 +312,7 @@ def _rename(s: Session, argv: list[bytes], nx: bool) -> Any:
             return 0
         ks.delete(target)
     when = ks.expires.get(source)
-    ks.delete(source)
+    ks.delete(source, free=False)
     ks.set(target, value)
     if when is not None:
         ks.set_expire(target, when)

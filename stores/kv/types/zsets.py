@@ -21,7 +21,7 @@ from sortedcontainers import SortedList
 from stores.kv.arguments import normalize_range, parse_count, parse_float, parse_int, parse_timeout
 from stores.kv.commands import command, numkeys_at
 from stores.kv.errors import MIN_MAX_FLOAT, MIN_MAX_LEX, SYNTAX, CommandError, wrongtype
-from stores.kv.replies import NULL_ARRAY, Blocked
+from stores.kv.replies import NULL_ARRAY, Blocked, format_double
 
 if TYPE_CHECKING:
     from stores.kv.engine import Session
@@ -122,9 +122,15 @@ class ZSet:
             return True
         if old != score:
             sl = self.sl
-            sl.remove((old, member))
             members[member] = score
-            sl.add((score, member))
+            if type(sl) is FlatSortedList:
+                # The common case inlined: two bisects on one list, no method calls.
+                index = bisect_left(sl, (old, member))
+                del sl[index]
+                insort(sl, (score, member))
+            else:
+                sl.remove((old, member))
+                sl.add((score, member))
         return False
 
     def remove(self, member: bytes) -> bool:
@@ -519,12 +525,11 @@ def zrangestore(s: Session, argv: list[bytes]) -> int:
 @command("zrevrange", -4, "readonly", 1, 1, 1, group="sorted_set")
 def zrevrange(s: Session, argv: list[bytes]) -> list:
     """Return members by rank, highest score first."""
-    spec = RangeSpec()
-    spec.rev = True
+    scores = False
     if len(argv) == 5:
         if argv[4].upper() != b"WITHSCORES":
             raise CommandError(SYNTAX)
-        spec.scores = True
+        scores = True
     elif len(argv) > 5:
         raise CommandError(SYNTAX)
     start, stop = parse_int(argv[2]), parse_int(argv[3])
@@ -539,7 +544,7 @@ def zrevrange(s: Session, argv: list[bytes]) -> list:
     if span is None:
         return []
     pairs = sl.islice(size - 1 - span[1], size - span[0], reverse=True)
-    if not spec.scores:
+    if not scores:
         return [member for _, member in pairs]
     if s.protocol == 3:
         return [[member, score] for score, member in pairs]
@@ -920,7 +925,7 @@ def zscan(s: Session, argv: list[bytes]) -> list:
     out: list[Any] = []
     for member in found:
         out.append(member)
-        out.append(members[member])
+        out.append(format_double(members[member]))
     return [cursor, out]
 
 

@@ -243,3 +243,22 @@ def test_select_gives_independent_databases(session):
     session.execute([b"SET", b"k", b"db5"])
     session.execute([b"SELECT", b"0"])
     assert session.execute([b"GET", b"k"]) == b"db0"
+
+
+def test_requirepass_guards_until_authenticated(engine):
+    engine.config.set("requirepass", "secret")
+    session = engine.new_session()
+    assert session.execute([b"GET", b"k"]).message == "NOAUTH Authentication required."
+    session.authenticated = True
+    assert session.execute([b"GET", b"k"]) is None
+
+
+def test_resp3_subscribers_may_run_any_command(session):
+    session.push_handler = lambda push: None
+    session.protocol = 3
+    session.execute([b"SUBSCRIBE", b"ch"])
+    assert session.execute([b"SET", b"k", b"v"]) == "OK"
+    session.protocol = 2
+    assert isinstance(session.execute([b"GET", b"k"]), ErrorReply)
+    session.execute([b"UNSUBSCRIBE"])
+    assert session.execute([b"GET", b"k"]) == b"v"

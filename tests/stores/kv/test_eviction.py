@@ -144,3 +144,12 @@ def test_turning_maxmemory_off_stops_tracking():
     assert client.dbsize() == 100
     assert client.info("memory")["used_memory"] > 100 * 100
     client.close()
+
+
+def test_info_estimates_a_large_keyspace_from_a_sample():
+    client = stores.kv.connect("memory:", background=False)
+    client.mset({f"k{i:05d}": VALUE for i in range(5000)})
+    exact = sum(estimate_key(client.engine.databases[0], f"k{i:05d}".encode()) for i in range(5000))
+    reported = client.info("memory")["used_memory"]
+    assert abs(reported - exact) <= exact * 0.05
+    client.close()

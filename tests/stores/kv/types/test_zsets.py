@@ -282,3 +282,19 @@ def test_decoded_zrange(rd):
     assert rd.zrange("z", 0, -1, withscores=True) == [("ä", 1.5)]
     assert rd.zrevrange("z", 0, 9, withscores=True) == [("ä", 1.5)]
     assert rd.zscore("z", "ä") == 1.5
+
+
+def test_large_sorted_set_past_the_flat_limit(r):
+    r.zadd("big", {f"m{i:05d}": i % 1000 for i in range(5000)})
+    assert r.zcard("big") == 5000
+    assert r.zrange("big", 0, 2) == [b"m00000", b"m01000", b"m02000"]
+    assert r.zrevrange("big", 0, 1, withscores=True) == [(b"m04999", 999.0), (b"m03999", 999.0)]
+    assert r.zrank("big", "m01000") == 1
+    assert r.zcount("big", 10, "(12") == 10
+    assert r.zincrby("big", 5000, "m00000") == 5000.0
+    assert r.zrevrank("big", "m00000") == 0
+    assert r.zremrangebyscore("big", 0, 9) == 49
+    assert r.zrangebyscore("big", 10, 10, start=0, num=2) == [b"m00010", b"m01010"]
+    assert r.zpopmax("big") == [(b"m00000", 5000.0)]
+    assert r.zremrangebyrank("big", 0, 99) == 100
+    assert r.zcard("big") == 4850

@@ -1,0 +1,123 @@
+"""The in-process client: connect options, redis-py shapes, pipelines, close."""
+
+import pytest
+import redis
+
+import stores.kv
+from stores.kv.client import Client
+
+
+def test_connect_memory_and_options():
+    client = stores.kv.connect(
+        "memory:", maxmemory="1mb", maxmemory_policy="allkeys-lru", decode_responses=True
+    )
+    assert client.config_get("maxmemory") == {"maxmemory": "1048576"}
+    assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
+    client.set("k", "v")
+    assert client.get("k") == "v"
+    client.close()
+    assert client.engine.closed
+
+
+def test_connect_db_option():
+    client = stores.kv.connect("memory:", db=3)
+    client.set("k", "v")
+    assert client.engine.databases[3].data == {b"k": b"v"}
+    client.close()
+
+
+def test_bad_engine_option_is_a_clear_error():
+    from stores.kv.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="memory value"):
+        stores.kv.connect("memory:", maxmemory="lots")
+    with pytest.raises(ConfigError, match="Unknown option"):
+        stores.kv.connect("memory:", no_such_option=1)
+
+
+def test_argument_encoding_matches_redis_py(kv):
+    kv.set("int", 5)
+    kv.set("float", 2.5)
+    kv.set(b"bytes", bytearray(b"ba"))
+    kv.set("mv", memoryview(b"mem"))
+    assert kv.mget("int", "float", "bytes", "mv") == [b"5", b"2.5", b"ba", b"mem"]
+    with pytest.raises(redis.exceptions.DataError):
+        kv.set("bool", True)
+    with pytest.raises(redis.exceptions.DataError):
+        kv.set("obj", object())
+
+
+def test_error_classes_are_redis_pys(kv):
+    kv.set("s", "v")
+    with pytest.raises(redis.exceptions.ResponseError):
+        kv.lpush("s", "x")
+    kv.config_set("maxmemory", 1)
+    with pytest.raises(redis.exceptions.OutOfMemoryError):
+        kv.set("more", "x" * 100)
+
+
+def test_clients_share_an_engine(kv):
+    other = Client(kv.engine)
+    kv.set("shared", "1")
+    assert other.get("shared") == b"1"
+    other.close()
+    assert kv.get("shared") == b"1"
+
+
+def test_pipeline_context_and_reuse(kv):
+    with kv.pipeline(transaction=False) as pipe:
+        pipe.set("a", 1)
+        pipe.get("a")
+        assert pipe.execute() == [True, b"1"]
+        pipe.incr("a")
+        assert pipe.execute() == [2]
+        assert pipe.execute() == []
+
+
+def test_hot_paths_agree_with_the_generic_path(kv):
+    kv.zadd("z", {"a": 1, "b": 2})
+    generic = redis.commands.core.CoreCommands
+    assert kv.zrevrange("z", 0, -1, withscores=True) == generic.zrevrange(
+        kv, "z", 0, -1, withscores=True
+    )
+    assert kv.zrevrange("z", 0, -1) == generic.zrevrange(kv, "z", 0, -1)
+    assert kv.zrevrange("z", 0, -1, withscores=True, score_cast_func=int) == [(b"b", 2), (b"a", 1)]
+    assert kv.get("missing") == generic.get(kv, "missing")
+    assert kv.incr("n", 5) == 5
+    assert kv.hset("h", "f", "v") == 1
+    assert kv.lpush("l", "a", "b") == 2
+    assert kv.zincrby("z", 0.5, "a") == 1.5
+    with pytest.raises(redis.exceptions.ResponseError):
+        kv.zincrby("h", 1, "a")
+
+
+def test_directory_target_uses_persistence_or_fails_clearly(tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("stores.kv.persistence") is None:
+        with pytest.raises(RuntimeError, match="persistence is not available"):
+            stores.kv.connect(str(tmp_path))
+        return
+    client = stores.kv.connect(str(tmp_path), appendonly=True)
+    client.set("k", "v")
+    client.close()
+
+
+def test_unread_pubsub_messages_are_bounded(kv):
+    p = kv.pubsub()
+    p.max_pending = 100
+    p.subscribe("ch")
+    for i in range(150):
+        kv.publish("ch", i)
+    assert len(p._messages) <= 100
+    with pytest.raises(redis.exceptions.ConnectionError):
+        p.get_message()
+    assert kv.publish("ch", "x") == 0
+
+
+def test_hot_paths_inside_a_raw_multi_behave_like_redis_py(kv):
+    assert kv.execute_command("MULTI") == b"OK"
+    assert kv.get("a") == b"QUEUED"
+    assert kv.incr("n") == b"QUEUED"
+    assert kv.lpush("l", "x") == b"QUEUED"
+    assert kv.execute_command("EXEC") == [None, 1, 1]
