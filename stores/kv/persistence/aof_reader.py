@@ -22,6 +22,7 @@ log = logging.getLogger("stores.kv.persistence")
 
 CHUNK = 1 << 20
 MAX_HEADER = 24  # "*" or "$" plus up to 20 digits plus CRLF
+RESYNC_BUDGET = 64 << 20  # bytes parsed looking for whole commands in a torn tail
 
 
 class _Bad(Exception):
@@ -30,57 +31,86 @@ class _Bad(Exception):
         self.reason = reason
 
 
-def _header_int(buf: bytes, pos: int, limit: int, what: str) -> tuple[int, int] | int:
-    """Parse the integer of a ``*n`` or ``$n`` header at ``pos``.
-
-    Return (value, position after CRLF), or the number of bytes still needed.
-    """
-    nl = buf.find(CRLF, pos + 1, pos + MAX_HEADER)
-    if nl < 0:
-        tail = buf[pos + 1 : pos + MAX_HEADER]
-        digits = tail[:-1] if tail.endswith(b"\r") else tail
-        if len(buf) - pos >= MAX_HEADER or (digits and not digits.isdigit()):
-            raise _Bad(pos, f"malformed {what} header")
-        return 1
-    digits = buf[pos + 1 : nl]
-    if not digits.isdigit():
+def _incomplete_header(buf: bytes, pos: int, what: str) -> int:
+    """Return 1 (one more byte needed) for a header cut by the buffer's end, or raise."""
+    tail = buf[pos + 1 : pos + MAX_HEADER]
+    digits = tail[:-1] if tail.endswith(b"\r") else tail
+    if len(buf) - pos >= MAX_HEADER or (digits and not digits.isdigit()):
         raise _Bad(pos, f"malformed {what} header")
-    value = int(digits)
-    if value > limit:
-        raise _Bad(pos, f"{what} length {value} over the limit {limit}")
-    return value, nl + 2
+    return 1
 
 
 def parse_command(buf: bytes, pos: int) -> tuple[list[bytes], int] | int:
     """Parse one command at ``pos``: return (argv, end) or the bytes still needed."""
-    if pos >= len(buf):
+    size = len(buf)
+    if pos >= size:
         return 1
     if buf[pos] != AOF_ARRAY:
-        raise _Bad(pos, f"expected '*' at the start of a command, found {bytes([buf[pos]])!r}")
-    header = _header_int(buf, pos, MAX_AOF_ARGS, "array")
-    if isinstance(header, int):
-        return header
-    count, p = header
+        raise _Bad(pos, f"expected '*' at the start of a command, found {buf[pos : pos + 1]!r}")
+    nl = buf.find(CRLF, pos + 1, pos + MAX_HEADER)
+    if nl < 0:
+        return _incomplete_header(buf, pos, "array")
+    digits = buf[pos + 1 : nl]
+    if not digits.isdigit():
+        raise _Bad(pos, "malformed array header")
+    count = int(digits)
     if count == 0:
         raise _Bad(pos, "empty command")
+    if count > MAX_AOF_ARGS:
+        raise _Bad(pos, f"array length {count} over the limit {MAX_AOF_ARGS}")
+    p = nl + 2
     argv: list[bytes] = []
+    append = argv.append
     for _ in range(count):
-        if p >= len(buf):
+        if p >= size:
             return 1
         if buf[p] != AOF_BULK:
-            raise _Bad(p, f"expected '$' at the start of an argument, found {bytes([buf[p]])!r}")
-        header = _header_int(buf, p, MAX_AOF_BULK, "bulk")
-        if isinstance(header, int):
-            return header
-        length, start = header
+            raise _Bad(p, f"expected '$' at the start of an argument, found {buf[p : p + 1]!r}")
+        nl = buf.find(CRLF, p + 1, p + MAX_HEADER)
+        if nl < 0:
+            return _incomplete_header(buf, p, "bulk")
+        digits = buf[p + 1 : nl]
+        if not digits.isdigit():
+            raise _Bad(p, "malformed bulk header")
+        length = int(digits)
+        if length > MAX_AOF_BULK:
+            raise _Bad(p, f"bulk length {length} over the limit {MAX_AOF_BULK}")
+        start = nl + 2
         end = start + length
-        if end + 2 > len(buf):
-            return end + 2 - len(buf)
-        if buf[end : end + 2] != CRLF:
+        if end + 2 > size:
+            return end + 2 - size
+        if buf[end] != 13 or buf[end + 1] != 10:
             raise _Bad(end, "expected CRLF after an argument")
-        argv.append(buf[start:end])
+        append(buf[start:end])
         p = end + 2
     return argv, p
+
+
+def _whole_commands_follow(buf: bytes, pos: int) -> bool:
+    """Return True if, inside the unfinished command at ``pos``, whole commands
+    run exactly to the end of ``buf``.
+
+    A torn write ends the file inside its last command; a damaged length in
+    the middle of a file also "runs past the end", but over commands that
+    still parse. Checked within a budget of parsed bytes.
+    """
+    budget = RESYNC_BUDGET
+    start = buf.find(b"\r\n*", pos + 1)
+    while start >= 0 and budget > 0:
+        first = cursor = start + 2
+        try:
+            while cursor < len(buf):
+                parsed = parse_command(buf, cursor)
+                if isinstance(parsed, int):
+                    break
+                cursor = parsed[1]
+        except _Bad:
+            pass
+        if cursor == len(buf) and cursor > first:
+            return True
+        budget -= cursor - first + 1
+        start = buf.find(b"\r\n*", start + 1)
+    return False
 
 
 @dataclass
@@ -112,6 +142,13 @@ def iter_commands(
         try:
             parsed = parse_command(buf, pos)
         except _Bad as bad:
+            rest = buf[pos:] + stream.read()
+            if rest.count(0) == len(rest):
+                # A crash can leave the tail of a file zero-filled (the size
+                # was updated, the data never written): a torn write too.
+                result.valid_end = base + pos
+                result.size = base + pos + len(rest)
+                return
             raise CorruptFileError(path, base + bad.offset, bad.reason) from None
         if isinstance(parsed, tuple):
             argv, end = parsed
@@ -119,6 +156,13 @@ def iter_commands(
             pos = end
             continue
         if eof:
+            if pos < len(buf) and _whole_commands_follow(buf, pos):
+                raise CorruptFileError(
+                    path,
+                    base + pos,
+                    "a length runs past the end of the file over whole commands "
+                    "(a damaged length, not a torn write)",
+                )
             result.valid_end = base + pos
             result.size = base + len(buf)
             return
@@ -146,7 +190,7 @@ def replay_file(
     """
     db = 0
     count = 0
-    queued: list[list[bytes]] | None = None
+    queued: list[tuple[int, list[bytes]]] | None = None
     multi_offset = 0
     result = ParsedFile(0, 0)
     with fs.open_read(path) as stream:
@@ -162,11 +206,11 @@ def replay_file(
                 elif name == b"EXEC":
                     if queued is None:
                         raise ReplayRefusedError("EXEC without MULTI")
-                    for queued_argv in queued:
-                        apply(db, queued_argv)
+                    for queued_db, queued_argv in queued:
+                        apply(queued_db, queued_argv)
                     queued = None
                 elif queued is not None:
-                    queued.append(argv)
+                    queued.append((db, argv))
                 else:
                     apply(db, argv)
             except ReplayRefusedError as exc:

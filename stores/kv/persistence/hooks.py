@@ -17,20 +17,19 @@ import threading
 import time
 from typing import Any
 
+from stores.kv.persistence.aof_directory import AofDirectory
 from stores.kv.persistence.aof_writer import AppendOnlyWriter, check_fsync_mode
 from stores.kv.persistence.config import PersistenceConfig
 from stores.kv.persistence.errors import PersistenceError
 from stores.kv.persistence.format import (
     AOF_DIR,
-    AOF_PREFIX,
-    MANIFEST_FILE,
     SNAPSHOT_FILE,
     TEMP_SUFFIX,
     base_file_name,
-    incr_file_name,
 )
 from stores.kv.persistence.fs import FileSystem, Lock, WritableFile
-from stores.kv.persistence.manifest import Manifest, write_manifest
+from stores.kv.persistence.info import persistence_info
+from stores.kv.persistence.manifest import Manifest
 from stores.kv.persistence.rewrite import LOCK_POLL_SECONDS, CopyOnWriteWalk, WalkCancelled
 from stores.kv.persistence.save_rules import format_save_rules, parse_save_rules, save_due
 from stores.kv.persistence.snapshot_writer import SnapshotWriter
@@ -38,12 +37,20 @@ from stores.kv.persistence.snapshot_writer import SnapshotWriter
 log = logging.getLogger("stores.kv.persistence")
 
 CRON_INTERVAL = 1.0
+BGSAVE_RETRY_DELAY = 5  # seconds between attempts after a failed save, as Redis
 _NOT_COUNTED = (b"MULTI", b"EXEC", b"multi", b"exec")
 
 BGSAVE_STARTED = "Background saving started"
 BGSAVE_SCHEDULED = "Background saving scheduled"
 REWRITE_STARTED = "Background append only file rewriting started"
 REWRITE_SCHEDULED = "Background append only file rewriting scheduled"
+BGSAVE_ERROR = (
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+    "persist to disk. Commands that may modify the data set are disabled, because this "
+    "instance is configured to report errors during writes if RDB snapshotting fails "
+    "(stop-writes-on-bgsave-error option). Please check the Redis logs for details about "
+    "the RDB error."
+)
 
 
 class Persistence:
@@ -63,6 +70,7 @@ class Persistence:
         self.fs = fs
         self.directory = directory
         self.aof_directory = posixpath.join(directory, AOF_DIR)
+        self.aof_files = AofDirectory(fs, self.aof_directory)
         self.config = config
         self._dir_lock: Lock | None = lock
         self._save_rules = config.save_rules
@@ -110,19 +118,11 @@ class Persistence:
 
     def remove_orphan_files(self) -> None:
         """Delete leftovers of interrupted jobs: temp files, AOF files not in the manifest."""
-        fs = self.fs
-        for name in fs.listdir(self.directory):
+        for name in self.fs.listdir(self.directory):
             if name.endswith(TEMP_SUFFIX):
-                fs.remove(posixpath.join(self.directory, name))
-        if self.manifest is None or not fs.exists(self.aof_directory):
-            return
-        keep = set(self.manifest.files()) | {MANIFEST_FILE}
-        orphans = [name for name in fs.listdir(self.aof_directory) if name not in keep]
-        for name in orphans:
-            log.info("removing %s: not part of the AOF", name)
-            fs.remove(posixpath.join(self.aof_directory, name))
-        if orphans:
-            fs.fsync_dir(self.aof_directory)
+                self.fs.remove(posixpath.join(self.directory, name))
+        if self.manifest is not None:
+            self.aof_files.remove_orphans(self.manifest)
 
     def start_cron(self) -> None:
         """Start the once-a-second cron thread (save rules, automatic rewrite)."""
@@ -153,6 +153,21 @@ class Persistence:
         writer = self._writer
         if writer is not None:
             writer.after_command()
+
+    @property
+    def write_error(self) -> str | None:
+        """Return the MISCONF error write commands must get now, or None.
+
+        Redis refuses writes while the AOF cannot be written, and while the
+        last background save failed if save rules are set
+        (stop-writes-on-bgsave-error); the engine checks this before a write.
+        """
+        writer = self._writer
+        if writer is not None and writer.last_write_error:
+            return f"MISCONF Errors writing to the AOF file: {writer.last_write_error}"
+        if self._save_rules and self.last_bgsave_status == "err":
+            return BGSAVE_ERROR
+        return None
 
     # commands
 
@@ -271,76 +286,18 @@ class Persistence:
         with self._aof_files_lock:
             if self._writer is not None:
                 return
-            fs, aof_dir = self.fs, self.aof_directory
-            manifest = posixpath.join(aof_dir, MANIFEST_FILE)
-            if not fs.exists(aof_dir):
-                return
-            if fs.exists(manifest):
-                fs.remove(manifest)
-                fs.fsync_dir(aof_dir)
-            for name in fs.listdir(aof_dir):
-                if name.startswith(AOF_PREFIX):
-                    fs.remove(posixpath.join(aof_dir, name))
-            fs.fsync_dir(aof_dir)
+            self.aof_files.discard()
             self.manifest = None
             self._aof_closed_size = 0
             self.aof_base_size = 0
 
     # INFO persistence
 
-    def info_fields(self) -> dict[str, int | str]:
+    def info(self) -> dict[str, int | str]:
         """Return INFO's persistence section fields, Redis's names and order."""
-        now = time.time()
-        job, started = self._job, self._job_started
-        walk = self._walk
-        fields: dict[str, int | str] = {
-            "loading": 0,
-            "async_loading": 0,
-            "current_cow_peak": 0,
-            "current_cow_size": 0,
-            "current_cow_size_age": 0,
-            "current_fork_perc": "0.00",
-            "current_save_keys_processed": walk.keys_processed if walk else 0,
-            "current_save_keys_total": walk.keys_total if walk else 0,
-            "rdb_changes_since_last_save": self.changes_since_save,
-            "rdb_bgsave_in_progress": int(job == "save"),
-            "rdb_last_save_time": self.last_save_time,
-            "rdb_last_bgsave_status": self.last_bgsave_status,
-            "rdb_last_bgsave_time_sec": self.last_bgsave_seconds,
-            "rdb_current_bgsave_time_sec": int(now - started) if job == "save" else -1,
-            "rdb_saves": self.rdb_saves,
-            "rdb_last_cow_size": 0,
-            "rdb_last_load_keys_expired": 0,
-            "rdb_last_load_keys_loaded": self.loaded_keys,
-            "aof_enabled": int(self.aof_enabled),
-            "aof_rewrite_in_progress": int(job == "rewrite"),
-            "aof_rewrite_scheduled": int(self.rewrite_scheduled),
-            "aof_last_rewrite_time_sec": self.last_rewrite_seconds,
-            "aof_current_rewrite_time_sec": int(now - started) if job == "rewrite" else -1,
-            "aof_last_bgrewrite_status": self.last_rewrite_status,
-            "aof_rewrites": self.aof_rewrites,
-            "aof_rewrites_consecutive_failures": self.aof_rewrite_failures,
-            "aof_last_write_status": "err"
-            if self._writer is not None and self._writer.last_write_error
-            else "ok",
-            "aof_last_cow_size": 0,
-            "module_fork_in_progress": 0,
-            "module_fork_last_cow_size": 0,
-        }
-        if self._writer is not None:
-            fields.update(
-                {
-                    "aof_current_size": self.aof_current_size(),
-                    "aof_base_size": self.aof_base_size,
-                    "aof_pending_rewrite": int(self.rewrite_scheduled),
-                    "aof_buffer_length": self._writer.buffer_length(),
-                    "aof_pending_bio_fsync": 0,
-                    "aof_delayed_fsync": 0,
-                }
-            )
-        return fields
+        return persistence_info(self)
 
-    info = info_fields
+    info_fields = info
 
     def config_changed(self, name: str, value: Any) -> None:
         """Apply a CONFIG SET of appendonly, appendfsync or save (a Config listener)."""
@@ -477,45 +434,39 @@ class Persistence:
         3. write the walk as the new base file (temp, fsync, rename, fsync dir);
         4. replace the manifest by (new base, new incr) and delete the old files.
         """
-        fs, aof_dir = self.fs, self.aof_directory
-        fs.makedirs(aof_dir)
+        files = self.aof_files
         enabling = self._writer is None and self._enable_on_rewrite
         if enabling:
             self.discard_aof()  # whatever is there stopped being logged to
         old = self.manifest or Manifest()
         incr_seq = old.next_seq()
-        incr_name = incr_file_name(incr_seq)
-        incr_file = fs.create(posixpath.join(aof_dir, incr_name))
-        incr_file.fsync()
+        incr_name, incr_file = files.create_incr(incr_seq)
         if self._writer is not None and old.files():
-            write_manifest(
-                fs,
-                posixpath.join(aof_dir, MANIFEST_FILE),
-                Manifest(old.base, [*old.incrs, (incr_name, incr_seq)]),
-            )
-        else:
-            fs.fsync_dir(aof_dir)
+            files.publish(Manifest(old.base, [*old.incrs, (incr_name, incr_seq)]))
         base_name = base_file_name(incr_seq + 1)
-        writer = SnapshotWriter(fs, posixpath.join(aof_dir, base_name), aux=_aux())
+        writer = SnapshotWriter(self.fs, files.file_path(base_name), aux=_aux())
+        attached = False
         try:
             self._acquire_engine_lock()
             try:
                 walk = self._begin_walk_locked()
                 if self._writer is not None:
                     previous = self._writer.switch_file(incr_file)
+                    attached = True
                     previous.close()
                     self._aof_closed_size += previous.size()
                 elif enabling:
                     self._writer = AppendOnlyWriter(incr_file, self.config.appendfsync)
+                    attached = True
                     self._enable_on_rewrite = False
             finally:
                 self.engine.lock.release()
-            if self._writer is None:
+            if not attached:
                 incr_file.close()  # the AOF is off: nothing will be appended
             self._walk_into(writer, walk)
             base_size = writer.commit()
         except BaseException:
-            if self._writer is None:
+            if not attached:
                 incr_file.close()
             writer.abort()
             raise
@@ -524,20 +475,14 @@ class Persistence:
             if self._writer is None:
                 # The AOF is off (or was turned off meanwhile): a published
                 # AOF would go stale at once, so drop the result.
-                for name in new.files():
-                    fs.remove(posixpath.join(aof_dir, name))
-                fs.fsync_dir(aof_dir)
+                files.remove(new.files())
                 log.info("AOF rewrite discarded: the AOF is off")
                 return
-            write_manifest(fs, posixpath.join(aof_dir, MANIFEST_FILE), new)
+            files.publish(new)
             self.manifest = new
             self.aof_base_size = base_size
             self._aof_closed_size = base_size
-        for name in set(old.files()) - set(new.files()):
-            path = posixpath.join(aof_dir, name)
-            if fs.exists(path):
-                fs.remove(path)
-        fs.fsync_dir(aof_dir)
+        files.remove(set(old.files()) - set(new.files()))
         log.info("AOF rewritten: base %s, incr %s (%d keys)", base_name, incr_name, writer.keys)
 
     # cron
@@ -546,12 +491,17 @@ class Persistence:
         while not self._cron_stop.wait(CRON_INTERVAL):
             try:
                 self.cron()
+            except WalkCancelled:
+                return  # close() is waiting for us
             except Exception:
                 log.exception("persistence cron failed")
 
     def cron(self, now: float | None = None) -> str | None:
         """Start a save or rewrite that is due; return which ("save", "rewrite") or None."""
         now = time.time() if now is None else now
+        writer = self._writer
+        if writer is not None and writer.buffer_length():
+            self._retry_aof_write(writer)
         with self._job_lock:
             if self._job is not None or self._closed:
                 return None
@@ -559,13 +509,28 @@ class Persistence:
                 kind = "rewrite" if self.rewrite_scheduled else "save"
                 self._start_scheduled_locked()
                 return kind
-            if save_due(self._save_rules, self.changes_since_save, now - self.last_save_time):
+            retry_wait = self.last_bgsave_status == "err" and (
+                now - self._job_started < BGSAVE_RETRY_DELAY
+            )
+            if not retry_wait and save_due(
+                self._save_rules, self.changes_since_save, now - self.last_save_time
+            ):
                 self._start_job_thread("save")
                 return "save"
             if self._rewrite_due():
                 self._start_job_thread("rewrite")
                 return "rewrite"
         return None
+
+    def _retry_aof_write(self, writer: AppendOnlyWriter) -> None:
+        """Retry writing bytes a failed write left pending (in order: under the lock)."""
+        self._acquire_engine_lock()
+        try:
+            writer.flush(sync=False)
+        except PersistenceError:
+            pass  # still failing; logged by the writer, retried next second
+        finally:
+            self.engine.lock.release()
 
     def _rewrite_due(self) -> bool:
         if self._writer is None or not self.config.auto_aof_rewrite_percentage:

@@ -9,6 +9,7 @@ legitimately truncated tail. Never writes.
 
 from __future__ import annotations
 
+import struct
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from stores.kv.persistence.format import (
 from stores.kv.persistence.fs import FileSystem
 
 _unpack_u32 = U32.unpack_from
+_unpack_db_len = struct.Struct(">II").unpack_from
 
 
 class _Short(Exception):
@@ -47,26 +49,28 @@ def _take(payload: bytes, pos: int) -> tuple[bytes, int]:
 
 def decode_key_payload(payload: bytes) -> tuple[int, bytes, list[list[bytes]]]:
     """Return (db, key, commands) from a KEY record's payload."""
-    if len(payload) < 4:
-        raise _Short
-    (db,) = _unpack_u32(payload, 0)
-    key, pos = _take(payload, 4)
-    if pos + 4 > len(payload):
-        raise _Short
-    (ncommands,) = _unpack_u32(payload, pos)
-    pos += 4
-    commands = []
-    for _ in range(ncommands):
-        if pos + 4 > len(payload):
-            raise _Short
-        (nargs,) = _unpack_u32(payload, pos)
+    unpack = _unpack_u32
+    size = len(payload)
+    try:
+        db, length = _unpack_db_len(payload, 0)
+        pos = 8 + length
+        key = payload[8:pos]
+        (ncommands,) = unpack(payload, pos)
         pos += 4
-        argv = []
-        for _ in range(nargs):
-            arg, pos = _take(payload, pos)
-            argv.append(arg)
-        commands.append(argv)
-    if pos != len(payload):
+        commands = []
+        for _ in range(ncommands):
+            (nargs,) = unpack(payload, pos)
+            pos += 4
+            argv = []
+            for _ in range(nargs):
+                (length,) = unpack(payload, pos)
+                start = pos + 4
+                pos = start + length
+                argv.append(payload[start:pos])
+            commands.append(argv)
+    except struct.error:
+        raise _Short from None
+    if pos != size:  # also catches a slice that ran past the end
         raise _Short
     return db, key, commands
 

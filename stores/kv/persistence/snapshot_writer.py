@@ -10,6 +10,7 @@ the caller hands it each key's recreating commands.
 from __future__ import annotations
 
 import posixpath
+import struct
 import zlib
 from collections.abc import Sequence
 
@@ -28,6 +29,7 @@ from stores.kv.persistence.format import (
 from stores.kv.persistence.fs import FileSystem
 
 _pack_u32 = U32.pack
+_pack_db_len = struct.Struct(">II").pack
 
 
 def encode_record(kind: int, payload: bytes) -> bytes:
@@ -38,12 +40,14 @@ def encode_record(kind: int, payload: bytes) -> bytes:
 
 def encode_key_payload(db: int, key: bytes, commands: Sequence[Sequence[bytes]]) -> bytes:
     """Return the payload of a KEY record."""
-    parts = [_pack_u32(db), _pack_u32(len(key)), key, _pack_u32(len(commands))]
+    pack = _pack_u32
+    parts = [_pack_db_len(db, len(key)), key, pack(len(commands))]
+    append = parts.append
     for argv in commands:
-        parts.append(_pack_u32(len(argv)))
+        append(pack(len(argv)))
         for arg in argv:
-            parts.append(_pack_u32(len(arg)))
-            parts.append(arg)
+            append(pack(len(arg)))
+            append(arg)
     return b"".join(parts)
 
 

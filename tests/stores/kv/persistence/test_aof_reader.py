@@ -170,7 +170,7 @@ def test_garbage_in_the_middle_is_corruption_at_its_offset():
 
 def test_garbage_at_the_tail_is_corruption_not_truncation():
     fs = FaultInjectingFileSystem()
-    write(fs, aof_bytes() + b"\x00\x00\x00")
+    write(fs, aof_bytes() + b"\x00xyz")
     with pytest.raises(CorruptFileError):
         replay_file(fs, "/d/a.aof", Recorder(), last=True)
 
@@ -194,3 +194,90 @@ def test_malformed_headers_are_corruption(data):
     with pytest.raises(CorruptFileError) as info:
         replay_file(fs, "/d/a.aof", Recorder(), last=True)
     assert info.value.offset < len(data)
+
+
+def test_select_inside_multi_applies_to_the_queued_commands():
+    data = aof_bytes(
+        [
+            [b"SELECT", b"1"],
+            [b"MULTI"],
+            [b"SET", b"a", b"1"],
+            [b"SELECT", b"4"],
+            [b"SET", b"b", b"2"],
+            [b"EXEC"],
+            [b"SET", b"c", b"3"],
+        ]
+    )
+    fs = FaultInjectingFileSystem()
+    write(fs, data)
+    apply = Recorder()
+    replay_file(fs, "/d/a.aof", apply, last=True)
+    assert apply.applied == [
+        (1, [b"SET", b"a", b"1"]),
+        (4, [b"SET", b"b", b"2"]),
+        (4, [b"SET", b"c", b"3"]),
+    ]
+
+
+def test_a_length_damaged_to_run_past_the_end_is_corruption_not_a_torn_tail():
+    before = aof_bytes(COMMANDS[:2])
+    damaged = (
+        before + b"*3\r\n$3\r\nSET\r\n$9999\r\nkey\r\n$5\r\nvalue\r\n" + aof_bytes(COMMANDS[2:])
+    )
+    fs = FaultInjectingFileSystem()
+    write(fs, damaged)
+    with pytest.raises(CorruptFileError, match="damaged length") as info:
+        replay_file(fs, "/d/a.aof", Recorder(), last=True)
+    assert info.value.offset == len(before)
+    assert fs.read_bytes("/d/a.aof") == damaged
+
+
+def test_every_length_digit_damaged_upwards_is_never_a_silent_truncation():
+    before = aof_bytes(COMMANDS[:2])
+    middle = encode_command([b"SET", b"key", b"value"])
+    after = aof_bytes(COMMANDS[2:])
+    for i, byte in enumerate(middle):
+        if not chr(byte).isdigit():
+            continue
+        damaged = before + middle[:i] + b"9" + middle[i + 1 :] + after
+        if damaged == before + middle + after:
+            continue
+        fs = FaultInjectingFileSystem()
+        write(fs, damaged)
+        with pytest.raises(CorruptFileError):
+            replay_file(fs, "/d/a.aof", Recorder(), last=True)
+
+
+VALUE_WITH_RESP = b"x\r\n*1\r\n$4\r\nPING\r\n" * 4
+
+
+def test_a_torn_tail_with_resp_inside_its_value_is_still_a_torn_tail():
+    head = aof_bytes(COMMANDS[:2])
+    whole = encode_command([b"SET", b"k", VALUE_WITH_RESP])
+    cut = whole.index(b"PING") + 2  # inside the embedded "command"
+    fs = FaultInjectingFileSystem()
+    write(fs, head + whole[:cut])
+    replay_file(fs, "/d/a.aof", Recorder(), last=True)
+    assert fs.read_bytes("/d/a.aof") == head
+
+
+def test_a_torn_tail_ending_exactly_after_resp_inside_its_value_is_refused():
+    """The one ambiguous case is resolved on the safe side: nothing is cut."""
+    head = aof_bytes(COMMANDS[:2])
+    whole = encode_command([b"SET", b"k", VALUE_WITH_RESP])
+    cut = whole.index(b"PING") + 6  # just after the embedded "*1 $4 PING"
+    fs = FaultInjectingFileSystem()
+    write(fs, head + whole[:cut])
+    with pytest.raises(CorruptFileError, match="damaged length"):
+        replay_file(fs, "/d/a.aof", Recorder(), last=True)
+    assert fs.read_bytes("/d/a.aof") == head + whole[:cut]
+
+
+def test_a_zero_filled_tail_is_a_torn_write():
+    head = aof_bytes(COMMANDS[:3])
+    fs = FaultInjectingFileSystem()
+    write(fs, head + b"\x00" * 4096)
+    apply = Recorder()
+    replay_file(fs, "/d/a.aof", apply, last=True)
+    assert len(apply.applied) == 2
+    assert fs.read_bytes("/d/a.aof") == head

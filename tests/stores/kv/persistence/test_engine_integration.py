@@ -163,3 +163,25 @@ def test_wrongtype_in_the_aof_is_corruption(tmp_path):
     incr.write_bytes(incr.read_bytes() + b"*3\r\n$5\r\nLPUSH\r\n$1\r\na\r\n$1\r\nx\r\n")
     with pytest.raises(CorruptFileError, match="WRONGTYPE"):
         connect(tmp_path, appendonly=True)
+
+
+def test_transaction_across_databases_replays_into_the_right_ones(tmp_path):
+    client = connect(tmp_path, appendonly=True, appendfsync="always")
+    session = client.engine.new_session()
+    for argv in (
+        [b"SELECT", b"1"],
+        [b"MULTI"],
+        [b"SET", b"a", b"1"],
+        [b"SELECT", b"2"],
+        [b"SET", b"b", b"2"],
+        [b"SWAPDB", b"2", b"3"],
+        [b"EXEC"],
+        [b"SET", b"c", b"3"],
+    ):
+        session.execute(argv)
+    expected = dataset(client)
+    assert set(expected) == {(1, b"a"), (3, b"b"), (2, b"c")}
+    client.close()
+    again = connect(tmp_path, appendonly=True)
+    assert dataset(again) == expected
+    again.close()

@@ -33,9 +33,14 @@ class PersistedEngine(RuleBasedStateMachine):
     @rule(seed=st.integers(0, 2**32), count=st.integers(1, 20))
     def write(self, seed, count):
         rng = random.Random(seed)
+        in_multi = rng.random() < 0.3
+        if in_multi:
+            self.session.execute([b"MULTI"])
         for _ in range(count):
             self.session.execute([b"SELECT", b"%d" % rng.randrange(4)])
             self.session.execute(random_command(rng))
+        if in_multi:
+            self.session.execute([b"EXEC"])
         self.expected = dataset(self.engine)
 
     @rule()

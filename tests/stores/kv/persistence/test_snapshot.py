@@ -127,3 +127,17 @@ def test_implausible_record_length_is_rejected_before_reading(fs):
     with pytest.raises(CorruptFileError, match="implausible") as info:
         load(fs)
     assert info.value.offset == HEADER.size
+
+
+def test_key_payload_decoding_rejects_every_cut_and_extension():
+    from stores.kv.persistence.snapshot_reader import _Short, decode_key_payload
+    from stores.kv.persistence.snapshot_writer import encode_key_payload
+
+    for db, key, commands in KEYS:
+        payload = encode_key_payload(db, key, commands)
+        assert decode_key_payload(payload) == (db, key, commands)
+        for cut in range(len(payload)):
+            with pytest.raises(_Short):
+                decode_key_payload(payload[:cut])
+        with pytest.raises(_Short):
+            decode_key_payload(payload + b"\x00")

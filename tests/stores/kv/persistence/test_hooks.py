@@ -1,4 +1,4 @@
-"""open_persistence: lock, load, hook into the engine, and survive restarts."""
+"""The Persistence object through open_persistence: lock, load, hooks, commands, jobs."""
 
 import logging
 import threading
@@ -14,6 +14,7 @@ from stores.kv.persistence import (
 from stores.kv.persistence.aof_writer import encode_command
 from stores.kv.persistence.errors import PersistenceError
 from stores.kv.persistence.fs import FaultInjectingFileSystem
+from stores.kv.persistence.loader import load_directory
 from tests.stores.kv.persistence.dict_engine import DictEngine
 
 D = "/data"
@@ -299,4 +300,73 @@ def test_an_aof_left_while_appendonly_is_off_is_ignored_with_a_warning(fs, caplo
         engine, p = open_engine(fs, appendonly=False)
     assert engine.databases[0] == {}
     assert "ignoring the append-only file" in caplog.text
+    p.close()
+
+
+def test_a_failing_disk_turns_into_misconf_until_a_retry_succeeds(fs):
+    engine, p = open_engine(fs, appendonly=True, appendfsync="always")
+    file = p._writer._file
+    real_write = file.write
+
+    def disk_full(data):
+        raise OSError(28, "No space left on device")
+
+    file.write = disk_full
+    with pytest.raises(PersistenceError, match="MISCONF Errors writing to the AOF file"):
+        engine.execute(0, [b"SET", b"a", b"1"])
+    assert p.write_error.startswith("MISCONF Errors writing to the AOF file")
+    assert p.info()["aof_last_write_status"] == "err"
+    p.cron()  # retry fails, nothing lost
+    assert p.write_error is not None
+    file.write = real_write
+    p.cron()  # the once-a-second retry writes the pending bytes
+    assert p.write_error is None
+    engine.execute(0, [b"SET", b"b", b"2"])
+    p.close()
+    again, p2 = open_engine(fs, appendonly=True)
+    assert again.databases[0] == {b"a": b"1", b"b": b"2"}
+    p2.close()
+
+
+def test_failed_background_save_stops_writes_when_save_rules_are_set(fs):
+    engine, p = open_engine(fs, save="3600 1")
+    p.last_bgsave_status = "err"
+    assert p.write_error.startswith("MISCONF Redis is configured to save RDB snapshots")
+    p.set_save_rules("")
+    assert p.write_error is None
+    p.close()
+
+
+def test_failed_background_save_keeps_the_old_snapshot(fs):
+    engine, p = open_engine(fs, save="3600 1")
+    engine.execute(0, [b"SET", b"a", b"1"])
+    p.save()
+    engine.execute(0, [b"SET", b"b", b"2"])
+    original_create = fs.create
+
+    def failing_create(path):
+        file = original_create(path)
+
+        def fail(data):
+            raise OSError(28, "No space left on device")
+
+        file.write = fail
+        return file
+
+    fs.create = failing_create
+    assert p.bgsave() == "Background saving started"
+    assert p.wait_for_jobs(30)
+    assert p.info()["rdb_last_bgsave_status"] == "err"
+    assert p.changes_since_save == 1
+    assert not fs.exists(f"{D}/dump.kvs.tmp")
+    assert p.write_error.startswith("MISCONF Redis is configured to save RDB snapshots")
+    again = DictEngine()
+    load_directory(again, fs, D, appendonly=False)
+    assert again.databases[0] == {b"a": b"1"}  # the previous snapshot
+    assert p.cron(now=p._job_started + 1) is None  # Redis waits 5 s before retrying
+    fs.create = original_create
+    assert p.cron(now=p._job_started + 3601) == "save"
+    assert p.wait_for_jobs(30)
+    p.save()
+    assert p.write_error is None
     p.close()
