@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from pathlib import Path
 
 import pytest
 import redis
@@ -19,24 +20,30 @@ from tests.stores.kv.server_backends import OurServer
 
 pytestmark = pytest.mark.redis_server
 
-COMPAT_MODULES = (
-    "tests.stores.kv.types.test_generic",
-    "tests.stores.kv.types.test_hashes",
-    "tests.stores.kv.types.test_lists",
-    "tests.stores.kv.types.test_sets",
-    "tests.stores.kv.types.test_strings",
-    "tests.stores.kv.types.test_zsets",
-    "tests.stores.kv.test_pubsub",
-    "tests.stores.kv.test_server_commands",
-    "tests.stores.kv.test_transactions",
-)
+HERE = Path(__file__).resolve().parent
+# The server's own tests bring their own ``r``; everything else that takes
+# ``r`` or ``rd`` is the engine's compatibility suite.
+NOT_COMPAT = ("test_server", "test_compat", "test_batched")
+
+
+def _compat_modules() -> list[str]:
+    paths = sorted(HERE.glob("test_*.py")) + sorted((HERE / "types").glob("test_*.py"))
+    names = []
+    for path in paths:
+        if path.stem.startswith(NOT_COMPAT):
+            continue
+        relative = path.relative_to(HERE.parents[2]).with_suffix("")
+        names.append(".".join(relative.parts))
+    return names
+
+
 COMPAT_FIXTURES = {"r", "rd"}
 
 
 def _collect_compat_tests() -> dict[str, object]:
     """Return the compatibility tests (those taking ``r`` or ``rd``), by unique name."""
     found = {}
-    for module_name in COMPAT_MODULES:
+    for module_name in _compat_modules():
         module = importlib.import_module(module_name)
         short = module_name.rsplit(".", 1)[1].removeprefix("test_")
         for name, function in vars(module).items():
