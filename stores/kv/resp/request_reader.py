@@ -28,6 +28,18 @@ from stores.kv.resp.format import (
 )
 from stores.kv.resp.inline import split_inline
 
+try:  # hiredis's C reader, when installed, speeds up reading pipelines
+    import hiredis as _hiredis
+
+    _pack_command = _hiredis.pack_command
+except ImportError:  # pragma: no cover - hiredis is in requirements.txt
+    _hiredis = None
+    _pack_command = None
+
+# Up to this many unprocessed bytes, pipelines are parsed ahead in one go
+# (hiredis, or splitting on CRLF), which looks at the whole buffer each time.
+SPLIT_AHEAD_MAX = 64 * 1024
+
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 
@@ -80,6 +92,7 @@ class RequestReader:
         self._ready: collections.deque[list[bytes]] = collections.deque()
         self._ready_bytes = 0
         self._error: ProtocolError | None = None
+        self._hiredis_reader = None
         self._buf = b""
         self._pos = 0
         # Bytes received but not yet joined onto _buf: joined only once there
@@ -178,6 +191,15 @@ class RequestReader:
         buf = self._buf
         start = pos = self._pos
         n = len(buf)
+        if start < n and n - start <= SPLIT_AHEAD_MAX and buf[start] == ARRAY:
+            if _hiredis is not None:
+                pos = self._hiredis_ahead(buf, start, n)
+            else:
+                pos = self._split_ahead(buf, start)
+            if pos != start:
+                self._pos = pos
+                self._ready_bytes += pos - start
+            return
         max_bulk = self.max_bulk_len
         ready = self._ready
         find = buf.find
@@ -212,6 +234,75 @@ class RequestReader:
         if pos != start:
             self._pos = pos
             self._ready_bytes += pos - start
+
+    def _hiredis_ahead(self, buf: bytes, start: int, n: int) -> int:
+        """Parse ahead with hiredis's C reader, then prove the result; return the new position.
+
+        hiredis reads more than Redis accepts in a request (nested arrays,
+        integers, RESP3 types, unchecked bytes after an argument), so its
+        result is taken only if re-encoding it gives back exactly the bytes
+        read: then Redis would have read the very same commands.
+        """
+        reader = self._hiredis_reader or _hiredis.Reader()
+        self._hiredis_reader = None
+        reader.feed(buf, start)
+        commands = []
+        gets = reader.gets
+        try:
+            while (command := gets()) is not False:
+                commands.append(command)
+        except _hiredis.ProtocolError:
+            reader = None
+        if not commands:
+            return start
+        try:
+            encoded = b"".join(map(_pack_command, map(tuple, commands)))
+        except TypeError:
+            return start
+        if not buf.startswith(encoded, start) or [] in commands:
+            return start
+        max_bulk = self.max_bulk_len
+        if max_bulk < n - start and any(len(arg) > max_bulk for argv in commands for arg in argv):
+            return start
+        self._ready.extend(commands)
+        end = start + len(encoded)
+        if end == n and reader is not None:
+            self._hiredis_reader = reader  # it holds nothing: reuse it next time
+        return end
+
+    def _split_ahead(self, buf: bytes, start: int) -> int:
+        """Parse ahead by splitting a small buffer on CRLF; return the new position.
+
+        A command is taken only if its lines are exactly the canonical
+        encoding of the arguments found (``b"$%d" % len(arg)`` before each),
+        which rules out everything Redis would read differently: CRLF inside
+        an argument, other bytes after one, signs, leading zeros, NULs.
+        """
+        lines = (buf[start:] if start else buf).split(b"\r\n")
+        complete = len(lines) - 1  # the last piece has no CRLF yet
+        max_bulk = self.max_bulk_len
+        check_bulk = max_bulk < SPLIT_AHEAD_MAX
+        ready = self._ready
+        pos = start
+        i = 0
+        while i < complete:
+            header = lines[i]
+            digits = header[1:]
+            if not (header[:1] == b"*" and digits.isdigit() and len(digits) < 10):
+                break
+            count = int(digits)
+            end = i + 1 + 2 * count
+            if not count or end > complete or header != b"*%d" % count:
+                break
+            argv = lines[i + 2 : end : 2]
+            if lines[i + 1 : end : 2] != list(map(b"$%d".__mod__, map(len, argv))):
+                break
+            if check_bulk and max(map(len, argv)) > max_bulk:
+                break
+            ready.append(argv)
+            pos += sum(map(len, lines[i:end])) + 2 * (end - i)
+            i = end
+        return pos
 
     def _next_command_slowly(self) -> list[bytes] | None:
         while True:

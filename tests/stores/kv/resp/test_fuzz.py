@@ -14,6 +14,7 @@ from stores.kv.resp import (
     RequestReader,
     encode_pipeline,
     encode_reply,
+    request_reader,
 )
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -160,19 +161,26 @@ def test_random_reply_bytes_only_raise_protocol_error(data):
         pass
 
 
-def _outcome(data: bytes, cuts: list[int], fast: bool) -> tuple[list, str | None]:
-    reader = RequestReader(max_bulk_len=64, query_buffer_limit=4096)
-    if not fast:
-        reader._parse_ahead = lambda: None  # only the careful, one-command path
-    commands = []
+def _outcome(data: bytes, cuts: list[int], mode: str) -> tuple[list, str | None]:
+    """Read data with the fast path ("hiredis" or "split") or only the careful one."""
+    saved = request_reader._hiredis
+    if mode == "split":
+        request_reader._hiredis = None
     try:
-        for piece in _cuts(data, cuts):
-            reader.feed(piece)
-            while (command := reader.next_command()) is not None:
-                commands.append(command)
-    except ProtocolError as exc:
-        return commands, exc.message
-    return commands, None
+        reader = RequestReader(max_bulk_len=64, query_buffer_limit=4096)
+        if mode == "careful":
+            reader._parse_ahead = lambda: None
+        commands = []
+        try:
+            for piece in _cuts(data, cuts):
+                reader.feed(piece)
+                while (command := reader.next_command()) is not None:
+                    commands.append(command)
+        except ProtocolError as exc:
+            return commands, exc.message
+        return commands, None
+    finally:
+        request_reader._hiredis = saved
 
 
 @FUZZ
@@ -182,5 +190,7 @@ def _outcome(data: bytes, cuts: list[int], fast: bool) -> tuple[list, str | None
     ).map(b"".join),
     cuts=st.lists(st.integers(min_value=0), max_size=4),
 )
-def test_the_fast_path_reads_exactly_what_the_careful_path_reads(data, cuts):
-    assert _outcome(data, cuts, fast=True) == _outcome(data, cuts, fast=False)
+def test_the_fast_paths_read_exactly_what_the_careful_path_reads(data, cuts):
+    careful = _outcome(data, cuts, "careful")
+    assert _outcome(data, cuts, "hiredis") == careful
+    assert _outcome(data, cuts, "split") == careful
