@@ -183,8 +183,6 @@ class Connection(asyncio.Protocol):
                     except Exception:  # the engine answers errors itself; this is a bug
                         log.exception("command %r failed outside its handler", argv[:1])
                         reply = ErrorReply("ERR internal error")
-                    if session.protocol != self.protocol:
-                        self.set_protocol(session.protocol)
                 self.last_command = name
                 if type(reply) is Blocked:
                     self._block(argv, reply)
@@ -222,8 +220,6 @@ class Connection(asyncio.Protocol):
                 self.transport.write(out[0] if len(out) == 1 else b"".join(out))
             if self.closing and not self.closed:
                 self.transport.close()
-            if reader._auth_required is session.authenticated:
-                reader.auth_required = not session.authenticated
 
     def set_protocol(self, protocol: int) -> None:
         """Encode later replies for RESP ``protocol`` (2 or 3)."""

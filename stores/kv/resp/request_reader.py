@@ -137,6 +137,8 @@ class RequestReader:
             self._error = ProtocolError(error)
             break
         self._ready = kept
+        if not kept:
+            self._ready_bytes = 0
 
     def feed(self, data: bytes) -> None:
         """Add bytes received from the client."""
@@ -166,18 +168,19 @@ class RequestReader:
         """Return the next complete command, or None if more bytes are needed."""
         ready = self._ready
         if not ready:
-            self._ready_bytes = 0
             if self._error is not None:
                 error, self._error = self._error, None
                 raise error
+            if self._pos >= len(self._buf) and not self._chunks:
+                return None  # nothing unread (a partial command keeps its state)
             if self._argv is None and not self._auth_required:
                 self._parse_ahead()
-        if ready:
-            argv = ready.popleft()
             if not ready:
-                self._ready_bytes = 0
-            return argv
-        return self._next_command_slowly()
+                return self._next_command_slowly()
+        argv = ready.popleft()
+        if not ready:
+            self._ready_bytes = 0
+        return argv
 
     def _parse_ahead(self) -> None:
         """Parse every complete, plainly formed multibulk command in one loop.
