@@ -172,3 +172,52 @@ def test_manage_py_kvserver(tmp_path):
     # The data went to KV_URL's data directory.
     assert (tmp_path / "kv").is_dir()
     assert any((tmp_path / "kv").rglob("*.aof"))
+
+
+def test_sigint_shuts_down_cleanly_too(tmp_path):
+    server = start_server_process("--appendonly", "yes", directory=str(tmp_path))
+    client = redis.Redis(port=server.port)
+    try:
+        assert client.set("k", "v") is True
+    finally:
+        client.close()
+    server.process.send_signal(signal.SIGINT)
+    assert server.process.wait(timeout=30) == 0
+    again = start_server_process("--appendonly", "yes", directory=str(tmp_path))
+    try:
+        client = redis.Redis(port=again.port)
+        assert client.get("k") == b"v"
+        client.close()
+    finally:
+        assert again.terminate() == 0
+
+
+def test_a_second_server_on_the_same_directory_is_refused(tmp_path):
+    first = start_server_process(directory=str(tmp_path))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "stores.kv", "--port", str(free_port()), "--dir", str(tmp_path)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 1
+        assert "cannot open the data" in done.stderr
+        assert str(first.process.pid) in done.stderr  # the lock names its holder
+    finally:
+        first.terminate()
+
+
+def test_appendonly_needs_a_directory():
+    done = subprocess.run(
+        [sys.executable, "-m", "stores.kv", "--port", str(free_port()), "--appendonly", "yes"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "--appendonly yes needs --dir" in done.stderr
