@@ -14,6 +14,7 @@ import itertools
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -149,6 +150,10 @@ class Session:
         with engine.lock:
             if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
                 return ErrorReply(OOM)
+            if cmd.write and engine.persisting:
+                refusal = engine.write_refusal()
+                if refusal is not None:
+                    return refusal
             if cmd.write and engine.persistence.rewriting:
                 keys = cmd.keys(argv)
                 if keys:
@@ -186,6 +191,10 @@ class Session:
         engine = self.engine
         if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
             return ErrorReply(OOM)
+        if cmd.write and engine.persisting:
+            refusal = engine.write_refusal()
+            if refusal is not None:
+                return refusal
         if cmd.write and engine.persistence.rewriting:
             keys = cmd.keys(argv)
             if keys:
@@ -308,7 +317,10 @@ class Engine:
         self._cron_thread: threading.Thread | None = None
         if background:
             self._cron_thread = threading.Thread(
-                target=self._cron_loop, name="kv-cron", daemon=True
+                target=_cron_loop,
+                args=(weakref.ref(self), self._closed, 1.0 / max(self.config.get("hz"), 1)),
+                name="kv-cron",
+                daemon=True,
             )
             self._cron_thread.start()
 
@@ -351,6 +363,11 @@ class Engine:
             self.config_lfu_log_factor = value
         elif name == "lfu-decay-time":
             self.config_lfu_decay_time = value
+
+    def write_refusal(self) -> ErrorReply | None:
+        """Return the MISCONF reply while persistence refuses writes, else None."""
+        message = getattr(self.persistence, "write_error", None)
+        return None if message is None else ErrorReply(message)
 
     def record_slow(self, session: Session, argv: list[bytes], elapsed: float) -> None:
         """Add a command that took ``elapsed`` seconds to the slow log."""
@@ -524,13 +541,6 @@ class Engine:
             if self.maxmemory:
                 self.memory.make_room()
 
-    def _cron_loop(self) -> None:
-        while not self._closed.wait(1.0 / max(self.config.get("hz"), 1)):
-            try:
-                self.cron()
-            except Exception:
-                log.exception("kv cron failed")
-
     def close(self) -> None:
         """Stop background work and close persistence."""
         if self._closed.is_set():
@@ -548,3 +558,20 @@ class Engine:
     def closed(self) -> bool:
         """Return True once ``close()`` was called."""
         return self._closed.is_set()
+
+
+def _cron_loop(engine_ref: weakref.ref, closed: threading.Event, period: float) -> None:
+    """Run ``Engine.cron`` every ``period`` seconds until closed or garbage-collected.
+
+    The thread holds only a weak reference, so an engine whose last client
+    was dropped without ``close()`` is still freed (and its thread ends).
+    """
+    while not closed.wait(period):
+        engine = engine_ref()
+        if engine is None:
+            return
+        try:
+            engine.cron()
+        except Exception:
+            log.exception("kv cron failed")
+        del engine

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from stores.kv.commands import command
 from stores.kv.errors import CommandError, subcommand_error
 from stores.kv.glob import glob_match
-from stores.kv.replies import Map, Push
+from stores.kv.replies import Push
 
 if TYPE_CHECKING:
     from stores.kv.engine import Engine, Session
@@ -166,7 +166,7 @@ def pubsub(s: Session, argv: list[bytes]) -> Any:
         out: list[Any] = []
         for channel in argv[2:]:
             out += [channel, len(registry.channels.get(channel, ()))]
-        return Map(zip(out[::2], out[1::2], strict=True)) if s.protocol == 3 else out
+        return out
     if sub == b"numpat" and len(argv) == 2:
         return len(registry.patterns)
     if sub == b"help":

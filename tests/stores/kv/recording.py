@@ -13,6 +13,7 @@ class RecordingPersistence:
         self.propagated: list[tuple[int, list[bytes]]] = []
         self.before: list[tuple[int, list[bytes] | None]] = []
         self.after = 0
+        self.write_error = None
 
     def propagate(self, db, argv):
         self.propagated.append((db, list(argv)))

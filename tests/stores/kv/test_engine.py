@@ -262,3 +262,42 @@ def test_resp3_subscribers_may_run_any_command(session):
     assert isinstance(session.execute([b"GET", b"k"]), ErrorReply)
     session.execute([b"UNSUBSCRIBE"])
     assert session.execute([b"GET", b"k"]) == b"v"
+
+
+def test_persistence_write_error_refuses_writes_only(recorded):
+    engine, s, rec, clock = recorded
+    run(s, "SET", "k", "v")
+    rec.write_error = "MISCONF Errors writing to the AOF file: No space left on device"
+    assert run(s, "SET", "k", "w").message == rec.write_error
+    assert run(s, "GET", "k") == b"v"
+    run(s, "MULTI")
+    run(s, "INCR", "n")
+    assert run(s, "EXEC")[0].message == rec.write_error
+    rec.write_error = None
+    assert run(s, "SET", "k", "w") == OK
+
+
+def test_after_command_errors_become_the_reply(recorded):
+    from stores.kv.errors import CommandError
+
+    engine, s, rec, clock = recorded
+
+    def refuse():
+        raise CommandError("MISCONF Errors writing to the AOF file: disk gone")
+
+    rec.after_command = refuse
+    assert run(s, "SET", "k", "v").message == "MISCONF Errors writing to the AOF file: disk gone"
+
+
+def test_dropped_engine_is_collected_and_its_cron_stops():
+    import gc
+    import weakref
+
+    engine = Engine(background=True)
+    thread = engine._cron_thread
+    ref = weakref.ref(engine)
+    del engine
+    gc.collect()
+    assert ref() is None
+    thread.join(2)
+    assert not thread.is_alive()
