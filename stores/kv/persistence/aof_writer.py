@@ -229,6 +229,9 @@ class AppendOnlyWriter:
                 self._sync(None)
             except PersistenceError:
                 pass  # logged by _sync; retried next second
+            except Exception as exc:  # not an I/O error: stop rather than spin
+                log.error("the everysec fsync thread of %s stops: %r", self.path, exc)
+                return
 
     def close(self) -> None:
         """Stop the background thread, write and fsync everything, close the file."""

@@ -72,7 +72,8 @@ class FileSystem(Protocol):
 
     def listdir(self, path: str) -> list[str]: ...
 
-    def makedirs(self, path: str) -> None: ...
+    def makedirs(self, path: str) -> None:
+        """Create ``path`` and missing parents, durably (their entries fsynced)."""
 
     def fsync_dir(self, path: str) -> None:
         """Make the directory's entries (creations, renames, removals) durable."""
@@ -150,7 +151,20 @@ class RealFileSystem:
         return sorted(os.listdir(path))
 
     def makedirs(self, path: str) -> None:
+        missing = []
+        current = os.path.abspath(path)
+        while not os.path.isdir(current):
+            missing.append(current)
+            parent = os.path.dirname(current)
+            if parent == current:
+                break
+            current = parent
         os.makedirs(path, exist_ok=True)
+        # A new directory's own entry lives in its parent: fsync the parents,
+        # deepest first, or a power loss could drop the directory with
+        # everything fsynced inside it.
+        for created in missing:
+            self.fsync_dir(os.path.dirname(created))
 
     def fsync_dir(self, path: str) -> None:
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
@@ -176,9 +190,16 @@ class _MemoryFile:
         self.path = path
         self._fs = fs
         self._inode = inode
+        self._generation = fs._generation
         self._closed = False
 
+    def _check_process(self, name: str) -> None:
+        # A handle opened before a reboot belongs to the dead process.
+        if self._generation != self._fs._generation:
+            raise SimulatedCrash(f"{name} {self.path} through a handle from before the crash")
+
     def write(self, data: bytes) -> None:
+        self._check_process("write")
         self._fs._operation("write", self.path)
         torn = self._fs._torn_write_length(len(data))
         if torn is not None:
@@ -187,6 +208,7 @@ class _MemoryFile:
         self._inode.data += data
 
     def fsync(self) -> None:
+        self._check_process("fsync")
         self._fs._operation("fsync", self.path)
         self._inode.synced = bytes(self._inode.data)
 
@@ -227,6 +249,7 @@ class FaultInjectingFileSystem:
         self._locks: set[str] = set()
         self._countdown: int | None = None
         self._dead = False
+        self._generation = 0
         self.operations = 0
 
     # fault injection
@@ -258,6 +281,7 @@ class FaultInjectingFileSystem:
         self._locks.clear()
         self._countdown = None
         self._dead = False
+        self._generation += 1
 
     def _die(self) -> None:
         self._dead = True

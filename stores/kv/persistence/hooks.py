@@ -75,7 +75,10 @@ class Persistence:
         self._dir_lock: Lock | None = lock
         self._save_rules = config.save_rules
         self.rewriting = False
-        self._walk: CopyOnWriteWalk | None = None
+        # Running walks (a SAVE may run during a rewrite, as in Redis); a
+        # tuple replaced whole, so before_write iterates a stable snapshot.
+        self._walks: tuple[CopyOnWriteWalk, ...] = ()
+        self._saving = False  # a SAVE or BGSAVE is writing dump.kvs
         self._writer: AppendOnlyWriter | None = None
         self.manifest: Manifest | None = None
         self._aof_closed_size = 0  # base and finished incremental files
@@ -144,8 +147,7 @@ class Persistence:
 
     def before_write(self, db: int, keys: list[bytes] | None) -> None:
         """Let a running walk save the old value of keys about to change."""
-        walk = self._walk
-        if walk is not None:
+        for walk in self._walks:
             walk.before_write(db, keys)
 
     def after_command(self) -> None:
@@ -184,23 +186,21 @@ class Persistence:
         return self.last_save_time
 
     def save(self) -> str:
-        """Write a snapshot now and return "OK" (SAVE)."""
+        """Write a snapshot now and return "OK" (SAVE); may run during a rewrite."""
         with self._job_lock:
-            if self._job == "save":
+            if self._saving or self._job == "save":
                 raise PersistenceError("ERR Background save already in progress")
-            if self._job is not None:
-                raise PersistenceError("ERR Background save already in progress")
-            self._begin_job("save")
+            self._saving = True
         try:
             self._snapshot()
         finally:
-            self._end_job()
+            self._saving = False
         return "OK"
 
     def bgsave(self, schedule: bool = False) -> str:
         """Start a background snapshot (BGSAVE [SCHEDULE]); return the status line."""
         with self._job_lock:
-            if self._job == "save":
+            if self._job == "save" or self._saving:
                 raise PersistenceError("ERR Background save already in progress")
             if self._job == "rewrite":
                 if not schedule:
@@ -365,8 +365,8 @@ class Persistence:
             # Plain assignments, no engine lock: close() may hold it while it
             # cancels this walk. The engine reads these under its lock and a
             # late before_write on a finished walk is harmless.
-            self._walk = None
-            self.rewriting = False
+            self._walks = tuple(w for w in self._walks if w is not walk)
+            self.rewriting = bool(self._walks)
 
     def _acquire_engine_lock(self) -> None:
         """Take the engine lock, giving up if close() is waiting for this job."""
@@ -378,7 +378,7 @@ class Persistence:
         if self._closing:
             raise WalkCancelled
         walk = CopyOnWriteWalk(self.engine)
-        self._walk = walk
+        self._walks = (*self._walks, walk)
         self.rewriting = True
         return walk
 
@@ -503,7 +503,7 @@ class Persistence:
         if writer is not None and writer.buffer_length():
             self._retry_aof_write(writer)
         with self._job_lock:
-            if self._job is not None or self._closed:
+            if self._job is not None or self._saving or self._closed:
                 return None
             if self.rewrite_scheduled or self.bgsave_scheduled:
                 kind = "rewrite" if self.rewrite_scheduled else "save"
@@ -550,8 +550,7 @@ class Persistence:
         if self._closed:
             return
         self._closing = True
-        walk = self._walk
-        if walk is not None:
+        for walk in self._walks:
             walk.cancelled = True
         self._cron_stop.set()
         if self._cron_thread is not None:

@@ -14,7 +14,7 @@ def persistence_info(p: Any) -> dict[str, int | str]:
     """Return the INFO persistence fields for Persistence ``p``."""
     now = time.time()
     job, started = p._job, p._job_started
-    walk = p._walk
+    walk = p._walks[-1] if p._walks else None
     writer = p._writer
     fields: dict[str, int | str] = {
         "loading": 0,

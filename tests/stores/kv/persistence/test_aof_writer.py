@@ -59,6 +59,7 @@ def test_always_makes_the_command_durable_before_returning(mem):
         mem.crash()
         mem.reboot()
         assert mem.read_bytes("/d/a.aof").endswith(encode_command([b"SET", b"k%d" % i, b"v"]))
+        writer = AppendOnlyWriter(mem.open_append("/d/a.aof"), "always")
 
 
 def test_no_writes_to_the_kernel_but_never_fsyncs(mem):

@@ -148,3 +148,26 @@ def test_memory_locks_exclude_each_other_until_reboot(mem):
     mem.lock("/d", "/d/kv.lock")
     mem.reboot()
     mem.lock("/d", "/d/kv.lock")
+
+
+def test_real_makedirs_fsyncs_the_parent_of_each_new_directory(tmp_path):
+    fs = RealFileSystem()
+    synced = []
+    real_fsync_dir = fs.fsync_dir
+    fs.fsync_dir = lambda path: (synced.append(path), real_fsync_dir(path))
+    fs.makedirs(str(tmp_path / "a" / "b"))
+    assert (tmp_path / "a" / "b").is_dir()
+    assert synced == [str(tmp_path / "a"), str(tmp_path)]
+    synced.clear()
+    fs.makedirs(str(tmp_path / "a" / "b"))
+    assert synced == []
+
+
+def test_handles_from_before_a_reboot_are_dead(mem):
+    f = mem.create("/d/log")
+    f.write(b"a")
+    mem.reboot()
+    with pytest.raises(SimulatedCrash):
+        f.write(b"b")
+    with pytest.raises(SimulatedCrash):
+        f.fsync()

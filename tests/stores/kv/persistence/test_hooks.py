@@ -370,3 +370,93 @@ def test_failed_background_save_keeps_the_old_snapshot(fs):
     p.save()
     assert p.write_error is None
     p.close()
+
+
+def test_save_runs_while_a_rewrite_walks_the_keyspace(fs):
+    engine = DictEngine()
+    for i in range(3000):
+        engine.databases[i % 3][b"k%d" % i] = b"v%d" % i
+    p = open_persistence(engine, D, config(appendonly=True, save="3600 1"), fs=fs)
+    expected = engine.contents()
+    with engine.lock:  # as the engine runs SAVE: under its lock
+        assert p.bgrewriteaof() == "Background append only file rewriting started"
+        assert p.save() == "OK"
+    assert p.wait_for_jobs(30)
+    assert p.rdb_saves == 1 and p.info()["aof_last_bgrewrite_status"] == "ok"
+    p.close()
+    for appendonly in (True, False):  # both the AOF and the snapshot hold it all
+        again = DictEngine()
+        p2 = open_persistence(again, D, config(appendonly=appendonly), fs=fs)
+        assert again.contents() == expected
+        p2.close()
+
+
+def test_save_is_refused_while_a_background_save_runs(fs):
+    engine, p = open_engine(fs)
+    p._job = "save"
+    with pytest.raises(PersistenceError, match="Background save already in progress"):
+        p.save()
+    p._job = None
+    p._saving = True
+    with pytest.raises(PersistenceError, match="Background save already in progress"):
+        p.bgsave()
+    assert p.cron(now=p.last_save_time + 10**6) is None
+    p._saving = False
+    p.close()
+
+
+def test_two_walks_at_once_each_see_their_own_instant(fs):
+    engine = DictEngine()
+    for i in range(500):
+        engine.databases[i % 2][b"k%d" % i] = b"v%d" % i
+    p = open_persistence(engine, D, config(save="3600 1"), fs=fs)
+    at_first = engine.contents()
+    with engine.lock:
+        first = p._begin_walk_locked()
+    for i in range(0, 500, 3):
+        engine.execute(i % 2, [b"SET", b"k%d" % i, b"changed"])
+    engine.execute(1, [b"FLUSHDB"])
+    at_save = engine.contents()
+    p.save()  # a second walk while the first is still registered
+    assert p.rewriting and len(p._walks) == 1
+    snapshot = DictEngine()
+    load_directory(snapshot, fs, D, appendonly=False)
+    assert snapshot.contents() == at_save
+    for i in range(1, 500, 3):
+        engine.execute(0, [b"DEL", b"k%d" % i])
+
+    class Collect:
+        def __init__(self):
+            self.keys = []
+
+        def add_key(self, db, key, commands):
+            self.keys.append((db, key, commands))
+
+    collected = Collect()
+    p._walk_into(collected, first)
+    assert not p.rewriting
+    rebuilt = DictEngine()
+    for db, _, commands in collected.keys:
+        for argv in commands:
+            rebuilt.replay(db, argv)
+    assert rebuilt.contents() == at_first
+    p.close()  # saves the later changes too
+    again = DictEngine()
+    p2 = open_persistence(again, D, config(), fs=fs)
+    assert again.contents() == engine.contents()
+    p2.close()
+
+
+def test_cron_rewrites_the_aof_once_it_has_grown_enough(fs):
+    engine, p = open_engine(
+        fs, appendonly=True, auto_aof_rewrite_min_size=2000, auto_aof_rewrite_percentage=100
+    )
+    base = p.aof_base_size
+    while p.aof_current_size() < 2000 or p.aof_current_size() < 2 * base:
+        assert p.cron() is None  # not yet: below the minimum size or the growth
+        engine.execute(0, [b"SET", b"k", b"x" * 50])
+    assert p.cron() == "rewrite"
+    assert p.wait_for_jobs(30)
+    assert p.aof_current_size() < 2000  # one key left after the rewrite
+    assert p.cron() is None
+    p.close()

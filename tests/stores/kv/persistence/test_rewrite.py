@@ -7,7 +7,7 @@ import pytest
 
 from stores.kv.persistence import PersistenceConfig, open_persistence
 from stores.kv.persistence.fs import FaultInjectingFileSystem
-from stores.kv.persistence.rewrite import CopyOnWriteWalk
+from stores.kv.persistence.rewrite import CHUNK_KEYS, CopyOnWriteWalk
 from tests.stores.kv.persistence.dict_engine import DictEngine
 
 
@@ -124,3 +124,50 @@ def test_rewrite_while_writes_continue_equals_the_live_data_set():
     p2 = open_persistence(again, "/d", config, fs=fs)
     assert again.contents() == live
     p2.close()
+
+
+class CountingLock:
+    """An RLock that records how many keys were dumped under each hold."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self.depth = 0
+        self.dumped = 0
+        self.holds = []
+
+    def acquire(self, blocking=True, timeout=-1):
+        got = self._lock.acquire(blocking, timeout)
+        if got:
+            self.depth += 1
+            if self.depth == 1:
+                self.dumped = 0
+        return got
+
+    def release(self):
+        self.depth -= 1
+        if self.depth == 0:
+            self.holds.append(self.dumped)
+        self._lock.release()
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc_info):
+        self.release()
+
+
+def test_the_walk_takes_the_lock_for_one_small_chunk_at_a_time():
+    engine = populated_engine(random.Random(5), keys=3000)
+    lock = engine.lock = CountingLock()
+    dump_key = engine.dump_key
+
+    def counting_dump_key(db, key):
+        lock.dumped += 1
+        return dump_key(db, key)
+
+    engine.dump_key = counting_dump_key
+    walk = CopyOnWriteWalk(engine)
+    emitted = []
+    walk.run(lambda db, key, commands: emitted.append(key))
+    assert len(emitted) == sum(len(d) for d in engine.databases)
+    assert max(lock.holds) <= CHUNK_KEYS
+    assert len(lock.holds) >= len(emitted) // CHUNK_KEYS
