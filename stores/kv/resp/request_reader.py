@@ -13,6 +13,7 @@ the reader never allocates for a length it has only been told about.
 from __future__ import annotations
 
 import collections
+import re
 
 from stores.kv.resp.errors import ProtocolError, QueryBufferLimitError
 from stores.kv.resp.format import (
@@ -35,6 +36,12 @@ try:  # hiredis's C reader, when installed, speeds up reading pipelines
 except ImportError:  # pragma: no cover - hiredis is in requirements.txt
     _hiredis = None
     _pack_command = None
+
+# hiredis allocates an aggregate's list as soon as it reads the header, for
+# the declared size: "*2000000000" would cost 16 GB. Any bytes that could be
+# read as an aggregate header declaring 100000 elements or more keep hiredis
+# out (the careful reader never allocates for a declared size).
+_LARGE_AGGREGATE = re.compile(rb"[*~>%|]\d{6}")
 
 # Up to this many unprocessed bytes, pipelines are parsed ahead in one go
 # (hiredis, or splitting on CRLF), which looks at the whole buffer each time.
@@ -195,7 +202,7 @@ class RequestReader:
         start = pos = self._pos
         n = len(buf)
         if start < n and n - start <= SPLIT_AHEAD_MAX and buf[start] == ARRAY:
-            if _hiredis is not None:
+            if _hiredis is not None and _LARGE_AGGREGATE.search(buf, start) is None:
                 pos = self._hiredis_ahead(buf, start, n)
             else:
                 pos = self._split_ahead(buf, start)

@@ -332,3 +332,24 @@ def test_an_error_after_good_commands_comes_after_them():
     assert reader.next_command() == [b"ECHO", b"a"]
     with pytest.raises(ProtocolError, match="invalid bulk length"):
         reader.next_command()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"*2147483648\r\n",
+        b"*2000000000\r\n$1\r\na\r\n",
+        b"*2\r\n$1\r\naXY*2000000000\r\n",
+        b"*2\r\n$1\r\na\r\n*1999999999\r\n",
+        b"*1\r\n$3\r\nabc\r\n~1999999999\r\n",
+    ],
+)
+def test_huge_declared_aggregates_are_never_allocated(data):
+    # hiredis would allocate the declared list at once (16 GB for *2000000000).
+    reader = RequestReader()
+    reader.feed(data)
+    try:
+        read_all(reader)
+    except ProtocolError:
+        pass
+    assert reader.buffered <= len(data)
