@@ -101,7 +101,12 @@ class Server:
             reuse_address=True,
         )
         self.port = self._listener.sockets[0].getsockname()[1]
-        log.info("kv server ready to accept connections on %s:%d", self.host, self.port)
+        log.info(
+            "kv server ready to accept connections on %s:%d (%s)",
+            self.host,
+            self.port,
+            type(self.loop).__module__.split(".")[0],
+        )
 
     def request_stop(self) -> None:
         """Ask ``serve_until_stopped`` to return (safe from signal handlers)."""
