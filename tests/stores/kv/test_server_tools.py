@@ -221,3 +221,23 @@ def test_appendonly_needs_a_directory():
     )
     assert done.returncode != 0
     assert "--appendonly yes needs --dir" in done.stderr
+
+
+def test_command_line_options_reach_the_engine(tmp_path):
+    server = start_server_process(
+        "--maxmemory", "100mb", "--maxmemory-policy", "allkeys-lru", "--requirepass", "pw",
+        "--maxclients", "7", "--appendfsync", "always", "--proto-max-bulk-len", "1mb",
+        directory=str(tmp_path),
+    )  # fmt: skip
+    try:
+        client = redis.Redis(port=server.port, password="pw")
+        config = client.config_get("*")
+        assert config["maxmemory"] == str(100 * 1024 * 1024)
+        assert config["maxmemory-policy"] == "allkeys-lru"
+        assert config["maxclients"] == "7"
+        assert config["appendfsync"] == "always"
+        assert config["proto-max-bulk-len"] == str(1024 * 1024)
+        assert int(client.info("server")["tcp_port"]) == server.port
+        client.close()
+    finally:
+        assert server.terminate() == 0
