@@ -95,3 +95,20 @@ def normalize_range(start: int, stop: int, length: int) -> tuple[int, int] | Non
     if stop >= length:
         stop = length - 1
     return start, stop
+
+
+MAX_RANDOM_REPLY = 10_000_000
+
+
+def parse_random_count(raw: bytes) -> int:
+    """Return the count of SRANDMEMBER/HRANDFIELD/ZRANDMEMBER.
+
+    A negative count asks for that many picks with repeats, so it sizes the
+    reply by itself; counts beyond ten million are refused rather than
+    building a reply that could exhaust memory (Redis 7.2 likewise refuses
+    the extreme range).
+    """
+    count = parse_int(raw)
+    if count < -MAX_RANDOM_REPLY:
+        raise CommandError("ERR value is out of range")
+    return count

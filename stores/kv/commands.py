@@ -15,21 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-FLAG_NAMES = (
-    "write",
-    "readonly",
-    "denyoom",
-    "admin",
-    "pubsub",
-    "noscript",
-    "blocking",
-    "loading",
-    "stale",
-    "fast",
-    "no_multi",
-    "allow_busy",
-)
-
 
 class Command:
     """One row of the command table."""

@@ -286,7 +286,8 @@ class Engine:
         self.databases = [Keyspace(i, self) for i in range(self.config.get("databases"))]
         self.persistence: Any = NoPersistence()
         self.persisting = False
-        self.sessions: dict[int, Session] = {}
+        # Weak: a client (or pipeline) dropped without close() must not leak its session.
+        self.sessions: weakref.WeakValueDictionary[int, Session] = weakref.WeakValueDictionary()
         self.watched: dict[tuple[int, bytes], set[Session]] = {}
         self.waiters: dict[tuple[int, bytes], list[Callable[[], None]]] = {}
         self.pubsub = PubSub(self)

@@ -37,16 +37,8 @@ OOM = "OOM command not allowed when used memory > 'maxmemory'."
 DB_INDEX = "ERR DB index is out of range"
 HASH_NOT_INTEGER = "ERR hash value is not an integer"
 HASH_NOT_FLOAT = "ERR hash value is not a float"
-NAN_OR_INF = "ERR increment would produce NaN or Infinity"
 MIN_MAX_FLOAT = "ERR min or max is not a float"
 MIN_MAX_LEX = "ERR min or max not valid string range item"
-TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range"
-NEGATIVE_TIMEOUT = "ERR timeout is negative"
-
-
-def wrong_arity(name: str) -> CommandError:
-    """Return the arity error for command ``name`` (lower case, as Redis prints it)."""
-    return CommandError(f"ERR wrong number of arguments for '{name}' command")
 
 
 def wrongtype() -> CommandError:

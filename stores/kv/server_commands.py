@@ -366,7 +366,7 @@ def command_(s: Session, argv: list[bytes]) -> Any:
                 inner += [k, v]
             flat.append(inner)
         return flat
-    if sub == b"getkeys" and len(argv) >= 3:
+    if sub == b"getkeys" and len(argv) >= 4:
         found = COMMANDS.get(argv[2].lower())
         if found is None:
             raise CommandError("ERR Invalid command specified")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from stores.kv.arguments import LLONG_MAX, LLONG_MIN, int_or_none, parse_int
+from stores.kv.arguments import LLONG_MAX, LLONG_MIN, int_or_none, parse_int, parse_random_count
 from stores.kv.commands import command
 from stores.kv.errors import (
     HASH_NOT_FLOAT,
@@ -207,7 +207,7 @@ def hrandfield(s: Session, argv: list[bytes]) -> Any:
     """Return random fields, with repeats when the count is negative."""
     if len(argv) > 4 or (len(argv) == 4 and argv[3].upper() != b"WITHVALUES"):
         raise CommandError(SYNTAX)
-    count = parse_int(argv[2]) if len(argv) >= 3 else None
+    count = parse_random_count(argv[2]) if len(argv) >= 3 else None
     value = _hash(s, argv[1])
     if count is None:
         return None if value is None else random.choice(list(value))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from stores.kv.arguments import parse_count, parse_int
+from stores.kv.arguments import parse_count, parse_int, parse_random_count
 from stores.kv.commands import command, numkeys_at
 from stores.kv.errors import SYNTAX, CommandError, wrongtype
 from stores.kv.replies import SetReply
@@ -124,7 +124,7 @@ def srandmember(s: Session, argv: list[bytes]) -> Any:
     """Return random members, with repeats when the count is negative."""
     if len(argv) > 3:
         raise CommandError(SYNTAX)
-    count = parse_int(argv[2]) if len(argv) == 3 else None
+    count = parse_random_count(argv[2]) if len(argv) == 3 else None
     value = _set(s, argv[1])
     if count is None:
         return None if not value else random.choice(list(value))

@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from sortedcontainers import SortedList
 
-from stores.kv.arguments import normalize_range, parse_count, parse_float, parse_int, parse_timeout
+from stores.kv.arguments import (
+    normalize_range,
+    parse_count,
+    parse_float,
+    parse_int,
+    parse_random_count,
+    parse_timeout,
+)
 from stores.kv.commands import command, numkeys_at
 from stores.kv.errors import MIN_MAX_FLOAT, MIN_MAX_LEX, SYNTAX, CommandError, wrongtype
 from stores.kv.replies import NULL_ARRAY, Blocked, format_double
@@ -896,7 +903,7 @@ def zrandmember(s: Session, argv: list[bytes]) -> Any:
     """Return random members, with repeats when the count is negative."""
     if len(argv) > 4 or (len(argv) == 4 and argv[3].upper() != b"WITHSCORES"):
         raise CommandError(SYNTAX)
-    count = parse_int(argv[2]) if len(argv) >= 3 else None
+    count = parse_random_count(argv[2]) if len(argv) >= 3 else None
     zset = _zset(s, argv[1])
     if count is None:
         if zset is None:

@@ -121,3 +121,16 @@ def test_hot_paths_inside_a_raw_multi_behave_like_redis_py(kv):
     assert kv.incr("n") == b"QUEUED"
     assert kv.lpush("l", "x") == b"QUEUED"
     assert kv.execute_command("EXEC") == [None, 1, 1]
+
+
+def test_pipelines_dropped_without_close_do_not_leak_sessions(kv):
+    import gc
+
+    before = len(kv.engine.sessions)
+    for _ in range(200):
+        pipe = kv.pipeline()
+        pipe.set("a", 1)
+        pipe.execute()
+    del pipe
+    gc.collect()
+    assert len(kv.engine.sessions) <= before + 1

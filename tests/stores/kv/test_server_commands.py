@@ -83,3 +83,46 @@ def test_save_family(r):
     assert r.save() is True
     assert isinstance(r.lastsave().year, int)
     assert r.dbsize() == 0
+
+
+def raw(r, *args):
+    """Run a COMMAND subcommand without redis-py's COMMAND callback."""
+    saved = r.response_callbacks.pop("COMMAND", None)
+    try:
+        return r.execute_command(*args)
+    finally:
+        if saved is not None:
+            r.response_callbacks["COMMAND"] = saved
+
+
+def test_command_docs_and_getkeys(r):
+    docs = raw(r, "COMMAND", "DOCS", "get")
+    if isinstance(docs, dict):
+        assert b"summary" in docs[b"get"]
+    else:
+        assert docs[0] == b"get" and b"summary" in docs[1]
+    assert raw(r, "COMMAND", "GETKEYS", "MSET", "a", "1", "b", "2") == [b"a", b"b"]
+    assert raw(r, "COMMAND", "GETKEYS", "ZUNIONSTORE", "d", "2", "x", "y") == [b"d", b"x", b"y"]
+    assert error_of(raw, r, "COMMAND", "GETKEYS", "PING", "x") == "The command has no key arguments"
+    assert error_of(raw, r, "COMMAND", "GETKEYS", "NOPE", "x") == "Invalid command specified"
+    assert (
+        error_of(raw, r, "COMMAND", "GETKEYS", "GET", "a", "b")
+        == "Invalid number of arguments specified for command"
+    )
+    assert (
+        error_of(raw, r, "COMMAND", "GETKEYS", "GET")
+        == "wrong number of arguments for 'command|getkeys' command"
+    )
+    assert raw(r, "COMMAND", "INFO", "get", "nosuchcommand")[1] is None
+
+
+def test_bgsave_and_bgrewriteaof_reply(r):
+    assert r.lastsave()
+    assert r.config_get("slowlog-max-len") == {"slowlog-max-len": "128"}
+    assert (
+        error_of(r.execute_command, "CONFIG", "GET")
+        == "wrong number of arguments for 'config|get' command"
+    )
+    assert (
+        error_of(r.execute_command, "CONFIG", "FOO") == "unknown subcommand 'FOO'. Try CONFIG HELP."
+    )

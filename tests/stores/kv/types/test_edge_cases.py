@@ -115,3 +115,20 @@ def test_hash_edges(r):
     assert r.hget("h", "a") == b"0"
     assert r.hexists("missing", "a") is False
     assert r.hstrlen("missing", "a") == 0
+
+
+def test_random_counts_cannot_size_a_huge_reply(kv):
+    import pytest
+    import redis
+
+    kv.sadd("s", "a")
+    kv.hset("h", "f", "v")
+    kv.zadd("z", {"m": 1})
+    for call in (
+        lambda: kv.srandmember("s", -(10**12)),
+        lambda: kv.hrandfield("h", -(10**12)),
+        lambda: kv.zrandmember("z", -(10**12)),
+    ):
+        with pytest.raises(redis.exceptions.ResponseError, match="value is out of range"):
+            call()
+    assert len(kv.srandmember("s", -1000)) == 1000
