@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Sequence
 
 from stores.kv.persistence.errors import PersistenceError
@@ -211,9 +212,12 @@ class AppendOnlyWriter:
     def _start_thread(self) -> None:
         if self._thread is not None:
             return
-        self._stop.clear()
+        self._stop = threading.Event()
         self._thread = threading.Thread(
-            target=self._fsync_every_second, name="kv-aof-everysec", daemon=True
+            target=_fsync_every_second,
+            args=(weakref.ref(self), self._stop),
+            name="kv-aof-everysec",
+            daemon=True,
         )
         self._thread.start()
 
@@ -223,15 +227,23 @@ class AppendOnlyWriter:
             self._stop.set()
             thread.join()
 
-    def _fsync_every_second(self) -> None:
-        while not self._stop.wait(EVERYSEC_INTERVAL):
-            try:
-                self._sync(None)
-            except PersistenceError:
-                pass  # logged by _sync; retried next second
-            except Exception as exc:  # not an I/O error: stop rather than spin
-                log.error("the everysec fsync thread of %s stops: %r", self.path, exc)
-                return
+    def _fsync_once(self) -> bool:
+        """Fsync for the everysec thread; return False if the thread should stop."""
+        try:
+            self._sync(None)
+        except PersistenceError:
+            pass  # logged by _sync; retried next second
+        except Exception as exc:  # not an I/O error: stop rather than spin
+            log.error("the everysec fsync thread of %s stops: %r", self.path, exc)
+            return False
+        return True
+
+    def __del__(self) -> None:
+        # Dropped without close() (its engine was garbage-collected): stop
+        # the thread; the file closes itself.
+        stop = getattr(self, "_stop", None)
+        if stop is not None:
+            stop.set()
 
     def close(self) -> None:
         """Stop the background thread, write and fsync everything, close the file."""
@@ -240,3 +252,16 @@ class AppendOnlyWriter:
             self.flush(sync=True)
         finally:
             self._file.close()
+
+
+def _fsync_every_second(writer_ref: weakref.ref, stop: threading.Event) -> None:
+    """Fsync once a second until stopped or the writer is garbage-collected.
+
+    Holds the writer only weakly between rounds, so an engine dropped without
+    close() can still be collected.
+    """
+    while not stop.wait(EVERYSEC_INTERVAL):
+        writer = writer_ref()
+        if writer is None or not writer._fsync_once():
+            return
+        del writer

@@ -107,12 +107,15 @@ class _RealFile:
         _fsync(self._fd)
 
     def close(self) -> None:
-        if self._fd >= 0:
+        if getattr(self, "_fd", -1) >= 0:
             os.close(self._fd)
             self._fd = -1
 
     def size(self) -> int:
         return self._size
+
+    def __del__(self) -> None:
+        self.close()
 
 
 class RealFileSystem:

@@ -15,6 +15,7 @@ import logging
 import posixpath
 import threading
 import time
+import weakref
 from typing import Any
 
 from stores.kv.persistence.aof_directory import AofDirectory
@@ -131,7 +132,10 @@ class Persistence:
         """Start the once-a-second cron thread (save rules, automatic rewrite)."""
         if self._cron_thread is None and self.config.background_threads:
             self._cron_thread = threading.Thread(
-                target=self._cron_loop, name="kv-persistence-cron", daemon=True
+                target=_cron_loop,
+                args=(weakref.ref(self), self._cron_stop),
+                name="kv-persistence-cron",
+                daemon=True,
             )
             self._cron_thread.start()
 
@@ -487,15 +491,6 @@ class Persistence:
 
     # cron
 
-    def _cron_loop(self) -> None:
-        while not self._cron_stop.wait(CRON_INTERVAL):
-            try:
-                self.cron()
-            except WalkCancelled:
-                return  # close() is waiting for us
-            except Exception:
-                log.exception("persistence cron failed")
-
     def cron(self, now: float | None = None) -> str | None:
         """Start a save or rewrite that is due; return which ("save", "rewrite") or None."""
         now = time.time() if now is None else now
@@ -574,6 +569,25 @@ class Persistence:
                 lock, self._dir_lock = self._dir_lock, None
                 if lock is not None:
                     lock.release()
+
+
+def _cron_loop(persistence_ref: weakref.ref, stop: threading.Event) -> None:
+    """Run ``Persistence.cron`` once a second until closed or garbage-collected.
+
+    Holds the Persistence (and so its engine) only weakly between rounds, so
+    an engine dropped without close() can still be collected.
+    """
+    while not stop.wait(CRON_INTERVAL):
+        persistence = persistence_ref()
+        if persistence is None:
+            return
+        try:
+            persistence.cron()
+        except WalkCancelled:
+            return  # close() is waiting for us
+        except Exception:
+            log.exception("persistence cron failed")
+        del persistence
 
 
 def _aux() -> dict[str, str]:

@@ -29,6 +29,10 @@ class DataDirectoryLock:
         """Return True while the lock is held."""
         return self._fd is not None
 
+    def __del__(self) -> None:
+        # An engine dropped without close() must not keep its directory locked.
+        self.release()
+
     def release(self) -> None:
         """Release the lock; the file stays (its content is only advisory)."""
         fd, self._fd = self._fd, None

@@ -1,5 +1,9 @@
 """Persistence under the real engine, through stores.kv.connect and its client."""
 
+import gc
+import time
+import weakref
+
 import pytest
 
 import stores.kv
@@ -184,4 +188,20 @@ def test_transaction_across_databases_replays_into_the_right_ones(tmp_path):
     client.close()
     again = connect(tmp_path, appendonly=True)
     assert dataset(again) == expected
+    again.close()
+
+
+def test_an_engine_dropped_without_close_frees_its_directory(tmp_path):
+    client = connect(tmp_path, appendonly=True, appendfsync="always", background=True)
+    client.set("kept", "yes")
+    engine_ref = weakref.ref(client.engine)
+    del client
+    for _ in range(200):  # the background threads hold the engine only briefly
+        gc.collect()
+        if engine_ref() is None:
+            break
+        time.sleep(0.01)
+    assert engine_ref() is None
+    again = connect(tmp_path, appendonly=True)  # the lock went with it
+    assert again.get("kept") == b"yes"
     again.close()
