@@ -148,6 +148,7 @@ class Connection(asyncio.Protocol):
         server = self.server
         out = self._out = []
         pending = 0
+        answered = 0  # replies in out (pushes excluded), for a persistence failure
         persistence = server.persistence
         if persistence is not None:
             persistence.batching = True
@@ -193,6 +194,7 @@ class Connection(asyncio.Protocol):
                     data = self.encode(reply)
                 out.append(data)
                 pending += len(data)
+                answered += 1
                 if server.woken:
                     server.serve_woken()
                 if self.closing:
@@ -200,23 +202,24 @@ class Connection(asyncio.Protocol):
                 if pending > OUTPUT_BATCH_BYTES:
                     # Small requests can ask for large replies: send what is
                     # ready, and stop while the client does not read it.
-                    if not server.flush_persistence():
-                        self.abort()
-                        out.clear()
-                        break
+                    failure = server.flush_persistence()
+                    if failure is not None:
+                        out[:] = [self.encode(failure)] * answered
                     self.transport.write(b"".join(out))
                     out.clear()
-                    pending = 0
+                    pending = answered = 0
                     if self._paused:
                         break
         finally:
             self._out = None
             if persistence is not None:
                 persistence.batching = False
-            if persistence is not None and persistence.pending and not server.flush_persistence():
-                # Nothing of this batch may be acknowledged: drop the client.
-                self.abort()
-            elif out:
+            if persistence is not None and persistence.pending:
+                failure = server.flush_persistence()
+                if failure is not None:
+                    # Nothing of this batch may be acknowledged.
+                    out[:] = [self.encode(failure)] * answered
+            if out:
                 self.transport.write(out[0] if len(out) == 1 else b"".join(out))
             if self.closing and not self.closed:
                 self.transport.close()
@@ -284,10 +287,8 @@ class Connection(asyncio.Protocol):
             self._wait_for(reply)
             return
         self._unblock()
-        if not self.server.flush_persistence():
-            self.abort()
-            return
-        self.transport.write(self.encode(reply))
+        failure = self.server.flush_persistence()
+        self.transport.write(self.encode(reply if failure is None else failure))
         self.server.loop.call_soon(self.process)
 
     def _block_timed_out(self) -> None:

@@ -23,6 +23,8 @@ from typing import Any
 
 from stores.kv.batched_persistence import BatchedPersistence
 from stores.kv.connection import Connection
+from stores.kv.errors import CommandError
+from stores.kv.replies import ErrorReply
 
 log = logging.getLogger(__name__)
 
@@ -147,20 +149,26 @@ class Server:
 
     # -- persistence ----------------------------------------------------------------
 
-    def flush_persistence(self) -> bool:
-        """Write (and fsync if configured) what the batch changed; False if that failed.
+    def flush_persistence(self) -> ErrorReply | None:
+        """Write (and fsync if configured) what the batch changed.
 
         Called before any reply of a batch is written, so a reply never
-        acknowledges a write that is not in the append-only file.
+        acknowledges a write that is not in the append-only file. Return
+        None when done, or the error to send instead of each reply of the
+        batch when the disk refused: what the engine answers for every
+        command when its ``after_command`` fails (Redis's MISCONF).
         """
         if self.persistence is None:
-            return True
+            return None
         try:
             self.persistence.flush()
-        except Exception:
-            log.exception("cannot write the append-only file; replies withheld")
-            return False
-        return True
+        except CommandError as exc:
+            log.error("cannot write the append-only file: %s", exc.message)
+            return ErrorReply(exc.message)
+        except Exception as exc:
+            log.exception("cannot write the append-only file")
+            return ErrorReply(f"MISCONF Errors writing to the AOF file: {exc}")
+        return None
 
     # -- blocking commands ----------------------------------------------------------
 

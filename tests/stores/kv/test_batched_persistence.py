@@ -11,7 +11,7 @@ from stores.kv.engine import Engine
 from stores.kv.hooks import NoPersistence
 from stores.kv.persistence import open_persistence
 from stores.kv.persistence.format import AOF_DIR
-from stores.kv.replies import SimpleString
+from stores.kv.replies import ErrorReply, SimpleString
 from stores.kv.resp import encode_pipeline
 from stores.kv.server import BackgroundServer
 from tests.stores.kv.wire import WireClient
@@ -96,12 +96,15 @@ def test_acknowledged_writes_are_in_the_file_with_appendfsync_always(tmp_path):
         engine.close()
 
 
-def test_replies_are_withheld_when_the_write_fails():
+def test_replies_become_the_disk_error_when_the_write_fails():
     engine = Engine(Config())
     engine.set_persistence(FailingPersistence())
+    misconf = ErrorReply("MISCONF Errors writing to the AOF file: disk full")
     with BackgroundServer(engine) as server, WireClient(server.port) as client:
         client.send(encode_pipeline([[b"SET", b"k", b"v"], [b"GET", b"k"]]))
-        assert client.read_until_closed() == b""
+        # Neither reply may acknowledge the write: both are the disk's error.
+        assert client.replies(2) == [misconf, misconf]
+        assert client.command("PING") == SimpleString("PONG")  # nothing left to write
         with WireClient(server.port) as other:
             assert other.command("PING") == SimpleString("PONG")
     engine.close()
