@@ -1,0 +1,67 @@
+"""Batch the engine's per-command persistence flush over a pipeline.
+
+The engine calls ``persistence.after_command()`` after every command so that
+the append-only file is written (and, with ``appendfsync always``, fsynced)
+before the reply is released. A server that answers a whole batch of
+pipelined commands with one socket write only has to do that once per
+batch, before the batch's replies are written: Redis, too, writes its AOF
+buffer once per event-loop iteration. ``BatchedPersistence`` wraps the
+engine's persistence object, turns ``after_command`` into a cheap mark while
+a batch runs, and ``flush()`` does the real work once. Everything else is
+passed through untouched. Never writes a reply itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BatchedPersistence:
+    """A persistence object whose ``after_command`` is deferred inside a batch.
+
+    The server sets ``batching`` while it runs a batch and, when ``pending``
+    is set at the end, calls ``flush`` before writing the replies.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.batching = False
+        self.pending = False
+        # The hooks called for every write, bound once: no __getattr__ on the hot path.
+        self.propagate = inner.propagate
+        self.before_write = inner.before_write
+
+    @property
+    def rewriting(self) -> bool:
+        """Return the wrapped object's ``rewriting`` (read on every write command)."""
+        return self.inner.rewriting
+
+    def begin_batch(self) -> None:
+        """Defer ``after_command`` until ``flush``."""
+        self.batching = True
+
+    def end_batch(self) -> None:
+        """Stop deferring, then ``flush``."""
+        self.batching = False
+        self.flush()
+
+    def flush(self) -> None:
+        """Do the deferred ``after_command`` work, if any.
+
+        Raises what the wrapped ``after_command`` raises (a failed write or
+        fsync): the caller must then not release the replies it covers.
+        """
+        if self.pending:
+            self.pending = False
+            self.inner.after_command()
+
+    def after_command(self) -> None:
+        """Write now, or remember to write when the batch is flushed."""
+        if self.batching:
+            self.pending = True
+        else:
+            self.inner.after_command()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names not set above: everything else is the wrapped object's.
+        return getattr(self.__dict__["inner"], name)
