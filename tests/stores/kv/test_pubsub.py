@@ -31,9 +31,10 @@ def test_subscribe_publish_unsubscribe(r):
 
 
 def test_pattern_subscriptions(r):
-    p = r.pubsub(ignore_subscribe_messages=True)
+    p = r.pubsub()
     p.psubscribe("user:*")
-    assert _next(p, 0.2) is None
+    # Wait for the server's confirmation before asking another connection.
+    assert _next(p) == {"type": "psubscribe", "pattern": None, "channel": b"user:*", "data": 1}
     assert r.pubsub_numpat() == 1
     assert r.publish("user:42", "hi") == 1
     assert _next(p) == {
@@ -43,6 +44,7 @@ def test_pattern_subscriptions(r):
         "data": b"hi",
     }
     p.punsubscribe("user:*")
+    assert _next(p) == {"type": "punsubscribe", "pattern": None, "channel": b"user:*", "data": 0}
     assert r.pubsub_numpat() == 0
     p.close()
 
