@@ -51,8 +51,8 @@ BASE_MS = 1_700_000_000_000
 
 def clustering(viewed_at_ms: int) -> bytes:
     """Encode a CQL timestamp for a DESC clustering column (order-inverted bytes)."""
-    raw = (viewed_at_ms + 2**63).to_bytes(8, "big")
-    return bytes(255 - b for b in raw)
+    # Sign-flipped big-endian (ascending bytes), then every bit inverted (DESC).
+    return (2**64 - 1 - (viewed_at_ms + 2**63)).to_bytes(8, "big")
 
 
 def row_values(i: int) -> tuple[bytes, int, bytes, bytes]:

@@ -1,7 +1,9 @@
 """Bounded caches shared by every SSTable reader of the process.
 
 Owns the least-recently-used bookkeeping for parsed partition headers (in
-the spirit of Cassandra's key cache) and parsed index blocks. The bound is
+the spirit of Cassandra's key cache), parsed index blocks, and verified
+data blocks (Cassandra's chunk cache: a hot read costs no system call and no
+second checksum). The bound is
 per process, not per SSTable, so many SSTables cannot multiply it. Entries
 are keyed by a reader's unique number, so a closed reader's entries simply
 age out. Never reads files.
@@ -53,5 +55,36 @@ class LRUCache:
         return len(self._entries)
 
 
+class BlockCache:
+    """Verified block payloads by (reader number, offset), bounded in bytes."""
+
+    def __init__(self, capacity_bytes: int) -> None:
+        self.capacity = capacity_bytes
+        self.size = 0
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> bytes | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: bytes) -> None:
+        if len(value) > self.capacity // 8:
+            return
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self.size -= len(old)
+            self._entries[key] = value
+            self.size += len(value)
+            while self.size > self.capacity:
+                _, evicted = self._entries.popitem(last=False)
+                self.size -= len(evicted)
+
+
 HEADERS = LRUCache(50_000)
+BLOCKS = BlockCache(64 * 1024 * 1024)
 INDEX_BLOCKS = LRUCache(2_048)

@@ -7,6 +7,7 @@ checksums or touches files.
 
 from __future__ import annotations
 
+import struct
 import uuid
 
 from .cells import NO_DELETION, Cell, DeletionTime, LivenessInfo
@@ -145,6 +146,7 @@ def encode_row(row: RowData | RowUpdate, out: list) -> None:
 
 _NAMES: dict[bytes, str] = {}
 _unpack_liveness = LIVENESS.unpack_from
+_unpack_plain_cell = struct.Struct(">BqI").unpack_from
 _unpack_i64 = I64.unpack_from
 
 
@@ -180,17 +182,22 @@ def decode_row(buf: bytes, pos: int) -> tuple[RowData, int]:
     count = (buf[pos] << 8) | buf[pos + 1]
     pos += 2
     cells = {}
+    names = _NAMES
     for _ in range(count):
         length = buf[pos]
-        name = _name(buf[pos + 1 : pos + 1 + length])
+        raw = buf[pos + 1 : pos + 1 + length]
+        name = names.get(raw) or _name(raw)
         pos += 1 + length
-        cell_flags, timestamp = _unpack_cell_head(buf, pos)
-        pos += 9
+        cell_flags = buf[pos]
         if cell_flags == 0:
-            (length,) = _unpack_u32(buf, pos)
-            cells[name] = Cell(buf[pos + 4 : pos + 4 + length], timestamp)
-            pos += 4 + length
+            # A plain live cell: flags, timestamp and value length in one unpack.
+            _, timestamp, length = _unpack_plain_cell(buf, pos)
+            pos += 13
+            cells[name] = Cell(buf[pos : pos + length], timestamp)
+            pos += length
             continue
+        _, timestamp = _unpack_cell_head(buf, pos)
+        pos += 9
         ttl = 0
         ldt = NO_DELETION
         if cell_flags & CELL_TTL:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import logging
-import os
 import threading
 import time
 import uuid
@@ -1225,10 +1224,6 @@ class StorageEngine:
     @property
     def directory(self) -> str | None:
         return None if self._memory else self._root
-
-    @property
-    def pid(self) -> int:
-        return os.getpid()
 
 
 def _lazy_rows(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .blocks import read_block, unframe
 from .bloom import BloomFilter
-from .cache import HEADERS, INDEX_BLOCKS, next_reader_number
+from .cache import BLOCKS, HEADERS, INDEX_BLOCKS, next_reader_number
 from .codec import decode_deletion, decode_range_tombstone, decode_row
 from .errors import CorruptionError
 from .format import I64, INDEX_ENTRY_HEAD, INDEX_ENTRY_TAIL, ROW_INDEX_TAIL, U16, U32
@@ -165,7 +165,12 @@ class SSTableReader:
     def _read_data(self, offset: int, size: int, trace: ReadTrace | None) -> bytes:
         if trace is not None:
             trace.blocks_read += 1
-        return read_block(self._data, self.data_path, offset, size)
+        key = (self._number, offset)
+        payload = BLOCKS.get(key)
+        if payload is None:
+            payload = read_block(self._data, self.data_path, offset, size)
+            BLOCKS.put(key, payload)
+        return payload
 
     def view_at(
         self,

@@ -1,6 +1,6 @@
 """The shared LRU cache keeps its bound and its most recent entries."""
 
-from stores.wide.storage.cache import LRUCache, next_reader_number
+from stores.wide.storage.cache import BlockCache, LRUCache, next_reader_number
 
 
 def test_evicts_least_recently_used():
@@ -16,3 +16,12 @@ def test_evicts_least_recently_used():
 
 def test_reader_numbers_are_unique():
     assert len({next_reader_number() for _ in range(100)}) == 100
+
+
+def test_block_cache_is_bounded_in_bytes():
+    cache = BlockCache(800)
+    for i in range(20):
+        cache.put(i, b"x" * 90)
+    assert cache.size <= 800 and cache.get(19) == b"x" * 90 and cache.get(0) is None
+    cache.put("huge", b"x" * 500)  # more than an eighth of the cache: not kept
+    assert cache.get("huge") is None
