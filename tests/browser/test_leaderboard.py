@@ -21,8 +21,12 @@ RESTART_TIMEOUT_MS = 30_000
 
 @pytest.fixture(scope="module")
 def leaderboard_site():
-    """Serve the site with the leaderboard routed, on the embedded engine."""
-    site = start_live_site(KV_URL="memory:")
+    """Serve the site on the embedded engine, with no demo seed.
+
+    The demo seed fills the boards; these tests watch posts of their own enter
+    and climb boards that start empty.
+    """
+    site = start_live_site(KV_URL="memory:", BLOG_MEMORY_SEED="")
     try:
         yield site
     finally:
