@@ -11,12 +11,15 @@ and every value from a visitor is a bound parameter.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from stores.wide.cql.keys import encode_partition_key
+from stores.wide.cql.keys import decode_clustering, encode_partition_key
 from stores.wide.cql.types import parse_type
 from stores.wide.storage import token as murmur3_token
+from stores.wide.storage.cells import NO_DELETION
+from stores.wide.storage.inspect import cell_state, liveness_state, stored_partition
 
 SYSTEM_KEYSPACES = frozenset(
     {
@@ -259,6 +262,104 @@ def partition_rows(
     return PartitionRows(
         [c.name for c in keys], [c.name for c in regulars], static, rows, result.paging_state
     )
+
+
+def _when(seconds: int | None) -> datetime | None:
+    if seconds is None or seconds == NO_DELETION:
+        return None
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _deletion(deletion) -> dict | None:
+    if deletion is None:
+        return None
+    return {
+        "writetime": deletion.marked_for_delete_at,
+        "written_at": datetime.fromtimestamp(deletion.marked_for_delete_at / 1_000_000, tz=UTC),
+        "deleted_at": _when(deletion.local_deletion_time),
+    }
+
+
+def _stored_cell(cql_type, cell, now: int) -> dict:
+    state = cell_state(cell, now)
+    value = None
+    if cell.value is not None:
+        try:
+            value = cql_type.deserialize(cell.value)
+        except Exception:
+            value = cell.value.hex()
+    return {
+        "state": state,
+        "value": value,
+        "writetime": cell.timestamp,
+        "written_at": datetime.fromtimestamp(cell.timestamp / 1_000_000, tz=UTC),
+        "ttl": cell.ttl or None,
+        "until": _when(cell.local_deletion_time),
+    }
+
+
+def stored_cells(session, info: TableInfo, key_values: list) -> dict | None:
+    """Return a partition as the embedded engine stores it: tombstones and expired cells too.
+
+    None for a real cluster (no engine in this process) or when no source holds the key.
+    """
+    engine = storage_engine(session)
+    if engine is None:
+        return None
+    key = encode_partition_key([parse_type(c.type) for c in info.partition_key], key_values)
+    stored = stored_partition(engine, info.keyspace, info.name, key)
+    if stored is None:
+        return None
+    now = int(time.time())
+    clustering_types = [parse_type(c.type) for c in info.clustering]
+    descending = [c.clustering_order == "desc" for c in info.clustering]
+    types = {c.name: parse_type(c.type) for c in info.value_columns}
+
+    def prefix(data) -> str:
+        if data is None:
+            return "(open)"
+        values = decode_clustering(clustering_types, descending, data.prefix)
+        inclusive = "inclusive" if data.inclusive else "exclusive"
+        return "(" + ", ".join(str(v) for v in values) + f") {inclusive}"
+
+    def row_view(row) -> dict:
+        clustering = (
+            decode_clustering(clustering_types, descending, row.clustering)
+            if isinstance(row.clustering, bytes)
+            else ()
+        )
+        cells = {}
+        for name, cell in sorted(row.cells.items()):
+            cells[name] = _stored_cell(types.get(name), cell, now)
+        collections = {}
+        for name in sorted(set(row.complex_cells) | set(row.complex_deletions)):
+            elements = row.complex_cells.get(name, {})
+            collections[name] = {
+                "deletion": _deletion(row.complex_deletions.get(name)),
+                "live": sum(1 for c in elements.values() if cell_state(c, now) == "live"),
+                "dead": sum(1 for c in elements.values() if cell_state(c, now) != "live"),
+            }
+        marker = liveness_state(row.liveness, now)
+        return {
+            "clustering": clustering,
+            "marker": marker,
+            "marker_until": _when(row.liveness.local_expiration_time) if row.liveness else None,
+            "deletion": _deletion(row.deletion),
+            "cells": cells,
+            "collections": collections,
+        }
+
+    return {
+        "sources": stored.sources,
+        "deletion": _deletion(stored.deletion),
+        "range_tombstones": [
+            {"start": prefix(rt.start), "end": prefix(rt.end), "deletion": _deletion(rt.deletion)}
+            for rt in stored.range_tombstones
+        ],
+        "static": row_view(stored.static) if stored.static is not None else None,
+        "rows": [row_view(row) for row in stored.rows],
+        "truncated": stored.truncated,
+    }
 
 
 class KeyInputError(ValueError):

@@ -98,12 +98,17 @@ def partition(request, keyspace: str, table: str, token: str):
     rows = wide_inspect.partition_rows(session, info, token_value, paging_state)
     if not rows.rows and paging_state is None:
         raise Http404("No such partition.")
+    stored = None
+    if rows.rows:
+        key_values = [rows.rows[0][c.name]["value"] for c in info.partition_key]
+        stored = wide_inspect.stored_cells(session, info, key_values)
     context = _context(
         request,
         f"{keyspace}.{table}: partition {token_value}",
         info=info,
         token=token_value,
         result=rows,
+        stored=stored,
         next_page=rows.paging_state.hex() if rows.paging_state else None,
     )
     return render(request, "admin/stores/wide/partition.html", context)

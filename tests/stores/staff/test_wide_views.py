@@ -240,3 +240,26 @@ def test_console_trace_names_sstables_read_and_skipped(wide, as_role):
     skipped = {name for name, _ in summary["sstables_skipped"]}
     assert len(read) == 1 and len(read | skipped) == 2
     assert b"SSTables skipped" in response.content
+
+
+def test_partition_page_shows_tombstones_as_stored(wide, as_role):
+    wide.execute("DELETE FROM staffdemo.comments WHERE post_id = %s AND at = 3", (POST_ID,))
+    wide.execute("DELETE body FROM staffdemo.comments WHERE post_id = %s AND at = 2", (POST_ID,))
+    wide.execute("DELETE FROM staffdemo.comments WHERE post_id = %s AND at < 1", (POST_ID,))
+    response = as_role("staff").get(
+        f"/admin/stores/wide/staffdemo/comments/partitions/{partition_token(wide)}/"
+    )
+    live = [r["at"]["value"] for r in response.context["result"].rows]
+    assert live == [4, 2, 1]
+    stored = response.context["stored"]
+    assert [row["clustering"] for row in stored["rows"]] == [(4,), (3,), (2,), (1,), (0,)]
+    (deleted,) = [row for row in stored["rows"] if row["deletion"]]
+    assert deleted["clustering"] == (3,)
+    two = next(row for row in stored["rows"] if row["clustering"] == (2,))
+    assert two["cells"]["body"]["state"] == "tombstone"
+    assert two["cells"]["author"]["state"] == "live" and two["cells"]["author"]["ttl"]
+    (rt,) = stored["range_tombstones"]
+    # at is DESC: in clustering order "at < 1" starts after 1 and runs to the end.
+    assert rt["start"] == "(1) exclusive" and rt["end"] == "(open)"
+    assert stored["static"]["cells"]["title"]["value"] == "Hello"
+    assert b"tombstone" in response.content and b"Range tombstones" in response.content
