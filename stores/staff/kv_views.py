@@ -98,20 +98,26 @@ def key_browser(request):
 
 
 def _cached_page_html(name: str) -> str | None:
-    """Return the HTML of a page cached by Django's cache framework, if the key is one."""
-    if "views.decorators.cache.cache_page" not in name:
-        return None
-    prefix, sep, rest = name.partition(":")
-    version, sep2, raw = rest.partition(":")
-    if not (sep and sep2 and version.isdigit()):
-        return None
+    """Return the HTML held by a page-cache key, or None if the key is not one.
+
+    The page cache's keys are Django cache keys (``prefix:version:key``); the
+    value is read back through the cache itself, which knows its handle and
+    serializer. A whole response (``cache_page``) gives its content; the
+    blog's cached pages and fragments are dicts with an ``"html"`` entry.
+    """
     cache = caches["default"]
-    if getattr(cache, "key_prefix", "") != prefix:
+    prefix = getattr(cache, "key_prefix", None)
+    if prefix is None or not name.startswith(f"{prefix}:"):
         return None
-    response = cache.get(raw, version=int(version))
-    content = getattr(response, "content", None)
+    version, sep, raw = name[len(prefix) + 1 :].partition(":")
+    if not (sep and version.isdigit()):
+        return None
+    value = cache.get(raw, version=int(version))
+    content = getattr(value, "content", None)
     if isinstance(content, bytes):
         return content.decode("utf-8", "replace")
+    if isinstance(value, dict) and isinstance(value.get("html"), str):
+        return value["html"]
     return None
 
 

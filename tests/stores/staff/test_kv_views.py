@@ -232,3 +232,26 @@ def test_embedded_page_cache_store_can_be_browsed(settings, user_clients, db):
         assert any("staff-switch-test" in row.name for row in again.context["rows"])
     finally:
         clients.reset()
+
+
+def test_cached_page_html_is_shown_safely(settings, user_clients, db):
+    from django.core.cache import caches
+
+    from stores import clients
+
+    settings.KV_URL = "memory:"
+    clients.reset()
+    try:
+        caches["default"].set(
+            "blog:post:x:whole", {"html": "<h1>Cached</h1><script>alert(1)</script>"}
+        )
+        (key,) = [k.decode() for k in clients.kv_pages().scan_iter(match="*blog:post:x:whole")]
+        response = user_clients("staff").get(
+            "/admin/stores/kv/key/", {"key": key, "store": "pages"}
+        )
+        assert response.context["cached_html"] == "<h1>Cached</h1><script>alert(1)</script>"
+        assert b"<script>alert(1)</script>" not in response.content
+        assert b"&lt;script&gt;alert(1)&lt;/script&gt;" in response.content
+        assert b'<iframe class="cached-page" sandbox srcdoc=' in response.content
+    finally:
+        clients.reset()
