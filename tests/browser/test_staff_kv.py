@@ -51,13 +51,16 @@ def test_overview_refreshes_live(staff_site, page):
 
 def test_filter_keys_and_open_one(staff_site, page):
     log_in(page, staff_site)
-    page.click("text=Keys")
+    with page.expect_navigation():
+        page.click("nav.store-tabs >> text=Keys")
     page.fill("input[name=match]", "user:*")
-    page.click("button:has-text('Scan')")
+    with page.expect_navigation():
+        page.click("button:has-text('Scan')")
     rows = page.locator("table.keys tbody tr")
     assert rows.count() == 1
-    page.click("table.keys >> text=user:7")
-    assert page.locator("table.store-table td", has_text="grace").is_visible()
+    with page.expect_navigation():
+        page.click("table.keys >> text=user:7")
+    page.locator("table.store-table td", has_text="grace").wait_for(timeout=10000)
 
 
 def test_ttl_counts_down(staff_site, page):

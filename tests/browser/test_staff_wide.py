@@ -33,12 +33,15 @@ def log_in(page, site, path):
 
 def test_open_a_table_and_a_partition(site, page):
     log_in(page, site, "/admin/stores/wide/")
-    page.click("a:text-is('comments_by_post')")
+    with page.expect_navigation():
+        page.click("a:text-is('comments_by_post')")
     assert page.locator("pre.cql").inner_text().startswith("CREATE TABLE blog.comments_by_post")
-    page.click("text=Browse partitions")
+    with page.expect_navigation():
+        page.click("text=Browse partitions")
     first = page.locator("table.partitions tbody tr a").first
     token = first.inner_text()
-    first.click()
+    with page.expect_navigation():
+        first.click()
     assert token in page.locator("#content p").first.inner_text()
     assert page.locator("table.partition-rows tbody tr").count() >= 1
     assert "written" in page.locator("table.partition-rows").inner_text()
