@@ -76,7 +76,8 @@ def test_front_page_pages_and_compare_page(live_site, page):
     older = [a.get_attribute("href") for a in page.locator(links).all()]
     assert len(first_page) == 10 and len(older) == 4
     assert not set(older) & set(first_page)
-    page.get_by_role("link", name="Redis or Cassandra?").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Redis or Cassandra?").click()
     assert page.locator("h1").inner_text() == "Redis or Cassandra?"
     assert page.locator("table.tradeoffs tbody tr").count() == 5
 
