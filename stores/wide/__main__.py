@@ -77,6 +77,7 @@ async def serve(options: argparse.Namespace, out=sys.stdout) -> None:
     from stores.wide.auth import PasswordAuthenticator
     from stores.wide.cql.executor import Executor
     from stores.wide.protocol.cql_backend import CQLBackend
+    from stores.wide.protocol.tracing import TraceStore
     from stores.wide.session import Session
     from stores.wide.storage import StorageEngine
 
@@ -95,7 +96,7 @@ async def serve(options: argparse.Namespace, out=sys.stdout) -> None:
             authenticator = PasswordAuthenticator(engine)
             authenticator.setup()
         server = CQLServer(
-            CQLBackend(executor),
+            CQLBackend(executor, TraceStore(address=address, port=options.port)),
             host=options.bind,
             port=options.port,
             authenticator=authenticator,

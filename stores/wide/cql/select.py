@@ -391,23 +391,23 @@ def _collection_times(name: str, column, table: TableInfo) -> OutputColumn:
 
 
 def _check_distinct(plan: SelectPlan, table: TableInfo, stmt: ast.Select) -> None:
-    selected = []
-    for column in plan.columns:
-        name = getattr(column.evaluate, "column_name", None)
-        if name is None:
-            if column.aggregate and column.aggregate[0] == "count":
-                continue
-            raise InvalidRequest(
-                "Selections with DISTINCT must only request partition key columns and/or static columns"
-            )
-        kind = table.columns[name].kind
+    # Cassandra checks every column the selection reads, wherever it appears
+    # (so token(pk) or a function of a static column is fine), in order.
+    if stmt.selectors is None:
+        selected = [column.name for column in table.columns.values()]
+    else:
+        selected = []
+        for selector in stmt.selectors:
+            _columns_read(selector.expr, selected)
+    for name in selected:
+        kind = table.columns[name].kind if name in table.columns else None
         if kind not in (PARTITION_KEY, STATIC):
             raise InvalidRequest(
                 f"SELECT DISTINCT queries must only request partition key columns and/or static columns (not {name})"
             )
-        selected.append(name)
     missing = [c.name for c in table.partition_key if c.name not in selected]
-    if missing and selected:
+    # Only a scan over partitions needs them all (to tell partitions apart).
+    if missing and selected and not plan.restrictions.pk_complete:
         raise InvalidRequest(
             f"SELECT DISTINCT queries must request all the partition key columns (missing {', '.join(missing)})"
         )
@@ -415,6 +415,19 @@ def _check_distinct(plan: SelectPlan, table: TableInfo, stmt: ast.Select) -> Non
         raise InvalidRequest(
             "SELECT DISTINCT with WHERE clause only supports restriction by partition key and/or static columns."
         )
+
+
+def _columns_read(node, out: list[str]) -> None:
+    """Append the names of the columns an AST selector expression reads."""
+    if isinstance(node, ast.ColumnRef):
+        if node.name not in out:
+            out.append(node.name)
+    elif isinstance(node, tuple | list):
+        for item in node:
+            _columns_read(item, out)
+    elif hasattr(node, "__dataclass_fields__"):
+        for name in node.__dataclass_fields__:
+            _columns_read(getattr(node, name), out)
 
 
 def _compile_group_by(plan: SelectPlan, stmt: ast.Select, table: TableInfo) -> None:

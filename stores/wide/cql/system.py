@@ -90,6 +90,15 @@ SYSTEM_TABLES = {
         base_table_name text, id uuid, include_all_columns boolean, where_clause text,
         PRIMARY KEY ((keyspace_name), view_name))""",
     ],
+    # Rows are kept by the protocol server's trace store; declared here so the
+    # schema lists them with Cassandra 5's columns and statements compile.
+    "system_traces": [
+        """CREATE TABLE sessions (session_id uuid PRIMARY KEY, client inet, command text,
+        coordinator inet, coordinator_port int, duration int, parameters map<text, text>,
+        request text, started_at timestamp)""",
+        """CREATE TABLE events (session_id uuid, event_id timeuuid, activity text, source inet,
+        source_elapsed int, source_port int, thread text, PRIMARY KEY ((session_id), event_id))""",
+    ],
     "system_virtual_schema": [
         """CREATE TABLE keyspaces (keyspace_name text PRIMARY KEY)""",
         """CREATE TABLE tables (keyspace_name text, table_name text, comment text,

@@ -489,9 +489,10 @@ class DecimalType(CQLType):
             raise MarshalError("Invalid decimal: fewer than 4 bytes")
         (scale,) = _INT32.unpack_from(data)
         unscaled = int.from_bytes(data[4:], "big", signed=True)
-        # Built from its digits: arithmetic like scaleb() would round to 28 digits.
-        digits = tuple(int(d) for d in str(abs(unscaled)))
-        return Decimal((1 if unscaled < 0 else 0, digits, -scale))
+        # Built from its digits: arithmetic like scaleb() would round to 28
+        # digits. Decimal(int) is exact and, unlike str(), has no digit limit.
+        sign, digits, _ = Decimal(unscaled).as_tuple()
+        return Decimal((sign, digits, -scale))
 
     def encode_key(self, value) -> bytes:
         number = self._coerce(value)
@@ -832,7 +833,10 @@ class TimeType(CQLType):
             return None
         if len(data) != 8:
             raise MarshalError(f"Expected 8 byte long for time ({len(data)})")
-        return Time(_INT_STRUCTS[8].unpack(data)[0])
+        try:
+            return Time(_INT_STRUCTS[8].unpack(data)[0])
+        except ValueError as exc:
+            raise MarshalError(str(exc)) from None
 
     def encode_key(self, value) -> bytes:
         return self.serialize(value)
@@ -867,6 +871,8 @@ def encode_vint(value: int) -> bytes:
 
 def decode_vint(buf: bytes, pos: int) -> tuple[int, int]:
     """Return the unsigned vint at ``buf[pos:]`` and the position after it."""
+    if pos >= len(buf):
+        raise MarshalError("Truncated variable-length integer")
     first = buf[pos]
     extra = 0
     while extra < 8 and first & (0x80 >> extra):
@@ -907,7 +913,10 @@ class DurationType(CQLType):
         nanos, pos = decode_vint(data, pos)
         if pos != len(data):
             raise MarshalError("Invalid duration: trailing bytes")
-        return Duration(_unzigzag(months), _unzigzag(days), _unzigzag(nanos))
+        try:
+            return Duration(_unzigzag(months), _unzigzag(days), _unzigzag(nanos))
+        except ValueError as exc:
+            raise MarshalError(str(exc)) from None
 
     def from_literal(self, kind, text):
         if kind not in ("duration", "string"):
@@ -1191,17 +1200,26 @@ class TupleType(CQLType):
             return None
         out = []
         pos = 0
-        for sub in self.subtypes:
+        for index, sub in enumerate(self.subtypes):
+            # A tuple may end early: the missing components are null.
             if pos >= len(data):
                 out.append(None)
                 continue
+            if pos + 4 > len(data):
+                raise MarshalError(f"Not enough bytes to read size of {index}th component")
             (size,) = _INT32.unpack_from(data, pos)
             pos += 4
             if size < 0:
                 out.append(None)
-            else:
-                out.append(sub.deserialize(data[pos : pos + size]))
-                pos += size
+                continue
+            if pos + size > len(data):
+                raise MarshalError(f"Not enough bytes to read {index}th component")
+            out.append(sub.deserialize(data[pos : pos + size]))
+            pos += size
+        if pos != len(data):
+            raise MarshalError(
+                f"Expected {len(self.subtypes)} components for {self.cql()}, but got more"
+            )
         return tuple(out)
 
     def encode_key(self, value) -> bytes:

@@ -69,7 +69,8 @@ class ServerConnection:
         try:
             frame = self._decoder.next_frame()
         except ProtocolViolation as violation:
-            self.closed = True
+            if violation.fatal:
+                self.closed = True
             return ViolationDetected(violation)
         if frame is None:
             return None
@@ -145,5 +146,5 @@ class ServerConnection:
     @staticmethod
     def encode_violation(violation: ProtocolViolation) -> bytes:
         """Return the protocol ERROR frame answering a violation, never compressed."""
-        body = Error(fmt.ERR_PROTOCOL, violation.message).encode_body()
+        body = Error(violation.code, violation.message).encode_body()
         return encode_frame(violation.version, 0, violation.stream, fmt.ERROR, body)

@@ -2,24 +2,24 @@
 
 Prepares statement text (the Executor caches by keyspace and text, so a
 repeated simple QUERY is parsed once), decodes the client's value bytes once,
-each with its bind marker's CQL type (bytes a type cannot decode are an
-Invalid error, never a server error), and turns results into RESULT messages (``cql_results``). SELECTs on
-``system_traces`` are answered from the trace store (``tracing``). EXECUTE and
+each with its bind marker's CQL type (bytes a type cannot decode are the
+CQL layer's Invalid error, never a server error), and turns results into RESULT messages (``cql_results``). SELECTs on
+``system_traces`` (tables the CQL layer declares, empty there) are answered
+from the trace store (``tracing``); a traced SELECT adds the storage
+engine's read trace to its trace session. EXECUTE and
 BATCH children with an id the Executor no longer knows raise ``Unprepared``,
 and drivers re-prepare. Never touches sockets or frames.
 """
 
 from __future__ import annotations
 
-from stores.wide.cql.errors import CQLError, InvalidRequest, Unprepared
-from stores.wide.cql.parser import parse
+from stores.wide.cql.errors import InvalidRequest, Unprepared
 from stores.wide.cql.results import UNSET as CQL_UNSET
 from stores.wide.protocol import format as fmt
 from stores.wide.protocol.cql_results import to_response, wire_columns
 from stores.wide.protocol.primitives import UNSET as WIRE_UNSET
 from stores.wide.protocol.requests import Batch, QueryParameters
 from stores.wide.protocol.responses import PreparedResult, Response
-from stores.wide.protocol.tracing import KEYSPACE as TRACES_KEYSPACE
 from stores.wide.protocol.tracing import TraceStore
 
 BATCH_KINDS = {
@@ -33,8 +33,8 @@ def _bind(prepared, values, names) -> list:
     """Return Python values for the client's value bytes, in bind-marker order.
 
     Each value is decoded by its marker's CQL type; bytes a type cannot
-    decode are the client's error (Invalid), whatever exception the decoder
-    raises. UNSET becomes the CQL layer's UNSET.
+    decode raise the CQL layer's Invalid error. UNSET becomes the CQL
+    layer's UNSET.
     """
     values = list(values or ())
     specs = prepared.bind_specs
@@ -59,15 +59,9 @@ def _bind(prepared, values, names) -> list:
         elif raw is WIRE_UNSET:
             bound.append(CQL_UNSET)
         else:
-            try:
-                bound.append(spec.cql_type.deserialize(raw))
-            except CQLError:
-                raise
-            except Exception as exc:
-                raise InvalidRequest(
-                    f"Invalid value for bind variable {spec.name} of type "
-                    f"{spec.cql_type.cql()}: {exc}"
-                ) from None
+            # The CQL types raise their own Invalid error for bytes they
+            # cannot decode (tests/stores/wide/cql/test_types_bad_bytes.py).
+            bound.append(spec.cql_type.deserialize(raw))
     return bound
 
 
@@ -79,21 +73,27 @@ class CQLBackend:
         self.traces = TraceStore() if traces is None else traces
 
     def _run(self, prepared, parameters: QueryParameters, keyspace, *, skip_metadata: bool):
+        values = _bind(prepared, parameters.values, parameters.names)
+        if prepared.kind == "SELECT":
+            rows = self.traces.answer(prepared.parsed.statement, values)
+            if rows is not None:
+                return to_response(rows, skip_metadata=skip_metadata)
+        session = self.traces.current()
+        traced = session is not None and prepared.kind == "SELECT"
         result = self.executor.execute(
             prepared,
-            _bind(prepared, parameters.values, parameters.names),
+            values,
             keyspace=keyspace,
             page_size=parameters.page_size,
             paging_state=parameters.paging_state,
             timestamp=parameters.timestamp,
+            trace=traced,
         )
+        if traced and getattr(result, "trace", None) is not None:
+            session.storage_events(result.trace)
         return to_response(result, skip_metadata=skip_metadata)
 
     def query(self, text: str, parameters: QueryParameters, keyspace: str | None) -> Response:
-        if TRACES_KEYSPACE in text.lower():
-            rows = self.traces.answer(parse(text).statement)
-            if rows is not None:
-                return to_response(rows)
         prepared = self.executor.prepare(text, keyspace)
         return self._run(prepared, parameters, keyspace, skip_metadata=False)
 

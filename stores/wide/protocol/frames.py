@@ -2,8 +2,9 @@
 
 ``FrameDecoder`` is sans-I/O: feed it whatever bytes arrived, then pull
 complete ``Frame`` objects out. It checks the 9-byte v4 header (version,
-direction, length cap) and raises ``ProtocolViolation`` for a stream that can
-no longer be trusted; it never decodes bodies, never decompresses and never
+direction, length cap), skips an oversized frame without buffering it, and
+raises ``ProtocolViolation`` for a stream that can no longer be trusted (or,
+not fatal, for the skipped frame); it never decodes bodies, never decompresses and never
 holds more than one frame plus the bytes fed since. ``encode_frame`` builds a
 response frame.
 """
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from stores.wide.protocol.errors import ProtocolViolation
 from stores.wide.protocol.format import (
     DEFAULT_MAX_FRAME_LENGTH,
+    ERR_INVALID,
     HEADER_LENGTH,
     LEGACY_HEADER_LENGTH,
     OPCODE_NAMES,
@@ -64,6 +66,10 @@ class FrameDecoder:
         self._buffer = bytearray()
         self._start = 0
         self._failed: ProtocolViolation | None = None
+        # An oversized frame's bytes are skipped as they arrive, never
+        # buffered; its error is raised once the last of them is gone.
+        self._discarding = 0
+        self._too_big: ProtocolViolation | None = None
 
     @property
     def buffered(self) -> int:
@@ -72,17 +78,32 @@ class FrameDecoder:
 
     def feed(self, data: bytes) -> None:
         """Append bytes received from the peer."""
-        if self._failed is None and data:
+        if self._failed is not None or not data:
+            return
+        if self._discarding:
+            skipped = min(self._discarding, len(data))
+            self._discarding -= skipped
+            data = data[skipped:]
+        if data:
             self._buffer += data
 
     def next_frame(self) -> Frame | None:
         """Return the next complete frame, or None if more bytes are needed.
 
-        Raise ``ProtocolViolation`` (fatal) when the header is invalid; after
-        that the decoder stays failed and keeps raising the same violation.
+        Raise a fatal ``ProtocolViolation`` when the header cannot be trusted
+        (another version, a response direction); after that the decoder
+        stays failed and keeps raising the same violation. A frame longer
+        than the cap is skipped (as Cassandra does) and answered, once its
+        last byte has arrived, with a non-fatal Invalid "Request is too big"
+        violation on its stream; decoding then goes on.
         """
         if self._failed is not None:
             raise self._failed
+        if self._too_big is not None:
+            if self._discarding:
+                return None
+            violation, self._too_big = self._too_big, None
+            raise violation
         available = len(self._buffer) - self._start
         if available < 1:
             return None
@@ -99,20 +120,13 @@ class FrameDecoder:
             if available < HEADER_LENGTH:
                 return None
             _, flags, stream, opcode, length = _HEADER.unpack_from(self._buffer, self._start)
-            if length < 0:
-                raise ProtocolViolation(
-                    f"Invalid frame body length {length}", stream=stream, version=version
-                )
-            if length > self.max_frame_length:
-                raise ProtocolViolation(
-                    f"Request is too big: length {length} exceeds maximum allowed length "
-                    f"{self.max_frame_length}.",
-                    stream=stream,
-                    version=version,
-                )
         except ProtocolViolation as violation:
             self._fail(violation)
             raise
+        # The length is unsigned on the wire, as Cassandra reads it.
+        length &= 0xFFFFFFFF
+        if length > self.max_frame_length:
+            return self._skip(stream, version, length)
         end = self._start + HEADER_LENGTH + length
         if len(self._buffer) < end:
             return None
@@ -120,6 +134,22 @@ class FrameDecoder:
         self._start = end
         self._compact()
         return Frame(version, flags, stream, opcode, body)
+
+    def _skip(self, stream: int, version: int, length: int) -> None:
+        total = HEADER_LENGTH + length
+        skipped = min(total, len(self._buffer) - self._start)
+        self._start += skipped
+        self._compact()
+        self._discarding = total - skipped
+        self._too_big = ProtocolViolation(
+            f"Request is too big: length {total} exceeds maximum allowed length "
+            f"{self.max_frame_length + HEADER_LENGTH}.",
+            stream=stream,
+            version=version,
+            fatal=False,
+            code=ERR_INVALID,
+        )
+        return self.next_frame()
 
     def _refuse_version(self, version: int, available: int) -> None:
         if version < 3:

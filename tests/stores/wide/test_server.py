@@ -157,19 +157,50 @@ def test_other_protocol_versions_are_refused_and_closed(server, version):
 def test_malformed_header_closes_only_that_connection(server):
     good = connect(server)
     bad = connect(server)
-    bad.send(struct.pack(">BBhBi", 4, 0, 1, fmt.QUERY, 2**30))
+    bad.send(struct.pack(">BBhBi", 0x84, 0, 1, fmt.QUERY, 0))
     error = driver_decode(bad.read_frame())
     assert error.code == fmt.ERR_PROTOCOL
-    assert "too big" in error.message
+    assert "direction" in error.message
     assert bad.is_closed()
     assert ask(good, QueryMessage("SELECT 2", 1)).parsed_rows == [(0,), (1,)]
 
 
-def test_malformed_body_gets_an_error_on_its_stream(server):
+def test_oversized_frame_is_skipped_and_refused_on_its_stream_like_cassandra(backend):
+    """Cassandra 5 (v4) discards a frame over the cap and answers Invalid; the connection lives."""
+    server = ServerThread(backend, workers=2, max_frame_length=1024).start()
+    try:
+        client = connect(server)
+        body = b"x" * 5000
+        client.send(struct.pack(">BBhBi", 4, 0, 5, fmt.QUERY, len(body)) + body[:100])
+        client.send(body[100:] + driver_frame(QueryMessage("SELECT 1", 1), stream=6))
+        error = driver_decode(client.read_frame())
+        assert (error.code, error.stream_id) == (fmt.ERR_INVALID, 5)
+        assert error.message.startswith("Request is too big: length 5009")
+        answer = driver_decode(client.read_frame())
+        assert (answer.stream_id, answer.parsed_rows) == (6, [(0,)])
+    finally:
+        backend.release.set()
+        server.stop()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"abc",  # a [long string] cut short
+        struct.pack(">i", 8) + b"SELECT 1",  # no consistency
+        struct.pack(">i", 8) + b"SELECT 1" + struct.pack(">HB", 1, 0x01),  # no values
+        struct.pack(">i", -5),  # negative string length
+    ],
+)
+def test_malformed_body_gets_an_error_on_its_stream_and_the_connection_stays(server, body):
+    """As Cassandra 5 does for v4: a body that fails to decode is answered, not fatal."""
     client = connect(server)
-    client.send(struct.pack(">BBhBi", 4, 0, 4, fmt.QUERY, 3) + b"abc")
+    client.send(struct.pack(">BBhBi", 4, 0, 4, fmt.QUERY, len(body)) + body)
+    client.send(driver_frame(QueryMessage("SELECT 1", 1), stream=5))
     error = driver_decode(client.read_frame())
     assert (error.code, error.stream_id) == (fmt.ERR_PROTOCOL, 4)
+    answer = driver_decode(client.read_frame())
+    assert (answer.stream_id, answer.parsed_rows) == (5, [(0,)])
     assert ask(client, QueryMessage("SELECT 1", 1)).parsed_rows == [(0,)]
 
 

@@ -88,3 +88,19 @@ def test_random_paging_states_are_refused_cleanly(live, state, size):
         assert answer.code in (fmt.ERR_PROTOCOL, fmt.ERR_INVALID), answer.message
     else:
         assert answer.opcode == fmt.RESULT
+
+
+@pytest.mark.parametrize(
+    ("type_name", "raw", "message"),
+    [
+        ("duration", b"\x00", "Truncated variable-length integer"),
+        ("frozen<tuple<int, text>>", b"\x00", "Not enough bytes to read size of 0th component"),
+        ("time", (86400 * 10**9).to_bytes(8, "big"), "Time must be between"),
+        ("decimal", b"\x00\x01", "fewer than 4 bytes"),
+    ],
+)
+def test_bad_value_bytes_get_the_cql_layers_invalid_error(live, type_name, raw, message):
+    ask, ids = live
+    answer = ask(ExecuteMessage(ids[TYPES.index(type_name)], [(1).to_bytes(4, "big"), raw], 1))
+    assert answer.code == fmt.ERR_INVALID
+    assert message in answer.message

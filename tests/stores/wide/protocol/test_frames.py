@@ -93,21 +93,39 @@ def test_response_direction_is_refused():
     assert "direction" in info.value.message
 
 
-def test_oversized_length_is_refused_before_the_body_arrives():
+def test_oversized_frame_is_skipped_unbuffered_then_refused_and_decoding_goes_on():
     decoder = FrameDecoder(max_frame_length=1000)
-    decoder.feed(header(length=1001, stream=12))
+    decoder.feed(header(length=1001, stream=12, opcode=fmt.QUERY) + b"x" * 500)
+    assert decoder.next_frame() is None
+    assert decoder.buffered == 0
+    decoder.feed(b"y" * 400)
+    assert decoder.next_frame() is None
+    assert decoder.buffered == 0
+    decoder.feed(b"z" * 101 + header(stream=13))
     with pytest.raises(ProtocolViolation) as info:
         decoder.next_frame()
-    assert "too big" in info.value.message
-    assert info.value.stream == 12
-    assert decoder.buffered == 0
+    violation = info.value
+    assert violation.message == (
+        "Request is too big: length 1010 exceeds maximum allowed length 1009."
+    )
+    assert (violation.stream, violation.code, violation.fatal) == (12, fmt.ERR_INVALID, False)
+    assert decoder.next_frame().stream == 13
 
 
-def test_negative_length_is_refused():
-    decoder = FrameDecoder()
-    decoder.feed(header(length=-1))
-    with pytest.raises(ProtocolViolation):
+def test_oversized_frame_arriving_whole_is_refused_at_once():
+    decoder = FrameDecoder(max_frame_length=10)
+    decoder.feed(header(length=11, stream=3) + b"a" * 11 + header(stream=4))
+    with pytest.raises(ProtocolViolation) as info:
         decoder.next_frame()
+    assert info.value.stream == 3
+    assert decoder.next_frame().stream == 4
+
+
+def test_negative_length_is_read_unsigned_and_skipped():
+    decoder = FrameDecoder()
+    decoder.feed(header(length=-1) + b"a" * 100)
+    assert decoder.next_frame() is None
+    assert decoder.buffered == 0
 
 
 def test_default_cap_is_cassandra_5s_16_mib():
