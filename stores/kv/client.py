@@ -26,6 +26,7 @@ from redis.commands.core import CoreCommands
 from redis.exceptions import ConnectionError, ExecAbortError, ResponseError, WatchError
 from redis.utils import safe_str, truncate_text
 
+from stores.kv.blocking import KeyWaiter
 from stores.kv.engine import Engine, Session
 from stores.kv.replies import (
     NULL_ARRAY,
@@ -179,25 +180,27 @@ class Client(CoreCommands):
         return reply
 
     def _block(self, argv: list[bytes], blocked: Blocked) -> Any:
+        # Blocked threads are served in the order they blocked (KeyWaiter):
+        # a woken thread re-runs its command only at the head of the engine's
+        # woken queue, and one that blocks again keeps its ticket.
         engine = self.engine
         session = self.session
-        wake = threading.Event()
+        waiter = KeyWaiter(engine.woken)
         deadline = None if not blocked.timeout else time.monotonic() + blocked.timeout
-        while True:
-            with engine.lock:
-                reply = session.execute(argv)
-                if type(reply) is not Blocked:
-                    return reply
+        with engine.lock:
+            reply = session.execute(argv)
+            while type(reply) is Blocked:
                 keys = reply.keys
-                wake.clear()
-                engine.add_key_waiter(session.db, keys, wake.set)
-            if deadline is None:
-                wake.wait()
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not wake.wait(remaining):
-                engine.remove_key_waiter(session.db, keys, wake.set)
-                return NULL_ARRAY
+                waiter.ticket = engine.add_key_waiter(session.db, keys, waiter, waiter.ticket)
+                if not waiter.wait_turn(deadline):
+                    engine.remove_key_waiter(session.db, keys, waiter)
+                    waiter.leave()
+                    return NULL_ARRAY
+                try:
+                    reply = session.execute(argv)
+                finally:
+                    waiter.leave()
+            return reply
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         """Run one command and return redis-py's value for it."""
