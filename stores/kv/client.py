@@ -187,20 +187,24 @@ class Client(CoreCommands):
         session = self.session
         waiter = KeyWaiter(engine.woken)
         deadline = None if not blocked.timeout else time.monotonic() + blocked.timeout
+        keys: list[bytes] = []
         with engine.lock:
-            reply = session.execute(argv)
-            while type(reply) is Blocked:
-                keys = reply.keys
-                waiter.ticket = engine.add_key_waiter(session.db, keys, waiter, waiter.ticket)
-                if not waiter.wait_turn(deadline):
-                    engine.remove_key_waiter(session.db, keys, waiter)
-                    waiter.leave()
-                    return NULL_ARRAY
-                try:
+            try:
+                reply = session.execute(argv)
+                while type(reply) is Blocked:
+                    keys = reply.keys
+                    waiter.ticket = engine.add_key_waiter(session.db, keys, waiter, waiter.ticket)
+                    if not waiter.wait_turn(deadline):
+                        return NULL_ARRAY
                     reply = session.execute(argv)
-                finally:
                     waiter.leave()
-            return reply
+                return reply
+            finally:
+                # Also on an exception (KeyboardInterrupt in the wait): a
+                # waiter left registered or at the head of the woken queue
+                # would hold up every thread behind it.
+                engine.remove_key_waiter(session.db, keys, waiter)
+                waiter.leave()
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         """Run one command and return redis-py's value for it."""

@@ -115,3 +115,37 @@ def test_a_timed_out_waiter_leaves_the_queue(kv):
         assert not kv.engine.waiters and not kv.engine.woken.waiters
     kv.rpush("q", "x")
     assert kv.blpop("q", timeout=1) == (b"q", b"x")
+
+
+def test_a_waiter_that_fails_while_woken_does_not_hold_up_the_others(kv, monkeypatch):
+    from stores.kv.blocking import KeyWaiter
+
+    results = []
+    pop = lambda c: c.blpop("q", timeout=WAIT)  # noqa: E731
+    real_wait_turn = KeyWaiter.wait_turn
+    failing = []
+
+    def wait_turn(self, deadline):
+        if not failing:
+            failing.append(self)
+        if self is failing[0]:
+            woken = real_wait_turn(self, deadline)
+            raise KeyboardInterrupt if woken else AssertionError("never woken")
+        return real_wait_turn(self, deadline)
+
+    monkeypatch.setattr(KeyWaiter, "wait_turn", wait_turn)
+
+    def first(c):
+        try:
+            return pop(c)
+        except KeyboardInterrupt:
+            return "interrupted"
+
+    threads = [start_blocked(kv, results, 0, first)]
+    threads += [start_blocked(kv, results, n, pop) for n in (1, 2)]
+    kv.rpush("q", "a", "b")
+    for thread in threads:
+        thread.join(WAIT)
+    assert sorted(results) == [(0, "interrupted"), (1, (b"q", b"a")), (2, (b"q", b"b"))]
+    with kv.engine.lock:
+        assert not kv.engine.waiters and not kv.engine.woken.waiters
