@@ -18,7 +18,7 @@ from collections import deque
 
 
 class WokenQueue:
-    """The woken waiters of one engine, in the order they were woken.
+    """The woken waiters of one engine, in arrival (ticket) order.
 
     Guarded by the engine lock; ``turns`` is a condition on that lock.
     """
@@ -43,8 +43,8 @@ class KeyWaiter:
             # woken after later arrivals still queued from an earlier wake.
             waiters = self._queue.waiters
             position = len(waiters)
-            ticket = self.ticket if self.ticket is not None else -1
-            while position and (waiters[position - 1].ticket or 0) > ticket:
+            ticket = _ticket(self)
+            while position and _ticket(waiters[position - 1]) > ticket:
                 position -= 1
             waiters.insert(position, self)
             self._queue.turns.notify_all()
@@ -65,3 +65,7 @@ class KeyWaiter:
             self.woken = False
             self._queue.waiters.remove(self)
             self._queue.turns.notify_all()
+
+
+def _ticket(waiter: KeyWaiter) -> int:
+    return -1 if waiter.ticket is None else waiter.ticket
