@@ -7,12 +7,16 @@ pipelined commands with one socket write only has to do that once per
 batch, before the batch's replies are written: Redis, too, writes its AOF
 buffer once per event-loop iteration. ``BatchedPersistence`` wraps the
 engine's persistence object, turns ``after_command`` into a cheap mark while
-a batch runs, and ``flush()`` does the real work once. Everything else is
-passed through untouched. Never writes a reply itself.
+a batch runs, and ``flush()`` does the real work once: one ``write`` (and
+with ``appendfsync always`` one fsync) for the whole batch. Only the thread
+running the batch defers: an in-process client sharing the engine from
+another thread still gets its own ``after_command`` before its reply.
+Everything else is passed through untouched. Never writes a reply itself.
 """
 
 from __future__ import annotations
 
+from threading import get_ident
 from typing import Any
 
 
@@ -25,11 +29,20 @@ class BatchedPersistence:
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
-        self.batching = False
+        self._batch_thread: int | None = None  # the thread running a batch, if any
         self.pending = False
         # The hooks called for every write, bound once: no __getattr__ on the hot path.
         self.propagate = inner.propagate
         self.before_write = inner.before_write
+
+    @property
+    def batching(self) -> bool:
+        """Return True while a batch runs (on the thread that set it)."""
+        return self._batch_thread is not None
+
+    @batching.setter
+    def batching(self, value: bool) -> None:
+        self._batch_thread = get_ident() if value else None
 
     @property
     def rewriting(self) -> bool:
@@ -56,8 +69,12 @@ class BatchedPersistence:
             self.inner.after_command()
 
     def after_command(self) -> None:
-        """Write now, or remember to write when the batch is flushed."""
-        if self.batching:
+        """Write now, or remember to write when the batch is flushed.
+
+        Only the batch's own thread defers: another thread's reply must not
+        wait for a flush it does not control.
+        """
+        if self._batch_thread == get_ident():
             self.pending = True
         else:
             self.inner.after_command()

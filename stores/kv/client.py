@@ -26,6 +26,7 @@ from redis.commands.core import CoreCommands
 from redis.exceptions import ConnectionError, ExecAbortError, ResponseError, WatchError
 from redis.utils import safe_str, truncate_text
 
+from stores.kv.blocking import KeyWaiter
 from stores.kv.engine import Engine, Session
 from stores.kv.replies import (
     NULL_ARRAY,
@@ -179,25 +180,31 @@ class Client(CoreCommands):
         return reply
 
     def _block(self, argv: list[bytes], blocked: Blocked) -> Any:
+        # Blocked threads are served in the order they blocked (KeyWaiter):
+        # a woken thread re-runs its command only at the head of the engine's
+        # woken queue, and one that blocks again keeps its ticket.
         engine = self.engine
         session = self.session
-        wake = threading.Event()
+        waiter = KeyWaiter(engine.woken)
         deadline = None if not blocked.timeout else time.monotonic() + blocked.timeout
-        while True:
-            with engine.lock:
+        keys: list[bytes] = []
+        with engine.lock:
+            try:
                 reply = session.execute(argv)
-                if type(reply) is not Blocked:
-                    return reply
-                keys = reply.keys
-                wake.clear()
-                engine.add_key_waiter(session.db, keys, wake.set)
-            if deadline is None:
-                wake.wait()
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not wake.wait(remaining):
-                engine.remove_key_waiter(session.db, keys, wake.set)
-                return NULL_ARRAY
+                while type(reply) is Blocked:
+                    keys = reply.keys
+                    waiter.ticket = engine.add_key_waiter(session.db, keys, waiter, waiter.ticket)
+                    if not waiter.wait_turn(deadline):
+                        return NULL_ARRAY
+                    reply = session.execute(argv)
+                    waiter.leave()
+                return reply
+            finally:
+                # Also on an exception (KeyboardInterrupt in the wait): a
+                # waiter left registered or at the head of the woken queue
+                # would hold up every thread behind it.
+                engine.remove_key_waiter(session.db, keys, waiter)
+                waiter.leave()
 
     def execute_command(self, *args: Any, **options: Any) -> Any:
         """Run one command and return redis-py's value for it."""

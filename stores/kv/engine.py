@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stores.kv import server_commands, transactions  # noqa: F401  (register their commands)
+from stores.kv.blocking import WokenQueue
 from stores.kv.commands import COMMANDS, Command, lookup
 from stores.kv.config import Config
 from stores.kv.errors import OOM, CommandError
@@ -290,6 +291,11 @@ class Engine:
         self.sessions: weakref.WeakValueDictionary[int, Session] = weakref.WeakValueDictionary()
         self.watched: dict[tuple[int, bytes], set[Session]] = {}
         self.waiters: dict[tuple[int, bytes], list[Callable[[], None]]] = {}
+        # Arrival order of each registered waiter, so one that blocks again
+        # after a wake-up keeps its place ahead of later arrivals.
+        self._waiter_tickets: dict[Callable[[], None], int] = {}
+        self._next_ticket = 0
+        self.woken = WokenQueue(self.lock)
         self.pubsub = PubSub(self)
         self.slowlog = SlowLog(self.config.get("slowlog-max-len"))
         self.memory = MemoryTracker(self)
@@ -449,11 +455,31 @@ class Engine:
 
     # -- blocking commands ----------------------------------------------------
 
-    def add_key_waiter(self, db: int, keys: list[bytes], waiter: Callable[[], None]) -> None:
-        """Call ``waiter()`` once when any of ``keys`` in ``db`` may be ready."""
+    def add_key_waiter(
+        self,
+        db: int,
+        keys: list[bytes],
+        waiter: Callable[[], None],
+        ticket: int | None = None,
+    ) -> int:
+        """Call ``waiter()`` once when any of ``keys`` in ``db`` may be ready.
+
+        Waiters are woken in arrival order. Return the waiter's ticket; a
+        waiter that blocks again passes it back to keep its place.
+        """
         with self.lock:
+            if ticket is None:
+                ticket = self._next_ticket
+                self._next_ticket += 1
+            tickets = self._waiter_tickets
+            tickets[waiter] = ticket
             for key in keys:
-                self.waiters.setdefault((db, key), []).append(waiter)
+                items = self.waiters.setdefault((db, key), [])
+                position = len(items)
+                while position and tickets.get(items[position - 1], -1) > ticket:
+                    position -= 1
+                items.insert(position, waiter)
+            return ticket
 
     def remove_key_waiter(self, db: int, keys: list[bytes], waiter: Callable[[], None]) -> None:
         """Forget ``waiter`` for ``keys`` of ``db``."""
@@ -464,12 +490,14 @@ class Engine:
                     items.remove(waiter)
                     if not items:
                         del self.waiters[(db, key)]
+            self._waiter_tickets.pop(waiter, None)
 
     def _wake(self, db: int, key: bytes) -> None:
         items = self.waiters.pop((db, key), None)
         if not items:
             return
         for waiter in items:
+            self._waiter_tickets.pop(waiter, None)
             for other_key, others in list(self.waiters.items()):
                 if waiter in others:
                     others.remove(waiter)

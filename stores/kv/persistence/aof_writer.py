@@ -1,16 +1,23 @@
 """The append-only file writer: RESP commands out, durability per appendfsync.
 
 Owns one open incremental AOF file at a time, the SELECT bookkeeping (a
-SELECT is written whenever the database changes, as Redis does) and the
-fsync policy. Every command is written to the kernel as it is appended,
-under the engine lock, so it is in the file before the reply is released
-whatever the mode:
+SELECT is written whenever the database changes, as Redis does), the
+buffer of appended commands and the fsync policy. Like Redis's ``aof_buf``,
+``append`` (under the engine lock) only encodes into an in-memory buffer;
+``write_buffer`` (under the engine lock, so the file keeps the buffer's
+order) hands the whole buffer to the kernel in one ``write`` call, and
+``after_command`` makes sure that happened for everything appended so far
+before a reply is released, whatever the mode:
 
-- ``always``: ``after_command`` fsyncs everything appended so far before it
-  returns, so the reply is released only once the write is durable
-  (threads waiting at the same time share one fsync: group commit);
+- ``always``: ``after_command`` also fsyncs everything appended so far
+  before it returns, so the reply is released only once the write is
+  durable (threads waiting at the same time share one fsync: group commit);
 - ``everysec``: a background thread fsyncs once a second;
 - ``no``: the operating system decides when the data reaches the disk.
+
+A caller that releases the replies of many commands at once (the RESP
+server, a pipeline) calls ``after_command`` once for all of them: one
+``write`` (and one fsync) per batch.
 
 Never interprets commands and never touches the engine.
 """
@@ -76,11 +83,15 @@ def check_fsync_mode(mode: str) -> str:
 class AppendOnlyWriter:
     """Append commands to an incremental AOF file with an fsync policy.
 
-    ``append`` runs under the engine lock, which orders the file: it writes
-    each command to the kernel at once (one ``write`` call, as Redis writes
-    its buffer before replying). ``after_command`` runs outside the lock and
-    only fsyncs (``always``). A failed write keeps the bytes pending, retried
-    by the next append, and makes ``after_command`` raise MISCONF.
+    ``append`` runs under the engine lock, which orders the commands: it
+    only encodes them into the buffer. ``after_command`` runs outside the
+    engine lock: it writes the buffer (one ``write`` call for everything
+    appended since the last one, by any thread) and, with ``always``,
+    fsyncs. The buffer has its own small lock, held while it grows and
+    while it is written, so the file gets the buffer's order. A failed write
+    keeps the bytes that did not land in the buffer (never written twice),
+    retried by the next ``after_command`` of a write or by ``flush``, and
+    makes ``after_command`` raise MISCONF.
     """
 
     def __init__(self, file: WritableFile, fsync_mode: str = "everysec"):
@@ -88,11 +99,13 @@ class AppendOnlyWriter:
         self.fsync_mode = check_fsync_mode(fsync_mode)
         self._always = self.fsync_mode == "always"
         self._db = -1
-        self._pending = bytearray()  # bytes whose write failed, in order
+        self._buffer = bytearray()  # appended, not yet written, in order
+        self._buffer_lock = threading.Lock()
         self._sync_lock = threading.Lock()
         self._appended = 0  # bytes ever appended
         self._written = 0  # bytes ever written to a file
         self._synced = 0  # bytes ever made durable
+        self._failed = False  # the last write failed: the buffer starts with its bytes
         self.last_write_error: str | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,61 +118,73 @@ class AppendOnlyWriter:
         return self._file.path
 
     def file_size(self) -> int:
-        """Return the size of the current incremental file, pending bytes excluded."""
+        """Return the size of the current incremental file, buffered bytes excluded."""
         return self._file.size()
 
     def buffer_length(self) -> int:
         """Return the number of bytes appended but not yet written."""
-        return len(self._pending)
+        return len(self._buffer)
 
     def append(self, db: int, argv: Sequence[bytes]) -> None:
-        """Write ``argv`` for database ``db``, preceded by SELECT if db changed.
+        """Buffer ``argv`` for database ``db``, preceded by SELECT if db changed.
 
-        The caller holds the engine lock.
+        The caller holds the engine lock. Nothing reaches the file before
+        ``after_command``, ``write_buffer`` or ``flush``.
         """
         data = encode_command(argv)
-        if db != self._db:
-            data = encode_command([b"SELECT", str(db).encode()]) + data
-            self._db = db
-        self._appended += len(data)
-        if self._pending:
-            self._pending += data
-            self._write(self._pending)
+        with self._buffer_lock:
+            if db != self._db:
+                data = encode_command([b"SELECT", str(db).encode()]) + data
+                self._db = db
+            self._buffer += data
+            self._appended += len(data)
+
+    def write_buffer(self) -> None:
+        """Write everything buffered to the kernel in one call (a failure stays buffered)."""
+        with self._buffer_lock:
+            self._write_buffer_locked()
+
+    def _write_buffer_locked(self) -> None:
+        data = self._buffer
+        if not data:
             return
         try:
             self._file.write(data)
         except OSError as exc:
-            self._write_failed(data, exc)
+            # Drop only the bytes that landed, so a retry never duplicates
+            # part of a command.
+            landed = getattr(exc, "landed", 0)
+            if landed:
+                del data[:landed]
+            self._written = self._appended - len(data)
+            self._failed = True
+            self.last_write_error = str(exc)
+            log.error("cannot write the append-only file %s: %s", self.path, exc)
             return
+        self._buffer = bytearray()
         self._written = self._appended
+        if self._failed:
+            self._failed = False
+            self.last_write_error = None
 
-    def _write(self, data: bytes) -> None:
-        try:
-            self._file.write(data)
-        except OSError as exc:
-            self._write_failed(data, exc)
-            return
-        self._pending = bytearray()
-        self._written = self._appended
-        self.last_write_error = None
-
-    def _write_failed(self, data: bytes, exc: OSError) -> None:
-        # Keep only the bytes that did not land, so a retry never duplicates
-        # part of a command.
-        self._pending = bytearray(data[getattr(exc, "landed", 0) :])
-        self.last_write_error = str(exc)
-        log.error("cannot write the append-only file %s: %s", self.path, exc)
+    def _misconf(self) -> PersistenceError:
+        return PersistenceError(f"MISCONF Errors writing to the AOF file: {self.last_write_error}")
 
     def after_command(self) -> None:
-        """Before the reply: raise MISCONF if the write failed; with ``always``, fsync."""
-        if self._pending:
-            raise PersistenceError(
-                f"MISCONF Errors writing to the AOF file: {self.last_write_error}"
-            )
-        if self._always:
-            target = self._appended
-            if self._synced < target:
-                self._sync(target)
+        """Before the reply: write what was appended so far; with ``always``, fsync it.
+
+        Raise MISCONF if the write failed. Covers every command appended
+        before the call, whichever thread appended it.
+        """
+        target = self._appended  # includes this thread's commands: appended before
+        if self._written < target:
+            self.write_buffer()
+            if self._written < target:
+                raise self._misconf()
+        elif self._failed:
+            raise self._misconf()
+        if self._always and self._synced < target:
+            self._sync(target)
 
     def _sync(self, target: int | None) -> None:
         with self._sync_lock:  # threads share one fsync (group commit)
@@ -177,13 +202,11 @@ class AppendOnlyWriter:
             self._synced = max(self._synced, written)
 
     def flush(self, sync: bool = True) -> None:
-        """Retry pending bytes, and fsync the file if ``sync`` (engine lock held or idle)."""
-        if self._pending:
-            self._write(self._pending)
-            if self._pending:
-                raise PersistenceError(
-                    f"MISCONF Errors writing to the AOF file: {self.last_write_error}"
-                )
+        """Write the buffer (a failed write is retried), and fsync the file if ``sync``."""
+        with self._buffer_lock:
+            self._write_buffer_locked()
+            if self._failed:
+                raise self._misconf()
         if sync:
             self._sync(None)
 
@@ -192,10 +215,14 @@ class AppendOnlyWriter:
 
         The caller holds the engine lock, so no command is half-appended.
         """
-        self.flush(sync=True)
-        with self._sync_lock:
-            old, self._file = self._file, file
-            self._db = -1
+        with self._buffer_lock:
+            self._write_buffer_locked()
+            if self._failed:
+                raise self._misconf()
+            self._sync(None)
+            with self._sync_lock:
+                old, self._file = self._file, file
+                self._db = -1
         return old
 
     def set_fsync_mode(self, mode: str) -> None:
@@ -228,9 +255,13 @@ class AppendOnlyWriter:
             thread.join()
 
     def _fsync_once(self) -> bool:
-        """Fsync for the everysec thread; return False if the thread should stop."""
+        """Write and fsync for the everysec thread; return False if it should stop.
+
+        Writing first also lands commands no reply waits for (expiry and
+        eviction DELs), as Redis writes its buffer on every loop iteration.
+        """
         try:
-            self._sync(None)
+            self.flush(sync=True)
         except PersistenceError:
             pass  # logged by _sync; retried next second
         except Exception as exc:  # not an I/O error: stop rather than spin

@@ -518,7 +518,7 @@ class Persistence:
         return None
 
     def _retry_aof_write(self, writer: AppendOnlyWriter) -> None:
-        """Retry writing bytes a failed write left pending (in order: under the lock)."""
+        """Write what the buffer holds: a failed write's bytes, or expiry DELs no reply waited for."""
         self._acquire_engine_lock()
         try:
             writer.flush(sync=False)

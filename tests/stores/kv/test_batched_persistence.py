@@ -3,6 +3,7 @@ reply of the batch is sent, and withholds the replies if that write fails."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from stores.kv.batched_persistence import BatchedPersistence
@@ -108,3 +109,17 @@ def test_replies_become_the_disk_error_when_the_write_fails():
         with WireClient(server.port) as other:
             assert other.command("PING") == SimpleString("PONG")
     engine.close()
+
+
+def test_another_thread_is_not_deferred_by_a_running_batch():
+    inner = CountingPersistence()
+    batched = BatchedPersistence(inner)
+    batched.begin_batch()
+    thread = threading.Thread(target=batched.after_command)
+    thread.start()
+    thread.join()
+    assert inner.after_commands == 1  # an in-process client's reply does not wait
+    batched.after_command()
+    assert inner.after_commands == 1
+    batched.end_batch()
+    assert inner.after_commands == 2

@@ -65,6 +65,7 @@ def test_always_makes_the_command_durable_before_returning(mem):
 def test_no_writes_to_the_kernel_but_never_fsyncs(mem):
     writer = new_writer(mem, "no")
     writer.append(0, [b"SET", b"k", b"v"])
+    writer.after_command()
     assert mem.read_bytes("/d/a.aof").endswith(b"$1\r\nv\r\n")
     mem.reboot()
     assert mem.read_bytes("/d/a.aof") == b""
@@ -182,3 +183,74 @@ def test_encoders_agree_on_every_shape():
     assert encode_command([b"SET", bytearray(b"k"), memoryview(b"v")]) == encode_command(
         [b"SET", b"k", b"v"]
     )
+
+
+def test_append_only_buffers_and_after_command_writes_once(mem):
+    writer = new_writer(mem, "no")
+    file = writer._file
+    writes = []
+    real_write = file.write
+
+    def counting_write(data):
+        writes.append(bytes(data))
+        real_write(data)
+
+    file.write = counting_write
+    for i in range(10):
+        writer.append(0, [b"SET", b"k%d" % i, b"v"])
+    assert writes == [] and mem.read_bytes("/d/a.aof") == b""
+    assert writer.buffer_length() > 0
+    writer.after_command()
+    assert len(writes) == 1 and writer.buffer_length() == 0
+    writer.after_command()  # nothing new: no empty write
+    assert len(writes) == 1
+    assert mem.read_bytes("/d/a.aof").count(b"SET") == 10
+    writer.close()
+
+
+def test_always_makes_a_whole_batch_durable_with_one_fsync(mem):
+    writer = new_writer(mem, "always")
+    file = writer._file
+    fsyncs = []
+    real_fsync = file.fsync
+
+    def counting_fsync():
+        fsyncs.append(1)
+        real_fsync()
+
+    file.fsync = counting_fsync
+    for i in range(16):
+        writer.append(0, [b"SET", b"k%d" % i, b"v"])
+    writer.after_command()  # once for the batch, before its replies
+    assert len(fsyncs) == 1
+    mem.crash()
+    mem.reboot()
+    assert mem.read_bytes("/d/a.aof").count(b"SET") == 16
+
+
+def test_buffered_commands_go_to_the_old_file_on_switch(mem):
+    writer = new_writer(mem, "no")
+    writer.append(0, [b"SET", b"before", b"v"])
+    old = writer.switch_file(mem.create("/d/b.aof"))
+    old.close()
+    writer.append(0, [b"SET", b"after", b"v"])
+    writer.after_command()
+    assert b"before" in mem.read_bytes("/d/a.aof") and b"after" not in mem.read_bytes("/d/a.aof")
+    assert mem.read_bytes("/d/b.aof") == encode_command([b"SELECT", b"0"]) + encode_command(
+        [b"SET", b"after", b"v"]
+    )
+    writer.close()
+
+
+def test_everysec_thread_writes_what_no_reply_waited_for(mem, monkeypatch):
+    monkeypatch.setattr(aof_writer, "EVERYSEC_INTERVAL", 0.01)
+    writer = new_writer(mem, "everysec")
+    writer.append(0, [b"DEL", b"expired"])  # an expiry: no after_command follows
+    for _ in range(1000):
+        if writer._synced >= writer._appended:
+            break
+        threading.Event().wait(0.01)
+    writer.close()
+    mem.crash()
+    mem.reboot()
+    assert mem.read_bytes("/d/a.aof").endswith(encode_command([b"DEL", b"expired"]))
