@@ -21,7 +21,7 @@ from stores.wide.cql.restrictions import ColumnFilter, Restrictions, compile_whe
 from stores.wide.cql.results import UNSET, ColumnSpec, PagingState, Rows, StoredRows
 from stores.wide.cql.rows import row_values
 from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, STATIC, TableInfo, quote_name
-from stores.wide.cql.stored_values import wire_value
+from stores.wide.cql.stored_values import wire_clustering, wire_value
 from stores.wide.cql.terms import ExecContext, TermCompiler
 from stores.wide.cql.types import BIGINT, INT, TEXT, ListType, MapType, SetType
 from stores.wide.storage import Bound, Slice, TokenBound, token
@@ -64,6 +64,7 @@ class SelectPlan:
     needed: object = None
     getters: list | None = None
     wire_getters: list | None = None
+    wire_clustering: Callable | None = None
     decode_clustering: Callable | None = None
 
     @property
@@ -122,6 +123,11 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
     plan.getters = _direct_getters(plan, table)
     plan.wire_getters = _wire_getters(plan, table) if plan.getters is not None else None
     plan.decode_clustering = _clustering_decoder(table)
+    plan.wire_clustering = wire_clustering(
+        [c.cql_type for c in table.clustering],
+        [c.descending for c in table.clustering],
+        plan.decode_clustering,
+    )
     return plan
 
 
@@ -206,12 +212,10 @@ def _wire_getters(plan: SelectPlan, table: TableInfo) -> list | None:
 
             getters.append(get_pk)
         elif info.kind == CLUSTERING:
-
-            def get_ck(pk, ck, row, static, i=info.position, serialize=serialize):
-                value = ck[i] if i < len(ck) else None
-                return None if value is None else serialize(value)
-
-            getters.append(get_ck)
+            # ``ck`` holds wire bytes here (plan.wire_clustering).
+            getters.append(
+                lambda pk, ck, row, static, i=info.position: ck[i] if i < len(ck) else None
+            )
         else:
             use_static = info.kind == STATIC
             wire = wire_value(info.cql_type)
@@ -731,7 +735,7 @@ def _single_partition_page(
     static = result.static_row
     decode = plan.decode_clustering
 
-    def build(getters: list, wrap) -> list:
+    def build(getters: list, wrap, decode) -> list:
         out = []
         for row in taken:
             ck = decode(row.clustering)
@@ -745,11 +749,11 @@ def _single_partition_page(
             key, taken[-1].clustering, -1 if remaining is None else remaining, len(taken), 0
         ).encode()
     if plan.wire_getters is None:
-        return Rows(plan.result_columns, build(plan.getters, tuple), paging)
+        return Rows(plan.result_columns, build(plan.getters, tuple, decode), paging)
     return StoredRows(
         plan.result_columns,
-        lambda: build(plan.getters, tuple),
-        lambda: build(plan.wire_getters, list),
+        lambda: build(plan.getters, tuple, decode),
+        lambda: build(plan.wire_getters, list, plan.wire_clustering),
         paging,
     )
 

@@ -61,3 +61,36 @@ def wire_value(cql_type: CQLType) -> Callable[[bytes], bytes | None]:
 
         return text
     return reencode
+
+
+def wire_clustering(
+    types: list[CQLType], descending: list[bool], decode: Callable[[bytes], tuple]
+) -> Callable[[bytes], tuple]:
+    """Return a function giving the wire bytes of each value in a stored clustering key.
+
+    ``decode`` turns the key into its values (the SELECT's decoder); the
+    result always equals serializing each decoded value (None stays None).
+    A lone fixed-size integer column is converted without decoding: its key
+    is the value's bytes with the sign bit flipped (all bits too if DESC).
+    """
+    serializers = [t.serialize for t in types]
+
+    def general(data: bytes) -> tuple:
+        return tuple(
+            None if v is None else s(v) for v, s in zip(decode(data), serializers, strict=False)
+        )
+
+    if len(types) != 1 or type(types[0]) not in _FIXED_INTS:
+        return general
+    size = types[0].size
+    flip = bytes(255 - i for i in range(256)) if descending[0] else None
+    sign = bytes(i ^ 0x80 for i in range(256))
+
+    def fixed(data: bytes) -> tuple:
+        if len(data) != size:
+            return general(data)
+        if flip is not None:
+            data = data.translate(flip)
+        return (data[:1].translate(sign) + data[1:],)
+
+    return fixed

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stores.wide.cql.stored_values import wire_value
+from stores.wide.cql.keys import decode_clustering, encode_clustering
+from stores.wide.cql.stored_values import wire_clustering, wire_value
 from stores.wide.cql.types import SIMPLE_TYPES
 from tests.stores.wide.cql.strategies import VALUES
 
@@ -43,3 +44,24 @@ def test_valid_stored_bytes_are_sent_unchanged():
         raw = SIMPLE_TYPES[name].serialize(value)
         assert wire_value(SIMPLE_TYPES[name])(raw) == raw
     assert wire_value(SIMPLE_TYPES["int"])(b"") is None
+
+
+@pytest.mark.parametrize("name", ["tinyint", "smallint", "int", "bigint"])
+@pytest.mark.parametrize("desc", [False, True])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_wire_clustering_matches_decode_and_serialize(name, desc, data):
+    cql_type = SIMPLE_TYPES[name]
+    types, descending = [cql_type], [desc]
+
+    def decode(key):
+        return decode_clustering(types, descending, key)
+
+    key = data.draw(
+        VALUES[name].map(lambda v: encode_clustering(types, descending, [v]))
+        | st.binary(min_size=1, max_size=10)
+    )
+    expected = _outcome(
+        lambda k: tuple(None if v is None else cql_type.serialize(v) for v in decode(k)), key
+    )
+    assert _outcome(wire_clustering(types, descending, decode), key) == expected
