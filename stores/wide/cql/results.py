@@ -74,9 +74,10 @@ class StoredRows(Rows):
     """Rows still in their stored form, built on demand.
 
     ``rows`` (Python values) is built on first access, for in-process users;
-    ``wire_rows()`` gives the native-protocol bytes straight from the stored
-    cell bytes (``stored_values``), so the protocol server skips decoding
-    values only to re-serialize them. Both describe the same rows.
+    until then ``serialized_rows()`` builds the native-protocol bytes
+    straight from the stored cell bytes (``stored_values``), so the protocol
+    server skips decoding values only to re-serialize them. Both describe
+    the same rows.
     """
 
     def __init__(

@@ -123,11 +123,19 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
     plan.getters = _direct_getters(plan, table)
     plan.wire_getters = _wire_getters(plan, table) if plan.getters is not None else None
     plan.decode_clustering = _clustering_decoder(table)
-    plan.wire_clustering = wire_clustering(
-        [c.cql_type for c in table.clustering],
-        [c.descending for c in table.clustering],
-        plan.decode_clustering,
-    )
+    if plan.wire_getters is not None:
+        selects_clustering = any(
+            table.columns[c.evaluate.column_name].kind == CLUSTERING for c in plan.columns
+        )
+        plan.wire_clustering = (
+            wire_clustering(
+                [c.cql_type for c in table.clustering],
+                [c.descending for c in table.clustering],
+                plan.decode_clustering,
+            )
+            if selects_clustering
+            else _no_clustering
+        )
     return plan
 
 
@@ -188,6 +196,10 @@ def _direct_getters(plan: SelectPlan, table: TableInfo) -> list | None:
 
             getters.append(get)
     return getters
+
+
+def _no_clustering(data: bytes) -> tuple:
+    return ()
 
 
 def _wire_getters(plan: SelectPlan, table: TableInfo) -> list | None:

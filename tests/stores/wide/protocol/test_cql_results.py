@@ -100,7 +100,11 @@ def test_stored_rows_write_the_bytes_the_general_path_writes(
         executor.execute(insert, [k, *(row[n] for n in "cibsaxdf")], keyspace=None)
     if static is not None:
         wide_session.execute(f"INSERT INTO ks.t (k, st) VALUES ({k}, {static})")
-    for text, stored in ((_PLAIN, True), (_PLAIN.replace("st FROM", "st, f FROM"), False)):
+    for text, stored in (
+        (_PLAIN, True),
+        ("SELECT i, s, k FROM ks.t WHERE k = ? LIMIT ?", True),
+        (_PLAIN.replace("st FROM", "st, f FROM"), False),
+    ):
         prepared = executor.prepare(text, None)
 
         def run(prepared=prepared):
