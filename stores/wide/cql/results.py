@@ -2,7 +2,8 @@
 
 ``Rows`` carries result metadata (keyspace, table, column name and CQL type
 per column) and the rows as Python values; ``serialized_rows()`` gives the
-native-protocol bytes the protocol server sends. ``Void``, ``SetKeyspace``
+native-protocol bytes the protocol server sends (``StoredRows`` builds both
+lazily from storage rows). ``Void``, ``SetKeyspace``
 and ``SchemaChange`` mirror the protocol's other RESULT kinds. Never
 executes anything.
 """
@@ -10,6 +11,7 @@ executes anything.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from stores.wide.cql.errors import ProtocolError
@@ -66,6 +68,65 @@ class Rows:
             [None if v is None else t.serialize(v) for t, v in zip(types, row, strict=True)]
             for row in self.rows
         ]
+
+
+class StoredRows(Rows):
+    """Rows still in their stored form, built on demand.
+
+    ``rows`` (Python values) is built on first access, for in-process users;
+    until then ``serialized_rows()`` builds the native-protocol bytes
+    straight from the stored cell bytes (``stored_values``), so the protocol
+    server skips decoding values only to re-serialize them. Both describe
+    the same rows.
+    """
+
+    def __init__(
+        self,
+        columns: list[ColumnSpec],
+        build_rows: Callable[[], list[tuple]],
+        build_wire_rows: Callable[[], list[list[bytes | None]]],
+        paging_state: bytes | None = None,
+        trace: object = None,
+    ) -> None:
+        self.columns = columns
+        self.paging_state = paging_state
+        self.trace = trace
+        self._rows: list[tuple] | None = None
+        self._build_rows = build_rows
+        self._build_wire_rows = build_wire_rows
+
+    @property
+    def rows(self) -> list[tuple]:
+        if self._rows is None:
+            self._rows = self._build_rows()
+        return self._rows
+
+    @rows.setter
+    def rows(self, value: list[tuple]) -> None:
+        self._rows = value
+
+    def serialized_rows(self) -> list[list[bytes | None]]:
+        if self._rows is not None:
+            return super().serialized_rows()
+        return self._build_wire_rows()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Rows):
+            return NotImplemented
+        return (self.columns, self.rows, self.paging_state, self.trace) == (
+            other.columns,
+            other.rows,
+            other.paging_state,
+            other.trace,
+        )
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return (
+            f"StoredRows(columns={self.columns!r}, rows={self.rows!r}, "
+            f"paging_state={self.paging_state!r}, trace={self.trace!r})"
+        )
 
 
 @dataclass

@@ -18,9 +18,10 @@ from stores.wide.cql.functions import AGGREGATES, cast_value, make_aggregate, re
 from stores.wide.cql.json_values import dumps, to_json_value
 from stores.wide.cql.keys import decode_clustering, decode_partition_key, invert
 from stores.wide.cql.restrictions import ColumnFilter, Restrictions, compile_where
-from stores.wide.cql.results import UNSET, ColumnSpec, PagingState, Rows
+from stores.wide.cql.results import UNSET, ColumnSpec, PagingState, Rows, StoredRows
 from stores.wide.cql.rows import row_values
 from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, STATIC, TableInfo, quote_name
+from stores.wide.cql.stored_values import wire_clustering, wire_value
 from stores.wide.cql.terms import ExecContext, TermCompiler
 from stores.wide.cql.types import BIGINT, INT, TEXT, ListType, MapType, SetType
 from stores.wide.storage import Bound, Slice, TokenBound, token
@@ -62,6 +63,8 @@ class SelectPlan:
     order_by: bool = False
     needed: object = None
     getters: list | None = None
+    wire_getters: list | None = None
+    wire_clustering: Callable | None = None
     decode_clustering: Callable | None = None
 
     @property
@@ -118,7 +121,21 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
             "Cannot restrict clustering columns when selecting only static columns"
         )
     plan.getters = _direct_getters(plan, table)
+    plan.wire_getters = _wire_getters(plan, table) if plan.getters is not None else None
     plan.decode_clustering = _clustering_decoder(table)
+    if plan.wire_getters is not None:
+        selects_clustering = any(
+            table.columns[c.evaluate.column_name].kind == CLUSTERING for c in plan.columns
+        )
+        plan.wire_clustering = (
+            wire_clustering(
+                [c.cql_type for c in table.clustering],
+                [c.descending for c in table.clustering],
+                plan.decode_clustering,
+            )
+            if selects_clustering
+            else _no_clustering
+        )
     return plan
 
 
@@ -176,6 +193,52 @@ def _direct_getters(plan: SelectPlan, table: TableInfo) -> list | None:
                     return None
                 cell = source.cells.get(name)
                 return None if cell is None else deserialize(cell.value)
+
+            getters.append(get)
+    return getters
+
+
+def _no_clustering(data: bytes) -> tuple:
+    return ()
+
+
+def _wire_getters(plan: SelectPlan, table: TableInfo) -> list | None:
+    """Return per-column getters of native-protocol bytes, matching ``_direct_getters``.
+
+    Each returns what serializing the direct getter's value gives (None for
+    null), taking a regular cell's stored bytes as they are where that is
+    the same (``stored_values``).
+    """
+    getters = []
+    for column in plan.columns:
+        info = table.columns[column.evaluate.column_name]
+        if isinstance(info.cql_type, ListType | SetType):
+            # The protocol writes null elements of these itself (cql_results).
+            return None
+        serialize = info.cql_type.serialize
+        if info.kind == PARTITION_KEY:
+
+            def get_pk(pk, ck, row, static, i=info.position, serialize=serialize):
+                value = pk[i]
+                return None if value is None else serialize(value)
+
+            getters.append(get_pk)
+        elif info.kind == CLUSTERING:
+            # ``ck`` holds wire bytes here (plan.wire_clustering).
+            getters.append(
+                lambda pk, ck, row, static, i=info.position: ck[i] if i < len(ck) else None
+            )
+        else:
+            use_static = info.kind == STATIC
+            wire = wire_value(info.cql_type)
+            name = info.name
+
+            def get(pk, ck, row, static, name=name, use_static=use_static, wire=wire):
+                source = static if use_static else row
+                if source is None:
+                    return None
+                cell = source.cells.get(name)
+                return None if cell is None else wire(cell.value)
 
             getters.append(get)
     return getters
@@ -694,20 +757,30 @@ def _single_partition_page(
         cap = min(cap, page_size)
     taken = rows[:cap]
     pk_values = decode_partition_key(table.pk_types, key)
-    getters = plan.getters
     static = result.static_row
     decode = plan.decode_clustering
-    out = []
-    for row in taken:
-        ck = decode(row.clustering)
-        out.append(tuple([g(pk_values, ck, row, static) for g in getters]))
+
+    def build(getters: list, wrap, decode) -> list:
+        out = []
+        for row in taken:
+            ck = decode(row.clustering)
+            out.append(wrap([g(pk_values, ck, row, static) for g in getters]))
+        return out
+
     paging = None
     remaining = None if limit is None else limit - len(taken)
     if len(rows) > cap and (remaining is None or remaining > 0):
         paging = PagingState(
             key, taken[-1].clustering, -1 if remaining is None else remaining, len(taken), 0
         ).encode()
-    return Rows(plan.result_columns, out, paging)
+    if plan.wire_getters is None:
+        return Rows(plan.result_columns, build(plan.getters, tuple, decode), paging)
+    return StoredRows(
+        plan.result_columns,
+        lambda: build(plan.getters, tuple, decode),
+        lambda: build(plan.wire_getters, list, plan.wire_clustering),
+        paging,
+    )
 
 
 def _clustering_decoder(table: TableInfo):

@@ -4,12 +4,15 @@ The CQL layer returns ``Rows``/``Void``/``SetKeyspace``/``SchemaChange`` with
 Python values and CQL types; this module builds the RESULT responses, asking
 the CQL types (``stores.wide.cql.types``) to serialize values; the only
 encoding it does itself is a null element inside a list or set result
-(``_result_serializer``). It never executes statements.
+(``_result_serializer``). ``StoredRows`` come with their bytes already
+(``serialized_rows()``, mostly the stored cell bytes as they are). It never
+executes statements.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from functools import lru_cache
 
 from stores.wide.cql import results as cql_results
@@ -60,6 +63,21 @@ def _result_serializer(cql_type):
     return serialize_allowing_null_elements
 
 
+class _RowValues(Sequence):
+    """The Python values of ``StoredRows``, built only if someone reads them."""
+
+    __slots__ = ("_stored",)
+
+    def __init__(self, stored: cql_results.StoredRows) -> None:
+        self._stored = stored
+
+    def __len__(self) -> int:
+        return len(self._stored.rows)
+
+    def __getitem__(self, index):
+        return self._stored.rows[index]
+
+
 @lru_cache(maxsize=4096)
 def _type_spec(cql_name: str) -> TypeSpec:
     return parse_type(cql_name)
@@ -81,6 +99,9 @@ def to_response(result, *, skip_metadata: bool = False) -> Response:
             paging_state=result.paging_state,
             no_metadata=skip_metadata,
         )
+        if isinstance(result, cql_results.StoredRows):
+            # Stored cell bytes are already native-protocol values.
+            return RowsResult(metadata, _RowValues(result), wire_rows=result.serialized_rows())
         serializers = [_result_serializer(column.cql_type) for column in result.columns]
         return RowsResult(metadata, result.rows, serializers)
     if isinstance(result, cql_results.SetKeyspace):

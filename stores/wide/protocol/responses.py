@@ -8,6 +8,7 @@ serializing CQL values is the CQL layer's job. Nothing here does I/O.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from stores.wide.protocol import format as fmt
@@ -189,24 +190,29 @@ class RowsResult:
 
     Values are serialized bytes (or None), unless ``serializers`` gives one
     callable per column that turns a value into bytes; then the values are
-    serialized while the body is written, with no intermediate lists.
+    serialized while the body is written, with no intermediate lists. When
+    ``wire_rows`` is given (the values as bytes, already), the body is
+    written from it and ``rows`` is only a view of the same rows as values.
     """
 
     metadata: RowsMetadata
-    rows: list = field(default_factory=list)
+    rows: Sequence = field(default_factory=list)
     serializers: list | None = None
+    wire_rows: list | None = None
     opcode = fmt.RESULT
 
     def encode_body(self) -> bytes:
+        rows, serializers = self.rows, self.serializers
+        if self.wire_rows is not None:
+            rows, serializers = self.wire_rows, None
         writer = BodyWriter().write_int(fmt.RESULT_ROWS)
         self.metadata.write(writer)
-        writer.write_int(len(self.rows))
+        writer.write_int(len(rows))
         width = len(self.metadata.columns)
         parts = [writer.getvalue()]
         append = parts.append
         pack = _INT.pack
-        serializers = self.serializers
-        for row in self.rows:
+        for row in rows:
             if len(row) != width:
                 raise ValueError(f"row has {len(row)} values for {width} columns")
             if serializers is None:

@@ -32,7 +32,7 @@ from .format import (
     U32,
 )
 from .mutation import STATIC, Bound, Mutation, RangeTombstone, RowUpdate
-from .partition import RowData
+from .partition import PlainRowData, RowData
 
 _pack_u8 = U8.pack
 _pack_u16 = U16.pack
@@ -183,6 +183,7 @@ def decode_row(buf: bytes, pos: int) -> tuple[RowData, int]:
     pos += 2
     cells = {}
     names = _NAMES
+    plain = deletion is None
     for _ in range(count):
         length = buf[pos]
         raw = buf[pos + 1 : pos + 1 + length]
@@ -196,6 +197,7 @@ def decode_row(buf: bytes, pos: int) -> tuple[RowData, int]:
             cells[name] = Cell(buf[pos : pos + length], timestamp)
             pos += length
             continue
+        plain = False
         _, timestamp = _unpack_cell_head(buf, pos)
         pos += 9
         ttl = 0
@@ -215,6 +217,8 @@ def decode_row(buf: bytes, pos: int) -> tuple[RowData, int]:
     count = (buf[pos] << 8) | buf[pos + 1]
     pos += 2
     if not count:
+        if plain:
+            return PlainRowData(clustering, liveness, None, cells), pos
         return RowData(clustering, liveness, deletion, cells), pos
     complex_deletions = {}
     complex_cells = {}

@@ -113,6 +113,14 @@ def live_row(
     row: RowData, deletion: DeletionTime | None, now: int, columns: frozenset[str] | None
 ) -> Row | None:
     """Return the live part of ``row`` under ``deletion``, or None if nothing is live."""
+    if row.plain and deletion is None and columns is None:
+        # Decoded without a tombstone or TTL cell: every cell is live.
+        liveness = row.liveness
+        if liveness is not None and liveness.ttl and now >= liveness.local_expiration_time:
+            liveness = None
+        if liveness is None and not row.cells:
+            return None
+        return Row(row.clustering, dict(row.cells), {}, liveness)
     if (
         deletion is None
         and row.deletion is None
@@ -209,7 +217,10 @@ def read_partition(
         static_row = live_row(static, partition_deletion, now, columns)
     rows: list[Row] = []
     if limit is None or limit > 0:
-        rows_in = iter_merged_rows([v.rows for v in views], reverse, [v.bound for v in views])
+        if len(views) == 1:
+            rows_in = first.rows
+        else:
+            rows_in = iter_merged_rows([v.rows for v in views], reverse, [v.bound for v in views])
         for row in rows_in:
             if trace is not None:
                 _count(row, trace)

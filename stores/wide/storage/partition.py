@@ -18,7 +18,14 @@ from .sortedrows import SortedRows
 
 
 class RowData:
-    """One row with every live and dead part of it (or the static row)."""
+    """One row with every live and dead part of it (or the static row).
+
+    ``plain`` is True only on a PlainRowData: a row known to hold no
+    tombstone, no TTL cell and no complex column, so a read may skip the
+    per-cell liveness checks (only its row marker can expire).
+    """
+
+    plain = False
 
     __slots__ = (
         "clustering",
@@ -48,6 +55,14 @@ class RowData:
     @classmethod
     def from_update(cls, update: RowUpdate) -> RowData:
         complex_cells = update.complex_cells
+        if (
+            cls is RowData
+            and update.deletion is None
+            and not complex_cells
+            and not update.complex_deletions
+            and all(c.value is not None and not c.ttl for c in update.cells.values())
+        ):
+            cls = PlainRowData
         return cls(
             update.clustering,
             update.liveness,
@@ -93,6 +108,13 @@ class RowData:
             f"cells={self.cells}, complex_deletions={self.complex_deletions}, "
             f"complex_cells={self.complex_cells})"
         )
+
+
+class PlainRowData(RowData):
+    """A RowData the SSTable decoder found to be plain (see RowData.plain)."""
+
+    __slots__ = ()
+    plain = True
 
 
 def merge_rows(left: RowData, right: RowData) -> RowData:

@@ -1,12 +1,23 @@
 """Merging versions across sources: tombstones, ranges, TTL, purging."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sortedcontainers import SortedDict
 
 from stores.wide.storage.cells import Cell, DeletionTime, LivenessInfo
-from stores.wide.storage.merge import Purger, compact_partition, iter_merged_rows, read_partition
+from stores.wide.storage.codec import decode_row, encode_row
+from stores.wide.storage.merge import (
+    Purger,
+    compact_partition,
+    iter_merged_rows,
+    live_row,
+    read_partition,
+)
 from stores.wide.storage.mutation import STATIC, Bound, RangeTombstone, Slice
 from stores.wide.storage.partition import PartitionView, RowData
 from stores.wide.storage.read import ReadTrace
+
+from .strategies import deletions, row_updates
 
 
 def view(rows=(), deletion=None, rts=(), static=None, reverse=False):
@@ -150,3 +161,54 @@ def test_slices_are_applied_by_sources_not_the_merge():
     result = read([view([row(b"a"), row(b"b")])])
     assert [r.clustering for r in result.rows] == [b"a", b"b"]
     assert Slice(Bound(b"a", False)).contains(b"b")
+
+
+def _general(row: RowData) -> RowData:
+    """Return a copy of ``row`` that takes the general (not plain) read path."""
+    return RowData(
+        row.clustering,
+        row.liveness,
+        row.deletion,
+        dict(row.cells),
+        dict(row.complex_deletions),
+        {name: dict(elements) for name, elements in row.complex_cells.items()},
+    )
+
+
+def _sources(update):
+    out = []
+    encode_row(update, out)
+    return [decode_row(b"".join(out), 0)[0], RowData.from_update(update)]
+
+
+@settings(max_examples=200)
+@given(row_updates(static=False), st.integers(0, 2**33), st.none() | deletions)
+def test_plain_fast_path_matches_general_path(update, now, deletion):
+    for row in _sources(update):
+        assert not _general(row).plain
+        if row.plain:
+            assert row.deletion is None and not row.complex_cells and not row.complex_deletions
+            assert all(c.value is not None and not c.ttl for c in row.cells.values())
+        assert live_row(row, deletion, now, None) == live_row(_general(row), deletion, now, None)
+        assert live_row(row, None, now, frozenset({"a"})) == live_row(
+            _general(row), None, now, frozenset({"a"})
+        )
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(row_updates(static=False), max_size=6),
+    st.integers(0, 2**33),
+    st.none() | st.integers(0, 4),
+    st.booleans(),
+)
+def test_read_of_decoded_rows_matches_general_rows(updates, now, limit, reverse):
+    decoded = [_sources(u)[0] for u in updates]
+    fast = read([view(decoded, reverse=reverse)], now=now, limit=limit, reverse=reverse)
+    general = read(
+        [view([_general(r) for r in decoded], reverse=reverse)],
+        now=now,
+        limit=limit,
+        reverse=reverse,
+    )
+    assert fast == general

@@ -1,0 +1,67 @@
+"""Stored cell bytes sent as they are give what decoding and re-serializing gives."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stores.wide.cql.keys import decode_clustering, encode_clustering
+from stores.wide.cql.stored_values import wire_clustering, wire_value
+from stores.wide.cql.types import SIMPLE_TYPES
+from tests.stores.wide.cql.strategies import VALUES
+
+TYPES = ["tinyint", "smallint", "int", "bigint", "text", "ascii", "blob", "double", "boolean"]
+
+
+def _outcome(fn, data):
+    try:
+        return ("value", fn(data))
+    except Exception as exc:  # the same error class is part of the behaviour
+        return ("error", type(exc))
+
+
+def _reencode(cql_type, data):
+    value = cql_type.deserialize(data)
+    return None if value is None else cql_type.serialize(value)
+
+
+@pytest.mark.parametrize("name", TYPES)
+@settings(max_examples=80, deadline=None)
+@given(data=st.data())
+def test_wire_value_matches_decode_and_reserialize(name, data):
+    cql_type = SIMPLE_TYPES[name]
+    raw = data.draw(
+        st.binary(max_size=10)
+        | st.sampled_from([b"", b"\xff\xfe", "é".encode()])
+        | (VALUES[name].map(cql_type.serialize) if name in VALUES else st.nothing())
+    )
+    assert _outcome(wire_value(cql_type), raw) == _outcome(lambda d: _reencode(cql_type, d), raw)
+
+
+def test_valid_stored_bytes_are_sent_unchanged():
+    for name, value in (("int", 7), ("bigint", -3), ("text", "héllo"), ("blob", b"\x00")):
+        raw = SIMPLE_TYPES[name].serialize(value)
+        assert wire_value(SIMPLE_TYPES[name])(raw) == raw
+    assert wire_value(SIMPLE_TYPES["int"])(b"") is None
+
+
+@pytest.mark.parametrize("name", ["tinyint", "smallint", "int", "bigint"])
+@pytest.mark.parametrize("desc", [False, True])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_wire_clustering_matches_decode_and_serialize(name, desc, data):
+    cql_type = SIMPLE_TYPES[name]
+    types, descending = [cql_type], [desc]
+
+    def decode(key):
+        return decode_clustering(types, descending, key)
+
+    key = data.draw(
+        VALUES[name].map(lambda v: encode_clustering(types, descending, [v]))
+        | st.binary(min_size=1, max_size=10)
+    )
+    expected = _outcome(
+        lambda k: tuple(None if v is None else cql_type.serialize(v) for v in decode(k)), key
+    )
+    assert _outcome(wire_clustering(types, descending, decode), key) == expected
