@@ -1,4 +1,4 @@
-"""Settings for bench/ws_fanout.py: the leaderboard routed, the layer chosen by env.
+"""Settings for bench/ws_fanout.py: the site's settings, the layer chosen by env.
 
 BENCH_LAYER=kv uses this project's layer (stores.channel_layer) on KV_URL's
 store; BENCH_LAYER=channels_redis uses channels_redis's pub/sub layer on the
@@ -7,7 +7,7 @@ redis-server named by BENCH_REDIS_URL.
 
 import os
 
-from tests.browser.leaderboard_settings import *  # noqa: F403
+from kvsite.settings import *  # noqa: F403
 
 LEADERBOARD_MAX_CONNECTIONS_PER_ADDRESS = 10_000  # every bench client is 127.0.0.1
 
