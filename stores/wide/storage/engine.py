@@ -801,17 +801,9 @@ class StorageEngine:
             if not reader.has_partition_level_data:
                 lazy.append(reader)
                 continue
-            if not reader.may_contain(key):
-                if trace is not None:
-                    trace.skip(reader.name, "bloom filter")
-                continue
-            view = reader.view(token, key, slices, reverse, trace)
+            view = _open_view(reader, token, key, slices, reverse, trace)
             if view is None:
-                if trace is not None:
-                    trace.skip(reader.name, "bloom filter false positive")
                 continue
-            if trace is not None:
-                trace.sstables_consulted.append(reader.name)
             views.append(view)
             if view.deletion is not None and (
                 newest_deletion is None or view.deletion.marked_for_delete_at > newest_deletion
@@ -1235,18 +1227,32 @@ def _lazy_rows(
     trace: ReadTrace | None,
 ) -> Iterator:
     """Yield the partition's rows from ``reader``, touching it only when first asked."""
+    view = _open_view(reader, token, key, slices, reverse, trace)
+    if view is not None:
+        yield from view.rows
+
+
+def _open_view(
+    reader: SSTableReader,
+    token: int,
+    key: bytes,
+    slices: list[Slice],
+    reverse: bool,
+    trace: ReadTrace | None,
+) -> PartitionView | None:
+    """Return the partition's view in ``reader``, or None (noted on the trace) if it has none."""
     if not reader.may_contain(key):
         if trace is not None:
             trace.skip(reader.name, "bloom filter")
-        return
+        return None
     view = reader.view(token, key, slices, reverse, trace)
     if view is None:
         if trace is not None:
             trace.skip(reader.name, "bloom filter false positive")
-        return
+        return None
     if trace is not None:
         trace.sstables_consulted.append(reader.name)
-    yield from view.rows
+    return view
 
 
 def _tagged(entries: Iterator[tuple], tag: int) -> Iterator[tuple]:
