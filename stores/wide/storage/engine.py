@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from inspect import GEN_CREATED, getgeneratorstate
+from itertools import groupby
 from typing import Any
 
 from . import format as fmt
@@ -870,33 +871,13 @@ class StorageEngine:
             for index, reader in enumerate(sstables)
         ]
         remaining = limit
-        group: list = []
-        for item in heapq.merge(*streams, key=lambda e: (e[0], e[1])):
-            if group and (group[0][0], group[0][1]) != (item[0], item[1]):
-                result = self._scan_partition(
-                    state,
-                    group,
-                    memtables,
-                    sstables,
-                    slices,
-                    columns,
-                    now,
-                    trace,
-                    remaining,
-                    per_partition_limit,
-                )
-                group = []
-                if result is not None:
-                    yield result
-                    if remaining is not None:
-                        remaining -= max(1, len(result.rows))
-                        if remaining <= 0:
-                            return
-            group.append(item)
-        if group and (remaining is None or remaining > 0):
+        if remaining is not None and remaining <= 0:
+            return
+        merged = heapq.merge(*streams, key=lambda e: (e[0], e[1]))
+        for _partition, entries in groupby(merged, key=lambda e: (e[0], e[1])):
             result = self._scan_partition(
                 state,
-                group,
+                list(entries),
                 memtables,
                 sstables,
                 slices,
@@ -908,6 +889,10 @@ class StorageEngine:
             )
             if result is not None:
                 yield result
+                if remaining is not None:
+                    remaining -= max(1, len(result.rows))
+                    if remaining <= 0:
+                        return
 
     def _scan_partition(
         self,
