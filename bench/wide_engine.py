@@ -315,6 +315,9 @@ def main() -> None:
     )
     parser.add_argument("--dir", default=None, help="where to put the data (default: a temp dir)")
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
+    parser.add_argument(
+        "--writes-only", action="store_true", help="run the write benchmark only (no reads)"
+    )
     args = parser.parse_args()
     PARTITIONS = args.partitions
     if args.quick:
@@ -358,6 +361,8 @@ def main() -> None:
                 flush=True,
             )
 
+        if args.writes_only:
+            return
         print("\n## Reads (µs; viewing history: user -> viewed_at DESC)\n")
         print(
             "| rows | query | engine p50 | engine p99 | SQLite p50 | SQLite p99 | engine/SQLite speed (p50) |"

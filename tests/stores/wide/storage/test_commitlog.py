@@ -122,8 +122,8 @@ def test_segments_roll_and_discard_only_when_clean():
 class SlowSyncFileSystem(MemoryFileSystem):
     """fsync takes a while, as on a real disk, so writers pile up behind it."""
 
-    def create(self, path):
-        handle = super().create(path)
+    def create_mapped(self, path, size):
+        handle = super().create_mapped(path, size)
         real_sync = handle.sync
 
         def slow_sync():
