@@ -140,9 +140,18 @@ def encode_row(row: RowData | RowUpdate, out: list) -> None:
     if row.deletion is not None:
         encode_deletion(row.deletion, out)
     out.append(_pack_u16(len(row.cells)))
+    names = _ENCODED_NAMES
     for name, cell in row.cells.items():
-        _encode_name(name, out)
-        encode_cell(cell, out)
+        encoded = names.get(name)
+        if encoded is None:
+            _encode_name(name, out)
+        else:
+            out.append(encoded)
+        value = cell.value
+        if value is not None and not cell.ttl and cell.local_deletion_time == NO_DELETION:
+            out += (_pack_live_cell(0, cell.timestamp, len(value)), value)
+        else:
+            encode_cell(cell, out)
     if not row.complex_deletions and not row.complex_cells:
         out.append(b"\x00\x00")
         return
