@@ -53,7 +53,7 @@ def test_unsynced_records_are_lost_in_a_power_cut():
 
 def test_torn_tail_ends_replay_quietly():
     fs = MemoryFileSystem()
-    log = make_log(fs)
+    log = make_log(fs, segment_size=4096)
     log.wait_synced(log.append(b"first", {TABLE}))
     log.append(b"second record that is torn" * 10, {TABLE})
     for seed in range(20):
