@@ -312,7 +312,12 @@ class CommitLog:
         if next_id != old.id:
             with self._cond:
                 self._synced = max(self._synced, (old.id, self._offset))
-        self._segment = self._open_segment(next_id, size)
+        try:
+            self._segment = self._open_segment(next_id, size)
+        except BaseException as exc:
+            # No segment to append to (a full disk, say): refuse writes from now on.
+            self._fail(exc)
+            raise
         self._offset = COMMITLOG_HEADER.size
         return self._segment
 
@@ -333,8 +338,9 @@ class CommitLog:
                     self._cond.acquire()
                     self._syncing = False
                     self._cond.notify_all()
-                if target is not None:
-                    self._synced = max(self._synced, target)
+                if target is None:
+                    raise EngineClosed("commit log closed before the record was synced")
+                self._synced = max(self._synced, target)
 
     def _sync_now(self) -> Position | None:
         with self._lock:

@@ -19,9 +19,14 @@ from stores.wide.storage.commitlog import (
     replay_segment,
     segment_name,
 )
-from stores.wide.storage.errors import CorruptionError, InvalidRequest
+from stores.wide.storage.errors import CorruptionError, EngineClosed, InvalidRequest
 from stores.wide.storage.format import COMMITLOG_HEADER, COMMITLOG_MAGIC_V1, CRC, FRAME
-from stores.wide.storage.fs import MemoryFileSystem, OSFileSystem
+from stores.wide.storage.fs import (
+    FaultInjectingFileSystem,
+    MemoryFileSystem,
+    OSFileSystem,
+    SimulatedCrash,
+)
 
 from .engine_support import put, setup
 
@@ -175,6 +180,29 @@ def test_a_record_over_the_size_limit_is_refused(monkeypatch):
     log.wait_synced(log.append(b"fits", {TABLE}))
     assert replay(fs.crash(), "/log") == [b"fits"]
     log.close()
+
+
+def test_a_waiter_on_a_killed_log_gets_an_error_not_a_hang():
+    fs = MemoryFileSystem()
+    fs.makedirs("/log")
+    log = CommitLog(fs, "/log", sync_mode="batch", segment_size=SEGMENT)
+    position = log.append(b"never synced", {TABLE})
+    log.close(sync=False)
+    with pytest.raises(EngineClosed):
+        log.wait_synced(position)
+
+
+def test_a_segment_that_cannot_be_created_stops_the_log():
+    fs = FaultInjectingFileSystem()
+    fs.makedirs("/log")
+    log = CommitLog(fs, "/log", sync_mode="batch", segment_size=128)
+    log.wait_synced(log.append(b"a" * 60, {TABLE}))
+    fs.arm(2)  # the old segment's sync at rollover, then creating the next one fails
+    with pytest.raises(SimulatedCrash):
+        log.append(b"b" * 60, {TABLE})
+    with pytest.raises(EngineClosed):
+        log.append(b"c", {TABLE})
+    assert replay(fs.crash(), "/log") == [b"a" * 60]
 
 
 def test_a_version_1_segment_written_before_preallocation_still_replays():
