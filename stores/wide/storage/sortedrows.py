@@ -1,11 +1,11 @@
 """A sorted map cheap to create and to fill, for memtable contents.
 
 Owns a dict plus a sorted list of its keys. A key that does not sort after
-every other one waits in a small pending list and is merged in by the next
-ordered access (one Timsort of a sorted run and a short one), so a write
-never pays for ordering that only reads and flushes need: memtable writes
-land in random token order, and DESC clustering columns arrive in
-descending key order. Creating one costs a few hundred nanoseconds (a
+every other one waits in a pending list and is merged in by the next
+ordered access (a sort, or a binary-search insert each when only a few
+wait), so a write never pays for ordering that only reads and flushes
+need: memtable writes land in random token order, and DESC clustering
+columns arrive in descending key order. Creating one costs a few hundred nanoseconds (a
 SortedDict costs tens of microseconds, which matters with one map per
 partition). Never locks: the memtable does, and ordered reads happen under
 its lock like writes.
@@ -13,7 +13,7 @@ its lock like writes.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,9 +54,16 @@ class SortedRows:
         pending = self._pending
         keys = self._keys
         if pending:
-            keys += pending
-            keys.sort()
             self._pending = []
+            if len(pending) * 8 < len(keys):
+                # A few keys into a long list (reads interleaved with writes):
+                # a binary search each, not a sort that compares every key.
+                pending.sort()
+                for key in pending:
+                    insort(keys, key)
+            else:
+                keys += pending
+                keys.sort()
         return keys
 
     def keys(self) -> Iterator:
