@@ -45,7 +45,16 @@ _cell_head = CELL_HEAD.pack
 _unpack_cell_head = CELL_HEAD.unpack_from
 
 
+_pack_live_cell = struct.Struct(">BqI").pack  # flags 0, timestamp, value length
+
+
 def encode_cell(cell: Cell, out: list) -> None:
+    value = cell.value
+    if value is not None and not cell.ttl and cell.local_deletion_time == NO_DELETION:
+        # The common live cell: flags 0, so the head and the length pack at once.
+        out.append(_pack_live_cell(0, cell.timestamp, len(value)))
+        out.append(value)
+        return
     flags = 0
     if cell.value is None:
         flags |= CELL_TOMBSTONE
@@ -83,10 +92,18 @@ def decode_cell(buf: bytes, pos: int) -> tuple[Cell, int]:
     return Cell(value, timestamp, ttl, ldt), pos
 
 
+_ENCODED_NAMES: dict[str, bytes] = {}
+_ENCODED_NAMES_MAX = 4096
+
+
 def _encode_name(name: str, out: list) -> None:
-    raw = name.encode()
-    out.append(_pack_u8(len(raw)))
-    out.append(raw)
+    encoded = _ENCODED_NAMES.get(name)
+    if encoded is None:
+        raw = name.encode()
+        encoded = _pack_u8(len(raw)) + raw
+        if len(_ENCODED_NAMES) < _ENCODED_NAMES_MAX:  # column names: a small, schema-bound set
+            _ENCODED_NAMES[name] = encoded
+    out.append(encoded)
 
 
 def _decode_name(buf: bytes, pos: int) -> tuple[str, int]:
@@ -123,9 +140,21 @@ def encode_row(row: RowData | RowUpdate, out: list) -> None:
     if row.deletion is not None:
         encode_deletion(row.deletion, out)
     out.append(_pack_u16(len(row.cells)))
+    names = _ENCODED_NAMES
     for name, cell in row.cells.items():
-        _encode_name(name, out)
-        encode_cell(cell, out)
+        encoded = names.get(name)
+        if encoded is None:
+            _encode_name(name, out)
+        else:
+            out.append(encoded)
+        value = cell.value
+        if value is not None and not cell.ttl and cell.local_deletion_time == NO_DELETION:
+            out += (_pack_live_cell(0, cell.timestamp, len(value)), value)
+        else:
+            encode_cell(cell, out)
+    if not row.complex_deletions and not row.complex_cells:
+        out.append(b"\x00\x00")
+        return
     names = set(row.complex_deletions) | set(row.complex_cells)
     out.append(_pack_u16(len(names)))
     for name in sorted(names):

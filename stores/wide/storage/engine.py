@@ -67,6 +67,7 @@ class _Table:
     def _refresh_columns(self) -> None:
         schema = self.schema
         self._id_bytes = schema.id.bytes
+        self.id_set = frozenset((schema.id,))
         self.simple_regular = frozenset(schema.regular) - schema.collections
         self.simple_static = frozenset(schema.static) - schema.collections
         self.complex_regular = frozenset(schema.regular) & schema.collections
@@ -495,7 +496,23 @@ class StorageEngine:
 
     def apply(self, mutation: Mutation) -> None:
         """Apply one mutation; durable per the commit log sync mode when this returns."""
-        self.apply_batch([mutation])
+        commitlog = self._commitlog
+        if commitlog is None or commitlog.sync_mode != "periodic":
+            self.apply_batch([mutation])
+            return
+        # apply_batch for one mutation in periodic mode, without its lists:
+        # the single-writer insert loop is the write path's hot spot.
+        self._check_open()
+        table = self._table(mutation.keyspace, mutation.table)
+        self._validate(table, mutation)
+        mutation = _normalize(mutation, int(self._clock()))
+        token = partition_token(mutation.partition_key)
+        payload = encode_batch([encode_mutation(table.id_bytes, mutation)])
+        with self._write_lock:
+            commitlog.append(payload, table.id_set)
+            table.memtable.apply(mutation, token)
+        if table.memtable.size >= self._flush_threshold:
+            self._after_write(table)
 
     def apply_batch(self, mutations: list[Mutation]) -> None:
         """Apply mutations as one commit-log record: after a crash all or none replay."""
@@ -539,10 +556,14 @@ class StorageEngine:
                         table.memtable.apply(mutation, token)
         for table, _, _ in prepared:
             if table.memtable.size >= self._flush_threshold:
-                if not table.flush_requested:
-                    self._request_flush(table)
-                elif table.memtable.size >= BACKPRESSURE_FACTOR * self._flush_threshold:
-                    self._wait_for_flush(table)
+                self._after_write(table)
+
+    def _after_write(self, table: _Table) -> None:
+        """Queue a flush of a full memtable, or hold the writer while flushing is behind."""
+        if not table.flush_requested:
+            self._request_flush(table)
+        elif table.memtable.size >= BACKPRESSURE_FACTOR * self._flush_threshold:
+            self._wait_for_flush(table)
 
     def _wait_for_flush(self, table: _Table) -> None:
         """Hold a writer while flushing is behind, so memtables cannot grow without bound."""
@@ -1278,6 +1299,8 @@ def _normalize_row(row: RowUpdate, now: int) -> RowUpdate:
         changed = True
     cells = row.cells
     for name, cell in row.cells.items():
+        if cell.local_deletion_time != NO_DELETION or (cell.value is not None and not cell.ttl):
+            continue  # _fix_cell would return it as is: skip the call for the common cell
         fixed = _fix_cell(cell, now)
         if fixed is not cell:
             if cells is row.cells:

@@ -15,13 +15,16 @@ FRAME = struct.Struct(">II")
 FRAME_SIZE = FRAME.size
 CRC = struct.Struct(">I")
 
-# Commit log.
+# Commit log. Segments are preallocated (zeros) and filled front to back;
+# the zero tail after the last record is the end of the segment.
 COMMITLOG_DIR = "commitlog"
 COMMITLOG_PREFIX = "CommitLog-"
 COMMITLOG_SUFFIX = ".log"
-COMMITLOG_MAGIC = b"WCL1"
+COMMITLOG_MAGIC = b"WCL2"
+COMMITLOG_MAGIC_V1 = b"WCL1"  # records without RECORD_MAGIC, no zero tail; replay only
 COMMITLOG_HEADER = struct.Struct(">4sQI")  # magic, segment id, crc32 of magic+id
 RECORD_MAGIC = b"\xa5WCR"  # starts every record, so a scan can find the next one quickly
+RECORD_HEAD = struct.Struct(">4sII")  # RECORD_MAGIC, length, crc32 of the 4 length bytes
 MAX_RECORD_SIZE = 64 * 1024 * 1024
 DEFAULT_SEGMENT_SIZE = 32 * 1024 * 1024
 

@@ -6,14 +6,17 @@ synced, so ``crash()`` can return the state a power failure would leave:
 unsynced bytes dropped (or torn), directory entries not yet made durable by
 ``sync_dir`` undone. ``FaultInjectingFileSystem`` adds a budget of operations
 after which every call fails, to crash the engine in the middle of a write,
-flush or compaction (LevelDB's fault-injection Env idea). Never decides
-durability itself: callers call ``sync``/``sync_dir``.
+flush or compaction (LevelDB's fault-injection Env idea). Files are either
+appended (``create``) or preallocated and written in place through memory
+(``create_mapped``, the commit log's segments). Never decides durability
+itself: callers call ``sync``/``sync_dir``.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import mmap
 import os
 import posixpath
 import random
@@ -48,6 +51,26 @@ class WritableFile(ABC):
     def close(self) -> None: ...
 
 
+class MappedFile(ABC):
+    """A file preallocated to a fixed size, written in place through memory.
+
+    Bytes written are in the OS page cache at once (they survive a process
+    crash, not a power cut, until ``sync``); bytes never written read as
+    zeros. Written front to back by its one user, the commit log.
+    """
+
+    @abstractmethod
+    def write_at(self, offset: int, data: bytes) -> None: ...
+
+    @abstractmethod
+    def sync(self) -> None:
+        """Make every byte written so far durable (the size is durable from creation)."""
+
+    @abstractmethod
+    def close(self, *, length: int | None = None) -> None:
+        """Unmap and close; with ``length``, first cut the file to that many bytes, durably."""
+
+
 class ReadableFile(ABC):
     """A file opened for random-access reads."""
 
@@ -72,6 +95,15 @@ class FileSystem(ABC):
     @abstractmethod
     def create(self, path: str) -> WritableFile:
         """Create (or truncate) ``path`` and open it for appending."""
+
+    @abstractmethod
+    def create_mapped(self, path: str, size: int) -> MappedFile:
+        """Create (or truncate) ``path`` as ``size`` zero bytes, durably allocated.
+
+        The size is synced before this returns, so later syncs only write
+        data (an fdatasync of a file that does not grow); the directory
+        entry still needs ``sync_dir``.
+        """
 
     @abstractmethod
     def open_read(self, path: str) -> ReadableFile: ...
@@ -129,6 +161,61 @@ class _OSWritableFile(WritableFile):
         self._file.close()
 
 
+def _preallocate(fd: int, size: int) -> None:
+    # Real blocks, not a sparse hole: a store into a hole of a shared mapping
+    # on a full disk kills the process with SIGBUS instead of raising.
+    try:
+        os.posix_fallocate(fd, 0, size)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            raise
+    chunk = bytes(1 << 20)
+    for offset in range(0, size, len(chunk)):
+        os.pwrite(fd, chunk[: size - offset], offset)
+
+
+class _OSMappedFile(MappedFile):
+    def __init__(self, path: str, size: int) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            _preallocate(self._fd, size)
+            os.fsync(self._fd)
+            self._map = mmap.mmap(self._fd, size)
+        except BaseException:
+            os.close(self._fd)
+            raise
+        self._size = size
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        end = offset + len(data)
+        if end > self._size:
+            raise ValueError(f"write past the end of a {self._size}-byte mapped file")
+        self._map[offset:end] = data
+
+    def sync(self) -> None:
+        if self._map.closed:
+            raise ValueError("sync of a closed mapped file")
+        if hasattr(os, "fdatasync"):
+            # Linux writes back dirty shared-mapping pages on fdatasync; the
+            # size never changes, so no metadata needs committing.
+            os.fdatasync(self._fd)
+        else:
+            self._map.flush()
+            os.fsync(self._fd)
+
+    def close(self, *, length: int | None = None) -> None:
+        if self._map.closed:
+            return
+        self._map.close()
+        try:
+            if length is not None:
+                os.ftruncate(self._fd, length)
+                os.fsync(self._fd)
+        finally:
+            os.close(self._fd)
+
+
 class _OSReadableFile(ReadableFile):
     def __init__(self, path: str) -> None:
         self._fd = os.open(path, os.O_RDONLY)
@@ -171,6 +258,9 @@ class OSFileSystem(FileSystem):
 
     def create(self, path: str) -> WritableFile:
         return _OSWritableFile(path)
+
+    def create_mapped(self, path: str, size: int) -> MappedFile:
+        return _OSMappedFile(path, size)
 
     def open_read(self, path: str) -> ReadableFile:
         return _OSReadableFile(path)
@@ -215,11 +305,14 @@ class OSFileSystem(FileSystem):
 
 
 class _MemoryFile:
-    __slots__ = ("data", "synced")
+    """File contents; ``allocated`` > len(data) means zeros up to it (a mapped file)."""
 
-    def __init__(self, data: bytes = b"", synced: int = 0) -> None:
+    __slots__ = ("data", "synced", "allocated")
+
+    def __init__(self, data: bytes = b"", synced: int = 0, allocated: int = 0) -> None:
         self.data = bytearray(data)
         self.synced = synced
+        self.allocated = allocated
 
 
 class _MemoryWritable(WritableFile):
@@ -247,6 +340,47 @@ class _MemoryWritable(WritableFile):
         pass
 
 
+class _MemoryMapped(MappedFile):
+    # Only the written prefix is held; the zeros after it are implied by
+    # ``allocated``, so a 32 MiB segment costs nothing until written.
+    def __init__(self, fs: MemoryFileSystem, node: _MemoryFile) -> None:
+        self._fs = fs
+        self._node = node
+        self._closed = False
+
+    def write_at(self, offset: int, data: bytes) -> None:
+        self._fs._operation()
+        node = self._node
+        end = offset + len(data)
+        if end > node.allocated:
+            raise ValueError(f"write past the end of a {node.allocated}-byte mapped file")
+        with self._fs._mutex:
+            if offset > len(node.data):
+                node.data += bytes(offset - len(node.data))
+            node.data[offset:end] = data
+
+    def sync(self) -> None:
+        if self._closed:
+            raise ValueError("sync of a closed mapped file")
+        self._fs._operation()
+        with self._fs._mutex:
+            self._node.synced = len(self._node.data)
+
+    def close(self, *, length: int | None = None) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if length is not None:
+            self._fs._operation()
+            node = self._node
+            with self._fs._mutex:
+                if length > len(node.data):
+                    node.data += bytes(length - len(node.data))
+                del node.data[length:]
+                node.allocated = 0
+                node.synced = len(node.data)
+
+
 class _MemoryReadable(ReadableFile):
     def __init__(self, fs: MemoryFileSystem, node: _MemoryFile) -> None:
         self._fs = fs
@@ -254,10 +388,15 @@ class _MemoryReadable(ReadableFile):
 
     def pread(self, offset: int, length: int) -> bytes:
         self._fs._check_alive()
-        return bytes(self._node.data[offset : offset + length])
+        node = self._node
+        chunk = bytes(node.data[offset : offset + length])
+        end = min(offset + length, node.allocated)
+        if end > offset + len(chunk):
+            chunk = chunk.ljust(end - offset, b"\x00")
+        return chunk
 
     def size(self) -> int:
-        return len(self._node.data)
+        return max(len(self._node.data), self._node.allocated)
 
     def close(self) -> None:
         pass
@@ -302,6 +441,15 @@ class MemoryFileSystem(FileSystem):
             node = _MemoryFile()
             self._files[path] = node
         return _MemoryWritable(self, node)
+
+    def create_mapped(self, path: str, size: int) -> MappedFile:
+        self._operation()
+        with self._mutex:
+            if posixpath.dirname(path) not in self._dirs:
+                raise FileNotFoundError(errno.ENOENT, "No such directory", path)
+            node = _MemoryFile(allocated=size)
+            self._files[path] = node
+        return _MemoryMapped(self, node)
 
     def open_read(self, path: str) -> ReadableFile:
         self._check_alive()
@@ -367,7 +515,8 @@ class MemoryFileSystem(FileSystem):
         """Return the filesystem as a power cut now would leave it.
 
         Every file keeps only its synced bytes (with ``torn``, also a random
-        prefix of the unsynced ones); only directory entries made durable by
+        prefix of the unsynced ones; a mapped file keeps its allocated size,
+        zeros after what survives); only directory entries made durable by
         ``sync_dir`` survive. Directories themselves are kept.
         """
         rng = random.Random(seed)
@@ -378,7 +527,7 @@ class MemoryFileSystem(FileSystem):
                 keep = node.synced
                 if torn and len(node.data) > keep:
                     keep += rng.randrange(len(node.data) - keep + 1)
-                after._files[name] = _MemoryFile(bytes(node.data[:keep]), keep)
+                after._files[name] = _MemoryFile(bytes(node.data[:keep]), keep, node.allocated)
                 after._durable[name] = after._files[name]
         return after
 
@@ -386,11 +535,14 @@ class MemoryFileSystem(FileSystem):
         """Flip every bit of the byte at ``offset`` of ``path`` (for corruption tests)."""
         with self._mutex:
             node = self._lookup(path)
+            if offset >= len(node.data):
+                node.data += bytes(offset + 1 - len(node.data))
             node.data[offset] ^= 0xFF
 
     def file_size(self, path: str) -> int:
         with self._mutex:
-            return len(self._lookup(path).data)
+            node = self._lookup(path)
+            return max(len(node.data), node.allocated)
 
 
 class FaultInjectingFileSystem(MemoryFileSystem):

@@ -1,9 +1,14 @@
-"""A sorted map cheap to create and to fill in order, for memtable contents.
+"""A sorted map cheap to create and to fill, for memtable contents.
 
-Owns a dict plus a sorted list of its keys. Creating one costs a few
-hundred nanoseconds (a SortedDict costs tens of microseconds, which matters
-with one map per partition); once it holds many keys the key list becomes
-a SortedList so inserts stay logarithmic. Never locks: the memtable does.
+Owns a dict plus a sorted list of its keys. A key that does not sort after
+every other one waits in a pending list and is merged in by the next
+ordered access (a sort, or a binary-search insert each when only a few
+wait), so a write never pays for ordering that only reads and flushes
+need: memtable writes land in random token order, and DESC clustering
+columns arrive in descending key order. Creating one costs a few hundred nanoseconds (a
+SortedDict costs tens of microseconds, which matters with one map per
+partition). Never locks: the memtable does, and ordered reads happen under
+its lock like writes.
 """
 
 from __future__ import annotations
@@ -12,20 +17,16 @@ from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 from typing import Any
 
-from sortedcontainers import SortedList
-
-_PROMOTE_AT = 4096
-
 
 class SortedRows:
     """Keys in sorted order mapped to values."""
 
-    __slots__ = ("_map", "_keys", "_big")
+    __slots__ = ("_map", "_keys", "_pending")
 
     def __init__(self) -> None:
         self._map: dict = {}
-        self._keys: list | SortedList = []
-        self._big = False
+        self._keys: list = []
+        self._pending: list = []
 
     def __len__(self) -> int:
         return len(self._map)
@@ -42,32 +43,39 @@ class SortedRows:
     def __setitem__(self, key: Any, value: Any) -> None:
         if key not in self._map:
             keys = self._keys
-            if self._big:
-                keys.add(key)
-            elif not keys or keys[-1] < key:
+            if not self._pending and (not keys or keys[-1] < key):
                 keys.append(key)
             else:
-                insort(keys, key)
-                if len(keys) > _PROMOTE_AT:
-                    self._keys = SortedList(keys)
-                    self._big = True
+                self._pending.append(key)
         self._map[key] = value
 
+    def _sorted_keys(self) -> list:
+        """Return the key list with every pending key merged in."""
+        pending = self._pending
+        keys = self._keys
+        if pending:
+            self._pending = []
+            if len(pending) * 8 < len(keys):
+                # A few keys into a long list (reads interleaved with writes):
+                # a binary search each, not a sort that compares every key.
+                pending.sort()
+                for key in pending:
+                    insort(keys, key)
+            else:
+                keys += pending
+                keys.sort()
+        return keys
+
     def keys(self) -> Iterator:
-        return iter(self._keys)
+        return iter(self._sorted_keys())
 
     def values(self) -> Iterator:
         values = self._map
-        return (values[k] for k in self._keys)
+        return (values[k] for k in self._sorted_keys())
 
     def items(self) -> Iterator:
         values = self._map
-        return ((k, values[k]) for k in self._keys)
-
-    def _position(self, key: Any, right: bool) -> int:
-        if self._big:
-            return self._keys.bisect_right(key) if right else self._keys.bisect_left(key)
-        return bisect_right(self._keys, key) if right else bisect_left(self._keys, key)
+        return ((k, values[k]) for k in self._sorted_keys())
 
     def irange(
         self,
@@ -77,12 +85,22 @@ class SortedRows:
         reverse: bool = False,
     ) -> Iterator:
         """Yield keys between ``minimum`` and ``maximum`` (None = unbounded)."""
-        start = 0 if minimum is None else self._position(minimum, not inclusive[0])
-        stop = len(self._keys) if maximum is None else self._position(maximum, inclusive[1])
+        keys = self._sorted_keys()
+        if minimum is None:
+            start = 0
+        elif inclusive[0]:
+            start = bisect_left(keys, minimum)
+        else:
+            start = bisect_right(keys, minimum)
+        if maximum is None:
+            stop = len(keys)
+        elif inclusive[1]:
+            stop = bisect_right(keys, maximum)
+        else:
+            stop = bisect_left(keys, maximum)
         if start >= stop:
             return iter(())
-        if self._big:
-            return self._keys.islice(start, stop, reverse)
+        # Index lazily: callers take a small chunk of a possibly long range.
         if reverse:
-            return reversed(self._keys[start:stop])
-        return iter(self._keys[start:stop])
+            return map(keys.__getitem__, range(stop - 1, start - 1, -1))
+        return map(keys.__getitem__, range(start, stop))

@@ -53,7 +53,7 @@ def test_unsynced_records_are_lost_in_a_power_cut():
 
 def test_torn_tail_ends_replay_quietly():
     fs = MemoryFileSystem()
-    log = make_log(fs)
+    log = make_log(fs, segment_size=4096)
     log.wait_synced(log.append(b"first", {TABLE}))
     log.append(b"second record that is torn" * 10, {TABLE})
     for seed in range(20):
@@ -122,8 +122,8 @@ def test_segments_roll_and_discard_only_when_clean():
 class SlowSyncFileSystem(MemoryFileSystem):
     """fsync takes a while, as on a real disk, so writers pile up behind it."""
 
-    def create(self, path):
-        handle = super().create(path)
+    def create_mapped(self, path, size):
+        handle = super().create_mapped(path, size)
         real_sync = handle.sync
 
         def slow_sync():

@@ -248,7 +248,8 @@ def test_flipped_byte_in_the_commit_log_is_reported_with_file_and_offset(tmp_pat
     engine.kill()
     (segment,) = sorted((tmp_path / "commitlog").iterdir())
     raw = bytearray(segment.read_bytes())
-    raw[len(raw) // 2] ^= 0x01
+    written = len(raw.rstrip(b"\x00"))  # records, then the preallocated zero tail
+    raw[written // 2] ^= 0x01
     segment.write_bytes(bytes(raw))
     with pytest.raises(CorruptionError) as info:
         StorageEngine.open(str(tmp_path), background=False)

@@ -1,4 +1,4 @@
-"""SortedRows behaves like a sorted dict, small or promoted to a SortedList."""
+"""SortedRows behaves like a sorted dict, however its keys arrive and reads interleave."""
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -28,7 +28,7 @@ def test_irange_matches_a_sorted_list(inserted, low, high, low_inc, high_inc, re
     assert list(rows.irange(low, high, (low_inc, high_inc), reverse)) == chosen
 
 
-def test_promotion_keeps_order_and_open_ranges():
+def test_descending_inserts_keep_order_and_open_ranges():
     rows = SortedRows()
     for i in range(10000, 0, -1):
         rows[i] = i
@@ -36,3 +36,17 @@ def test_promotion_keeps_order_and_open_ranges():
     assert list(rows.irange(9998, None)) == [9998, 9999, 10000]
     assert list(rows.irange(None, 3, (True, False), reverse=True)) == [2, 1]
     assert list(rows.items())[:2] == [(1, 1), (2, 2)]
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 50)), max_size=80))
+def test_reads_between_writes_see_every_key_in_order(operations):
+    rows = SortedRows()
+    model = set()
+    for is_read, key in operations:
+        if is_read:
+            assert list(rows.irange(key, None)) == sorted(k for k in model if k >= key)
+            assert list(rows.keys()) == sorted(model)
+        else:
+            rows[key] = -key
+            model.add(key)
+    assert list(rows.items()) == [(k, -k) for k in sorted(model)]
