@@ -32,6 +32,7 @@ from blog import leaderboard, pagecache, ratelimit
 from blog.forms import CommentForm, PostForm, SignUpForm
 from blog.rendering import render_markdown
 from blog.repositories import FrontCursor, repository
+from blog.view_counts import count_view
 
 CURSOR_SALT = "blog.cursor"
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -213,17 +214,14 @@ def _anonymous_post(request, post_id: uuid.UUID):
     )
     if page is None:
         raise Http404("No such post.")
-    repository().add_views(post_id)
-    leaderboard.record_view(post_id, page.get("title"))
+    count_view(post_id, page.get("title"))
     return HttpResponse(page["html"])
 
 
 def _render_post(request, post_id, fragment, hit, form, status, first_page=True):
-    repo = repository()
-    repo.add_views(post_id)
-    leaderboard.record_view(post_id, fragment["title"])
+    count_view(post_id, fragment["title"])
     if request.user.is_authenticated:
-        repo.record_view(
+        repository().record_view(
             request.user.pk, post_id, fragment["title"], settings.BLOG_HISTORY_TTL_SECONDS
         )
     return render(
