@@ -21,8 +21,9 @@ itself, in tens of microseconds; with a network store (``redis://``,
 loop never waits on a socket.
 
 The shortcut stands in for the middleware of ``settings.MIDDLEWARE`` as
-listed in ``REPLACED_MIDDLEWARE``; with any other middleware list it
-disables itself and Django serves everything.
+listed in ``REPLACED_MIDDLEWARE``; with any other middleware list, or with
+``BLOG_PAGE_SHORTCUT = False`` (bench/site.py's "Django path"), it stands
+aside and Django serves everything.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class Plan:
 
 def _enabled() -> bool:
     return (
-        tuple(settings.MIDDLEWARE) == REPLACED_MIDDLEWARE
+        getattr(settings, "BLOG_PAGE_SHORTCUT", True)
+        and tuple(settings.MIDDLEWARE) == REPLACED_MIDDLEWARE
         and settings.BLOG_PAGE_CACHE_ENABLED
         and not settings.USE_X_FORWARDED_HOST
         and not settings.DISALLOWED_USER_AGENTS
