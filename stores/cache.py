@@ -35,7 +35,7 @@ class KVSerializer(RedisSerializer):
     """
 
     def loads(self, data):
-        if data[:1] == b"\x80":
+        if data and data[0] == 0x80:
             return pickle.loads(data)
         return int(data)
 
@@ -81,3 +81,14 @@ class KVCache(RedisCache):
         super().__init__(server, params)
         self._class = KVCacheClient
         self._options = {**self._options, "key_prefix": self.key_prefix}
+
+    def get(self, key, default=None, version=None):
+        """Return the value under key, or default.
+
+        RedisCache.get and RedisCacheClient.get in one call: a cached page
+        is one GET per request, and this is its whole Python path.
+        """
+        key = self.make_and_validate_key(key, version=version)
+        client = self._cache
+        value = client.get_client(key).get(key)
+        return default if value is None else client._serializer.loads(value)
