@@ -5,7 +5,9 @@ Each view reads and writes posts, comments and history through
 same for everyone in ``blog.pagecache`` (key-value, via Django's cache) and
 counts comment attempts with ``blog.ratelimit`` (key-value). Per-visitor parts
 (the header, the comment form and its CSRF token, the trace panel) are never
-cached.
+cached. A signed-out visitor's repeat visit to the front page or a post page
+is usually answered before these views run, by ``blog.page_shortcut``, from
+the same whole-page cache entries they fill.
 """
 
 from __future__ import annotations
