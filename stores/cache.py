@@ -49,10 +49,20 @@ class KVCacheClient(RedisCacheClient):
         if name not in HANDLES:
             raise ValueError(f"KVCache LOCATION must be one of {', '.join(HANDLES)}, not {name!r}")
         self._handle = HANDLES[name]
+        self._main = None
+        self._client = None
         self.key_prefix = options.get("key_prefix", "")
 
     def get_client(self, key=None, *, write=False):
-        return self._handle()
+        # stores.clients replaces every handle at once, on reset(), so the
+        # handle found while kv() was this object is still current. Holding
+        # the old kv() keeps its identity from being reused. Cheaper than
+        # kv_pages(), which parses KV_URL on every call.
+        main = clients.kv()
+        if main is not self._main:
+            self._client = self._handle()
+            self._main = main
+        return self._client
 
     def clear(self):
         client = self.get_client(None, write=True)

@@ -56,6 +56,18 @@ def test_get_honours_default_version_and_integers_as_djangos_does(kv_url):
     assert cache.get("zero", "fallback") == 0
 
 
+@pytest.mark.parametrize("location", ["main", "pages"])
+def test_a_cache_follows_the_handles_after_clients_reset(kv_url, location):
+    cache = _cache(location)
+    cache.set("k", "before")
+    clients.reset()
+    # A fresh embedded store is empty; a real Redis keeps its data.
+    assert cache.get("k") == ("before" if kv_url == "redis" else None)
+    cache.set("k2", "after")
+    handle = clients.kv() if location == "main" else clients.kv_pages()
+    assert handle.exists(cache.make_key("k2")) == 1
+
+
 def test_timeouts_become_key_ttls(kv_url):
     cache = _cache()
     cache.set("t", "v", timeout=30)
