@@ -462,6 +462,11 @@ def _load_average() -> str:
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
 
+def _ms(value: float) -> str:
+    # Sub-millisecond latencies (cached pages in process) need the third digit.
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
+
+
 def _median(values: list[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
@@ -489,8 +494,8 @@ def report(results: list[Result], per_round: dict | None = None) -> None:
     for r in results:
         p50_ratio = r.percentile(0.5) / embedded[r.page].percentile(0.5)
         print(
-            f"| {r.config} | {r.page} | {r.rps:.0f} | {r.percentile(0.5):.2f} | "
-            f"{r.percentile(0.99):.2f} | {r.errors} | {ratio(r, uncached[r.page]):.2f}x | "
+            f"| {r.config} | {r.page} | {r.rps:.0f} | {_ms(r.percentile(0.5))} | "
+            f"{_ms(r.percentile(0.99))} | {r.errors} | {ratio(r, uncached[r.page]):.2f}x | "
             f"{ratio(embedded[r.page], r):.2f}x | {p50_ratio:.2f}x |"
         )
 
