@@ -1,21 +1,26 @@
-"""Benchmark the blog's pages served by daphne, cached and uncached, per page-cache backend.
+"""Benchmark the blog's pages served by daphne and uvicorn, cached and uncached, per cache backend.
 
-Starts the site under daphne (and under uvicorn with httptools and uvloop,
-when installed) on loopback once per configuration, seeds a
-demo blog in it (WIDE_URL=memory:), then drives it with a small threaded
-HTTP/1.1 keep-alive load generator, bounded in request count AND time, and
-reports requests/s and p50/p99 latency for the front page and a post page:
+Starts the site under daphne and under uvicorn (httptools, uvloop; skipped
+with a note when not installed) on loopback, one process per
+configuration, seeds a demo blog in each (WIDE_URL=memory:), then drives
+them with a small threaded HTTP/1.1 keep-alive load generator, bounded in
+request count AND time, and reports requests/s and p50/p99 latency for the
+front page and a post page:
 
 - uncached (BLOG_PAGE_CACHE_ENABLED=0: every request reads the wide-column store),
 - cached on the embedded key-value engine (stores.cache.KVCache),
+- cached on the embedded engine through Django's full path (bench.site_settings:
+  BLOG_PAGE_SHORTCUT=False), to show what blog.page_shortcut saves,
 - cached on Django's LocMemCache,
 - cached on Django's RedisCache against a real redis-server on loopback.
 
 Sessions stay on the embedded engine in every run; only the page cache
-changes. The same four configurations are also measured in process
-(Django's test client, no HTTP server), which shows what the cache saves
-before daphne's per-request cost is added. Run: ``python bench/site.py [--seconds 6] [--requests 3000]
-[--concurrency 8]``. Prints a Markdown table with ratios.
+changes. The same configurations are also measured in process: the ASGI
+application (kvsite.asgi) called directly from an event loop, no server and
+no sockets, which shows the application's own cost per request. The load
+average is printed with each part. Run: ``python bench/site.py [--seconds 6]
+[--requests 3000] [--concurrency 8] [--rounds 5] [--servers daphne,uvicorn]``.
+Prints Markdown tables with ratios.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ from tests.support.redis_server import start_redis_server  # noqa: E402
 
 SEED = "posts=200,comments=3000,users=20,views=500,days=90"
 WARMUP_REQUESTS = 30
+UNCACHED = "uncached"
+EMBEDDED = "cached: embedded engine (KVCache)"
 
 
 @dataclass
@@ -71,7 +78,7 @@ def site_env(var_dir: str, overrides: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "kvsite.settings",
+            "DJANGO_SETTINGS_MODULE": overrides.get("DJANGO_SETTINGS_MODULE", "kvsite.settings"),
             "KVSITE_VAR_DIR": var_dir,
             "SQLITE_PATH": str(Path(var_dir) / "db.sqlite3"),
             "SECRET_KEY": "bench-secret-key-not-for-production-0123456789abcdef",
@@ -222,34 +229,69 @@ def load(
     return len(latencies), errors, elapsed, latencies
 
 
+async def _asgi_get(app, path: str) -> tuple[int, bytes]:
+    """Send one GET to an ASGI app as a server would; return (status, body)."""
+    import asyncio
+
+    messages: list[dict] = []
+    received = False
+
+    async def receive():
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # still connected: the app cancels this wait
+
+    async def send(message):
+        messages.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", LOOPBACK.encode())],
+        "client": (LOOPBACK, 50000),
+        "server": (LOOPBACK, 8000),
+    }
+    await app(scope, receive, send)
+    status = next(m["status"] for m in messages if m["type"] == "http.response.start")
+    return status, b"".join(m.get("body", b"") for m in messages)
+
+
 def in_process_child(total: int, seconds: float) -> None:
-    """Measure both pages through Django's handler in this process; print JSON lines."""
+    """Measure both pages through kvsite.asgi called directly; print JSON lines."""
+    import asyncio
     import json
 
-    import django
+    from kvsite.asgi import application
 
-    django.setup()
-    from django.test import Client
+    async def run() -> None:
+        front = (await _asgi_get(application, "/"))[1].decode()
+        match = re.search(r'href="(/posts/[0-9a-f-]{36}/)"', front)
+        for page, path in (("front page", "/"), ("post page", match.group(1))):
+            for _ in range(WARMUP_REQUESTS):
+                await _asgi_get(application, path)
+            latencies: list[float] = []
+            errors = 0
+            deadline = time.monotonic() + seconds
+            started = time.perf_counter()
+            while len(latencies) < total and time.monotonic() < deadline:
+                start = time.perf_counter()
+                status, _ = await _asgi_get(application, path)
+                latencies.append(time.perf_counter() - start)
+                errors += status != 200
+            elapsed = time.perf_counter() - started
+            record = {"page": page, "errors": errors, "seconds": elapsed, "latencies": latencies}
+            print(json.dumps(record))
 
-    client = Client()
-    front = client.get("/").content.decode()
-    match = re.search(r'href="(/posts/[0-9a-f-]{36}/)"', front)
-    for page, path in (("front page", "/"), ("post page", match.group(1))):
-        for _ in range(WARMUP_REQUESTS):
-            client.get(path)
-        latencies: list[float] = []
-        errors = 0
-        deadline = time.monotonic() + seconds
-        started = time.perf_counter()
-        while len(latencies) < total and time.monotonic() < deadline:
-            start = time.perf_counter()
-            status = client.get(path).status_code
-            latencies.append(time.perf_counter() - start)
-            errors += status != 200
-        elapsed = time.perf_counter() - started
-        print(
-            json.dumps({"page": page, "errors": errors, "seconds": elapsed, "latencies": latencies})
-        )
+    asyncio.run(run())
 
 
 def in_process(name: str, overrides: dict[str, str], total: int, seconds: float) -> list[Result]:
@@ -300,8 +342,12 @@ def in_process(name: str, overrides: dict[str, str], total: int, seconds: float)
 def configurations(redis_url: str) -> list[tuple[str, dict[str, str]]]:
     """Return the (name, environment) of each configuration measured."""
     return [
-        ("uncached", {"BLOG_PAGE_CACHE_ENABLED": "0"}),
-        ("cached: embedded engine (KVCache)", {"BLOG_PAGE_CACHE_BACKEND": "kv"}),
+        (UNCACHED, {"BLOG_PAGE_CACHE_ENABLED": "0"}),
+        (EMBEDDED, {"BLOG_PAGE_CACHE_BACKEND": "kv"}),
+        (
+            "cached: embedded engine, Django's full path (no shortcut)",
+            {"BLOG_PAGE_CACHE_BACKEND": "kv", "DJANGO_SETTINGS_MODULE": "bench.site_settings"},
+        ),
         ("cached: Django LocMemCache", {"BLOG_PAGE_CACHE_BACKEND": "locmem"}),
         (
             "cached: Django RedisCache, redis-server",
@@ -367,6 +413,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="request bound per measurement")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds over HTTP")
+    parser.add_argument(
+        "--servers", default="daphne,uvicorn", help="comma-separated: daphne, uvicorn"
+    )
     parser.add_argument("--in-process-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_process_child:
@@ -375,16 +424,20 @@ def main() -> None:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
 
-    servers = available_servers()
+    servers = [s for s in available_servers() if s in args.servers.split(",")]
     redis = start_redis_server()
     results: dict[str, tuple[list[Result], dict]] = {}
     local: list[Result] = []
+    loads: dict[str, str] = {}
     try:
+        loads["in process"] = _load_average()
         for name, env in configurations(redis.url):
             print(f"in process: {name}", file=sys.stderr)
             local.extend(in_process(name, env, args.requests, args.seconds))
         for server in servers:
+            loads[server] = _load_average()
             results[server] = measure_http(server, redis.url, args)
+            loads[server] += f" → {_load_average()}"
     finally:
         redis.stop()
     print(
@@ -395,13 +448,23 @@ def main() -> None:
         print(
             f"\nOver HTTP: {server} (one process per configuration), {args.concurrency} keep-alive "
             f"clients on loopback, {args.rounds} interleaved rounds; ratios are medians of "
-            "per-round ratios\n"
+            f"per-round ratios; load average {loads[server]}\n"
         )
         report(*results[server])
     print(
-        "\nIn process: Django's test client, one thread, no HTTP server, one configuration at a time\n"
+        "\nIn process: kvsite.asgi called from an event loop, one request at a time, no server, "
+        f"one configuration at a time; load average {loads['in process']}\n"
     )
     report(local)
+
+
+def _load_average() -> str:
+    return "/".join(f"{value:.1f}" for value in os.getloadavg())
+
+
+def _ms(value: float) -> str:
+    # Sub-millisecond latencies (cached pages in process) need the third digit.
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
 
 
 def _median(values: list[float]) -> float:
@@ -412,8 +475,8 @@ def _median(values: list[float]) -> float:
 
 def report(results: list[Result], per_round: dict | None = None) -> None:
     """Print the results as a Markdown table with ratios."""
-    uncached = {r.page: r for r in results if r.config == "uncached"}
-    embedded = {r.page: r for r in results if "embedded" in r.config}
+    uncached = {r.page: r for r in results if r.config == UNCACHED}
+    embedded = {r.page: r for r in results if r.config == EMBEDDED}
 
     def ratio(top: Result, bottom: Result) -> float:
         if per_round is None:
@@ -431,8 +494,8 @@ def report(results: list[Result], per_round: dict | None = None) -> None:
     for r in results:
         p50_ratio = r.percentile(0.5) / embedded[r.page].percentile(0.5)
         print(
-            f"| {r.config} | {r.page} | {r.rps:.0f} | {r.percentile(0.5):.2f} | "
-            f"{r.percentile(0.99):.2f} | {r.errors} | {ratio(r, uncached[r.page]):.2f}x | "
+            f"| {r.config} | {r.page} | {r.rps:.0f} | {_ms(r.percentile(0.5))} | "
+            f"{_ms(r.percentile(0.99))} | {r.errors} | {ratio(r, uncached[r.page]):.2f}x | "
             f"{ratio(embedded[r.page], r):.2f}x | {p50_ratio:.2f}x |"
         )
 

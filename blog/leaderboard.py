@@ -199,14 +199,36 @@ def changed_event(version: int) -> dict:
     return {"type": CHANGED, "version": int(version)}
 
 
+_sending: set[asyncio.Task] = set()
+
+
 def _group_send(version: int) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is not None:
+        # Called from sync code on the event loop's own thread (the cached
+        # page shortcut): async_to_sync cannot run here, so send as a task.
+        task = loop.create_task(layer.group_send(GROUP, changed_event(version)))
+        _sending.add(task)
+        task.add_done_callback(lambda done: _sent(done, version))
+        return
+    try:
         async_to_sync(layer.group_send)(GROUP, changed_event(version))
     except Exception:
         logger.exception("leaderboard: could not announce version %s", version)
+
+
+def _sent(task: asyncio.Task, version: int) -> None:
+    _sending.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        logger.error(
+            "leaderboard: could not announce version %s", version, exc_info=task.exception()
+        )
 
 
 class ChangeAnnouncer:

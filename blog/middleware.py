@@ -38,6 +38,18 @@ def failed_store(trace: tracing.Trace) -> str:
     return "data store"
 
 
+def insert_panel(content: bytes, trace: tracing.Trace) -> bytes:
+    """Return an HTML page with its trace marker replaced by the trace's panel."""
+    descriptions = {
+        "kv": _description(clients.kv),
+        "pages": _description(clients.kv_pages),
+        "wide": _description(clients.wide),
+    }
+    total_ms = (time.perf_counter() - trace.started) * 1000
+    panel = render_panel(trace, total_ms, descriptions)
+    return content.replace(MARKER, panel.encode(), 1)
+
+
 class StoreTraceMiddleware:
     """Trace every request's store commands; show them on HTML pages."""
 
@@ -58,14 +70,7 @@ class StoreTraceMiddleware:
         return response
 
     def _insert_panel(self, request, response, trace: tracing.Trace) -> None:
-        descriptions = {
-            "kv": _description(clients.kv),
-            "pages": _description(clients.kv_pages),
-            "wide": _description(clients.wide),
-        }
-        total_ms = (time.perf_counter() - trace.started) * 1000
-        panel = render_panel(trace, total_ms, descriptions)
-        response.content = response.content.replace(MARKER, panel.encode(), 1)
+        response.content = insert_panel(response.content, trace)
         if response.has_header("Content-Length"):
             response["Content-Length"] = str(len(response.content))
 

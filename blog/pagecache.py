@@ -7,6 +7,11 @@ signed-out visitor gets it (no CSRF token, no per-user header). Owns the one
 place that deletes them when a post is written or commented on, so the very
 next request shows the change. Every lookup is noted on the request's store
 trace as a hit or a miss.
+
+The cache object is made once per process (``page_cache()``), not taken
+from ``django.core.cache.caches`` on every call: under ASGI that proxy is
+per request context, so each request would build a new backend (and, for
+Django's RedisCache, a new connection pool and TCP connection).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.signals import setting_changed
 
 from stores import tracing
 
@@ -32,8 +38,25 @@ def whole_page_key(key: str) -> str:
     return f"{key}:whole"
 
 
-def _cache():
-    return caches["default"]
+_process_cache = None
+
+
+def page_cache():
+    """Return this process's page-cache backend (the ``default`` cache)."""
+    global _process_cache
+    cache = _process_cache
+    if cache is None:
+        cache = _process_cache = caches.create_connection("default")
+    return cache
+
+
+def _forget_cache(*, setting, **kwargs) -> None:
+    global _process_cache
+    if setting == "CACHES":
+        _process_cache = None
+
+
+setting_changed.connect(_forget_cache)
 
 
 def _generation_key(source: str) -> str:
@@ -52,7 +75,7 @@ def fetch(key: str, what: str, build: Callable[[], dict], source: str) -> tuple[
     trace = tracing.current()
     if not settings.BLOG_PAGE_CACHE_ENABLED:
         return build(), False
-    cache = _cache()
+    cache = page_cache()
     value = cache.get(key)
     if value is not None:
         if trace is not None:
@@ -67,8 +90,24 @@ def fetch(key: str, what: str, build: Callable[[], dict], source: str) -> tuple[
     return value, False
 
 
+def cached(key: str, what: str):
+    """Return the cached value under key, or None; a hit is noted on the trace.
+
+    A miss is not noted: the caller that goes on to build the page notes it
+    through ``fetch``.
+    """
+    if not settings.BLOG_PAGE_CACHE_ENABLED:
+        return None
+    value = page_cache().get(key)
+    if value is not None:
+        trace = tracing.current()
+        if trace is not None:
+            trace.note_cache(key, True, what)
+    return value
+
+
 def _bump(sources: list[str]) -> None:
-    cache = _cache()
+    cache = page_cache()
     for source in sources:
         try:
             cache.incr(_generation_key(source))
@@ -80,10 +119,10 @@ def invalidate_post(post_id: uuid.UUID) -> None:
     """Forget the cached post page and the front page (its comment counts and titles)."""
     keys = [post_key(post_id), FRONT_KEY]
     _bump(keys)
-    _cache().delete_many(keys + [whole_page_key(k) for k in keys])
+    page_cache().delete_many(keys + [whole_page_key(k) for k in keys])
 
 
 def invalidate_front() -> None:
     """Forget the cached front page."""
     _bump([FRONT_KEY])
-    _cache().delete_many([FRONT_KEY, whole_page_key(FRONT_KEY)])
+    page_cache().delete_many([FRONT_KEY, whole_page_key(FRONT_KEY)])

@@ -5,7 +5,9 @@ Each view reads and writes posts, comments and history through
 same for everyone in ``blog.pagecache`` (key-value, via Django's cache) and
 counts comment attempts with ``blog.ratelimit`` (key-value). Per-visitor parts
 (the header, the comment form and its CSRF token, the trace panel) are never
-cached.
+cached. A signed-out visitor's repeat visit to the front page or a post page
+is usually answered before these views run, by ``blog.page_shortcut``, from
+the same whole-page cache entries they fill.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from blog import leaderboard, pagecache, ratelimit
 from blog.forms import CommentForm, PostForm, SignUpForm
 from blog.rendering import render_markdown
 from blog.repositories import FrontCursor, repository
+from blog.view_counts import count_view
 
 CURSOR_SALT = "blog.cursor"
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -213,17 +216,14 @@ def _anonymous_post(request, post_id: uuid.UUID):
     )
     if page is None:
         raise Http404("No such post.")
-    repository().add_views(post_id)
-    leaderboard.record_view(post_id, page.get("title"))
+    count_view(post_id, page.get("title"))
     return HttpResponse(page["html"])
 
 
 def _render_post(request, post_id, fragment, hit, form, status, first_page=True):
-    repo = repository()
-    repo.add_views(post_id)
-    leaderboard.record_view(post_id, fragment["title"])
+    count_view(post_id, fragment["title"])
     if request.user.is_authenticated:
-        repo.record_view(
+        repository().record_view(
             request.user.pk, post_id, fragment["title"], settings.BLOG_HISTORY_TTL_SECONDS
         )
     return render(

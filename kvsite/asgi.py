@@ -1,5 +1,10 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels.
 
+A signed-out visitor's cached front or post page is answered before Django
+by ``blog.page_shortcut.CachedPageShortcut`` (same body, headers, panel and
+view count as Django would give it); every other HTTP request goes to
+Django unchanged.
+
 Loading this module is server start-up, so it is also where the store
 settings are checked for reachability: a wrong KV_URL or WIDE_URL stops the
 server here with one clear message instead of failing inside a request.
@@ -17,6 +22,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from blog.page_shortcut import CachedPageShortcut  # noqa: E402
 from kvsite.routing import websocket_urlpatterns  # noqa: E402
 from stores import clients  # noqa: E402
 
@@ -24,7 +30,7 @@ clients.check_reachable()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": CachedPageShortcut(django_asgi_app),
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
         ),

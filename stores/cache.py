@@ -35,7 +35,7 @@ class KVSerializer(RedisSerializer):
     """
 
     def loads(self, data):
-        if data[:1] == b"\x80":
+        if data and data[0] == 0x80:
             return pickle.loads(data)
         return int(data)
 
@@ -49,10 +49,20 @@ class KVCacheClient(RedisCacheClient):
         if name not in HANDLES:
             raise ValueError(f"KVCache LOCATION must be one of {', '.join(HANDLES)}, not {name!r}")
         self._handle = HANDLES[name]
+        self._main = None
+        self._client = None
         self.key_prefix = options.get("key_prefix", "")
 
     def get_client(self, key=None, *, write=False):
-        return self._handle()
+        # stores.clients replaces every handle at once, on reset(), so the
+        # handle found while kv() was this object is still current. Holding
+        # the old kv() keeps its identity from being reused. Cheaper than
+        # kv_pages(), which parses KV_URL on every call.
+        main = clients.kv()
+        if main is not self._main:
+            self._client = self._handle()
+            self._main = main
+        return self._client
 
     def clear(self):
         client = self.get_client(None, write=True)
@@ -81,3 +91,14 @@ class KVCache(RedisCache):
         super().__init__(server, params)
         self._class = KVCacheClient
         self._options = {**self._options, "key_prefix": self.key_prefix}
+
+    def get(self, key, default=None, version=None):
+        """Return the value under key, or default.
+
+        RedisCache.get and RedisCacheClient.get in one call: a cached page
+        is one GET per request, and this is its whole Python path.
+        """
+        key = self.make_and_validate_key(key, version=version)
+        client = self._cache
+        value = client.get_client(key).get(key)
+        return default if value is None else client._serializer.loads(value)

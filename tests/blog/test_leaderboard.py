@@ -156,6 +156,18 @@ async def test_record_view_tells_the_group(kv_store):
 
 
 @pytest.mark.asyncio
+async def test_record_view_on_the_event_loop_thread_tells_the_group(kv_store):
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(leaderboard.GROUP, channel)
+    leaderboard.announcer.reset()
+    # Sync code on the loop's own thread (the cached-page shortcut): no async_to_sync.
+    version = leaderboard.record_view("p", "t")
+    message = await asyncio.wait_for(layer.receive(channel), 5)
+    assert message == {"type": "leaderboard.changed", "version": version}
+
+
+@pytest.mark.asyncio
 async def test_shared_snapshots_read_once_per_version(kv_store, monkeypatch):
     reads = []
     real = leaderboard.snapshot

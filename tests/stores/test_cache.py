@@ -39,6 +39,35 @@ def test_get_set_delete_and_types(kv_url):
         cache.incr("absent")
 
 
+def test_get_honours_default_version_and_integers_as_djangos_does(kv_url):
+    cache = _cache()
+    assert cache.get("missing", "fallback") == "fallback"
+    cache.set("v", "one", version=1)
+    cache.set("v", "two", version=2)
+    assert (cache.get("v", version=1), cache.get("v", version=2), cache.get("v")) == (
+        "one",
+        "two",
+        "one",
+    )
+    cache.set("n", 41)
+    cache.incr("n")
+    assert cache.get("n") == 42 and type(cache.get("n")) is int
+    cache.set("zero", 0)
+    assert cache.get("zero", "fallback") == 0
+
+
+@pytest.mark.parametrize("location", ["main", "pages"])
+def test_a_cache_follows_the_handles_after_clients_reset(kv_url, location):
+    cache = _cache(location)
+    cache.set("k", "before")
+    clients.reset()
+    # A fresh embedded store is empty; a real Redis keeps its data.
+    assert cache.get("k") == ("before" if kv_url == "redis" else None)
+    cache.set("k2", "after")
+    handle = clients.kv() if location == "main" else clients.kv_pages()
+    assert handle.exists(cache.make_key("k2")) == 1
+
+
 def test_timeouts_become_key_ttls(kv_url):
     cache = _cache()
     cache.set("t", "v", timeout=30)
