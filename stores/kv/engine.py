@@ -147,18 +147,22 @@ class Session:
             if not self._authenticated and cmd.name not in ("auth", "hello", "quit", "reset"):
                 return ErrorReply("NOAUTH Authentication required.")
         engine = self.engine
-        # The body of call() is repeated here: one Python call less on every command.
+        # The body of call() and after_write() is repeated here: fewer Python
+        # calls on every command.
         with engine.lock:
+            persisting = engine.persisting
             if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
                 return ErrorReply(OOM)
-            if cmd.write and engine.persisting:
-                refusal = engine.write_refusal()
-                if refusal is not None:
-                    return refusal
-            if cmd.write and engine.persistence.rewriting:
-                keys = cmd.keys(argv)
-                if keys:
-                    engine.persistence.before_write(self.db, keys)
+            if cmd.write:
+                persistence = engine.persistence
+                if persisting:
+                    refusal = getattr(persistence, "write_error", None)
+                    if refusal is not None:
+                        return ErrorReply(refusal)
+                if persistence.rewriting:
+                    keys = cmd.keys(argv)
+                    if keys:
+                        persistence.before_write(self.db, keys)
             # dirty, prop and touched are 0/None here: whoever sets them resets them below.
             start = _perf()
             try:
@@ -174,13 +178,22 @@ class Session:
             if elapsed > engine.slowlog_threshold:
                 engine.record_slow(self, argv, elapsed)
             if self.dirty:
-                if engine.persisting or engine.watched or engine.waiters or engine.tracking_memory:
+                if (
+                    self.prop is not None
+                    or engine.watched
+                    or engine.waiters
+                    or engine.tracking_memory
+                    or engine._tx_buffer is not None
+                ):
                     engine.after_write(self, cmd, argv)
                 else:
+                    # The common write: argv itself is what persistence logs.
                     engine.dirty += self.dirty
+                    if persisting:
+                        engine.persistence.propagate(self.db, argv)
                 self.dirty = 0
                 self.prop = self.touched = None
-        if engine.persisting:
+        if persisting:
             try:
                 engine.persistence.after_command()
             except CommandError as exc:  # e.g. MISCONF: the disk refused the write
