@@ -300,11 +300,24 @@ class Client(CoreCommands):
 
     def lpush(self, name: Any, *values: Any) -> Any:
         """Prepend ``values`` to the list at ``name``."""
-        encode = self._encode
-        argv = [b"LPUSH", name if type(name) is bytes else encode(name)]
-        for value in values:
-            argv.append(value if type(value) is bytes else encode(value))
-        reply = self._run(argv)
+        utf8 = self._utf8
+        if type(name) is str and utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        if len(values) == 1:
+            value = values[0]
+            if type(value) is str and utf8:
+                value = value.encode()
+            elif type(value) is not bytes:
+                value = self._encode(value)
+            reply = self._run([b"LPUSH", name, value])
+        else:
+            encode = self._encode
+            argv = [b"LPUSH", name]
+            for value in values:
+                argv.append(value if type(value) is bytes else encode(value))
+            reply = self._run(argv)
         if type(reply) is int:
             return reply
         return self._finish("LPUSH", reply, {})
@@ -320,7 +333,8 @@ class Client(CoreCommands):
             value = value.encode()
         elif type(value) is not bytes:
             value = self._encode(value)
-        reply = self._run([b"ZINCRBY", name, self._encode(amount), value])
+        amount = b"%d" % amount if type(amount) is int else self._encode(amount)
+        reply = self._run([b"ZINCRBY", name, amount, value])
         if type(reply) is float:
             return reply
         return self._finish("ZINCRBY", reply, {})
@@ -334,16 +348,16 @@ class Client(CoreCommands):
         score_cast_func: Callable[[Any], Any] = float,
     ) -> Any:
         """Return a range of the sorted set at ``name``, highest score first."""
-        encode = self._encode
-        argv = [
-            b"ZREVRANGE",
-            name if type(name) is bytes else encode(name),
-            encode(start),
-            encode(end),
-        ]
+        if type(name) is str and self._utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        start = b"%d" % start if type(start) is int else self._encode(start)
+        end = b"%d" % end if type(end) is int else self._encode(end)
         if withscores:
-            argv.append(b"WITHSCORES")
-        reply = self._run(argv)
+            reply = self._run([b"ZREVRANGE", name, start, end, b"WITHSCORES"])
+        else:
+            reply = self._run([b"ZREVRANGE", name, start, end])
         if type(reply) is not list:
             options = {"withscores": withscores, "score_cast_func": score_cast_func}
             return self._finish("ZREVRANGE", reply, options)
