@@ -551,11 +551,20 @@ class Pipeline(Client):
 
     def _execute_pipeline(self, stack: list, raise_on_error: bool) -> list:
         results = []
-        for args, options in stack:
-            try:
-                results.append(Client.execute_command(self, *args, **dict(options)))
-            except ResponseError as exc:
-                results.append(exc)
+        session = self.session
+        # The replies are released together: one persistence flush (write,
+        # fsync under appendfsync always) for the whole batch, before them.
+        session.batching = True
+        try:
+            for args, options in stack:
+                try:
+                    results.append(Client.execute_command(self, *args, **dict(options)))
+                except ResponseError as exc:
+                    results.append(exc)
+        finally:
+            failure = session.finish_batch()
+        if failure is not None:
+            results = [_parse_error(failure.message) for _ in stack]
         if raise_on_error:
             for number, result in enumerate(results, 1):
                 if isinstance(result, ResponseError):
@@ -567,18 +576,24 @@ class Pipeline(Client):
         session = self.session
         engine = self.engine
         errors: list[tuple[int, Exception]] = []
-        with engine.lock:
-            session.execute([b"MULTI"])
-            for index, (args, options) in enumerate(stack):
-                queued = session.execute(self._argv(args))
-                if type(queued) is ErrorReply:
-                    if _EMPTY_RESPONSE in options:
-                        errors.append((index, options[_EMPTY_RESPONSE]))
-                        continue
-                    error = _parse_error(queued.message)
-                    self._annotate(error, index + 1, args)
-                    errors.append((index, error))
-            reply = session.execute([b"EXEC"])
+        session.batching = True
+        try:
+            with engine.lock:
+                session.execute([b"MULTI"])
+                for index, (args, options) in enumerate(stack):
+                    queued = session.execute(self._argv(args))
+                    if type(queued) is ErrorReply:
+                        if _EMPTY_RESPONSE in options:
+                            errors.append((index, options[_EMPTY_RESPONSE]))
+                            continue
+                        error = _parse_error(queued.message)
+                        self._annotate(error, index + 1, args)
+                        errors.append((index, error))
+                reply = session.execute([b"EXEC"])
+        finally:
+            failure = session.finish_batch()  # outside the lock: an fsync may wait
+        if failure is not None:
+            reply = failure
         self.watching = False
         if type(reply) is ErrorReply:
             error = _parse_error(reply.message)

@@ -65,6 +65,9 @@ class Session:
         self.patterns: set[bytes] = set()
         self.push_handler: Callable[[Any], None] | None = None
         self.in_exec = False
+        # True while the caller releases replies in a batch (an in-process
+        # pipeline): it calls persistence.after_command once at the end.
+        self.batching = False
         self.dirty = 0
         self.prop: list[list[bytes]] | None = None
         self.touched: list[bytes] | None = None
@@ -193,12 +196,27 @@ class Session:
                         engine.persistence.propagate(self.db, argv)
                 self.dirty = 0
                 self.prop = self.touched = None
-        if persisting:
+        if persisting and not self.batching:
             try:
                 engine.persistence.after_command()
             except CommandError as exc:  # e.g. MISCONF: the disk refused the write
                 return ErrorReply(exc.message)
         return reply
+
+    def finish_batch(self) -> ErrorReply | None:
+        """End a batch: run ``after_command`` once for all its commands.
+
+        Return the error every reply of the batch must be replaced by (the
+        disk refused the writes), or None.
+        """
+        self.batching = False
+        engine = self.engine
+        if engine.persisting:
+            try:
+                engine.persistence.after_command()
+            except CommandError as exc:
+                return ErrorReply(exc.message)
+        return None
 
     def call(self, cmd: Command, argv: list[bytes]) -> Any:
         """Run ``cmd`` with the engine lock held (EXEC calls this for queued commands)."""

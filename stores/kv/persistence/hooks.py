@@ -81,6 +81,7 @@ class Persistence:
         self._walks: tuple[CopyOnWriteWalk, ...] = ()
         self._saving = False  # a SAVE or BGSAVE is writing dump.kvs
         self._writer: AppendOnlyWriter | None = None
+        self._set_writer(None)
         self.manifest: Manifest | None = None
         self._aof_closed_size = 0  # base and finished incremental files
         self.aof_base_size = 0
@@ -118,7 +119,14 @@ class Persistence:
         """Append from now on to ``file``, the last incremental file of ``manifest``."""
         self.manifest = manifest
         self._aof_closed_size = closed_size
-        self._writer = AppendOnlyWriter(file, self.config.appendfsync)
+        self._set_writer(AppendOnlyWriter(file, self.config.appendfsync))
+
+    def _set_writer(self, writer: AppendOnlyWriter | None) -> None:
+        """Make ``writer`` the AOF writer (None: the AOF is off)."""
+        self._writer = writer
+        # The engine calls after_command once per command: let it reach the
+        # writer's own method directly (one Python call instead of two).
+        self.after_command = writer.after_command if writer is not None else _no_aof
 
     def remove_orphan_files(self) -> None:
         """Delete leftovers of interrupted jobs: temp files, AOF files not in the manifest."""
@@ -155,7 +163,11 @@ class Persistence:
             walk.before_write(db, keys)
 
     def after_command(self) -> None:
-        """Write (and with appendfsync always, fsync) before the reply is released."""
+        """Write (and with appendfsync always, fsync) before the reply is released.
+
+        Replaced per instance by the writer's own ``after_command`` (or a
+        no-op without AOF): see ``_set_writer``.
+        """
         writer = self._writer
         if writer is not None:
             writer.after_command()
@@ -275,7 +287,8 @@ class Persistence:
             return
         self._enable_on_rewrite = False
         with self.engine.lock:
-            writer, self._writer = self._writer, None
+            writer = self._writer
+            self._set_writer(None)
         if writer is not None:
             writer.close()
             self.discard_aof()
@@ -460,7 +473,7 @@ class Persistence:
                     previous.close()
                     self._aof_closed_size += previous.size()
                 elif enabling:
-                    self._writer = AppendOnlyWriter(incr_file, self.config.appendfsync)
+                    self._set_writer(AppendOnlyWriter(incr_file, self.config.appendfsync))
                     attached = True
                     self._enable_on_rewrite = False
             finally:
@@ -561,7 +574,8 @@ class Persistence:
                 self.save()
         finally:
             self._closed = True
-            writer, self._writer = self._writer, None
+            writer = self._writer
+            self._set_writer(None)
             try:
                 if writer is not None:
                     writer.close()
@@ -588,6 +602,10 @@ def _cron_loop(persistence_ref: weakref.ref, stop: threading.Event) -> None:
         except Exception:
             log.exception("persistence cron failed")
         del persistence
+
+
+def _no_aof() -> None:
+    """Do nothing: with the AOF off there is nothing to write before a reply."""
 
 
 def _aux() -> dict[str, str]:
