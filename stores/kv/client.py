@@ -367,7 +367,8 @@ class Client(CoreCommands):
         if score_cast_func is float:
             if decode:
                 return [(decode(reply[i]), reply[i + 1]) for i in range(0, len(reply), 2)]
-            return list(zip(reply[::2], reply[1::2], strict=True))
+            pairs = iter(reply)  # the engine built this list for us: no copies
+            return list(zip(pairs, pairs, strict=False))
         return [
             (
                 decode(reply[i]) if decode else reply[i],

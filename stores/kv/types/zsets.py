@@ -613,7 +613,11 @@ def zrevrange(s: Session, argv: list[bytes]) -> list:
     span = normalize_range(start, stop, size)
     if span is None:
         return []
-    pairs = sl.islice(size - 1 - span[1], size - span[0], reverse=True)
+    if type(sl) is FlatSortedList:
+        pairs = sl[size - 1 - span[1] : size - span[0]]
+        pairs.reverse()
+    else:
+        pairs = sl.islice(size - 1 - span[1], size - span[0], reverse=True)
     if not scores:
         return [member for _, member in pairs]
     if s._protocol == 3:
