@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> None:
 
     import stores.kv
 
+    load_before = os.getloadavg()
     cleanup = []
     targets = []
     if args.aof:
@@ -174,6 +175,9 @@ def run(args: argparse.Namespace) -> None:
         for _name, client in targets:
             client.flushall()
         print_table(best, ratios, label)
+        before = " ".join(f"{x:.2f}" for x in load_before)
+        after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"load average (1, 5, 15 min): before {before}, after {after}")
     finally:
         ours.close()
         for step in cleanup:
