@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from stores.kv.persistence.errors import PersistenceError
@@ -123,7 +123,9 @@ class AppendOnlyWriter:
         self._written = 0  # bytes ever written to a file
         self._synced = 0  # bytes ever made durable
         self._failed = False  # the last write failed: the buffer starts with its bytes
-        self.last_write_error: str | None = None
+        self._last_write_error: str | None = None
+        # Called (from any thread) whenever last_write_error changes.
+        self.on_error_change: Callable[[], None] = _nothing
         self._use_mapping = mapped
         self._tail: MappedTail | None = None
         self._mapped = False
@@ -158,6 +160,16 @@ class AppendOnlyWriter:
         self._map = tail.map
         self._base = tail.base
         self._limit = tail.limit
+
+    @property
+    def last_write_error(self) -> str | None:
+        """The last write or fsync error, until a write succeeds again (None: healthy)."""
+        return self._last_write_error
+
+    @last_write_error.setter
+    def last_write_error(self, value: str | None) -> None:
+        self._last_write_error = value
+        self.on_error_change()
 
     @property
     def path(self) -> str:
@@ -425,6 +437,10 @@ class AppendOnlyWriter:
                     self._close_tail()
                 finally:
                     self._file.close()
+
+
+def _nothing() -> None:
+    """Do nothing (no one listens to the writer's errors)."""
 
 
 def _fsync_every_second(writer_ref: weakref.ref, stop: threading.Event) -> None:

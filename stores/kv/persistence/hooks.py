@@ -75,6 +75,10 @@ class Persistence:
         self.config = config
         self._dir_lock: Lock | None = lock
         self._save_rules = config.save_rules
+        # The engine reads write_error before every write command: a plain
+        # attribute, recomputed whenever what it depends on changes.
+        self.write_error: str | None = None
+        self._last_bgsave_status = "ok"
         self.rewriting = False
         # Running walks (a SAVE may run during a rewrite, as in Redis); a
         # tuple replaced whole, so before_write iterates a stable snapshot.
@@ -92,7 +96,6 @@ class Persistence:
         self.last_save_time = int(time.time())
         self.loaded_keys = 0
         self.rdb_saves = 0
-        self.last_bgsave_status = "ok"
         self.last_bgsave_seconds = -1
         self.aof_rewrites = 0
         self.aof_rewrite_failures = 0
@@ -127,6 +130,9 @@ class Persistence:
         # The engine calls after_command once per command: let it reach the
         # writer's own method directly (one Python call instead of two).
         self.after_command = writer.after_command if writer is not None else _no_aof
+        if writer is not None:
+            writer.on_error_change = self._refresh_write_error
+        self._refresh_write_error()
 
     def remove_orphan_files(self) -> None:
         """Delete leftovers of interrupted jobs: temp files, AOF files not in the manifest."""
@@ -172,9 +178,8 @@ class Persistence:
         if writer is not None:
             writer.after_command()
 
-    @property
-    def write_error(self) -> str | None:
-        """Return the MISCONF error write commands must get now, or None.
+    def _refresh_write_error(self) -> None:
+        """Recompute ``write_error``: the MISCONF error write commands must get now, or None.
 
         Redis refuses writes while the AOF cannot be written, and while the
         last background save failed if save rules are set
@@ -182,10 +187,21 @@ class Persistence:
         """
         writer = self._writer
         if writer is not None and writer.last_write_error:
-            return f"MISCONF Errors writing to the AOF file: {writer.last_write_error}"
-        if self._save_rules and self.last_bgsave_status == "err":
-            return BGSAVE_ERROR
-        return None
+            self.write_error = f"MISCONF Errors writing to the AOF file: {writer.last_write_error}"
+        elif self._save_rules and self._last_bgsave_status == "err":
+            self.write_error = BGSAVE_ERROR
+        else:
+            self.write_error = None
+
+    @property
+    def last_bgsave_status(self) -> str:
+        """Return "ok" or "err": how the last snapshot went."""
+        return self._last_bgsave_status
+
+    @last_bgsave_status.setter
+    def last_bgsave_status(self, value: str) -> None:
+        self._last_bgsave_status = value
+        self._refresh_write_error()
 
     # commands
 
@@ -271,6 +287,7 @@ class Persistence:
         rules = parse_save_rules(value)
         self._save_rules = rules
         self.config.save = format_save_rules(rules)
+        self._refresh_write_error()
 
     def set_appendonly(self, enabled: bool) -> None:
         """Turn the AOF on (through a rewrite, as Redis does) or off."""
