@@ -17,6 +17,8 @@ LLONG_MIN = -(1 << 63)
 
 
 _SMALL_INTS = {b"%d" % number: number for number in range(-1024, 10001)}
+# For hot handlers: ``SMALL_INTS.get(raw)`` is parse_int for the common case, inline.
+SMALL_INTS = _SMALL_INTS
 # The same canonical integers as doubles: ZINCRBY 1, ZADD 42 ... parse by one lookup.
 _SMALL_FLOATS = {raw: float(number) for raw, number in _SMALL_INTS.items()}
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from sortedcontainers import SortedList
 
 from stores.kv.arguments import (
+    SMALL_INTS,
     normalize_range,
     parse_count,
     parse_float,
@@ -602,7 +603,12 @@ def zrevrange(s: Session, argv: list[bytes]) -> list:
         scores = True
     elif len(argv) > 5:
         raise CommandError(SYNTAX)
-    start, stop = parse_int(argv[2]), parse_int(argv[3])
+    start = SMALL_INTS.get(argv[2])
+    if start is None:
+        start = parse_int(argv[2])
+    stop = SMALL_INTS.get(argv[3])
+    if stop is None:
+        stop = parse_int(argv[3])
     zset = s.keyspace.get(argv[1])
     if zset is None:
         return []
@@ -610,14 +616,21 @@ def zrevrange(s: Session, argv: list[bytes]) -> list:
         raise wrongtype()
     sl = zset.sl
     size = len(sl)
-    span = normalize_range(start, stop, size)
-    if span is None:
-        return []
+    if 0 <= start <= stop:  # normalize_range's common case, inline
+        if start >= size:
+            return []
+        if stop >= size:
+            stop = size - 1
+    else:
+        span = normalize_range(start, stop, size)
+        if span is None:
+            return []
+        start, stop = span
     if type(sl) is FlatSortedList:
-        pairs = sl[size - 1 - span[1] : size - span[0]]
+        pairs = sl[size - 1 - stop : size - start]
         pairs.reverse()
     else:
-        pairs = sl.islice(size - 1 - span[1], size - span[0], reverse=True)
+        pairs = sl.islice(size - 1 - stop, size - start, reverse=True)
     if not scores:
         return [member for _, member in pairs]
     if s._protocol == 3:

@@ -320,3 +320,16 @@ def test_zincrby_new_member_and_zero(r):
     assert r.zincrby("nz", 2, "n") == 2.0
     assert r.zincrby("nz", -2, "n") == 0.0
     assert r.zrange("nz", 0, -1, withscores=True) == [(b"m", 0.0), (b"n", 0.0)]
+
+
+def test_zrevrange_index_edges(z):
+    cases = [(0, 0), (0, 4), (0, 99), (2, 1), (5, 9), (4, 4), (-1, -1), (-99, 1), (1, -2), (-3, 99)]
+    expected_members = [b"e", b"d", b"c", b"b", b"a"]
+    for start, stop in cases:
+        members = z.zrevrange("z", start, stop)
+        size = len(expected_members)
+        lo = max(start + size if start < 0 else start, 0)
+        hi = min(stop + size if stop < 0 else stop, size - 1)
+        assert members == expected_members[lo : hi + 1], (start, stop)
+        scored = z.zrevrange("z", start, stop, withscores=True)
+        assert [m for m, _ in scored] == members
