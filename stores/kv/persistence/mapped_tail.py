@@ -62,12 +62,14 @@ class MappedTail:
         self.limit = base + size
 
     def _allocate(self, offset: int, length: int) -> None:
-        try:
-            os.posix_fallocate(self._fd, offset, length)
-            return
-        except OSError as exc:
-            if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
-                raise
+        fallocate = getattr(os, "posix_fallocate", None)  # not on macOS
+        if fallocate is not None:
+            try:
+                fallocate(self._fd, offset, length)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+                    raise
         # No fallocate on this filesystem: write the zeros, so the blocks exist.
         while length > 0:
             chunk = _ZEROS[: min(length, len(_ZEROS))]
