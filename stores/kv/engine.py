@@ -151,8 +151,11 @@ class Session:
                 return ErrorReply("NOAUTH Authentication required.")
         engine = self.engine
         # The body of call() and after_write() is repeated here: fewer Python
-        # calls on every command.
-        with engine.lock:
+        # calls on every command. acquire/release rather than "with": about
+        # half the cost on CPython 3.11.
+        lock = engine.lock
+        lock.acquire()
+        try:
             persisting = engine.persisting
             if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
                 return ErrorReply(OOM)
@@ -196,6 +199,8 @@ class Session:
                         engine.persistence.propagate(self.db, argv)
                 self.dirty = 0
                 self.prop = self.touched = None
+        finally:
+            lock.release()
         if persisting and not self.batching:
             try:
                 engine.persistence.after_command()
