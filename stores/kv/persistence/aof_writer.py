@@ -48,7 +48,6 @@ log = logging.getLogger("stores.kv.persistence")
 
 FSYNC_MODES = ("always", "everysec", "no")
 EVERYSEC_INTERVAL = 1.0
-_STAR = 42  # b"*": the first byte of every command, copied into the mapping last
 
 
 try:  # hiredis (a project dependency) encodes in C, byte for byte the same
@@ -201,16 +200,16 @@ class AppendOnlyWriter:
                 self._copy(encode_command([b"SELECT", str(db).encode()]))
                 self._db = db
             end = self._end
-            new_end = end + len(data)
-            if new_end <= self._limit and not self._backlog:
-                self._appended += len(data)
+            size = len(data)
+            if end + size <= self._limit and not self._backlog:
                 at = end - self._base
+                mapping = self._map
                 # The first byte last: a crash mid-copy leaves a NUL where the
                 # command starts, so the loader never takes a half-copied one.
-                self._map[at + 1 : new_end - self._base] = data[1:]
-                self._map[at] = _STAR
-                self._end = new_end
-                self._written = self._appended
+                mapping[at + 1 : at + size] = data[1:]
+                mapping[at] = 42  # b"*"
+                self._end = end + size
+                self._written = self._appended = self._appended + size
             else:
                 self._copy(data)
             return
