@@ -41,6 +41,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from stores.kv.persistence.errors import PersistenceError
+from stores.kv.persistence.format import AOF_ARRAY
 from stores.kv.persistence.fs import WritableFile
 from stores.kv.persistence.mapped_tail import MappedTail
 
@@ -207,7 +208,7 @@ class AppendOnlyWriter:
                 # The first byte last: a crash mid-copy leaves a NUL where the
                 # command starts, so the loader never takes a half-copied one.
                 mapping[at + 1 : at + size] = data[1:]
-                mapping[at] = 42  # b"*"
+                mapping[at] = AOF_ARRAY
                 self._end = end + size
                 self._written = self._appended = self._appended + size
             else:
