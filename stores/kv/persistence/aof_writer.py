@@ -11,7 +11,8 @@ bytes to the kernel, chosen per file:
   the command has reached the kernel when ``append`` returns, with no
   ``write`` call. Its first byte is copied last, so a command is in the
   file only once whole (docs/kv/persistence.md). Only when the disk is full
-  do bytes wait in the buffer, retried by the once-a-second cron.
+  do commands wait in memory (the backlog), retried by the once-a-second
+  cron.
 - buffered (any ``WritableFile``, e.g. the fault-injecting filesystem):
   like Redis's ``aof_buf``, ``append`` only encodes into an in-memory
   buffer, and ``after_command`` hands the whole buffer to the kernel in one
@@ -106,9 +107,10 @@ class AppendOnlyWriter:
     the file gets the buffer's order. A failed write keeps the bytes that
     did not land in the buffer (never written twice), retried by the next
     ``after_command`` of a write or by ``flush``, and makes
-    ``after_command`` raise MISCONF. Mapped files fill the buffer only when
-    the mapping cannot grow (disk full); then only callers holding the
-    engine lock (``append``, ``flush``, ``switch_file``, ``close``) retry.
+    ``after_command`` raise MISCONF. Mapped files keep commands in the
+    backlog only while the mapping cannot grow (disk full); then only
+    callers holding the engine lock (``append``, ``flush``,
+    ``switch_file``, ``close``) retry.
     """
 
     def __init__(self, file: WritableFile, fsync_mode: str = "everysec", mapped: bool = True):
@@ -242,9 +244,10 @@ class AppendOnlyWriter:
                 try:
                     self._remap(new_end)
                 except OSError as exc:
+                    if not self._failed:  # once per failure, not once per command
+                        log.error("cannot grow the append-only file %s: %s", self.path, exc)
                     self._failed = True
                     self.last_write_error = str(exc)
-                    log.error("cannot grow the append-only file %s: %s", self.path, exc)
                     return
             at = end - self._base
             self._map[at + 1 : new_end - self._base] = data[1:]
