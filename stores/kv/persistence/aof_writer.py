@@ -126,8 +126,9 @@ class AppendOnlyWriter:
         self._synced = 0  # bytes ever made durable
         self._failed = False  # the last write failed: the buffer starts with its bytes
         self._last_write_error: str | None = None
-        # Called (from any thread) whenever last_write_error changes.
-        self.on_error_change: Callable[[], None] = _nothing
+        # Called (from any thread) whenever last_write_error, the fsync mode
+        # or the file changes: what needs_after_command depends on.
+        self.on_state_change: Callable[[], None] = _nothing
         self._use_mapping = mapped
         self._tail: MappedTail | None = None
         self._mapped = False
@@ -155,6 +156,7 @@ class AppendOnlyWriter:
                 self._remap(self._end)
             except OSError as exc:  # a full disk: appends buffer until it has room
                 log.error("cannot map the append-only file %s: %s", file.path, exc)
+        self.on_state_change()
 
     def _remap(self, new_end: int) -> None:
         tail = self._tail
@@ -171,7 +173,16 @@ class AppendOnlyWriter:
     @last_write_error.setter
     def last_write_error(self, value: str | None) -> None:
         self._last_write_error = value
-        self.on_error_change()
+        self.on_state_change()
+
+    @property
+    def needs_after_command(self) -> bool:
+        """Return False while ``after_command`` has nothing to do.
+
+        That is a mapped file, not under ``always``, with nothing waiting
+        and no failure: every command reached the kernel in ``append``.
+        """
+        return not self._mapped or self._always or self._failed or bool(self._backlog)
 
     @property
     def path(self) -> str:
@@ -382,6 +393,7 @@ class AppendOnlyWriter:
             self._start_thread()
         else:
             self._stop_thread()
+        self.on_state_change()
 
     def _start_thread(self) -> None:
         if self._thread is not None:

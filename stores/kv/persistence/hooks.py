@@ -127,12 +127,21 @@ class Persistence:
     def _set_writer(self, writer: AppendOnlyWriter | None) -> None:
         """Make ``writer`` the AOF writer (None: the AOF is off)."""
         self._writer = writer
-        # The engine calls after_command once per command: let it reach the
-        # writer's own method directly (one Python call instead of two).
-        self.after_command = writer.after_command if writer is not None else _no_aof
         if writer is not None:
-            writer.on_error_change = self._refresh_write_error
+            writer.on_state_change = self._writer_state_changed
+        self._writer_state_changed()
+
+    def _writer_state_changed(self) -> None:
+        """Recompute what the engine reads on every command from the writer's state."""
         self._refresh_write_error()
+        writer = self._writer
+        # The engine calls after_command once per command: let it reach the
+        # writer's own method directly, or nothing at all while the writer
+        # has nothing to do then (a mapped file under everysec or no).
+        if writer is not None and writer.needs_after_command:
+            self.after_command = writer.after_command
+        else:
+            self.after_command = _no_aof
 
     def remove_orphan_files(self) -> None:
         """Delete leftovers of interrupted jobs: temp files, AOF files not in the manifest."""
@@ -622,7 +631,7 @@ def _cron_loop(persistence_ref: weakref.ref, stop: threading.Event) -> None:
 
 
 def _no_aof() -> None:
-    """Do nothing: with the AOF off there is nothing to write before a reply."""
+    """Do nothing: no AOF, or every command already reached the kernel."""
 
 
 def _aux() -> dict[str, str]:
