@@ -104,12 +104,15 @@ def operations(client):
     ]
 
 
-def measure(fn, ops: int, seconds: float, repeat: int) -> float:
+def measure(fn, ops: int, seconds: float, repeat: int) -> tuple[float, float]:
+    """Return (best ops/s by the wall clock, least CPU seconds per op of this thread)."""
     best = 0.0
+    cpu = float("inf")
     for _ in range(repeat):
         deadline = time.perf_counter() + seconds
         done = 0
         start = time.perf_counter()
+        cpu_start = time.thread_time()
         while done < ops:
             for i in range(done, min(done + 500, ops)):
                 fn(i)
@@ -118,7 +121,8 @@ def measure(fn, ops: int, seconds: float, repeat: int) -> float:
                 break
         elapsed = time.perf_counter() - start
         best = max(best, done / elapsed)
-    return best
+        cpu = min(cpu, (time.thread_time() - cpu_start) / done)
+    return best, cpu
 
 
 def run(args: argparse.Namespace) -> None:
@@ -127,6 +131,7 @@ def run(args: argparse.Namespace) -> None:
 
     import stores.kv
 
+    load_before = os.getloadavg()
     cleanup = []
     targets = []
     if args.aof:
@@ -159,6 +164,10 @@ def run(args: argparse.Namespace) -> None:
     try:
         prepared = {name: dict(operations(client)) for name, client in targets}
         best: dict[str, dict[str, float]] = {name: {} for name, _ in targets}
+        # CPU time of this thread per stores.kv op: steadier than the wall
+        # clock on a loaded machine (meaningless for the anchors, whose
+        # work is partly in another process).
+        cpu: dict[str, float] = {}
         ratios: dict[str, dict[str, list[float]]] = {name: {} for name, _ in targets[1:]}
         for op in prepared[label]:
             # Rounds interleave the clients so that each ratio compares runs
@@ -167,13 +176,18 @@ def run(args: argparse.Namespace) -> None:
                 round_result = {}
                 for name, _client in targets:
                     count = args.ops if name == label else min(args.ops, args.anchor_ops)
-                    round_result[name] = measure(prepared[name][op], count, args.seconds, 1)
+                    round_result[name], used = measure(prepared[name][op], count, args.seconds, 1)
+                    if name == label:
+                        cpu[op] = min(cpu.get(op, float("inf")), used)
                     best[name][op] = max(best[name].get(op, 0.0), round_result[name])
                 for name in ratios:
                     ratios[name].setdefault(op, []).append(round_result[label] / round_result[name])
         for _name, client in targets:
             client.flushall()
-        print_table(best, ratios, label)
+        print_table(best, ratios, label, cpu)
+        before = " ".join(f"{x:.2f}" for x in load_before)
+        after = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        print(f"load average (1, 5, 15 min): before {before}, after {after}")
     finally:
         ours.close()
         for step in cleanup:
@@ -181,20 +195,26 @@ def run(args: argparse.Namespace) -> None:
 
 
 def print_table(
-    best: dict[str, dict[str, float]], ratios: dict[str, dict[str, list[float]]], label: str
+    best: dict[str, dict[str, float]],
+    ratios: dict[str, dict[str, list[float]]],
+    label: str,
+    cpu: dict[str, float],
 ) -> None:
     names = list(best)
     header = ["operation", *[f"{n} ops/s" for n in names]] + [
         f"x {n.split(' ')[0]}" for n in names[1:]
     ]
+    header.append("stores.kv CPU us/op")
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for op in best[label]:
         row = [op] + [f"{best[n][op]:,.0f}" for n in names]
         row += [f"{statistics.median(ratios[n][op]):.1f}" for n in names[1:]]
+        row.append(f"{cpu[op] * 1e6:.2f}")
         print("| " + " | ".join(row) + " |")
     print(
         "\nops/s: best run; ratio: median over rounds of stores.kv / anchor measured back to back;"
+        " CPU: least thread CPU time per stores.kv op over the rounds;"
         f" python {sys.version.split()[0]}, {os.cpu_count()} cpus"
     )
 

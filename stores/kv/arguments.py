@@ -17,6 +17,10 @@ LLONG_MIN = -(1 << 63)
 
 
 _SMALL_INTS = {b"%d" % number: number for number in range(-1024, 10001)}
+# For hot handlers: ``SMALL_INTS.get(raw)`` is parse_int for the common case, inline.
+SMALL_INTS = _SMALL_INTS
+# The same canonical integers as doubles: ZINCRBY 1, ZADD 42 ... parse by one lookup.
+_SMALL_FLOATS = {raw: float(number) for raw, number in _SMALL_INTS.items()}
 
 
 def parse_int(raw: bytes, message: str = NOT_INTEGER) -> int:
@@ -38,6 +42,8 @@ def int_or_none(raw: bytes) -> int | None:
     number = _SMALL_INTS.get(raw)
     if number is not None:
         return number
+    if len(raw) < 19 and raw.isdigit() and raw[0] != 48:
+        return int(raw)  # canonical and within 64 bits: nothing more to check
     if len(raw) > 20:
         return None
     try:
@@ -51,6 +57,9 @@ def int_or_none(raw: bytes) -> int | None:
 
 def parse_float(raw: bytes, message: str = NOT_FLOAT) -> float:
     """Return ``raw`` as a double as Redis's ``strtod`` checks it, or raise."""
+    value = _SMALL_FLOATS.get(raw)
+    if value is not None:
+        return value
     try:
         value = float(raw)
     except ValueError:

@@ -49,6 +49,11 @@ class BatchedPersistence:
         """Return the wrapped object's ``rewriting`` (read on every write command)."""
         return self.inner.rewriting
 
+    @property
+    def write_error(self) -> str | None:
+        """Return the wrapped object's ``write_error`` (read on every write command)."""
+        return getattr(self.inner, "write_error", None)
+
     def begin_batch(self) -> None:
         """Defer ``after_command`` until ``flush``."""
         self.batching = True

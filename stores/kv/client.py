@@ -300,11 +300,24 @@ class Client(CoreCommands):
 
     def lpush(self, name: Any, *values: Any) -> Any:
         """Prepend ``values`` to the list at ``name``."""
-        encode = self._encode
-        argv = [b"LPUSH", name if type(name) is bytes else encode(name)]
-        for value in values:
-            argv.append(value if type(value) is bytes else encode(value))
-        reply = self._run(argv)
+        utf8 = self._utf8
+        if type(name) is str and utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        if len(values) == 1:
+            value = values[0]
+            if type(value) is str and utf8:
+                value = value.encode()
+            elif type(value) is not bytes:
+                value = self._encode(value)
+            reply = self._run([b"LPUSH", name, value])
+        else:
+            encode = self._encode
+            argv = [b"LPUSH", name]
+            for value in values:
+                argv.append(value if type(value) is bytes else encode(value))
+            reply = self._run(argv)
         if type(reply) is int:
             return reply
         return self._finish("LPUSH", reply, {})
@@ -320,7 +333,8 @@ class Client(CoreCommands):
             value = value.encode()
         elif type(value) is not bytes:
             value = self._encode(value)
-        reply = self._run([b"ZINCRBY", name, self._encode(amount), value])
+        amount = b"%d" % amount if type(amount) is int else self._encode(amount)
+        reply = self._run([b"ZINCRBY", name, amount, value])
         if type(reply) is float:
             return reply
         return self._finish("ZINCRBY", reply, {})
@@ -334,16 +348,16 @@ class Client(CoreCommands):
         score_cast_func: Callable[[Any], Any] = float,
     ) -> Any:
         """Return a range of the sorted set at ``name``, highest score first."""
-        encode = self._encode
-        argv = [
-            b"ZREVRANGE",
-            name if type(name) is bytes else encode(name),
-            encode(start),
-            encode(end),
-        ]
+        if type(name) is str and self._utf8:
+            name = name.encode()
+        elif type(name) is not bytes:
+            name = self._encode(name)
+        start = b"%d" % start if type(start) is int else self._encode(start)
+        end = b"%d" % end if type(end) is int else self._encode(end)
         if withscores:
-            argv.append(b"WITHSCORES")
-        reply = self._run(argv)
+            reply = self._run([b"ZREVRANGE", name, start, end, b"WITHSCORES"])
+        else:
+            reply = self._run([b"ZREVRANGE", name, start, end])
         if type(reply) is not list:
             options = {"withscores": withscores, "score_cast_func": score_cast_func}
             return self._finish("ZREVRANGE", reply, options)
@@ -353,7 +367,8 @@ class Client(CoreCommands):
         if score_cast_func is float:
             if decode:
                 return [(decode(reply[i]), reply[i + 1]) for i in range(0, len(reply), 2)]
-            return list(zip(reply[::2], reply[1::2], strict=True))
+            pairs = iter(reply)  # the engine built this list for us: no copies
+            return list(zip(pairs, pairs, strict=False))
         return [
             (
                 decode(reply[i]) if decode else reply[i],
@@ -537,11 +552,20 @@ class Pipeline(Client):
 
     def _execute_pipeline(self, stack: list, raise_on_error: bool) -> list:
         results = []
-        for args, options in stack:
-            try:
-                results.append(Client.execute_command(self, *args, **dict(options)))
-            except ResponseError as exc:
-                results.append(exc)
+        session = self.session
+        # The replies are released together: one persistence flush (write,
+        # fsync under appendfsync always) for the whole batch, before them.
+        session.batching = True
+        try:
+            for args, options in stack:
+                try:
+                    results.append(Client.execute_command(self, *args, **dict(options)))
+                except ResponseError as exc:
+                    results.append(exc)
+        finally:
+            failure = session.finish_batch()
+        if failure is not None:
+            results = [_parse_error(failure.message) for _ in stack]
         if raise_on_error:
             for number, result in enumerate(results, 1):
                 if isinstance(result, ResponseError):
@@ -553,18 +577,24 @@ class Pipeline(Client):
         session = self.session
         engine = self.engine
         errors: list[tuple[int, Exception]] = []
-        with engine.lock:
-            session.execute([b"MULTI"])
-            for index, (args, options) in enumerate(stack):
-                queued = session.execute(self._argv(args))
-                if type(queued) is ErrorReply:
-                    if _EMPTY_RESPONSE in options:
-                        errors.append((index, options[_EMPTY_RESPONSE]))
-                        continue
-                    error = _parse_error(queued.message)
-                    self._annotate(error, index + 1, args)
-                    errors.append((index, error))
-            reply = session.execute([b"EXEC"])
+        session.batching = True
+        try:
+            with engine.lock:
+                session.execute([b"MULTI"])
+                for index, (args, options) in enumerate(stack):
+                    queued = session.execute(self._argv(args))
+                    if type(queued) is ErrorReply:
+                        if _EMPTY_RESPONSE in options:
+                            errors.append((index, options[_EMPTY_RESPONSE]))
+                            continue
+                        error = _parse_error(queued.message)
+                        self._annotate(error, index + 1, args)
+                        errors.append((index, error))
+                reply = session.execute([b"EXEC"])
+        finally:
+            failure = session.finish_batch()  # outside the lock: an fsync may wait
+        if failure is not None:
+            reply = failure
         self.watching = False
         if type(reply) is ErrorReply:
             error = _parse_error(reply.message)

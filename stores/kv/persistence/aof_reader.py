@@ -113,12 +113,52 @@ def _whole_commands_follow(buf: bytes, pos: int) -> bool:
     return False
 
 
+def classify_tail(rest: bytes) -> str | None:
+    """Classify the bytes from the end of the last whole command to the end of a file.
+
+    Return ``"padding"`` for NULs only (the preallocated space of a mapped
+    file, or a tail whose blocks were never written), ``"torn"`` for one
+    unfinished command, maybe followed by NULs (a crash in the middle of a
+    write or of a copy into the mapping), or None when the bytes are
+    corruption: a byte that cannot start a command, or whole commands after
+    the unfinished one.
+    """
+    data = rest.rstrip(b"\0")
+    if not data:
+        return "padding"
+    first = data[0]
+    if first != 0 and first != AOF_ARRAY:
+        return None
+    # A copy into the mapping writes the command's "*" last: interrupted, it
+    # left a NUL there, and the bytes it had copied, maybe with NUL holes
+    # where it had not copied yet. What landed before the first hole must
+    # be the start of a command.
+    candidate = b"*" + data[1:]
+    hole = candidate.find(0, 1)
+    if hole >= 0 and (first == AOF_ARRAY or hole == 1):
+        # A write lands as a prefix, and a copy starts with its head: bytes
+        # after a hole there are damage (or pages a power loss mixed up).
+        return None
+    landed = candidate if hole < 0 else candidate[:hole]
+    try:
+        parsed = parse_command(landed, 0)
+    except _Bad:
+        return None
+    if isinstance(parsed, tuple):
+        # Whole but never marked so (only a mapped copy does that), and
+        # nothing may follow it.
+        whole = first == 0 and hole < 0 and parsed[1] == len(candidate)
+        return "torn" if whole else None
+    return None if _whole_commands_follow(data, 0) else "torn"
+
+
 @dataclass
 class ParsedFile:
     """What reading an AOF file found: where its whole commands end."""
 
     valid_end: int
     size: int
+    tail: str = ""  # "padding" or "torn" when valid_end < size
 
     @property
     def truncated(self) -> bool:
@@ -143,11 +183,11 @@ def iter_commands(
             parsed = parse_command(buf, pos)
         except _Bad as bad:
             rest = buf[pos:] + stream.read()
-            if rest.count(0) == len(rest):
-                # A crash can leave the tail of a file zero-filled (the size
-                # was updated, the data never written): a torn write too.
+            tail = classify_tail(rest)
+            if tail is not None:
                 result.valid_end = base + pos
                 result.size = base + pos + len(rest)
+                result.tail = tail
                 return
             raise CorruptFileError(path, base + bad.offset, bad.reason) from None
         if isinstance(parsed, tuple):
@@ -165,6 +205,7 @@ def iter_commands(
                 )
             result.valid_end = base + pos
             result.size = base + len(buf)
+            result.tail = "torn"
             return
         chunk = stream.read(max(CHUNK, parsed))
         if not chunk:
@@ -222,13 +263,22 @@ def replay_file(
     if valid_end < result.size:
         if not last:
             raise CorruptFileError(path, valid_end, "file ends inside a command")
-        log.warning(
-            "the append-only file %s ends inside a command at byte offset %d "
-            "(%d bytes of a partial write); truncating it to its last whole command",
-            path,
-            valid_end,
-            result.size - valid_end,
-        )
+        if result.tail == "padding" and valid_end == result.valid_end:
+            log.info(
+                "the append-only file %s ends in %d bytes of preallocated space after "
+                "byte offset %d (it was not closed); truncating it there",
+                path,
+                result.size - valid_end,
+                valid_end,
+            )
+        else:
+            log.warning(
+                "the append-only file %s ends inside a command at byte offset %d "
+                "(%d bytes of a partial write); truncating it to its last whole command",
+                path,
+                valid_end,
+                result.size - valid_end,
+            )
         fs.truncate(path, valid_end)
     return count
 

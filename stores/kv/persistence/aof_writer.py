@@ -2,12 +2,23 @@
 
 Owns one open incremental AOF file at a time, the SELECT bookkeeping (a
 SELECT is written whenever the database changes, as Redis does), the
-buffer of appended commands and the fsync policy. Like Redis's ``aof_buf``,
-``append`` (under the engine lock) only encodes into an in-memory buffer;
-``write_buffer`` (under the engine lock, so the file keeps the buffer's
-order) hands the whole buffer to the kernel in one ``write`` call, and
-``after_command`` makes sure that happened for everything appended so far
-before a reply is released, whatever the mode:
+bytes not yet handed to the kernel and the fsync policy. Two ways to hand
+bytes to the kernel, chosen per file:
+
+- mapped (real files, the default): ``append`` (under the engine lock)
+  copies the command straight into a shared memory mapping of the file's
+  preallocated tail (``mapped_tail.py``), which is the kernel's page cache:
+  the command has reached the kernel when ``append`` returns, with no
+  ``write`` call. Its first byte is copied last, so a command is in the
+  file only once whole (docs/kv/persistence.md). Only when the disk is full
+  do commands wait in memory (the backlog), retried by the once-a-second
+  cron.
+- buffered (any ``WritableFile``, e.g. the fault-injecting filesystem):
+  like Redis's ``aof_buf``, ``append`` only encodes into an in-memory
+  buffer, and ``after_command`` hands the whole buffer to the kernel in one
+  ``write`` before a reply is released.
+
+Then, whatever the way:
 
 - ``always``: ``after_command`` also fsyncs everything appended so far
   before it returns, so the reply is released only once the write is
@@ -27,10 +38,13 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from stores.kv.persistence.errors import PersistenceError
+from stores.kv.persistence.format import AOF_ARRAY
 from stores.kv.persistence.fs import WritableFile
+from stores.kv.persistence.mapped_tail import MappedTail
 
 log = logging.getLogger("stores.kv.persistence")
 
@@ -41,7 +55,10 @@ EVERYSEC_INTERVAL = 1.0
 try:  # hiredis (a project dependency) encodes in C, byte for byte the same
     from hiredis import pack_command as _pack_command
 except ImportError:  # pragma: no cover - hiredis is in requirements.txt
-    _pack_command = None
+
+    def _pack_command(argv: tuple) -> bytes:
+        raise TypeError("hiredis is not installed")
+
 
 # One %-format per small argument count: the common commands encode in one step.
 _FORMATS = [b"*%d\r\n" % n + b"$%d\r\n%b\r\n" * n for n in range(17)]
@@ -49,12 +66,10 @@ _FORMATS = [b"*%d\r\n" % n + b"$%d\r\n%b\r\n" * n for n in range(17)]
 
 def encode_command(argv: Sequence[bytes]) -> bytes:
     """Return ``argv`` as a RESP array of bulk strings."""
-    if _pack_command is not None:
-        try:
-            return _pack_command(tuple(argv))
-        except TypeError:
-            pass  # an argument hiredis does not take (bytearray, memoryview)
-    return encode_command_python(argv)
+    try:
+        return _pack_command(tuple(argv))
+    except TypeError:  # an argument hiredis does not take (bytearray, memoryview)
+        return encode_command_python(argv)
 
 
 def encode_command_python(argv: Sequence[bytes]) -> bytes:
@@ -84,17 +99,21 @@ class AppendOnlyWriter:
     """Append commands to an incremental AOF file with an fsync policy.
 
     ``append`` runs under the engine lock, which orders the commands: it
-    only encodes them into the buffer. ``after_command`` runs outside the
-    engine lock: it writes the buffer (one ``write`` call for everything
-    appended since the last one, by any thread) and, with ``always``,
-    fsyncs. The buffer has its own small lock, held while it grows and
-    while it is written, so the file gets the buffer's order. A failed write
-    keeps the bytes that did not land in the buffer (never written twice),
-    retried by the next ``after_command`` of a write or by ``flush``, and
-    makes ``after_command`` raise MISCONF.
+    copies them into the file's mapping, or (buffered files, or a full
+    disk) into the buffer. ``after_command`` runs outside the engine lock:
+    it writes the buffer (one ``write`` call for everything appended since
+    the last one, by any thread) and, with ``always``, fsyncs. The buffer
+    has its own small lock, held while it grows and while it is written, so
+    the file gets the buffer's order. A failed write keeps the bytes that
+    did not land in the buffer (never written twice), retried by the next
+    ``after_command`` of a write or by ``flush``, and makes
+    ``after_command`` raise MISCONF. Mapped files keep commands in the
+    backlog only while the mapping cannot grow (disk full); then only
+    callers holding the engine lock (``append``, ``flush``,
+    ``switch_file``, ``close``) retry.
     """
 
-    def __init__(self, file: WritableFile, fsync_mode: str = "everysec"):
+    def __init__(self, file: WritableFile, fsync_mode: str = "everysec", mapped: bool = True):
         self._file = file
         self.fsync_mode = check_fsync_mode(fsync_mode)
         self._always = self.fsync_mode == "always"
@@ -106,11 +125,64 @@ class AppendOnlyWriter:
         self._written = 0  # bytes ever written to a file
         self._synced = 0  # bytes ever made durable
         self._failed = False  # the last write failed: the buffer starts with its bytes
-        self.last_write_error: str | None = None
+        self._last_write_error: str | None = None
+        # Called (from any thread) whenever last_write_error, the fsync mode
+        # or the file changes: what needs_after_command depends on.
+        self.on_state_change: Callable[[], None] = _nothing
+        self._use_mapping = mapped
+        self._tail: MappedTail | None = None
+        self._mapped = False
+        self._map: Any = None
+        self._base = 0  # file offset of self._map[0]
+        self._limit = 0  # file offset where the mapping ends
+        self._end = 0  # the file's logical length (mapped files)
+        self._backlog: list[bytes] = []  # mapped files: commands waiting for room (disk full)
+        self._attach(file)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         if self.fsync_mode == "everysec":
             self._start_thread()
+
+    def _attach(self, file: WritableFile) -> None:
+        """Map ``file``'s tail if it can be mapped, else append to it by ``write``."""
+        map_tail = getattr(file, "map_tail", None) if self._use_mapping else None
+        self._tail = map_tail() if map_tail is not None else None
+        self._mapped = self._tail is not None
+        self._map = None
+        self._base = self._limit = 0
+        self._end = file.size()
+        if self._tail is not None:
+            try:
+                self._remap(self._end)
+            except OSError as exc:  # a full disk: appends buffer until it has room
+                log.error("cannot map the append-only file %s: %s", file.path, exc)
+        self.on_state_change()
+
+    def _remap(self, new_end: int) -> None:
+        tail = self._tail
+        tail.reserve(self._end, new_end)
+        self._map = tail.map
+        self._base = tail.base
+        self._limit = tail.limit
+
+    @property
+    def last_write_error(self) -> str | None:
+        """The last write or fsync error, until a write succeeds again (None: healthy)."""
+        return self._last_write_error
+
+    @last_write_error.setter
+    def last_write_error(self, value: str | None) -> None:
+        self._last_write_error = value
+        self.on_state_change()
+
+    @property
+    def needs_after_command(self) -> bool:
+        """Return False while ``after_command`` has nothing to do.
+
+        That is a mapped file, not under ``always``, with nothing waiting
+        and no failure: every command reached the kernel in ``append``.
+        """
+        return not self._mapped or self._always or self._failed or bool(self._backlog)
 
     @property
     def path(self) -> str:
@@ -119,19 +191,42 @@ class AppendOnlyWriter:
 
     def file_size(self) -> int:
         """Return the size of the current incremental file, buffered bytes excluded."""
-        return self._file.size()
+        return self._end if self._mapped else self._file.size()
 
     def buffer_length(self) -> int:
         """Return the number of bytes appended but not yet written."""
-        return len(self._buffer)
+        return len(self._buffer) + sum(map(len, self._backlog))
 
     def append(self, db: int, argv: Sequence[bytes]) -> None:
-        """Buffer ``argv`` for database ``db``, preceded by SELECT if db changed.
+        """Append ``argv`` for database ``db``, preceded by SELECT if db changed.
 
-        The caller holds the engine lock. Nothing reaches the file before
-        ``after_command``, ``write_buffer`` or ``flush``.
+        The caller holds the engine lock. A mapped file has the command when
+        this returns; a buffered one gets it at ``after_command``,
+        ``write_buffer`` or ``flush``.
         """
-        data = encode_command(argv)
+        # encode_command inlined: this runs for every write command.
+        try:
+            data = _pack_command(tuple(argv))
+        except TypeError:  # bytearray or memoryview arguments, or no hiredis
+            data = encode_command_python(argv)
+        if self._mapped:
+            if db != self._db:
+                self._copy(encode_command([b"SELECT", str(db).encode()]))
+                self._db = db
+            end = self._end
+            size = len(data)
+            if end + size <= self._limit and not self._backlog:
+                at = end - self._base
+                mapping = self._map
+                # The first byte last: a crash mid-copy leaves a NUL where the
+                # command starts, so the loader never takes a half-copied one.
+                mapping[at + 1 : at + size] = data[1:]
+                mapping[at] = AOF_ARRAY
+                self._end = end + size
+                self._written = self._appended = self._appended + size
+            else:
+                self._copy(data)
+            return
         with self._buffer_lock:
             if db != self._db:
                 data = encode_command([b"SELECT", str(db).encode()]) + data
@@ -139,12 +234,52 @@ class AppendOnlyWriter:
             self._buffer += data
             self._appended += len(data)
 
+    def _copy(self, command: bytes) -> None:
+        """Copy one encoded command into the mapping, after any backlog."""
+        self._appended += len(command)
+        self._backlog.append(command)
+        self._drain_into_mapping()
+
+    def _drain_into_mapping(self) -> None:
+        """Copy the backlog into the mapping, growing it (caller holds the engine lock).
+
+        Each command is copied on its own, first byte last, so an interrupted
+        copy leaves at most one unfinished command at the end of the file.
+        """
+        backlog = self._backlog
+        while backlog:
+            data = backlog[0]
+            end = self._end
+            new_end = end + len(data)
+            if new_end > self._limit:
+                try:
+                    self._remap(new_end)
+                except OSError as exc:
+                    if not self._failed:  # once per failure, not once per command
+                        log.error("cannot grow the append-only file %s: %s", self.path, exc)
+                    self._failed = True
+                    self.last_write_error = str(exc)
+                    return
+            at = end - self._base
+            self._map[at + 1 : new_end - self._base] = data[1:]
+            self._map[at] = data[0]
+            self._end = new_end
+            del backlog[0]
+            self._written += len(data)
+        if self._failed:
+            self._failed = False
+            self.last_write_error = None
+
     def write_buffer(self) -> None:
         """Write everything buffered to the kernel in one call (a failure stays buffered)."""
         with self._buffer_lock:
             self._write_buffer_locked()
 
     def _write_buffer_locked(self) -> None:
+        if self._mapped:
+            # Only engine-lock holders copy into the mapping; the others
+            # leave a disk-full backlog to them.
+            return
         data = self._buffer
         if not data:
             return
@@ -178,7 +313,8 @@ class AppendOnlyWriter:
         """
         target = self._appended  # includes this thread's commands: appended before
         if self._written < target:
-            self.write_buffer()
+            with self._buffer_lock:
+                self._write_buffer_locked()
             if self._written < target:
                 raise self._misconf()
         elif self._failed:
@@ -194,7 +330,10 @@ class AppendOnlyWriter:
             if self._synced >= written:
                 return
             try:
-                self._file.fsync()
+                if self._tail is not None:
+                    self._tail.sync()
+                else:
+                    self._file.fsync()
             except OSError as exc:
                 self.last_write_error = str(exc)
                 log.error("cannot fsync the append-only file %s: %s", self.path, exc)
@@ -202,9 +341,15 @@ class AppendOnlyWriter:
             self._synced = max(self._synced, written)
 
     def flush(self, sync: bool = True) -> None:
-        """Write the buffer (a failed write is retried), and fsync the file if ``sync``."""
+        """Write the buffer (a failed write is retried), and fsync the file if ``sync``.
+
+        With a mapped file, only a caller holding the engine lock may flush.
+        """
         with self._buffer_lock:
-            self._write_buffer_locked()
+            if self._mapped:
+                self._drain_into_mapping()
+            else:
+                self._write_buffer_locked()
             if self._failed:
                 raise self._misconf()
         if sync:
@@ -213,17 +358,30 @@ class AppendOnlyWriter:
     def switch_file(self, file: WritableFile) -> WritableFile:
         """Flush and fsync the current file, then append to ``file``; return the old one.
 
-        The caller holds the engine lock, so no command is half-appended.
+        The caller holds the engine lock, so no command is half-appended. A
+        mapped file loses its padding (and that is fsynced) before ``file``
+        gets any, so only the last non-empty file can ever end in padding.
         """
         with self._buffer_lock:
-            self._write_buffer_locked()
+            if self._mapped:
+                self._drain_into_mapping()
+            else:
+                self._write_buffer_locked()
             if self._failed:
                 raise self._misconf()
             self._sync(None)
             with self._sync_lock:
                 old, self._file = self._file, file
+                self._close_tail()
+                self._attach(file)
                 self._db = -1
         return old
+
+    def _close_tail(self) -> None:
+        tail, self._tail = self._tail, None
+        self._map = None
+        if tail is not None:
+            tail.close(self._end)
 
     def set_fsync_mode(self, mode: str) -> None:
         """Change the fsync policy; switching away from ``no`` syncs at once."""
@@ -235,6 +393,7 @@ class AppendOnlyWriter:
             self._start_thread()
         else:
             self._stop_thread()
+        self.on_state_change()
 
     def _start_thread(self) -> None:
         if self._thread is not None:
@@ -261,7 +420,10 @@ class AppendOnlyWriter:
         eviction DELs), as Redis writes its buffer on every loop iteration.
         """
         try:
-            self.flush(sync=True)
+            if self._mapped:
+                self._sync(None)  # a disk-full backlog is the cron's (engine lock)
+            else:
+                self.flush(sync=True)
         except PersistenceError:
             pass  # logged by _sync; retried next second
         except Exception as exc:  # not an I/O error: stop rather than spin
@@ -277,12 +439,23 @@ class AppendOnlyWriter:
             stop.set()
 
     def close(self) -> None:
-        """Stop the background thread, write and fsync everything, close the file."""
+        """Stop the background thread, write and fsync everything, close the file.
+
+        A mapped file is cut to its logical length (no padding left).
+        """
         self._stop_thread()
         try:
             self.flush(sync=True)
         finally:
-            self._file.close()
+            with self._sync_lock:
+                try:
+                    self._close_tail()
+                finally:
+                    self._file.close()
+
+
+def _nothing() -> None:
+    """Do nothing (no one listens to the writer's errors)."""
 
 
 def _fsync_every_second(writer_ref: weakref.ref, stop: threading.Event) -> None:

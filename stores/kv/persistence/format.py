@@ -46,7 +46,10 @@ RECORD_END = 255  # payload: key count u64
 
 MAX_RECORD_PAYLOAD = 512 * 1024 * 1024
 
-# Append-only file: RESP arrays of bulk strings, exactly as Redis writes them.
+# Append-only file: RESP arrays of bulk strings, exactly as Redis writes them,
+# then (a file that was not closed) NUL padding. A command copied into the
+# mapped tail gets its AOF_ARRAY byte last: a NUL where a command should
+# start marks an unfinished copy.
 AOF_ARRAY = ord("*")
 AOF_BULK = ord("$")
 CRLF = b"\r\n"

@@ -18,6 +18,7 @@ from typing import BinaryIO, Protocol
 
 from stores.kv.persistence.errors import DataDirectoryLockedError, SimulatedCrash
 from stores.kv.persistence.lock import acquire_lock
+from stores.kv.persistence.mapped_tail import MappedTail
 
 _fsync = getattr(os, "fdatasync", os.fsync)
 
@@ -87,6 +88,12 @@ class _RealFile:
         self.path = path
         self._fd = os.open(path, flags, 0o644)
         self._size = os.fstat(self._fd).st_size
+        self._tail: MappedTail | None = None
+
+    def map_tail(self) -> MappedTail:
+        """Return the file's end, mapped for appending (its writer then owns the length)."""
+        self._tail = MappedTail(self.path)
+        return self._tail
 
     def write(self, data: bytes) -> None:
         written = os.write(self._fd, data)
@@ -112,6 +119,9 @@ class _RealFile:
             self._fd = -1
 
     def size(self) -> int:
+        tail = self._tail
+        if tail is not None and tail.end is not None:
+            return tail.end  # appended through the mapping, now closed
         return self._size
 
     def __del__(self) -> None:

@@ -75,12 +75,17 @@ class Persistence:
         self.config = config
         self._dir_lock: Lock | None = lock
         self._save_rules = config.save_rules
+        # The engine reads write_error before every write command: a plain
+        # attribute, recomputed whenever what it depends on changes.
+        self.write_error: str | None = None
+        self._last_bgsave_status = "ok"
         self.rewriting = False
         # Running walks (a SAVE may run during a rewrite, as in Redis); a
         # tuple replaced whole, so before_write iterates a stable snapshot.
         self._walks: tuple[CopyOnWriteWalk, ...] = ()
         self._saving = False  # a SAVE or BGSAVE is writing dump.kvs
         self._writer: AppendOnlyWriter | None = None
+        self._set_writer(None)
         self.manifest: Manifest | None = None
         self._aof_closed_size = 0  # base and finished incremental files
         self.aof_base_size = 0
@@ -91,7 +96,6 @@ class Persistence:
         self.last_save_time = int(time.time())
         self.loaded_keys = 0
         self.rdb_saves = 0
-        self.last_bgsave_status = "ok"
         self.last_bgsave_seconds = -1
         self.aof_rewrites = 0
         self.aof_rewrite_failures = 0
@@ -118,7 +122,26 @@ class Persistence:
         """Append from now on to ``file``, the last incremental file of ``manifest``."""
         self.manifest = manifest
         self._aof_closed_size = closed_size
-        self._writer = AppendOnlyWriter(file, self.config.appendfsync)
+        self._set_writer(AppendOnlyWriter(file, self.config.appendfsync))
+
+    def _set_writer(self, writer: AppendOnlyWriter | None) -> None:
+        """Make ``writer`` the AOF writer (None: the AOF is off)."""
+        self._writer = writer
+        if writer is not None:
+            writer.on_state_change = self._writer_state_changed
+        self._writer_state_changed()
+
+    def _writer_state_changed(self) -> None:
+        """Recompute what the engine reads on every command from the writer's state."""
+        self._refresh_write_error()
+        writer = self._writer
+        # The engine calls after_command once per command: let it reach the
+        # writer's own method directly, or nothing at all while the writer
+        # has nothing to do then (a mapped file under everysec or no).
+        if writer is not None and writer.needs_after_command:
+            self.after_command = writer.after_command
+        else:
+            self.after_command = _no_aof
 
     def remove_orphan_files(self) -> None:
         """Delete leftovers of interrupted jobs: temp files, AOF files not in the manifest."""
@@ -155,14 +178,17 @@ class Persistence:
             walk.before_write(db, keys)
 
     def after_command(self) -> None:
-        """Write (and with appendfsync always, fsync) before the reply is released."""
+        """Write (and with appendfsync always, fsync) before the reply is released.
+
+        Replaced per instance by the writer's own ``after_command`` (or a
+        no-op without AOF): see ``_set_writer``.
+        """
         writer = self._writer
         if writer is not None:
             writer.after_command()
 
-    @property
-    def write_error(self) -> str | None:
-        """Return the MISCONF error write commands must get now, or None.
+    def _refresh_write_error(self) -> None:
+        """Recompute ``write_error``: the MISCONF error write commands must get now, or None.
 
         Redis refuses writes while the AOF cannot be written, and while the
         last background save failed if save rules are set
@@ -170,10 +196,21 @@ class Persistence:
         """
         writer = self._writer
         if writer is not None and writer.last_write_error:
-            return f"MISCONF Errors writing to the AOF file: {writer.last_write_error}"
-        if self._save_rules and self.last_bgsave_status == "err":
-            return BGSAVE_ERROR
-        return None
+            self.write_error = f"MISCONF Errors writing to the AOF file: {writer.last_write_error}"
+        elif self._save_rules and self._last_bgsave_status == "err":
+            self.write_error = BGSAVE_ERROR
+        else:
+            self.write_error = None
+
+    @property
+    def last_bgsave_status(self) -> str:
+        """Return "ok" or "err": how the last snapshot went."""
+        return self._last_bgsave_status
+
+    @last_bgsave_status.setter
+    def last_bgsave_status(self, value: str) -> None:
+        self._last_bgsave_status = value
+        self._refresh_write_error()
 
     # commands
 
@@ -259,6 +296,7 @@ class Persistence:
         rules = parse_save_rules(value)
         self._save_rules = rules
         self.config.save = format_save_rules(rules)
+        self._refresh_write_error()
 
     def set_appendonly(self, enabled: bool) -> None:
         """Turn the AOF on (through a rewrite, as Redis does) or off."""
@@ -275,7 +313,8 @@ class Persistence:
             return
         self._enable_on_rewrite = False
         with self.engine.lock:
-            writer, self._writer = self._writer, None
+            writer = self._writer
+            self._set_writer(None)
         if writer is not None:
             writer.close()
             self.discard_aof()
@@ -460,7 +499,7 @@ class Persistence:
                     previous.close()
                     self._aof_closed_size += previous.size()
                 elif enabling:
-                    self._writer = AppendOnlyWriter(incr_file, self.config.appendfsync)
+                    self._set_writer(AppendOnlyWriter(incr_file, self.config.appendfsync))
                     attached = True
                     self._enable_on_rewrite = False
             finally:
@@ -561,7 +600,8 @@ class Persistence:
                 self.save()
         finally:
             self._closed = True
-            writer, self._writer = self._writer, None
+            writer = self._writer
+            self._set_writer(None)
             try:
                 if writer is not None:
                     writer.close()
@@ -588,6 +628,10 @@ def _cron_loop(persistence_ref: weakref.ref, stop: threading.Event) -> None:
         except Exception:
             log.exception("persistence cron failed")
         del persistence
+
+
+def _no_aof() -> None:
+    """Do nothing: no AOF, or every command already reached the kernel."""
 
 
 def _aux() -> dict[str, str]:

@@ -53,3 +53,22 @@ def test_normalize_range():
     assert normalize_range(3, 1, 5) is None
     assert normalize_range(5, 10, 5) is None
     assert normalize_range(0, -1, 0) is None
+
+
+def test_int_or_none_fast_path_keeps_redis_strictness():
+    from stores.kv.arguments import int_or_none
+
+    assert int_or_none(b"123456789012345678") == 123456789012345678
+    assert int_or_none(b"9223372036854775807") == (1 << 63) - 1
+    assert int_or_none(b"9223372036854775808") is None
+    for raw in (b"0123", b"+5", b" 5", b"5 ", b"1_000", b"", b"-0", b"00"):
+        assert int_or_none(raw) is None, raw
+    assert int_or_none(b"0") == 0
+
+
+def test_parse_float_small_integers_are_doubles():
+    from stores.kv.arguments import parse_float
+
+    assert parse_float(b"1") == 1.0 and type(parse_float(b"1")) is float
+    assert parse_float(b"-7") == -7.0 and type(parse_float(b"10000")) is float
+    assert parse_float(b"1.5") == 1.5

@@ -134,3 +134,73 @@ def test_pipelines_dropped_without_close_do_not_leak_sessions(kv):
     del pipe
     gc.collect()
     assert len(kv.engine.sessions) <= before + 1
+
+
+class _CountingPersistence:
+    """Counts after_command calls; fails them while ``failing`` is set."""
+
+    enabled = True
+    rewriting = False
+    write_error = None
+
+    def __init__(self):
+        self.after_commands = 0
+        self.propagated = []
+        self.failing = False
+
+    def propagate(self, db, argv):
+        self.propagated.append(argv)
+
+    def before_write(self, db, keys):
+        pass
+
+    def after_command(self):
+        from stores.kv.persistence.errors import PersistenceError
+
+        self.after_commands += 1
+        if self.failing:
+            raise PersistenceError(
+                "MISCONF Errors writing to the AOF file: No space left on device"
+            )
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("transaction", [False, True])
+def test_a_pipeline_flushes_persistence_once_per_batch(transaction):
+    client = stores.kv.connect("memory:")
+    recorder = _CountingPersistence()
+    client.engine.set_persistence(recorder)
+    with client.pipeline(transaction=transaction) as pipe:
+        for i in range(10):
+            pipe.set(f"k{i}", "v")
+        pipe.incr("n")
+        assert pipe.execute() == [True] * 10 + [1]
+    assert recorder.after_commands == 1
+    assert len([argv for argv in recorder.propagated if argv[0] == b"SET"]) == 10
+    client.set("one", "more")  # a lone command still flushes itself
+    assert recorder.after_commands == 2
+    client.close()
+
+
+@pytest.mark.parametrize("transaction", [False, True])
+def test_a_pipeline_whose_flush_fails_acknowledges_nothing(transaction):
+    client = stores.kv.connect("memory:")
+    recorder = _CountingPersistence()
+    client.engine.set_persistence(recorder)
+    recorder.failing = True
+    pipe = client.pipeline(transaction=transaction)
+    pipe.set("a", "1")
+    pipe.get("a")
+    with pytest.raises(redis.ResponseError, match="MISCONF"):
+        pipe.execute()
+    if not transaction:
+        pipe.set("a", "1")
+        pipe.get("a")
+        results = pipe.execute(raise_on_error=False)
+        assert len(results) == 2
+        assert all(isinstance(r, redis.ResponseError) and "MISCONF" in str(r) for r in results)
+    recorder.failing = False
+    assert not client.session.batching and not pipe.session.batching
+    client.close()

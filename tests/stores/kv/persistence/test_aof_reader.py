@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from stores.kv.persistence.aof_reader import ParsedFile, iter_commands, replay_file
+from stores.kv.persistence.aof_reader import ParsedFile, classify_tail, iter_commands, replay_file
 from stores.kv.persistence.aof_writer import encode_command
 from stores.kv.persistence.errors import CorruptFileError, ReplayRefusedError
 from stores.kv.persistence.fs import FaultInjectingFileSystem
@@ -281,3 +281,72 @@ def test_a_zero_filled_tail_is_a_torn_write():
     replay_file(fs, "/d/a.aof", apply, last=True)
     assert len(apply.applied) == 2
     assert fs.read_bytes("/d/a.aof") == head
+
+
+def uncommitted(argv):
+    """Return a command as an interrupted mapped copy leaves it: all but its first byte."""
+    return b"\0" + encode_command(argv)[1:]
+
+
+@pytest.mark.parametrize(
+    ("tail", "kind"),
+    [
+        (b"", "padding"),
+        (b"\0" * 5000, "padding"),
+        (uncommitted([b"SET", b"k", b"v"]), "torn"),
+        (uncommitted([b"SET", b"k", b"v"]) + b"\0" * 100, "torn"),
+        (uncommitted([b"SET", b"k", b"v"])[:9] + b"\0" * 100, "torn"),
+        # the copy had reached the head and the end, not the middle
+        (
+            b"\0" + encode_command([b"SET", b"k", b"v" * 60])[1:40] + b"\0" * 20 + b"vvvv\r\n",
+            "torn",
+        ),
+        (encode_command([b"SET", b"k", b"v"])[:-4] + b"\0" * 64, "torn"),
+        (b"\0xyz", None),
+        (b"xyz\0\0", None),
+        # a whole command after an unmarked one: corruption, not a torn copy
+        (uncommitted([b"SET", b"k", b"v"]) + encode_command([b"SET", b"k2", b"v"]), None),
+        (b"\0" * 4096 + encode_command([b"SET", b"k2", b"v"]), None),
+    ],
+)
+def test_classify_tail(tail, kind):
+    assert classify_tail(tail) == kind
+
+
+def test_padding_after_the_last_command_is_cut_quietly(caplog):
+    fs = FaultInjectingFileSystem()
+    write(fs, aof_bytes() + b"\0" * 8192)
+    apply = Recorder()
+    with caplog.at_level(logging.INFO, logger="stores.kv.persistence"):
+        replay_file(fs, "/d/a.aof", apply, last=True)
+    assert len(apply.applied) == 4
+    assert fs.read_bytes("/d/a.aof") == aof_bytes()
+    assert "preallocated" in caplog.text and not any(
+        r.levelno >= logging.WARNING for r in caplog.records
+    )
+
+
+def test_an_interrupted_mapped_copy_is_cut_with_a_warning(caplog):
+    fs = FaultInjectingFileSystem()
+    write(fs, aof_bytes() + uncommitted([b"SET", b"half", b"v"]) + b"\0" * 8192)
+    apply = Recorder()
+    with caplog.at_level(logging.INFO, logger="stores.kv.persistence"):
+        replay_file(fs, "/d/a.aof", apply, last=True)
+    assert [argv for _, argv in apply.applied][-1] == [b"DEL", b"k"]
+    assert fs.read_bytes("/d/a.aof") == aof_bytes()
+    assert "partial write" in caplog.text
+
+
+def test_padding_in_an_earlier_file_is_corruption():
+    fs = FaultInjectingFileSystem()
+    write(fs, aof_bytes() + b"\0" * 100)
+    with pytest.raises(CorruptFileError):
+        replay_file(fs, "/d/a.aof", Recorder(), last=False)
+
+
+def test_a_lost_first_byte_before_more_commands_is_corruption():
+    fs = FaultInjectingFileSystem()
+    write(fs, aof_bytes(COMMANDS[:2]) + b"\0" + aof_bytes(COMMANDS[2:])[1:])
+    with pytest.raises(CorruptFileError) as info:
+        replay_file(fs, "/d/a.aof", Recorder(), last=True)
+    assert info.value.offset == len(aof_bytes(COMMANDS[:2]))

@@ -1,10 +1,11 @@
 """The AOF writer: Redis's RESP encoding, SELECT tracking and each fsync mode."""
 
+import errno
 import threading
 
 import pytest
 
-from stores.kv.persistence import aof_writer
+from stores.kv.persistence import aof_writer, mapped_tail
 from stores.kv.persistence.aof_writer import (
     AppendOnlyWriter,
     encode_command,
@@ -254,3 +255,108 @@ def test_everysec_thread_writes_what_no_reply_waited_for(mem, monkeypatch):
     mem.crash()
     mem.reboot()
     assert mem.read_bytes("/d/a.aof").endswith(encode_command([b"DEL", b"expired"]))
+
+
+def real_writer(tmp_path, mode, **kwargs):
+    fs = RealFileSystem()
+    path = tmp_path / "a.aof"
+    return AppendOnlyWriter(fs.create(str(path)), mode, **kwargs), path
+
+
+def test_a_mapped_file_has_the_command_when_append_returns(tmp_path):
+    writer, path = real_writer(tmp_path, "no")
+    assert writer._mapped
+    writer.append(0, [b"SET", b"k", b"v"])
+    expected = encode_command([b"SELECT", b"0"]) + encode_command([b"SET", b"k", b"v"])
+    data = path.read_bytes()  # another reader of the page cache: no write() was needed
+    assert data.startswith(expected) and data[len(expected) :].count(0) == len(data) - len(expected)
+    assert writer.file_size() == len(expected) and writer.buffer_length() == 0
+    writer.after_command()
+    writer.close()
+    assert path.read_bytes() == expected  # the padding is cut on close
+
+
+def test_a_mapped_file_grows_window_by_window(tmp_path, monkeypatch):
+
+    monkeypatch.setattr(mapped_tail, "WINDOW", 8192)
+    writer, path = real_writer(tmp_path, "everysec")
+    commands = [[b"SET", b"k%d" % i, b"v" * (i % 300)] for i in range(500)]
+    for argv in commands:
+        writer.append(0, argv)
+    writer.append(0, [b"SET", b"big", b"x" * 50000])  # larger than a window
+    writer.close()
+    assert path.read_bytes() == (
+        encode_command([b"SELECT", b"0"])
+        + b"".join(encode_command(argv) for argv in commands)
+        + encode_command([b"SET", b"big", b"x" * 50000])
+    )
+
+
+def test_a_mapped_file_on_a_full_disk_is_misconf_then_catches_up_in_order(tmp_path, monkeypatch):
+
+    monkeypatch.setattr(mapped_tail, "WINDOW", 4096)
+    writer, path = real_writer(tmp_path, "no")
+    writer.append(0, [b"SET", b"first", b"v"])
+    real_fallocate = mapped_tail.os.posix_fallocate
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mapped_tail.os, "posix_fallocate", full)
+    writer.append(0, [b"SET", b"big", b"x" * 5000])  # needs a bigger window: refused
+    with pytest.raises(PersistenceError, match="MISCONF.*No space"):
+        writer.after_command()
+    writer.append(1, [b"SET", b"later", b"v"])  # queued behind, never ahead
+    assert writer.last_write_error and writer.buffer_length() > 0
+    monkeypatch.setattr(mapped_tail.os, "posix_fallocate", real_fallocate)
+    writer.flush(sync=False)  # the cron's retry (engine lock held)
+    assert writer.last_write_error is None and writer.buffer_length() == 0
+    writer.after_command()
+    writer.close()
+    assert path.read_bytes() == (
+        encode_command([b"SELECT", b"0"])
+        + encode_command([b"SET", b"first", b"v"])
+        + encode_command([b"SET", b"big", b"x" * 5000])
+        + encode_command([b"SELECT", b"1"])
+        + encode_command([b"SET", b"later", b"v"])
+    )
+
+
+def test_switching_a_mapped_file_cuts_the_old_ones_padding(tmp_path):
+    fs = RealFileSystem()
+    writer, path = real_writer(tmp_path, "everysec")
+    writer.append(0, [b"SET", b"before", b"v"])
+    old = writer.switch_file(fs.create(str(tmp_path / "b.aof")))
+    old.close()
+    expected_old = encode_command([b"SELECT", b"0"]) + encode_command([b"SET", b"before", b"v"])
+    assert path.read_bytes() == expected_old and old.size() == len(expected_old)
+    writer.append(0, [b"SET", b"after", b"v"])
+    writer.close()
+    assert (tmp_path / "b.aof").read_bytes() == encode_command([b"SELECT", b"0"]) + encode_command(
+        [b"SET", b"after", b"v"]
+    )
+
+
+def test_always_fsyncs_a_mapped_file_before_the_reply(tmp_path, monkeypatch):
+
+    synced = []
+    real = mapped_tail._fsync
+    monkeypatch.setattr(mapped_tail, "_fsync", lambda fd: (synced.append(fd), real(fd)))
+    writer, _ = real_writer(tmp_path, "always")
+    writer.append(0, [b"SET", b"k", b"v"])
+    assert synced == []
+    writer.after_command()
+    assert len(synced) == 1
+    writer.after_command()  # nothing new
+    assert len(synced) == 1
+    writer.close()
+
+
+def test_mapping_can_be_turned_off(tmp_path):
+    writer, path = real_writer(tmp_path, "no", mapped=False)
+    assert not writer._mapped
+    writer.append(0, [b"SET", b"k", b"v"])
+    assert path.read_bytes() == b""
+    writer.after_command()
+    assert path.read_bytes().endswith(encode_command([b"SET", b"k", b"v"]))
+    writer.close()

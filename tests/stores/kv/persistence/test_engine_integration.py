@@ -205,3 +205,41 @@ def test_an_engine_dropped_without_close_frees_its_directory(tmp_path):
     again = connect(tmp_path, appendonly=True)  # the lock went with it
     assert again.get("kept") == b"yes"
     again.close()
+
+
+def test_after_command_is_skipped_only_while_the_mapped_file_has_nothing_to_do(
+    tmp_path, monkeypatch
+):
+    import errno
+
+    from stores.kv.persistence import hooks, mapped_tail
+
+    monkeypatch.setattr(mapped_tail, "WINDOW", 4096)
+    client = connect(tmp_path, appendonly=True, appendfsync="everysec")
+    p = client.engine.persistence
+    writer = p._writer
+    assert writer._mapped and p.after_command is hooks._no_aof
+    client.config_set("appendfsync", "always")
+    assert p.after_command == writer.after_command  # fsync before each reply
+    client.config_set("appendfsync", "everysec")
+    assert p.after_command is hooks._no_aof
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    real = mapped_tail.os.posix_fallocate
+    monkeypatch.setattr(mapped_tail.os, "posix_fallocate", full)
+    with pytest.raises(Exception, match="MISCONF"):
+        client.set("big", "x" * 10_000)  # needs a bigger window: the disk refuses
+    assert p.after_command == writer.after_command and p.write_error
+    with pytest.raises(Exception, match="MISCONF"):
+        client.set("other", "y")  # refused while the backlog waits
+    monkeypatch.setattr(mapped_tail.os, "posix_fallocate", real)
+    p.cron()  # the once-a-second retry
+    assert p.write_error is None and p.after_command is hooks._no_aof
+    client.set("after", "z")
+    client.close()
+    client = connect(tmp_path, appendonly=True)
+    assert client.get("big") == b"x" * 10_000 and client.get("after") == b"z"
+    assert client.get("other") is None
+    client.close()

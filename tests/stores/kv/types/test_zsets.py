@@ -298,3 +298,38 @@ def test_large_sorted_set_past_the_flat_limit(r):
     assert r.zpopmax("big") == [(b"m00000", 5000.0)]
     assert r.zremrangebyrank("big", 0, 99) == 100
     assert r.zcard("big") == 4850
+
+
+def test_zincrby_keeps_ranks_and_ties_in_order(r):
+    # Small increments keep a member's rank (updated in place), larger ones
+    # move it; equal scores order by member either way.
+    r.zadd("lb", {f"m{i:02d}": i for i in range(20)})
+    steps = [(5, 1), (5, 0.5), (7, 1), (0, 30), (19, -25), (3, 2), (4, 1), (10, 0)]
+    for member, amount in steps * 3:
+        r.zincrby("lb", amount, f"m{member:02d}")
+        ranked = r.zrange("lb", 0, -1, withscores=True)
+        assert ranked == sorted(ranked, key=lambda pair: (pair[1], pair[0]))
+    assert r.zrevrange("lb", 0, 2, withscores=True) == r.zrange("lb", -3, -1, withscores=True)[::-1]
+    assert r.zrank("lb", "m05") == [m for m, _ in r.zrange("lb", 0, -1, withscores=True)].index(
+        b"m05"
+    )
+
+
+def test_zincrby_new_member_and_zero(r):
+    assert r.zincrby("nz", 0, "m") == 0.0
+    assert r.zincrby("nz", 2, "n") == 2.0
+    assert r.zincrby("nz", -2, "n") == 0.0
+    assert r.zrange("nz", 0, -1, withscores=True) == [(b"m", 0.0), (b"n", 0.0)]
+
+
+def test_zrevrange_index_edges(z):
+    cases = [(0, 0), (0, 4), (0, 99), (2, 1), (5, 9), (4, 4), (-1, -1), (-99, 1), (1, -2), (-3, 99)]
+    expected_members = [b"e", b"d", b"c", b"b", b"a"]
+    for start, stop in cases:
+        members = z.zrevrange("z", start, stop)
+        size = len(expected_members)
+        lo = max(start + size if start < 0 else start, 0)
+        hi = min(stop + size if stop < 0 else stop, size - 1)
+        assert members == expected_members[lo : hi + 1], (start, stop)
+        scored = z.zrevrange("z", start, stop, withscores=True)
+        assert [m for m, _ in scored] == members
