@@ -155,6 +155,9 @@ def kv_pages():
     embedded KV_URL it is a memory-only engine of its own, bounded by
     ``KV_PAGE_CACHE_MAXMEMORY`` and evicting least recently used pages.
     """
+    handle = _handles.get("kv_pages")
+    if handle is not None:
+        return handle
     target = kv_target()
     if target.kind == "redis":
         return _cached("kv_pages", kv)
