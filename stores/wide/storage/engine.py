@@ -818,6 +818,7 @@ class StorageEngine:
             # Only rows can come from here: open it when the merge gets to its
             # clustering range, perhaps never if the limit is reached first.
             bound = reader.max_clustering if reverse else reader.min_clustering
+            last = reader.min_clustering if reverse else reader.max_clustering
             views.append(
                 PartitionView(
                     key,
@@ -828,6 +829,7 @@ class StorageEngine:
                     _lazy_rows(reader, token, key, slices, reverse, trace),
                     reader.name,
                     bound,
+                    last,
                 )
             )
         return views

@@ -15,6 +15,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .blockrows import BlockRowData
 from .blocks import read_block, unframe
 from .bloom import BloomFilter
 from .cache import BLOCKS, HEADERS, INDEX_BLOCKS, next_reader_number
@@ -179,8 +180,13 @@ class SSTableReader:
         slices: list[Slice],
         reverse: bool,
         trace: ReadTrace | None = None,
+        lazy: bool = False,
     ) -> PartitionView:
-        """Return the partition whose header block is at ``offset``."""
+        """Return the partition whose header block is at ``offset``.
+
+        ``lazy`` rows are BlockRowData (decoded on demand, for reads); the
+        default decodes every row whole (for compaction, which needs it all).
+        """
         header = HEADERS.get((self._number, offset))
         if header is None:
             header = self._parse_header(offset, size, trace)
@@ -192,7 +198,7 @@ class SSTableReader:
             deletion,
             rts,
             static,
-            self._iter_rows(blocks, slices, reverse, trace),
+            self._iter_rows(blocks, slices, reverse, trace, lazy),
             self.name,
         )
 
@@ -242,11 +248,14 @@ class SSTableReader:
         reverse: bool,
         trace: ReadTrace | None = None,
     ) -> PartitionView | None:
-        """Return the partition's data restricted to ``slices``, or None if absent."""
+        """Return the partition's data restricted to ``slices``, or None if absent.
+
+        Rows come lazily decoded (BlockRowData): this is the read path.
+        """
         found = self.find(token, partition_key)
         if found is None:
             return None
-        return self.view_at(found[0], found[1], slices, reverse, trace)
+        return self.view_at(found[0], found[1], slices, reverse, trace, True)
 
     def _block_rows(
         self,
@@ -255,6 +264,7 @@ class SSTableReader:
         high: bytes | None,
         reverse: bool,
         trace: ReadTrace | None,
+        lazy: bool,
     ) -> Iterator[RowData]:
         """Yield the block's rows with clustering in [low, high), in the read's order.
 
@@ -292,15 +302,26 @@ class SSTableReader:
                         hi = mid
                 stop = lo
             indexes = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
-            for index in indexes:
-                yield decode_row(payload, offsets[index])[0]
+            if lazy:
+                for index in indexes:
+                    at = offsets[index]
+                    length = (payload[at + 1] << 8) | payload[at + 2]
+                    yield BlockRowData(payload[at + 3 : at + 3 + length], payload, at)
+            else:
+                for index in indexes:
+                    yield decode_row(payload, offsets[index])[0]
         except CorruptionError:
             raise
         except Exception as exc:
             raise CorruptionError(self.data_path, block.offset, f"bad row block: {exc}") from None
 
     def _iter_rows(
-        self, blocks: list[RowBlock], slices: list[Slice], reverse: bool, trace: ReadTrace | None
+        self,
+        blocks: list[RowBlock],
+        slices: list[Slice],
+        reverse: bool,
+        trace: ReadTrace | None,
+        lazy: bool,
     ) -> Iterator[RowData]:
         for sl in reversed(slices) if reverse else slices:
             low, high = slice_range(sl)
@@ -312,7 +333,7 @@ class SSTableReader:
             if reverse:
                 chosen.reverse()
             for block in chosen:
-                yield from self._block_rows(block, low, high, reverse, trace)
+                yield from self._block_rows(block, low, high, reverse, trace, lazy)
 
     def iter_partitions(self) -> Iterator[PartitionView]:
         """Yield every partition, whole, in (token, key) order (for compaction)."""
