@@ -73,6 +73,7 @@ def measure(directory: str, side: str, queries: int, seconds: float) -> None:
     rng = random.Random(42)
     point_ids = [rng.randrange(loaded) for _ in range(queries)]
     users = [rng.randrange(min(wb.PARTITIONS, loaded)) for _ in range(queries)]
+    values_users = [rng.randrange(min(wb.PARTITIONS, loaded)) for _ in range(queries)]
     expected = min(20, wb.rows_per_partition(loaded))
     if side == "engine":
         engine = StorageEngine.open(directory, commitlog_sync="periodic")
@@ -88,6 +89,14 @@ def measure(directory: str, side: str, queries: int, seconds: float) -> None:
         def newest(u: int) -> None:
             result = engine.read("bench", "history", b"user-%05d" % u, limit=20)
             assert result is not None and len(result.rows) == expected
+
+        def newest_values(u: int) -> None:
+            result = engine.read("bench", "history", b"user-%05d" % u, limit=20)
+            rows = [
+                (r.clustering, r.cells["video"].value, r.cells["progress"].value)
+                for r in result.rows
+            ]
+            assert len(rows) == expected
 
     else:
         conn = wb.open_sqlite(os.path.join(directory, "bench.db"), "NORMAL")
@@ -108,11 +117,16 @@ def measure(directory: str, side: str, queries: int, seconds: float) -> None:
             ).fetchall()
             assert len(rows) == expected
 
+        newest_values = newest
     for fn, keys in ((point, point_ids), (newest, users)):
         for key in keys[:200]:
             fn(key)
     out = {"side": side, "rows": loaded, "load": os.getloadavg()[0]}
-    for name, fn, keys in (("point", point, point_ids), ("newest20", newest, users)):
+    for name, fn, keys in (
+        ("point", point, point_ids),
+        ("newest20", newest, users),
+        ("newest20_values", newest_values, values_users),
+    ):
         p50, p99, n = wb.measure(fn, keys, seconds)
         out[name] = {"p50_us": round(p50, 1), "p99_us": round(p99, 1), "n": n}
     print(json.dumps(out))

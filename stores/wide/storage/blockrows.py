@@ -32,20 +32,22 @@ class BlockRowData(RowData):
     deletion covers the row.
     """
 
+    # ``_full`` stays unset until the row is decoded whole: one assignment
+    # less per row read, and most rows a read touches are never decoded whole.
     __slots__ = ("_buf", "_pos", "_full")
 
     def __init__(self, clustering: bytes, buf: bytes, pos: int) -> None:
         self.clustering = clustering
         self._buf = buf
         self._pos = pos
-        self._full = None
 
     def decoded(self) -> RowData:
         """Return the row decoded whole (decoded once, then kept)."""
-        full = self._full
-        if full is None:
+        try:
+            return self._full
+        except AttributeError:
             full = self._full = decode_row(self._buf, self._pos)[0]
-        return full
+            return full
 
     @property
     def plain(self) -> bool:  # type: ignore[override]
@@ -76,7 +78,7 @@ class BlockRowData(RowData):
 
     __hash__ = None  # type: ignore[assignment]
 
-    def live(self, now: int, columns: frozenset[str] | None) -> Row | None | bool:
+    def live(self, now: int, columns: frozenset[str] | None) -> Row | bool:
         """Return the row's live form if no deletion outside the row covers it.
 
         Return False when the row cannot be judged from its flags and marker
@@ -88,11 +90,10 @@ class BlockRowData(RowData):
         flags = buf[pos]
         if flags & _NOT_FAST or not flags & ROW_LIVENESS:
             return False
-        at = pos + 3 + len(self.clustering)
-        marker = _unpack_liveness(buf, at)
+        marker = _unpack_liveness(buf, pos + 3 + len(self.clustering))
         if marker[1] and now >= marker[2]:
             return False
-        return LazyRow(self.clustering, buf, self._pos, at, marker, now, columns)
+        return LazyRow(self, marker, now, columns)
 
 
 class LazyRow(Row):
@@ -103,64 +104,64 @@ class LazyRow(Row):
     may be replaced by assignment as on any Row.
     """
 
-    __slots__ = ("_buf", "_row_pos", "_at", "_marker", "_now", "_columns", "_cells", "_complex")
+    # ``_cells`` and ``_complex`` stay unset until decoded (see BlockRowData).
+    __slots__ = ("_source", "_marker", "_now", "_columns", "_cells", "_complex")
 
     def __init__(
         self,
-        clustering: bytes,
-        buf: bytes,
-        row_pos: int,
-        at: int,
+        source: BlockRowData,
         marker: tuple[int, int, int],
         now: int,
         columns: frozenset[str] | None,
     ) -> None:
-        self.clustering = clustering
-        self._buf = buf
-        self._row_pos = row_pos
-        self._at = at
+        self.clustering = source.clustering
+        self._source = source
         self._marker = marker
         self._now = now
         self._columns = columns
-        self._cells = None
-        self._complex = None
 
     def _decode(self) -> None:
-        # Cells start right after the 20-byte marker (no row deletion here).
-        cells, has_complex = decode_live_cells(self._buf, self._at + 20, self._now, self._columns)
+        source = self._source
+        # The cells follow the flags, the clustering (u16 length) and the 20-byte marker.
+        at = source._pos + 23 + len(self.clustering)
+        cells, has_complex = decode_live_cells(source._buf, at, self._now, self._columns)
         if has_complex:
             from .merge import live_row  # merge imports this module
 
-            full = live_row(decode_row(self._buf, self._row_pos)[0], None, self._now, self._columns)
+            full = live_row(source.decoded(), None, self._now, self._columns)
             cells, complex_cells = full.cells, full.complex_cells
         else:
             complex_cells = {}
-        if self._cells is None:
+        if not hasattr(self, "_cells"):
             self._cells = cells
-        if self._complex is None:
+        if not hasattr(self, "_complex"):
             self._complex = complex_cells
 
     @property
     def cells(self) -> dict[str, Cell]:  # type: ignore[override]
-        if self._cells is None:
+        try:
+            return self._cells
+        except AttributeError:
             self._decode()
-        return self._cells
+            return self._cells
 
     @cells.setter
     def cells(self, value: dict[str, Cell]) -> None:
-        if self._complex is None:
+        if not hasattr(self, "_complex"):
             self._decode()
         self._cells = value
 
     @property
     def complex_cells(self) -> dict[str, list[tuple[bytes, Cell]]]:  # type: ignore[override]
-        if self._complex is None:
+        try:
+            return self._complex
+        except AttributeError:
             self._decode()
-        return self._complex
+            return self._complex
 
     @complex_cells.setter
     def complex_cells(self, value: dict[str, list[tuple[bytes, Cell]]]) -> None:
-        if self._cells is None:
+        if not hasattr(self, "_cells"):
             self._decode()
         self._complex = value
 

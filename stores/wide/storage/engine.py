@@ -1228,6 +1228,11 @@ def _open_view(
     trace: ReadTrace | None,
 ) -> PartitionView | None:
     """Return the partition's view in ``reader``, or None (noted on the trace) if it has none."""
+    view = reader.cached_view(key, slices, reverse, trace)
+    if view is not None:
+        if trace is not None:
+            trace.sstables_consulted.append(reader.name)
+        return view
     if not reader.may_contain(key):
         if trace is not None:
             trace.skip(reader.name, "bloom filter")

@@ -13,12 +13,11 @@ import bisect
 import json
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 from .blockrows import BlockRowData
 from .blocks import read_block, unframe
 from .bloom import BloomFilter
-from .cache import BLOCKS, HEADERS, INDEX_BLOCKS, next_reader_number
+from .cache import BLOCKS, HEADERS, INDEX_BLOCKS, KEYS, next_reader_number
 from .codec import decode_deletion, decode_range_tombstone, decode_row
 from .errors import CorruptionError
 from .format import I64, INDEX_ENTRY_HEAD, INDEX_ENTRY_TAIL, ROW_INDEX_TAIL, U16, U32
@@ -28,14 +27,10 @@ from .partition import PartitionView, RowData
 from .read import ReadTrace
 from .sstable_writer import component_path
 
-
-@dataclass(frozen=True, slots=True)
-class RowBlock:
-    first: bytes
-    last: bytes
-    offset: int
-    size: int
-    rows: int
+# A row index entry: (first clustering, last clustering, block offset, block
+# size). Plain tuples: a partition header holds one per row block, and a cold
+# read parses the whole header.
+RowBlock = tuple[bytes, bytes, int, int]
 
 
 def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
@@ -187,10 +182,23 @@ class SSTableReader:
         ``lazy`` rows are BlockRowData (decoded on demand, for reads); the
         default decodes every row whole (for compaction, which needs it all).
         """
+        return self._view(self._header(offset, size, trace), slices, reverse, trace, lazy)
+
+    def _header(self, offset: int, size: int, trace: ReadTrace | None) -> tuple:
         header = HEADERS.get((self._number, offset))
         if header is None:
             header = self._parse_header(offset, size, trace)
             HEADERS.put((self._number, offset), header)
+        return header
+
+    def _view(
+        self,
+        header: tuple,
+        slices: list[Slice],
+        reverse: bool,
+        trace: ReadTrace | None,
+        lazy: bool,
+    ) -> PartitionView:
         key, token, deletion, rts, static, blocks = header
         return PartitionView(
             key,
@@ -226,6 +234,8 @@ class SSTableReader:
             (count,) = U32.unpack_from(head, pos)
             pos += 4
             blocks = []
+            unpack_tail = ROW_INDEX_TAIL.unpack_from
+            tail_size = ROW_INDEX_TAIL.size
             for _ in range(count):
                 (length,) = U16.unpack_from(head, pos)
                 first = head[pos + 2 : pos + 2 + length]
@@ -233,9 +243,9 @@ class SSTableReader:
                 (length,) = U16.unpack_from(head, pos)
                 last = head[pos + 2 : pos + 2 + length]
                 pos += 2 + length
-                block_offset, block_size, rows = ROW_INDEX_TAIL.unpack_from(head, pos)
-                pos += ROW_INDEX_TAIL.size
-                blocks.append(RowBlock(first, last, block_offset, block_size, rows))
+                block_offset, block_size, _rows = unpack_tail(head, pos)
+                pos += tail_size
+                blocks.append((first, last, block_offset, block_size))
         except Exception as exc:  # a verified block that does not parse is still corrupt
             raise CorruptionError(self.data_path, offset, f"bad partition header: {exc}") from None
         return key, token, deletion, rts, static, blocks
@@ -252,10 +262,31 @@ class SSTableReader:
 
         Rows come lazily decoded (BlockRowData): this is the read path.
         """
-        found = self.find(token, partition_key)
-        if found is None:
+        header = KEYS.get((self._number, partition_key))
+        if header is None:
+            found = self.find(token, partition_key)
+            if found is None:
+                return None
+            header = self._header(found[0], found[1], trace)
+            KEYS.put((self._number, partition_key), header)
+        return self._view(header, slices, reverse, trace, True)
+
+    def cached_view(
+        self,
+        partition_key: bytes,
+        slices: list[Slice],
+        reverse: bool,
+        trace: ReadTrace | None = None,
+    ) -> PartitionView | None:
+        """Return the partition's view if the key cache knows it, else None.
+
+        A key cache hit proves the partition is here: the caller may skip
+        the bloom filter (None says nothing either way).
+        """
+        header = KEYS.get((self._number, partition_key))
+        if header is None:
             return None
-        return self.view_at(found[0], found[1], slices, reverse, trace, True)
+        return self._view(header, slices, reverse, trace, True)
 
     def _block_rows(
         self,
@@ -271,7 +302,7 @@ class SSTableReader:
         The row offsets at the head of the block allow a binary search on
         clustering keys, so only the rows returned are decoded.
         """
-        payload = self._read_data(block.offset, block.size, trace)
+        payload = self._read_data(block[2], block[3], trace)
         try:
             (count,) = U32.unpack_from(payload, 0)
             offsets = struct.unpack_from(f">{count}I", payload, 4)
@@ -313,7 +344,7 @@ class SSTableReader:
         except CorruptionError:
             raise
         except Exception as exc:
-            raise CorruptionError(self.data_path, block.offset, f"bad row block: {exc}") from None
+            raise CorruptionError(self.data_path, block[2], f"bad row block: {exc}") from None
 
     def _iter_rows(
         self,
@@ -326,9 +357,7 @@ class SSTableReader:
         for sl in reversed(slices) if reverse else slices:
             low, high = slice_range(sl)
             chosen = [
-                b
-                for b in blocks
-                if (high is None or b.first < high) and (low is None or b.last >= low)
+                b for b in blocks if (high is None or b[0] < high) and (low is None or b[1] >= low)
             ]
             if reverse:
                 chosen.reverse()
