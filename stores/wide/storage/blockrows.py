@@ -32,22 +32,20 @@ class BlockRowData(RowData):
     deletion covers the row.
     """
 
-    # ``_full`` stays unset until the row is decoded whole: one assignment
-    # less per row read, and most rows a read touches are never decoded whole.
     __slots__ = ("_buf", "_pos", "_full")
 
     def __init__(self, clustering: bytes, buf: bytes, pos: int) -> None:
         self.clustering = clustering
         self._buf = buf
         self._pos = pos
+        self._full = None
 
     def decoded(self) -> RowData:
         """Return the row decoded whole (decoded once, then kept)."""
-        try:
-            return self._full
-        except AttributeError:
+        full = self._full
+        if full is None:
             full = self._full = decode_row(self._buf, self._pos)[0]
-            return full
+        return full
 
     @property
     def plain(self) -> bool:  # type: ignore[override]
@@ -104,7 +102,8 @@ class LazyRow(Row):
     may be replaced by assignment as on any Row.
     """
 
-    # ``_cells`` and ``_complex`` stay unset until decoded (see BlockRowData).
+    # ``_cells`` and ``_complex`` are None until decoded. (Left unset, a first
+    # access would cost a raised AttributeError: dearer than the assignment.)
     __slots__ = ("_source", "_marker", "_now", "_columns", "_cells", "_complex")
 
     def __init__(
@@ -119,6 +118,8 @@ class LazyRow(Row):
         self._marker = marker
         self._now = now
         self._columns = columns
+        self._cells = None
+        self._complex = None
 
     def _decode(self) -> None:
         source = self._source
@@ -132,36 +133,36 @@ class LazyRow(Row):
             cells, complex_cells = full.cells, full.complex_cells
         else:
             complex_cells = {}
-        if not hasattr(self, "_cells"):
+        if self._cells is None:
             self._cells = cells
-        if not hasattr(self, "_complex"):
+        if self._complex is None:
             self._complex = complex_cells
 
     @property
     def cells(self) -> dict[str, Cell]:  # type: ignore[override]
-        try:
-            return self._cells
-        except AttributeError:
+        cells = self._cells
+        if cells is None:
             self._decode()
-            return self._cells
+            cells = self._cells
+        return cells
 
     @cells.setter
     def cells(self, value: dict[str, Cell]) -> None:
-        if not hasattr(self, "_complex"):
+        if self._complex is None:
             self._decode()
         self._cells = value
 
     @property
     def complex_cells(self) -> dict[str, list[tuple[bytes, Cell]]]:  # type: ignore[override]
-        try:
-            return self._complex
-        except AttributeError:
+        complex_cells = self._complex
+        if complex_cells is None:
             self._decode()
-            return self._complex
+            complex_cells = self._complex
+        return complex_cells
 
     @complex_cells.setter
     def complex_cells(self, value: dict[str, list[tuple[bytes, Cell]]]) -> None:
-        if not hasattr(self, "_cells"):
+        if self._cells is None:
             self._decode()
         self._complex = value
 

@@ -356,11 +356,16 @@ class SSTableReader:
     ) -> Iterator[RowData]:
         for sl in reversed(slices) if reverse else slices:
             low, high = slice_range(sl)
-            chosen = [
-                b for b in blocks if (high is None or b[0] < high) and (low is None or b[1] >= low)
-            ]
-            if reverse:
-                chosen.reverse()
+            if low is None and high is None:
+                chosen = blocks[::-1] if reverse else blocks
+            else:
+                chosen = [
+                    b
+                    for b in blocks
+                    if (high is None or b[0] < high) and (low is None or b[1] >= low)
+                ]
+                if reverse:
+                    chosen.reverse()
             for block in chosen:
                 yield from self._block_rows(block, low, high, reverse, trace, lazy)
 

@@ -62,7 +62,7 @@ def test_live_marker_makes_a_lazy_row_and_cells_wait_until_asked():
     )
     row = live_row(block_row(update), None, 99, None)
     assert isinstance(row, LazyRow)
-    assert not hasattr(row, "_cells")
+    assert row._cells is None
     assert row.cells == {"a": Cell(b"1", ts), "c": Cell(b"3", ts, 60, 100)}
     assert row.liveness == LivenessInfo(ts)
     # At 100 the TTL cell has expired: gone, while the row stays (its marker is live).
