@@ -288,16 +288,10 @@ class SSTableReader:
             return None
         return self._view(header, slices, reverse, trace, True)
 
-    def _block_rows(
-        self,
-        block: RowBlock,
-        low: bytes | None,
-        high: bytes | None,
-        reverse: bool,
-        trace: ReadTrace | None,
-        lazy: bool,
-    ) -> Iterator[RowData]:
-        """Yield the block's rows with clustering in [low, high), in the read's order.
+    def _block_span(
+        self, block: RowBlock, low: bytes | None, high: bytes | None, trace: ReadTrace | None
+    ) -> tuple[bytes, tuple[int, ...], int, int]:
+        """Return the block's payload, row offsets, and the index range of rows in [low, high).
 
         The row offsets at the head of the block allow a binary search on
         clustering keys, so only the rows returned are decoded.
@@ -332,19 +326,9 @@ class SSTableReader:
                     else:
                         hi = mid
                 stop = lo
-            indexes = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
-            if lazy:
-                for index in indexes:
-                    at = offsets[index]
-                    length = (payload[at + 1] << 8) | payload[at + 2]
-                    yield BlockRowData(payload[at + 3 : at + 3 + length], payload, at)
-            else:
-                for index in indexes:
-                    yield decode_row(payload, offsets[index])[0]
-        except CorruptionError:
-            raise
         except Exception as exc:
             raise CorruptionError(self.data_path, block[2], f"bad row block: {exc}") from None
+        return payload, offsets, start, stop
 
     def _iter_rows(
         self,
@@ -354,6 +338,11 @@ class SSTableReader:
         trace: ReadTrace | None,
         lazy: bool,
     ) -> Iterator[RowData]:
+        """Yield the rows of ``blocks`` inside ``slices``, in the read's order.
+
+        One generator for every block (rows are the hot loop of a read: a
+        nested generator per block would cost a frame switch per row).
+        """
         for sl in reversed(slices) if reverse else slices:
             low, high = slice_range(sl)
             if low is None and high is None:
@@ -367,7 +356,21 @@ class SSTableReader:
                 if reverse:
                     chosen.reverse()
             for block in chosen:
-                yield from self._block_rows(block, low, high, reverse, trace, lazy)
+                payload, offsets, start, stop = self._block_span(block, low, high, trace)
+                indexes = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
+                try:
+                    if lazy:
+                        for index in indexes:
+                            at = offsets[index]
+                            length = (payload[at + 1] << 8) | payload[at + 2]
+                            yield BlockRowData(payload[at + 3 : at + 3 + length], payload, at)
+                    else:
+                        for index in indexes:
+                            yield decode_row(payload, offsets[index])[0]
+                except Exception as exc:
+                    raise CorruptionError(
+                        self.data_path, block[2], f"bad row block: {exc}"
+                    ) from None
 
     def iter_partitions(self) -> Iterator[PartitionView]:
         """Yield every partition, whole, in (token, key) order (for compaction)."""
