@@ -123,6 +123,8 @@ class LazyRow(Row):
 
     def _decode(self) -> None:
         source = self._source
+        if source is None:  # decoded before, then a part was replaced
+            return
         # The cells follow the flags, the clustering (u16 length) and the 20-byte marker.
         at = source._pos + 23 + len(self.clustering)
         cells, has_complex = decode_live_cells(source._buf, at, self._now, self._columns)
@@ -137,6 +139,9 @@ class LazyRow(Row):
             self._cells = cells
         if self._complex is None:
             self._complex = complex_cells
+        # Decoded: let go of the block, so a row kept by the caller does not
+        # keep its 4 KiB block alive.
+        self._source = None
 
     @property
     def cells(self) -> dict[str, Cell]:  # type: ignore[override]

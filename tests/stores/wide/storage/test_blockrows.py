@@ -64,6 +64,8 @@ def test_live_marker_makes_a_lazy_row_and_cells_wait_until_asked():
     assert isinstance(row, LazyRow)
     assert row._cells is None
     assert row.cells == {"a": Cell(b"1", ts), "c": Cell(b"3", ts, 60, 100)}
+    assert row._source is None  # decoded: the block is no longer held
+    assert row.complex_cells == {}
     assert row.liveness == LivenessInfo(ts)
     # At 100 the TTL cell has expired: gone, while the row stays (its marker is live).
     assert live_row(block_row(update), None, 100, None).cells == {"a": Cell(b"1", ts)}
