@@ -35,14 +35,18 @@ class LRUCache:
         self.misses = 0
 
     def get(self, key: Any) -> Any:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is None:
-                self.misses += 1
-                return None
+        # No lock: each OrderedDict call is atomic under the GIL, and an
+        # entry evicted between the two calls costs only its recency.
+        value = self._entries.get(key)
+        if value is None:
+            self.misses += 1
+            return None
+        try:
             self._entries.move_to_end(key)
-            self.hits += 1
-            return value
+        except KeyError:
+            pass
+        self.hits += 1
+        return value
 
     def put(self, key: Any, value: Any) -> None:
         with self._lock:
@@ -65,11 +69,13 @@ class BlockCache:
         self._lock = threading.Lock()
 
     def get(self, key: Any) -> bytes | None:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
+        value = self._entries.get(key)
+        if value is not None:
+            try:
                 self._entries.move_to_end(key)
-            return value
+            except KeyError:  # evicted meanwhile (see LRUCache.get)
+                pass
+        return value
 
     def put(self, key: Any, value: bytes) -> None:
         if len(value) > self.capacity // 8:
@@ -86,5 +92,9 @@ class BlockCache:
 
 
 HEADERS = LRUCache(50_000)
+# Cassandra's key cache: (reader number, partition key) -> parsed header, so a
+# hot partition skips the bloom filter, the summary and the index block.
+# Holds the same header objects as HEADERS, so it adds little memory.
+KEYS = LRUCache(50_000)
 BLOCKS = BlockCache(64 * 1024 * 1024)
 INDEX_BLOCKS = LRUCache(2_048)

@@ -269,6 +269,54 @@ def decode_row(buf: bytes, pos: int) -> tuple[RowData, int]:
     return RowData(clustering, liveness, deletion, cells, complex_deletions, complex_cells), pos
 
 
+def decode_live_cells(
+    buf: bytes, pos: int, now: int, columns: frozenset[str] | None
+) -> tuple[dict[str, Cell], bool]:
+    """Decode the simple cells at ``pos`` (their count) keeping those live at ``now``.
+
+    Keep only names in ``columns`` unless it is None. Return the cells and
+    whether the row goes on with complex columns (left undecoded here). The
+    live-cell rule is ``merge.live_row``'s for a row no deletion covers.
+    """
+    count = (buf[pos] << 8) | buf[pos + 1]
+    pos += 2
+    cells = {}
+    names = _NAMES
+    for _ in range(count):
+        length = buf[pos]
+        raw = buf[pos + 1 : pos + 1 + length]
+        name = names.get(raw) or _name(raw)
+        pos += 1 + length
+        cell_flags = buf[pos]
+        if cell_flags == 0:
+            _, timestamp, length = _unpack_plain_cell(buf, pos)
+            pos += 13
+            if columns is None or name in columns:
+                cells[name] = Cell(buf[pos : pos + length], timestamp)
+            pos += length
+            continue
+        _, timestamp = _unpack_cell_head(buf, pos)
+        pos += 9
+        ttl = 0
+        ldt = NO_DELETION
+        if cell_flags & CELL_TTL:
+            (ttl,) = _unpack_u32(buf, pos)
+            pos += 4
+        if cell_flags & CELL_DELETION_TIME:
+            (ldt,) = _unpack_i64(buf, pos)
+            pos += 8
+        if cell_flags & CELL_TOMBSTONE:
+            continue
+        (length,) = _unpack_u32(buf, pos)
+        start = pos + 4
+        pos = start + length
+        if ttl and now >= ldt:
+            continue
+        if columns is None or name in columns:
+            cells[name] = Cell(buf[start:pos], timestamp, ttl, ldt)
+    return cells, bool(buf[pos] or buf[pos + 1])
+
+
 def encode_range_tombstone(rt: RangeTombstone, out: list) -> None:
     flags = 0
     if rt.start is not None:

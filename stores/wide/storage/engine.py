@@ -839,6 +839,7 @@ class StorageEngine:
             # Only rows can come from here: open it when the merge gets to its
             # clustering range, perhaps never if the limit is reached first.
             bound = reader.max_clustering if reverse else reader.min_clustering
+            last = reader.min_clustering if reverse else reader.max_clustering
             views.append(
                 PartitionView(
                     key,
@@ -849,6 +850,7 @@ class StorageEngine:
                     _lazy_rows(reader, token, key, slices, reverse, trace),
                     reader.name,
                     bound,
+                    last,
                 )
             )
         return views
@@ -1247,6 +1249,11 @@ def _open_view(
     trace: ReadTrace | None,
 ) -> PartitionView | None:
     """Return the partition's view in ``reader``, or None (noted on the trace) if it has none."""
+    view = reader.cached_view(key, slices, reverse, trace)
+    if view is not None:
+        if trace is not None:
+            trace.sstables_consulted.append(reader.name)
+        return view
     if not reader.may_contain(key):
         if trace is not None:
             trace.skip(reader.name, "bloom filter")

@@ -13,7 +13,9 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 
+from .blockrows import BlockRowData
 from .cells import Cell, DeletionTime, expired_as_tombstone, max_deletion
 from .mutation import RangeTombstone
 from .partition import PartitionView, RowData, merge_rows
@@ -82,6 +84,28 @@ def iter_merged_rows(
         yield pending
 
 
+def chain_disjoint(views: list[PartitionView], reverse: bool) -> Iterator[RowData] | None:
+    """Return the views' rows one source after another, or None if they may overlap.
+
+    Sources whose clustering ranges (``bound`` to ``last``) are disjoint
+    need no merge: sorted by range they can be read end to end, each
+    started only when the one before is exhausted (a time series' newest
+    SSTable holds only its newest rows, so a LIMIT read stops inside it).
+    """
+    ranges = []
+    for view in views:
+        if view.bound is None or view.last is None:
+            return None
+        ranges.append((view.bound, view.last, view.rows))
+    ranges.sort(key=lambda r: r[0], reverse=reverse)
+    previous = None
+    for bound, last, _rows in ranges:
+        if previous is not None and (bound >= previous if reverse else bound <= previous):
+            return None
+        previous = last
+    return chain.from_iterable(rows for _bound, _last, rows in ranges)
+
+
 def covering_deletion(
     clustering: bytes, base: DeletionTime | None, range_tombstones: list[RangeTombstone]
 ) -> DeletionTime | None:
@@ -113,6 +137,12 @@ def live_row(
     row: RowData, deletion: DeletionTime | None, now: int, columns: frozenset[str] | None
 ) -> Row | None:
     """Return the live part of ``row`` under ``deletion``, or None if nothing is live."""
+    if type(row) is BlockRowData:
+        if deletion is None:
+            result = row.live(now, columns)
+            if result is not False:
+                return result
+        row = row.decoded()
     if row.plain and deletion is None and columns is None:
         # Decoded without a tombstone or TTL cell: every cell is live.
         liveness = row.liveness
@@ -220,7 +250,25 @@ def read_partition(
         if len(views) == 1:
             rows_in = first.rows
         else:
-            rows_in = iter_merged_rows([v.rows for v in views], reverse, [v.bound for v in views])
+            rows_in = chain_disjoint(views, reverse)
+            if rows_in is None:
+                rows_in = iter_merged_rows(
+                    [v.rows for v in views], reverse, [v.bound for v in views]
+                )
+        if trace is None and partition_deletion is None and not range_tombstones:
+            # Nothing outside the rows can delete them: the common case, kept tight.
+            for row in rows_in:
+                if type(row) is BlockRowData:
+                    result = row.live(now, columns)
+                    if result is False:
+                        result = live_row(row.decoded(), None, now, columns)
+                else:
+                    result = live_row(row, None, now, columns)
+                if result is not None:
+                    rows.append(result)
+                    if limit is not None and len(rows) >= limit:
+                        break
+            rows_in = ()
         for row in rows_in:
             if trace is not None:
                 _count(row, trace)

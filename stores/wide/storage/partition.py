@@ -158,6 +158,7 @@ class PartitionView:
     rows: Iterator[RowData]
     source: str = "memtable"
     bound: bytes | None = None  # set: ``rows`` is not started until the merge reaches it
+    last: bytes | None = None  # set with ``bound``: no row of ``rows`` comes after it
 
 
 @dataclass(slots=True)

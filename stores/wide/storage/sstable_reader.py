@@ -13,11 +13,11 @@ import bisect
 import json
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from .blockrows import BlockRowData
 from .blocks import read_block, unframe
 from .bloom import BloomFilter
-from .cache import BLOCKS, HEADERS, INDEX_BLOCKS, next_reader_number
+from .cache import BLOCKS, HEADERS, INDEX_BLOCKS, KEYS, next_reader_number
 from .codec import decode_deletion, decode_range_tombstone, decode_row
 from .errors import CorruptionError
 from .format import I64, INDEX_ENTRY_HEAD, INDEX_ENTRY_TAIL, ROW_INDEX_TAIL, U16, U32
@@ -27,14 +27,10 @@ from .partition import PartitionView, RowData
 from .read import ReadTrace
 from .sstable_writer import component_path
 
-
-@dataclass(frozen=True, slots=True)
-class RowBlock:
-    first: bytes
-    last: bytes
-    offset: int
-    size: int
-    rows: int
+# A row index entry: (first clustering, last clustering, block offset, block
+# size). Plain tuples: a partition header holds one per row block, and a cold
+# read parses the whole header.
+RowBlock = tuple[bytes, bytes, int, int]
 
 
 def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
@@ -179,12 +175,30 @@ class SSTableReader:
         slices: list[Slice],
         reverse: bool,
         trace: ReadTrace | None = None,
+        lazy: bool = False,
     ) -> PartitionView:
-        """Return the partition whose header block is at ``offset``."""
+        """Return the partition whose header block is at ``offset``.
+
+        ``lazy`` rows are BlockRowData (decoded on demand, for reads); the
+        default decodes every row whole (for compaction, which needs it all).
+        """
+        return self._view(self._header(offset, size, trace), slices, reverse, trace, lazy)
+
+    def _header(self, offset: int, size: int, trace: ReadTrace | None) -> tuple:
         header = HEADERS.get((self._number, offset))
         if header is None:
             header = self._parse_header(offset, size, trace)
             HEADERS.put((self._number, offset), header)
+        return header
+
+    def _view(
+        self,
+        header: tuple,
+        slices: list[Slice],
+        reverse: bool,
+        trace: ReadTrace | None,
+        lazy: bool,
+    ) -> PartitionView:
         key, token, deletion, rts, static, blocks = header
         return PartitionView(
             key,
@@ -192,7 +206,7 @@ class SSTableReader:
             deletion,
             rts,
             static,
-            self._iter_rows(blocks, slices, reverse, trace),
+            self._iter_rows(blocks, slices, reverse, trace, lazy),
             self.name,
         )
 
@@ -220,6 +234,8 @@ class SSTableReader:
             (count,) = U32.unpack_from(head, pos)
             pos += 4
             blocks = []
+            unpack_tail = ROW_INDEX_TAIL.unpack_from
+            tail_size = ROW_INDEX_TAIL.size
             for _ in range(count):
                 (length,) = U16.unpack_from(head, pos)
                 first = head[pos + 2 : pos + 2 + length]
@@ -227,9 +243,9 @@ class SSTableReader:
                 (length,) = U16.unpack_from(head, pos)
                 last = head[pos + 2 : pos + 2 + length]
                 pos += 2 + length
-                block_offset, block_size, rows = ROW_INDEX_TAIL.unpack_from(head, pos)
-                pos += ROW_INDEX_TAIL.size
-                blocks.append(RowBlock(first, last, block_offset, block_size, rows))
+                block_offset, block_size, _rows = unpack_tail(head, pos)
+                pos += tail_size
+                blocks.append((first, last, block_offset, block_size))
         except Exception as exc:  # a verified block that does not parse is still corrupt
             raise CorruptionError(self.data_path, offset, f"bad partition header: {exc}") from None
         return key, token, deletion, rts, static, blocks
@@ -242,26 +258,45 @@ class SSTableReader:
         reverse: bool,
         trace: ReadTrace | None = None,
     ) -> PartitionView | None:
-        """Return the partition's data restricted to ``slices``, or None if absent."""
-        found = self.find(token, partition_key)
-        if found is None:
-            return None
-        return self.view_at(found[0], found[1], slices, reverse, trace)
+        """Return the partition's data restricted to ``slices``, or None if absent.
 
-    def _block_rows(
+        Rows come lazily decoded (BlockRowData): this is the read path.
+        """
+        header = KEYS.get((self._number, partition_key))
+        if header is None:
+            found = self.find(token, partition_key)
+            if found is None:
+                return None
+            header = self._header(found[0], found[1], trace)
+            KEYS.put((self._number, partition_key), header)
+        return self._view(header, slices, reverse, trace, True)
+
+    def cached_view(
         self,
-        block: RowBlock,
-        low: bytes | None,
-        high: bytes | None,
+        partition_key: bytes,
+        slices: list[Slice],
         reverse: bool,
-        trace: ReadTrace | None,
-    ) -> Iterator[RowData]:
-        """Yield the block's rows with clustering in [low, high), in the read's order.
+        trace: ReadTrace | None = None,
+    ) -> PartitionView | None:
+        """Return the partition's view if the key cache knows it, else None.
+
+        A key cache hit proves the partition is here: the caller may skip
+        the bloom filter (None says nothing either way).
+        """
+        header = KEYS.get((self._number, partition_key))
+        if header is None:
+            return None
+        return self._view(header, slices, reverse, trace, True)
+
+    def _block_span(
+        self, block: RowBlock, low: bytes | None, high: bytes | None, trace: ReadTrace | None
+    ) -> tuple[bytes, tuple[int, ...], int, int]:
+        """Return the block's payload, row offsets, and the index range of rows in [low, high).
 
         The row offsets at the head of the block allow a binary search on
         clustering keys, so only the rows returned are decoded.
         """
-        payload = self._read_data(block.offset, block.size, trace)
+        payload = self._read_data(block[2], block[3], trace)
         try:
             (count,) = U32.unpack_from(payload, 0)
             offsets = struct.unpack_from(f">{count}I", payload, 4)
@@ -291,28 +326,51 @@ class SSTableReader:
                     else:
                         hi = mid
                 stop = lo
-            indexes = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
-            for index in indexes:
-                yield decode_row(payload, offsets[index])[0]
-        except CorruptionError:
-            raise
         except Exception as exc:
-            raise CorruptionError(self.data_path, block.offset, f"bad row block: {exc}") from None
+            raise CorruptionError(self.data_path, block[2], f"bad row block: {exc}") from None
+        return payload, offsets, start, stop
 
     def _iter_rows(
-        self, blocks: list[RowBlock], slices: list[Slice], reverse: bool, trace: ReadTrace | None
+        self,
+        blocks: list[RowBlock],
+        slices: list[Slice],
+        reverse: bool,
+        trace: ReadTrace | None,
+        lazy: bool,
     ) -> Iterator[RowData]:
+        """Yield the rows of ``blocks`` inside ``slices``, in the read's order.
+
+        One generator for every block (rows are the hot loop of a read: a
+        nested generator per block would cost a frame switch per row).
+        """
         for sl in reversed(slices) if reverse else slices:
             low, high = slice_range(sl)
-            chosen = [
-                b
-                for b in blocks
-                if (high is None or b.first < high) and (low is None or b.last >= low)
-            ]
-            if reverse:
-                chosen.reverse()
+            if low is None and high is None:
+                chosen = blocks[::-1] if reverse else blocks
+            else:
+                chosen = [
+                    b
+                    for b in blocks
+                    if (high is None or b[0] < high) and (low is None or b[1] >= low)
+                ]
+                if reverse:
+                    chosen.reverse()
             for block in chosen:
-                yield from self._block_rows(block, low, high, reverse, trace)
+                payload, offsets, start, stop = self._block_span(block, low, high, trace)
+                indexes = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
+                try:
+                    if lazy:
+                        for index in indexes:
+                            at = offsets[index]
+                            length = (payload[at + 1] << 8) | payload[at + 2]
+                            yield BlockRowData(payload[at + 3 : at + 3 + length], payload, at)
+                    else:
+                        for index in indexes:
+                            yield decode_row(payload, offsets[index])[0]
+                except Exception as exc:
+                    raise CorruptionError(
+                        self.data_path, block[2], f"bad row block: {exc}"
+                    ) from None
 
     def iter_partitions(self) -> Iterator[PartitionView]:
         """Yield every partition, whole, in (token, key) order (for compaction)."""

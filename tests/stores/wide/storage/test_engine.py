@@ -437,3 +437,18 @@ def test_limit_reads_leave_sstables_beyond_their_range_unopened(opener):
     assert len(trace.sstables_consulted) == 2
     everything = engine.read("ks", "t", b"u", reverse=True)
     assert [r.clustering for r in everything.rows] == [b"%03d" % i for i in range(39, -1, -1)]
+
+
+def test_key_cache_hit_skips_the_bloom_filter_and_reads_the_same(opener):
+    engine = opener(auto_compaction=False)
+    setup(engine)
+    for n in range(3):
+        engine.apply(put(b"u", b"%03d" % n, b"v%d" % n, n + 1))
+    engine.flush()
+    first = engine.read("ks", "t", b"u")
+    checks = [s["bloom_checks"] for s in engine.sstables("ks", "t")]
+    trace = ReadTrace()
+    again = engine.read("ks", "t", b"u", trace=trace)
+    assert [s["bloom_checks"] for s in engine.sstables("ks", "t")] == checks
+    assert again == first and len(trace.sstables_consulted) == 1
+    assert [r.cells["v"].value for r in again.rows] == [b"v0", b"v1", b"v2"]

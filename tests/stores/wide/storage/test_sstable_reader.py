@@ -2,6 +2,7 @@
 
 import pytest
 
+from stores.wide.storage.blockrows import BlockRowData
 from stores.wide.storage.errors import CorruptionError
 from stores.wide.storage.fs import MemoryFileSystem
 from stores.wide.storage.mutation import Bound, Slice
@@ -58,3 +59,27 @@ def test_flipped_byte_is_reported_with_file_and_offset(component):
             list(reader.view(token(key), key, [Slice()], False).rows)
     assert info.value.path == path
     assert 0 <= info.value.offset <= offset
+
+
+def test_read_rows_are_lazy_and_compaction_rows_are_decoded():
+    fs = MemoryFileSystem()
+    _, reader = write_sstable(fs, [partition(b"p", make_rows(5))])
+    lazy = list(reader.view(token(b"p"), b"p", [Slice()], False).rows)
+    eager = [view.rows for view in reader.iter_partitions()]
+    eager = list(eager[0])
+    assert all(type(r) is BlockRowData for r in lazy)
+    assert not any(type(r) is BlockRowData for r in eager)
+    assert lazy == eager
+
+
+def test_key_cache_knows_a_partition_once_read():
+    fs = MemoryFileSystem()
+    _, reader = write_sstable(fs, [partition(b"p", make_rows(3))], generation=7)
+    assert reader.cached_view(b"p", [Slice()], False) is None
+    first = list(reader.view(token(b"p"), b"p", [Slice()], False).rows)
+    cached = reader.cached_view(b"p", [Slice()], False)
+    assert cached is not None and list(cached.rows) == first
+    # Another reader (a new SSTable, or this one reopened) starts with nothing cached.
+    other = SSTableReader(fs, DIR, 7)
+    assert other.cached_view(b"p", [Slice()], False) is None
+    assert reader.cached_view(b"q", [Slice()], False) is None
