@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -107,6 +108,7 @@ def _client(
     partitions: int,
     compression: bool,
     queue,
+    profile: str | None = None,
 ) -> None:
     global PARTITIONS
     PARTITIONS = partitions
@@ -162,22 +164,60 @@ def _client(
             state["finished"] += 1
         send()
 
+    profiler = start_profiler(os.getpid(), profile) if profile else None
     start = time.perf_counter()
+    cpu_start = process_cpu_seconds(os.getpid())
     for _ in range(concurrency):
         send()
     done.wait(seconds + 30)
     elapsed = time.perf_counter() - start
-    queue.put((len(latencies), elapsed, latencies, state["errors"]))
+    cpu = process_cpu_seconds(os.getpid()) - cpu_start
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
+    queue.put((len(latencies), elapsed, latencies, state["errors"], cpu))
     cluster.shutdown()
 
 
+def start_profiler(pid: int, output: str):
+    """Start py-spy sampling a process (all threads) into a collapsed-stacks file."""
+    import shutil
+    import subprocess
+
+    local = Path(sys.executable).parent / "py-spy"
+    return subprocess.Popen(
+        [
+            str(local) if local.exists() else shutil.which("py-spy") or "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--output",
+            output,
+            "--gil",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def over_network(
-    compression: bool, ops: int, clients: int, concurrency: int, seconds: float, workers: int
+    compression: bool,
+    ops: int,
+    clients: int,
+    concurrency: int,
+    seconds: float,
+    workers: int,
+    profile: str | None = None,
+    server_args: tuple[str, ...] = (),
 ) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     from tests.stores.wide.server_process import ServerProcess
 
-    server = ServerProcess("--workers", str(workers))
+    server = ServerProcess("--workers", str(workers), *server_args)
     results = []
     try:
         from cassandra.cluster import Cluster
@@ -204,17 +244,24 @@ def over_network(
                         PARTITIONS,
                         compression,
                         queue,
+                        f"{profile}-{phase.split()[0]}-client{n}.txt" if profile else None,
                     ),
                 )
                 for n in range(clients)
             ]
+            profiler = None
+            if profile:
+                profiler = start_profiler(server.proc.pid, f"{profile}-{phase.split()[0]}.txt")
             cpu_start = process_cpu_seconds(server.proc.pid)
             for proc in procs:
                 proc.start()
             outcomes = [queue.get(timeout=seconds + 120) for _ in procs]
+            server_cpu = process_cpu_seconds(server.proc.pid) - cpu_start
             for proc in procs:
                 proc.join(30)
-            server_cpu = process_cpu_seconds(server.proc.pid) - cpu_start
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(30)
             count = sum(o[0] for o in outcomes)
             elapsed = max(o[1] for o in outcomes)
             latencies = [x for o in outcomes for x in o[2]]
@@ -222,6 +269,7 @@ def over_network(
             summary = summarize(phase, count, elapsed, latencies)
             summary["errors"] = errors
             summary["cpu_us_per_op"] = server_cpu / max(count, 1) * 1e6
+            summary["client_cpu_us_per_op"] = sum(o[4] for o in outcomes) / max(count, 1) * 1e6
             results.append(summary)
     finally:
         code, output = server.stop()
@@ -243,6 +291,17 @@ def main() -> int:
         help="clients do not ask for frame compression (by default the driver picks lz4 "
         "when both ends have it)",
     )
+    parser.add_argument(
+        "--profile-server",
+        metavar="PREFIX",
+        help="sample the server with py-spy during each network phase into PREFIX-PHASE.txt "
+        "(collapsed stacks; the sampling costs the server some CPU)",
+    )
+    parser.add_argument(
+        "--no-inline",
+        action="store_true",
+        help="start the server with --no-inline (every request through a worker thread)",
+    )
     options = parser.parse_args()
     global PARTITIONS
     PARTITIONS = max(1, options.ops // ROWS_PER_PARTITION)
@@ -251,6 +310,7 @@ def main() -> int:
         f"cpus: {os.cpu_count()}  ops/phase: {options.ops}  clients: {options.clients}  "
         f"in flight/client: {options.concurrency}  server workers: {options.workers}  "
         f"compression: {'off' if options.no_compression else 'driver default'}  "
+        f"inline: {'off' if options.no_inline else 'quick requests'}  "
         f"load average: {os.getloadavg()[0]:.1f}"
     )
     local = in_process(options.ops, options.seconds)
@@ -261,17 +321,24 @@ def main() -> int:
         options.concurrency,
         options.seconds,
         options.workers,
+        options.profile_server,
+        ("--no-inline",) if options.no_inline else (),
     )
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     print(
         f"{'workload':<18}{'side':<14}{'ops':>8}{'ops/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'CPU us/op':>18}"
+        f"{'server CPU us/op':>18}{'client CPU us/op':>18}"
     )
     for a, b in zip(local, remote, strict=True):
         for side, r in (("in-process", a), ("network", b)):
             print(
                 f"{r['name']:<18}{side:<14}{r['ops']:>8}{r['ops_per_s']:>10.0f}"
                 f"{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{r['cpu_us_per_op']:>18.0f}"
+                + (
+                    f"{r['client_cpu_us_per_op']:>18.0f}"
+                    if "client_cpu_us_per_op" in r
+                    else f"{'-':>18}"
+                )
             )
         ratio = b["ops_per_s"] / a["ops_per_s"] if a["ops_per_s"] else float("nan")
         print(

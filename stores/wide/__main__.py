@@ -59,6 +59,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="CQL worker threads (default 4 with periodic, 8 with batch; 0 runs on the event loop)",
     )
     parser.add_argument(
+        "--no-inline",
+        action="store_true",
+        help="run every CQL request in a worker thread (by default quick EXECUTEs, i.e. "
+        "writes that wait for no fsync and one-partition reads, run on the event loop)",
+    )
+    parser.add_argument(
         "--max-frame-size",
         type=int,
         default=fmt.DEFAULT_MAX_FRAME_LENGTH,
@@ -102,6 +108,7 @@ async def serve(options: argparse.Namespace, out=sys.stdout) -> None:
             authenticator=authenticator,
             max_frame_length=options.max_frame_size,
             max_in_flight=options.max_in_flight,
+            quick_inline=not options.no_inline,
             workers=(
                 DEFAULT_WORKERS[options.commitlog_sync]
                 if options.workers is None

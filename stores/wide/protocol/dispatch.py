@@ -135,6 +135,18 @@ class Dispatcher:
             return self.authenticator is not None and state.started and not state.authenticated
         return self.needs_backend(state, message)
 
+    def runs_inline(self, state: ConnectionState, message: Request) -> bool:
+        """Return True if a CQL request is quick enough to answer on the event loop.
+
+        Only EXECUTEs the backend calls quick (``Backend.is_quick``: never
+        waits for an fsync or a lock held long, bounded work); a backend
+        without that method gets every CQL request in a worker.
+        """
+        if message.__class__ is not Execute or not (state.started and state.authenticated):
+            return False
+        is_quick = getattr(self.backend, "is_quick", None)
+        return is_quick is not None and is_quick(message)
+
     def handle_control(self, state: ConnectionState, message: Request) -> Response:
         """Answer a request that needs no backend call (handshake, refusals)."""
         if isinstance(message, Options):
