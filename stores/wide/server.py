@@ -26,8 +26,8 @@ from stores.wide.protocol import format as fmt
 from stores.wide.protocol.compression import available_compressions
 from stores.wide.protocol.connection import RequestReceived, ServerConnection, ViolationDetected
 from stores.wide.protocol.dispatch import Authenticator, Backend, ConnectionState, Dispatcher
-from stores.wide.protocol.requests import Startup
-from stores.wide.protocol.responses import Error, Response, SchemaChangeEvent
+from stores.wide.protocol.requests import Execute, Startup
+from stores.wide.protocol.responses import Error, Response, SchemaChangeEvent, SchemaChangeResult
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +89,11 @@ class ClientConnection(asyncio.Protocol):
     def _process(self) -> None:
         # Quick requests (``Dispatcher.runs_inline``) are answered right here,
         # on the loop: no thread hand-off, no GIL ping-pong with a worker.
-        # The others decoded from one read go to a worker together, and
-        # keep their order: once one request of this connection waits for a
-        # worker, the requests after it wait too. Every answer ready by the
-        # end of this call leaves in one write.
+        # The others decoded from one read go to a worker together. While
+        # this connection has work in the workers, its quick requests go
+        # there too: a request answered on the loop never overtakes one sent
+        # before it on the same connection. Every answer ready by the end of
+        # this call leaves in one write.
         batch: list[RequestReceived] = []
         dispatcher = self.server.dispatcher
         state = self.state
@@ -138,20 +139,25 @@ class ClientConnection(asyncio.Protocol):
 
     def _run_inline(self, event: RequestReceived) -> None:
         dispatcher = self.server.dispatcher
-        if not dispatcher.needs_worker(self.state, event.message):
+        message = event.message
+        if not dispatcher.needs_worker(self.state, message):
             self._handle_control(event)
             return
-        ((response, data),) = self._execute([event])
+        if event.tracing or message.__class__ is not Execute:
+            ((response, data),) = self._execute([event])
+        else:
+            # runs_inline checked the connection is ready for CQL.
+            response = dispatcher.handle_cql(self.state, message)
+            data = self._encode(event.stream, response)
         self._pending.append(data)
         self._pending_bytes += len(data)
         if self._pending_bytes >= FLUSH_AT:
             # Big answers leave now: the transport then tells us (through
             # pause_writing) when the client is not reading them.
             self._flush()
-        change = dispatcher.schema_change_of(response)
-        if change is not None:
+        if response.__class__ is SchemaChangeResult:
             self._flush()
-            self.server.announce(SchemaChangeEvent(change))
+            self.server.announce(SchemaChangeEvent(response.change))
 
     def _at_capacity(self) -> bool:
         return self.in_flight >= self.server.max_in_flight or self.writing_paused

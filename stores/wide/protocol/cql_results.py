@@ -116,6 +116,8 @@ def _result_metadata(columns: list) -> tuple[list[ColumnSpec], tuple[int, bytes]
 
 def to_response(result, *, skip_metadata: bool = False) -> Response:
     """Return the RESULT response for a CQL layer result."""
+    if result.__class__ is cql_results.Void:
+        return VoidResult()
     if isinstance(result, cql_results.Rows):
         specs, encoded = _result_metadata(result.columns)
         metadata = RowsMetadata(

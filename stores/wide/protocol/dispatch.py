@@ -174,17 +174,18 @@ class Dispatcher:
         """Run a QUERY, PREPARE, EXECUTE or BATCH through the backend; never raises."""
         keyspace = state.keyspace
         try:
-            if isinstance(message, Query):
-                response = self.backend.query(message.query, message.parameters, keyspace)
-            elif isinstance(message, Prepare):
-                response = self.backend.prepare(message.query, keyspace)
-            elif isinstance(message, Execute):
+            kind = message.__class__
+            if kind is Execute:
                 response = self.backend.execute(message.query_id, message.parameters, keyspace)
+            elif kind is Query:
+                response = self.backend.query(message.query, message.parameters, keyspace)
+            elif kind is Prepare:
+                response = self.backend.prepare(message.query, keyspace)
             else:
                 response = self.backend.batch(message, keyspace)
         except Exception as exc:
             return error_from_exception(exc)
-        if isinstance(response, SetKeyspaceResult):
+        if response.__class__ is SetKeyspaceResult:
             state.keyspace = response.keyspace
         return response
 

@@ -199,12 +199,15 @@ class SchemaChangeEvent:
         return writer.getvalue()
 
 
+_VOID_BODY = _INT.pack(fmt.RESULT_VOID)
+
+
 @dataclass(slots=True)
 class VoidResult:
     opcode = fmt.RESULT
 
     def encode_body(self) -> bytes:
-        return BodyWriter().write_int(fmt.RESULT_VOID).getvalue()
+        return _VOID_BODY
 
 
 @dataclass(slots=True)
