@@ -40,6 +40,24 @@ INSERT_CQL = "INSERT INTO bench.history (user, ts, post) VALUES (?, ?, ?)"
 SELECT_CQL = "SELECT ts, post FROM bench.history WHERE user = ? LIMIT 20"
 
 
+def _named_tuples():
+    from cassandra.query import named_tuple_factory
+
+    return named_tuple_factory
+
+
+def _tuples():
+    from cassandra.query import tuple_factory
+
+    return tuple_factory
+
+
+# cassandra-driver's default builds a namedtuple class for every page it
+# receives (collections.namedtuple: ~100 us of client CPU per result);
+# tuple_factory hands over the rows as they are decoded.
+ROW_FACTORIES = {"named_tuple": _named_tuples, "tuple": _tuples}
+
+
 def process_cpu_seconds(pid: int) -> float:
     """Return user+system CPU seconds a process (all its threads) has used."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -109,6 +127,7 @@ def _client(
     compression: bool,
     queue,
     profile: str | None = None,
+    row_factory: str = "tuple",
 ) -> None:
     global PARTITIONS
     PARTITIONS = partitions
@@ -123,6 +142,7 @@ def _client(
         load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.0.1"]),
     )
     session = cluster.connect()
+    session.row_factory = ROW_FACTORIES[row_factory]()
     if phase == "insert":
         prepared = session.prepare(INSERT_CQL)
 
@@ -213,6 +233,7 @@ def over_network(
     workers: int,
     profile: str | None = None,
     server_args: tuple[str, ...] = (),
+    row_factory: str = "tuple",
 ) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     from tests.stores.wide.server_process import ServerProcess
@@ -245,6 +266,7 @@ def over_network(
                         compression,
                         queue,
                         f"{profile}-{phase.split()[0]}-client{n}.txt" if profile else None,
+                        row_factory,
                     ),
                 )
                 for n in range(clients)
@@ -302,6 +324,13 @@ def main() -> int:
         action="store_true",
         help="start the server with --no-inline (every request through a worker thread)",
     )
+    parser.add_argument(
+        "--row-factory",
+        choices=sorted(ROW_FACTORIES),
+        default="tuple",
+        help="the clients' cassandra-driver row_factory (default tuple; named_tuple is the "
+        "driver's default, far costlier in the client per page)",
+    )
     options = parser.parse_args()
     global PARTITIONS
     PARTITIONS = max(1, options.ops // ROWS_PER_PARTITION)
@@ -311,6 +340,7 @@ def main() -> int:
         f"in flight/client: {options.concurrency}  server workers: {options.workers}  "
         f"compression: {'off' if options.no_compression else 'driver default'}  "
         f"inline: {'off' if options.no_inline else 'quick requests'}  "
+        f"row factory: {options.row_factory}  "
         f"load average: {os.getloadavg()[0]:.1f}"
     )
     local = in_process(options.ops, options.seconds)
@@ -323,6 +353,7 @@ def main() -> int:
         options.workers,
         options.profile_server,
         ("--no-inline",) if options.no_inline else (),
+        options.row_factory,
     )
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     print(
