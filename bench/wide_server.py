@@ -14,7 +14,7 @@ as much CPU as the server, so the server's own cost is the figure to compare
 between server versions. Every loop is bounded in count and time.
 
     python bench/wide_server.py [--ops 20000] [--clients 2] [--concurrency 32] [--seconds 20]
-        [--workers N] [--no-inline] [--no-compression] [--row-factory tuple|named_tuple]
+        [--workers N] [--inline] [--no-compression] [--row-factory tuple|named_tuple]
         [--profile-server PREFIX]
 """
 
@@ -341,9 +341,9 @@ def main() -> int:
         "(collapsed stacks; the sampling costs the server some CPU)",
     )
     parser.add_argument(
-        "--no-inline",
+        "--inline",
         action="store_true",
-        help="start the server with --no-inline (every request through a worker thread)",
+        help="start the server with --inline (quick EXECUTEs answered on its event loop)",
     )
     parser.add_argument(
         "--row-factory",
@@ -360,7 +360,7 @@ def main() -> int:
         f"cpus: {os.cpu_count()}  ops/phase: {options.ops}  clients: {options.clients}  "
         f"in flight/client: {options.concurrency}  server workers: {options.workers}  "
         f"compression: {'off' if options.no_compression else 'driver default'}  "
-        f"inline: {'off' if options.no_inline else 'quick requests'}  "
+        f"inline: {'quick requests' if options.inline else 'off'}  "
         f"row factory: {options.row_factory}  "
         f"load average: {os.getloadavg()[0]:.1f}"
     )
@@ -373,7 +373,7 @@ def main() -> int:
         options.seconds,
         options.workers,
         options.profile_server,
-        ("--no-inline",) if options.no_inline else (),
+        ("--inline",) if options.inline else (),
         options.row_factory,
     )
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")

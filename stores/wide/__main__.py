@@ -62,14 +62,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=None,
-        help="worker threads for requests that are not quick (default 1 with periodic, 8 with "
-        "batch; 0 runs everything on the event loop)",
+        help="CQL worker threads (default 1 with periodic, 8 with batch; 0 runs everything "
+        "on the event loop)",
     )
     parser.add_argument(
-        "--no-inline",
+        "--inline",
         action="store_true",
-        help="run every CQL request in a worker thread (by default quick EXECUTEs, i.e. "
-        "writes that wait for no fsync and one-partition reads, run on the event loop)",
+        help="answer quick EXECUTEs (writes that wait for no fsync, one-partition reads) on "
+        "the event loop instead of a worker thread",
     )
     parser.add_argument(
         "--max-frame-size",
@@ -115,7 +115,7 @@ async def serve(options: argparse.Namespace, out=sys.stdout) -> None:
             authenticator=authenticator,
             max_frame_length=options.max_frame_size,
             max_in_flight=options.max_in_flight,
-            quick_inline=not options.no_inline,
+            quick_inline=options.inline,
             workers=(
                 DEFAULT_WORKERS[options.commitlog_sync]
                 if options.workers is None

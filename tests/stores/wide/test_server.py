@@ -314,7 +314,7 @@ class QuickBackend(FakeBackend):
 
 def test_quick_executes_run_on_the_loop_and_never_jump_a_connections_queue():
     backend = QuickBackend()
-    thread = ServerThread(backend, workers=2).start()
+    thread = ServerThread(backend, workers=2, quick_inline=True).start()
     try:
         a, b = connect(thread), connect(thread)
         select = ask(a, PrepareMessage("SELECT 1")).query_id
@@ -346,9 +346,9 @@ def test_quick_executes_run_on_the_loop_and_never_jump_a_connections_queue():
         thread.stop()
 
 
-def test_quick_inline_can_be_turned_off():
+def test_quick_inline_is_off_by_default():
     backend = QuickBackend()
-    thread = ServerThread(backend, workers=1, quick_inline=False).start()
+    thread = ServerThread(backend, workers=1).start()
     try:
         client = connect(thread)
         select = ask(client, PrepareMessage("SELECT 1")).query_id
