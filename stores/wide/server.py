@@ -5,13 +5,13 @@ go to its ``ServerConnection``; handshake requests are answered on the loop,
 CQL requests run in a thread pool (the loop never waits for an fsync, a
 password hash or a scan). With ``quick_inline`` quick EXECUTEs (writes that
 wait for no fsync, one-partition reads: ``Dispatcher.runs_inline``) are
-answered on the loop too; ``workers=0`` runs everything on the loop. Answers are written as they finish, in any order, those
-ready together in one write. Limits keep a client
-from growing the server's memory: a frame length cap, a bound on requests in
-flight per connection (reading pauses at the bound), and reading also pauses
-while a client does not read its answers. A protocol violation is answered
-and, when the byte stream cannot be trusted any more, that connection is
-closed; other connections never notice. Never parses CQL itself.
+answered on the loop too; ``workers=0`` runs everything on the loop. Answers
+are written as they finish, in any order, those ready together in one write.
+Limits keep a client from growing the server's memory: a frame length cap, a
+bound on requests in flight per connection (reading pauses at the bound), and
+reading also pauses while a client does not read its answers. A protocol
+violation is answered and, when the byte stream cannot be trusted any more,
+that connection is closed; other connections never notice. Never parses CQL itself.
 """
 
 from __future__ import annotations
@@ -87,8 +87,9 @@ class ClientConnection(asyncio.Protocol):
     # Request handling ------------------------------------------------------
 
     def _process(self) -> None:
-        # Quick requests (``Dispatcher.runs_inline``) are answered right here,
-        # on the loop: no thread hand-off, no GIL ping-pong with a worker.
+        # With quick_inline, quick requests (``Dispatcher.runs_inline``) are
+        # answered right here, on the loop: no thread hand-off, no GIL
+        # ping-pong with a worker.
         # The others decoded from one read go to a worker together. While
         # this connection has work in the workers, its quick requests go
         # there too: a request answered on the loop never overtakes one sent
