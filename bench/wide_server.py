@@ -4,10 +4,18 @@ The same workload (prepared INSERTs into a viewing-history table, then
 newest-20 slice SELECTs) runs first through the in-process Session
 (``stores.wide.connect``) and then through cassandra-driver against
 ``python -m stores.wide`` from several client processes, each pipelining
-requests on its own connections. Prints ops/s, p50 and p99 latency per side
-and the network/in-process ratio. Every loop is bounded in count and time.
+requests on its own connection (``execute_async``, a bounded number in
+flight). Prints ops/s, p50 and p99 latency per side, the network/in-process
+ratio, and CPU microseconds per operation: in-process, the benchmark
+process's; over the network, the server process's (all threads) and the
+client processes' (summed), from /proc, counted from the moment every client
+is connected and prepared. On a small machine the Python clients need about
+as much CPU as the server, so the server's own cost is the figure to compare
+between server versions. Every loop is bounded in count and time.
 
     python bench/wide_server.py [--ops 20000] [--clients 2] [--concurrency 32] [--seconds 20]
+        [--workers N] [--inline] [--no-compression] [--row-factory tuple|named_tuple]
+        [--profile-server PREFIX]
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -37,6 +46,24 @@ TABLE_CQL = (
 )
 INSERT_CQL = "INSERT INTO bench.history (user, ts, post) VALUES (?, ?, ?)"
 SELECT_CQL = "SELECT ts, post FROM bench.history WHERE user = ? LIMIT 20"
+
+
+def _named_tuples():
+    from cassandra.query import named_tuple_factory
+
+    return named_tuple_factory
+
+
+def _tuples():
+    from cassandra.query import tuple_factory
+
+    return tuple_factory
+
+
+# cassandra-driver's default builds a namedtuple class for every page it
+# receives (collections.namedtuple: ~100 us of client CPU per result);
+# tuple_factory hands over the rows as they are decoded.
+ROW_FACTORIES = {"named_tuple": _named_tuples, "tuple": _tuples}
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -107,6 +134,9 @@ def _client(
     partitions: int,
     compression: bool,
     queue,
+    profile: str | None = None,
+    row_factory: str = "tuple",
+    go=None,
 ) -> None:
     global PARTITIONS
     PARTITIONS = partitions
@@ -121,6 +151,7 @@ def _client(
         load_balancing_policy=WhiteListRoundRobinPolicy(["127.0.0.1"]),
     )
     session = cluster.connect()
+    session.row_factory = ROW_FACTORIES[row_factory]()
     if phase == "insert":
         prepared = session.prepare(INSERT_CQL)
 
@@ -132,6 +163,12 @@ def _client(
         def args(i):
             return (f"user{(i + offset) % PARTITIONS}",)
 
+    # Connected and prepared: wait until every client is, so the phase (and
+    # the server CPU counted for it) holds the load only, not the drivers'
+    # connection set-up and schema reads.
+    queue.put("ready")
+    if go is not None:
+        go.wait(60)
     latencies: list[float] = []
     lock = threading.Lock()
     done = threading.Event()
@@ -162,22 +199,61 @@ def _client(
             state["finished"] += 1
         send()
 
+    profiler = start_profiler(os.getpid(), profile) if profile else None
     start = time.perf_counter()
+    cpu_start = process_cpu_seconds(os.getpid())
     for _ in range(concurrency):
         send()
     done.wait(seconds + 30)
     elapsed = time.perf_counter() - start
-    queue.put((len(latencies), elapsed, latencies, state["errors"]))
+    cpu = process_cpu_seconds(os.getpid()) - cpu_start
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
+    queue.put((len(latencies), elapsed, latencies, state["errors"], cpu))
     cluster.shutdown()
 
 
+def start_profiler(pid: int, output: str):
+    """Start py-spy sampling a process (all threads) into a collapsed-stacks file."""
+    import shutil
+    import subprocess
+
+    local = Path(sys.executable).parent / "py-spy"
+    return subprocess.Popen(
+        [
+            str(local) if local.exists() else shutil.which("py-spy") or "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--format",
+            "raw",
+            "--rate",
+            "250",
+            "--output",
+            output,
+            "--gil",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def over_network(
-    compression: bool, ops: int, clients: int, concurrency: int, seconds: float, workers: int
+    compression: bool,
+    ops: int,
+    clients: int,
+    concurrency: int,
+    seconds: float,
+    workers: int,
+    profile: str | None = None,
+    server_args: tuple[str, ...] = (),
+    row_factory: str = "tuple",
 ) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     from tests.stores.wide.server_process import ServerProcess
 
-    server = ServerProcess("--workers", str(workers))
+    server = ServerProcess("--workers", str(workers), *server_args)
     results = []
     try:
         from cassandra.cluster import Cluster
@@ -190,6 +266,7 @@ def over_network(
         ctx = multiprocessing.get_context("spawn")
         for phase in ("insert", "select newest 20"):
             queue = ctx.Queue()
+            go = ctx.Event()
             per_client = ops // clients
             procs = [
                 ctx.Process(
@@ -204,17 +281,30 @@ def over_network(
                         PARTITIONS,
                         compression,
                         queue,
+                        f"{profile}-{phase.split()[0]}-client{n}.txt" if profile else None,
+                        row_factory,
+                        go,
                     ),
                 )
                 for n in range(clients)
             ]
-            cpu_start = process_cpu_seconds(server.proc.pid)
             for proc in procs:
                 proc.start()
+            for _ in procs:
+                if queue.get(timeout=120) != "ready":
+                    raise RuntimeError("a client failed before its load started")
+            profiler = None
+            if profile:
+                profiler = start_profiler(server.proc.pid, f"{profile}-{phase.split()[0]}.txt")
+            cpu_start = process_cpu_seconds(server.proc.pid)
+            go.set()
             outcomes = [queue.get(timeout=seconds + 120) for _ in procs]
+            server_cpu = process_cpu_seconds(server.proc.pid) - cpu_start
             for proc in procs:
                 proc.join(30)
-            server_cpu = process_cpu_seconds(server.proc.pid) - cpu_start
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(30)
             count = sum(o[0] for o in outcomes)
             elapsed = max(o[1] for o in outcomes)
             latencies = [x for o in outcomes for x in o[2]]
@@ -222,6 +312,7 @@ def over_network(
             summary = summarize(phase, count, elapsed, latencies)
             summary["errors"] = errors
             summary["cpu_us_per_op"] = server_cpu / max(count, 1) * 1e6
+            summary["client_cpu_us_per_op"] = sum(o[4] for o in outcomes) / max(count, 1) * 1e6
             results.append(summary)
     finally:
         code, output = server.stop()
@@ -243,6 +334,24 @@ def main() -> int:
         help="clients do not ask for frame compression (by default the driver picks lz4 "
         "when both ends have it)",
     )
+    parser.add_argument(
+        "--profile-server",
+        metavar="PREFIX",
+        help="sample the server with py-spy during each network phase into PREFIX-PHASE.txt "
+        "(collapsed stacks; the sampling costs the server some CPU)",
+    )
+    parser.add_argument(
+        "--inline",
+        action="store_true",
+        help="start the server with --inline (quick EXECUTEs answered on its event loop)",
+    )
+    parser.add_argument(
+        "--row-factory",
+        choices=sorted(ROW_FACTORIES),
+        default="tuple",
+        help="the clients' cassandra-driver row_factory (default tuple; named_tuple is the "
+        "driver's default, far costlier in the client per page)",
+    )
     options = parser.parse_args()
     global PARTITIONS
     PARTITIONS = max(1, options.ops // ROWS_PER_PARTITION)
@@ -251,6 +360,8 @@ def main() -> int:
         f"cpus: {os.cpu_count()}  ops/phase: {options.ops}  clients: {options.clients}  "
         f"in flight/client: {options.concurrency}  server workers: {options.workers}  "
         f"compression: {'off' if options.no_compression else 'driver default'}  "
+        f"inline: {'quick requests' if options.inline else 'off'}  "
+        f"row factory: {options.row_factory}  "
         f"load average: {os.getloadavg()[0]:.1f}"
     )
     local = in_process(options.ops, options.seconds)
@@ -261,17 +372,25 @@ def main() -> int:
         options.concurrency,
         options.seconds,
         options.workers,
+        options.profile_server,
+        ("--inline",) if options.inline else (),
+        options.row_factory,
     )
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     print(
         f"{'workload':<18}{'side':<14}{'ops':>8}{'ops/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'CPU us/op':>18}"
+        f"{'server CPU us/op':>18}{'client CPU us/op':>18}"
     )
     for a, b in zip(local, remote, strict=True):
         for side, r in (("in-process", a), ("network", b)):
             print(
                 f"{r['name']:<18}{side:<14}{r['ops']:>8}{r['ops_per_s']:>10.0f}"
                 f"{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{r['cpu_us_per_op']:>18.0f}"
+                + (
+                    f"{r['client_cpu_us_per_op']:>18.0f}"
+                    if "client_cpu_us_per_op" in r
+                    else f"{'-':>18}"
+                )
             )
         ratio = b["ops_per_s"] / a["ops_per_s"] if a["ops_per_s"] else float("nan")
         print(

@@ -2,14 +2,16 @@
 
 Owns sockets, the event loop and the worker threads: bytes read from a client
 go to its ``ServerConnection``; handshake requests are answered on the loop,
-CQL requests run in a thread pool (the loop never waits for a statement;
-``workers=0`` runs them on the loop instead) and their answers are written as
-they finish, in any order. Limits keep a client
-from growing the server's memory: a frame length cap, a bound on requests in
-flight per connection (reading pauses at the bound), and reading also pauses
-while a client does not read its answers. A protocol violation is answered
-and, when the byte stream cannot be trusted any more, that connection is
-closed; other connections never notice. Never parses CQL itself.
+CQL requests run in a thread pool (the loop never waits for an fsync, a
+password hash or a scan). With ``quick_inline`` quick EXECUTEs (writes that
+wait for no fsync, one-partition reads: ``Dispatcher.runs_inline``) are
+answered on the loop too; ``workers=0`` runs everything on the loop. Answers
+are written as they finish, in any order, those ready together in one write.
+Limits keep a client from growing the server's memory: a frame length cap, a
+bound on requests in flight per connection (reading pauses at the bound), and
+reading also pauses while a client does not read its answers. A protocol
+violation is answered and, when the byte stream cannot be trusted any more,
+that connection is closed; other connections never notice. Never parses CQL itself.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from stores.wide.protocol import format as fmt
 from stores.wide.protocol.compression import available_compressions
 from stores.wide.protocol.connection import RequestReceived, ServerConnection, ViolationDetected
 from stores.wide.protocol.dispatch import Authenticator, Backend, ConnectionState, Dispatcher
-from stores.wide.protocol.requests import Startup
-from stores.wide.protocol.responses import Error, Response, SchemaChangeEvent
+from stores.wide.protocol.requests import Execute, Startup
+from stores.wide.protocol.responses import Error, Response, SchemaChangeEvent, SchemaChangeResult
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,9 @@ DEFAULT_BIND = "127.0.0.1"
 # Cassandra's native_transport_max_requests_per_connection idea: a client
 # may pipeline this many requests before the server stops reading from it.
 DEFAULT_MAX_IN_FLIGHT = 1024
+# Answers computed on the loop are written together at the end of a read,
+# or as soon as this many bytes are waiting.
+FLUSH_AT = 64 * 1024
 
 
 class ClientConnection(asyncio.Protocol):
@@ -50,6 +55,11 @@ class ClientConnection(asyncio.Protocol):
         self.reading_paused = False
         self.writing_paused = False
         self.closing = False
+        # Worker jobs of this connection not finished yet, and answers
+        # encoded but not yet written (they leave together, in one write).
+        self.worker_jobs = 0
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
 
     # asyncio.Protocol ------------------------------------------------------
 
@@ -77,10 +87,19 @@ class ClientConnection(asyncio.Protocol):
     # Request handling ------------------------------------------------------
 
     def _process(self) -> None:
-        # Requests decoded from one read go to a worker together: under a
-        # pipelining client this saves a thread hand-off per request, and
-        # their answers leave in one write.
+        # With quick_inline, quick requests (``Dispatcher.runs_inline``) are
+        # answered right here, on the loop: no thread hand-off, no GIL
+        # ping-pong with a worker.
+        # The others decoded from one read go to a worker together. While
+        # this connection has work in the workers, its quick requests go
+        # there too: a request answered on the loop never overtakes one sent
+        # before it on the same connection. Every answer ready by the end of
+        # this call leaves in one write.
         batch: list[RequestReceived] = []
+        dispatcher = self.server.dispatcher
+        state = self.state
+        inline = self.server.pool is None
+        quick_inline = self.server.quick_inline
         while not self.closing and not self._at_capacity():
             try:
                 event = self.protocol.next_event()
@@ -90,24 +109,56 @@ class ClientConnection(asyncio.Protocol):
                 return
             if event is None:
                 break
-            if isinstance(event, ViolationDetected):
+            if event.__class__ is ViolationDetected:
                 self._answer_violation(event)
-            elif self.server.dispatcher.needs_worker(self.state, event.message):
+                continue
+            message = event.message
+            if (
+                not batch
+                and not self.worker_jobs
+                and (
+                    inline
+                    or (
+                        quick_inline
+                        and not event.tracing
+                        and dispatcher.runs_inline(state, message)
+                    )
+                )
+            ):
+                self._run_inline(event)
+            elif dispatcher.needs_worker(state, message):
                 batch.append(event)
                 self.in_flight += 1
             else:
                 self._handle_control(event)
         if batch:
-            if self.server.pool is None:
-                # Inline mode: no thread hand-off and no GIL contention, at
-                # the price of the loop waiting for each statement.
-                done = self.server.loop.create_future()
-                done.set_result(self._execute(batch))
-                self.server.loop.call_soon(self._finish, len(batch), done)
-            else:
-                future = self.server.loop.run_in_executor(self.server.pool, self._execute, batch)
-                future.add_done_callback(functools.partial(self._finish, len(batch)))
+            self.worker_jobs += 1
+            future = self.server.loop.run_in_executor(self.server.pool, self._execute, batch)
+            future.add_done_callback(functools.partial(self._finish, len(batch)))
+        self._flush()
         self._update_reading()
+
+    def _run_inline(self, event: RequestReceived) -> None:
+        dispatcher = self.server.dispatcher
+        message = event.message
+        if not dispatcher.needs_worker(self.state, message):
+            self._handle_control(event)
+            return
+        if event.tracing or message.__class__ is not Execute:
+            ((response, data),) = self._execute([event])
+        else:
+            # runs_inline checked the connection is ready for CQL.
+            response = dispatcher.handle_cql(self.state, message)
+            data = self._encode(event.stream, response)
+        self._pending.append(data)
+        self._pending_bytes += len(data)
+        if self._pending_bytes >= FLUSH_AT:
+            # Big answers leave now: the transport then tells us (through
+            # pause_writing) when the client is not reading them.
+            self._flush()
+        if response.__class__ is SchemaChangeResult:
+            self._flush()
+            self.server.announce(SchemaChangeEvent(response.change))
 
     def _at_capacity(self) -> bool:
         return self.in_flight >= self.server.max_in_flight or self.writing_paused
@@ -151,6 +202,7 @@ class ClientConnection(asyncio.Protocol):
 
     def _finish(self, count: int, future: asyncio.Future) -> None:
         self.in_flight -= count
+        self.worker_jobs -= 1
         if self.closing:
             return
         try:
@@ -159,7 +211,8 @@ class ClientConnection(asyncio.Protocol):
             log.exception("a batch of requests failed")
             self._abort()
             return
-        self._write(b"".join(data for _, data in answers))
+        self._pending.extend(data for _, data in answers)
+        self._flush()
         for response, _ in answers:
             change = self.server.dispatcher.schema_change_of(response)
             if change is not None:
@@ -184,6 +237,16 @@ class ClientConnection(asyncio.Protocol):
             self._send(-1, event)
 
     def _write(self, data: bytes) -> None:
+        self._pending.append(data)
+        self._flush()
+
+    def _flush(self) -> None:
+        pending = self._pending
+        if not pending:
+            return
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        self._pending_bytes = 0
         if self.transport is not None and not self.transport.is_closing():
             self.transport.write(data)
 
@@ -207,6 +270,7 @@ class CQLServer:
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         workers: int = 4,
         compressions=None,
+        quick_inline: bool = False,
     ):
         self.host = host
         self.port = port
@@ -222,6 +286,10 @@ class CQLServer:
             if workers > 0
             else None
         )
+        # Answer quick EXECUTEs (Dispatcher.runs_inline) on the loop, the
+        # rest in the worker threads (off by default: see docs/wide/protocol.md,
+        # "Execution model", for what it measured).
+        self.quick_inline = quick_inline
         self.connections: set[ClientConnection] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None

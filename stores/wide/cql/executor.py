@@ -131,6 +131,7 @@ class Executor:
         self._prepared: OrderedDict[tuple, Prepared] = OrderedDict()
         self._by_id: dict[bytes, Prepared] = {}
         self._cache_lock = threading.Lock()
+        self._writes_wait_for_sync: bool | None = None
 
     def close(self) -> None:
         """Close the system keyspaces' engine (the caller owns the user engine)."""
@@ -172,6 +173,42 @@ class Executor:
         """Return a statement prepared earlier, by its id (None if evicted)."""
         with self._cache_lock:
             return self._by_id.get(statement_id)
+
+    def is_quick(self, prepared: Prepared, page_size: int | None = None) -> bool:
+        """Return True if executing ``prepared`` is bounded work that never waits on a sync.
+
+        Quick: an INSERT, UPDATE or DELETE that needs no read (not
+        conditional, no counter, no list index) when writes are not held
+        for a commit-log fsync (batch mode holds them); and a SELECT of one
+        user-table partition, by partition key equality, without filtering
+        or aggregates, with a page size or a LIMIT to bound it. A statement
+        whose table is gone is quick too: its answer is an error. A server
+        may run quick statements on its event loop.
+        """
+        try:
+            compiled = prepared.compiled
+            if prepared.schema_version is not self.catalog.version:
+                compiled = self._current(prepared)
+        except CQLError:
+            return True
+        kind = compiled.kind
+        if kind == "SELECT":
+            plan: SelectPlan = compiled.plan
+            restrictions = plan.restrictions
+            return (
+                (bool(page_size) or plan.limit is not None)
+                and restrictions.pk_complete
+                and not restrictions.pk_in
+                and not restrictions.filters
+                and not plan.is_aggregate
+                and not plan.table.virtual
+            )
+        if compiled.fast is None:
+            return False
+        if self._writes_wait_for_sync is None:
+            info = self.engine.commitlog_info()
+            self._writes_wait_for_sync = info.get("sync_mode") == "batch"
+        return not self._writes_wait_for_sync
 
     def _parse(self, query: str) -> Parsed:
         try:

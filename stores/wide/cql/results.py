@@ -87,6 +87,9 @@ class StoredRows(Rows):
         build_wire_rows: Callable[[], list[list[bytes | None]]],
         paging_state: bytes | None = None,
         trace: object = None,
+        *,
+        build_wire_body: Callable[[], bytes] | None = None,
+        row_count: int = 0,
     ) -> None:
         self.columns = columns
         self.paging_state = paging_state
@@ -94,6 +97,8 @@ class StoredRows(Rows):
         self._rows: list[tuple] | None = None
         self._build_rows = build_rows
         self._build_wire_rows = build_wire_rows
+        self._build_wire_body = build_wire_body
+        self._row_count = row_count
 
     @property
     def rows(self) -> list[tuple]:
@@ -109,6 +114,15 @@ class StoredRows(Rows):
         if self._rows is not None:
             return super().serialized_rows()
         return self._build_wire_rows()
+
+    def wire_body(self) -> tuple[int, bytes] | None:
+        """Return (row count, every row's values as [value] cells back to back), or None.
+
+        None when this result cannot build it (then use ``serialized_rows``).
+        """
+        if self._rows is not None or self._build_wire_body is None:
+            return None
+        return self._row_count, self._build_wire_body()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Rows):

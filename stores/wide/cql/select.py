@@ -21,7 +21,14 @@ from stores.wide.cql.restrictions import ColumnFilter, Restrictions, compile_whe
 from stores.wide.cql.results import UNSET, ColumnSpec, PagingState, Rows, StoredRows
 from stores.wide.cql.rows import row_values
 from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, STATIC, TableInfo, quote_name
-from stores.wide.cql.stored_values import wire_clustering, wire_value
+from stores.wide.cql.stored_values import (
+    NULL_CELL,
+    as_cell,
+    wire_cell,
+    wire_clustering,
+    wire_clustering_cells,
+    wire_value,
+)
 from stores.wide.cql.terms import ExecContext, TermCompiler
 from stores.wide.cql.types import BIGINT, INT, TEXT, ListType, MapType, SetType
 from stores.wide.storage import Bound, Slice, TokenBound, token
@@ -66,6 +73,11 @@ class SelectPlan:
     wire_getters: list | None = None
     wire_clustering: Callable | None = None
     decode_clustering: Callable | None = None
+    # The same values as ``wire_getters`` in [value] notation, for the
+    # one-partition page's wire body (``pk`` holds the partition key's cells).
+    cell_getters: list | None = None
+    clustering_cells: Callable | None = None
+    pk_serializers: list | None = None
 
     @property
     def result_columns(self) -> list[ColumnSpec]:
@@ -136,6 +148,17 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
             if selects_clustering
             else _no_clustering
         )
+        plan.cell_getters = _cell_getters(plan, table)
+        plan.clustering_cells = (
+            wire_clustering_cells(
+                [c.cql_type for c in table.clustering],
+                [c.descending for c in table.clustering],
+                plan.decode_clustering,
+            )
+            if selects_clustering
+            else _no_clustering
+        )
+        plan.pk_serializers = [c.cql_type.serialize for c in table.partition_key]
     return plan
 
 
@@ -239,6 +262,38 @@ def _wire_getters(plan: SelectPlan, table: TableInfo) -> list | None:
                     return None
                 cell = source.cells.get(name)
                 return None if cell is None else wire(cell.value)
+
+            getters.append(get)
+    return getters
+
+
+def _cell_getters(plan: SelectPlan, table: TableInfo) -> list:
+    """Return per-column getters of [value] cells, matching ``_wire_getters``.
+
+    ``pk`` and ``ck`` hold the partition and clustering values as cells
+    already; a regular or static column's getter turns its stored cell into
+    one (``stored_values.wire_cell``).
+    """
+    getters = []
+    for column in plan.columns:
+        info = table.columns[column.evaluate.column_name]
+        if info.kind == PARTITION_KEY:
+            getters.append(lambda pk, ck, row, static, i=info.position: pk[i])
+        elif info.kind == CLUSTERING:
+            getters.append(
+                lambda pk, ck, row, static, i=info.position: ck[i] if i < len(ck) else NULL_CELL
+            )
+        else:
+            use_static = info.kind == STATIC
+            cell_of = wire_cell(info.cql_type)
+            name = info.name
+
+            def get(pk, ck, row, static, name=name, use_static=use_static, cell_of=cell_of):
+                source = static if use_static else row
+                if source is None:
+                    return NULL_CELL
+                cell = source.cells.get(name)
+                return NULL_CELL if cell is None else cell_of(cell.value)
 
             getters.append(get)
     return getters
@@ -775,11 +830,29 @@ def _single_partition_page(
         ).encode()
     if plan.wire_getters is None:
         return Rows(plan.result_columns, build(plan.getters, tuple, decode), paging)
+
+    def build_wire_body() -> bytes:
+        pk = tuple(
+            NULL_CELL if v is None else as_cell(s(v))
+            for v, s in zip(pk_values, plan.pk_serializers, strict=True)
+        )
+        getters = plan.cell_getters
+        clustering_cells = plan.clustering_cells
+        cells = []
+        append = cells.append
+        for row in taken:
+            ck = clustering_cells(row.clustering)
+            for g in getters:
+                append(g(pk, ck, row, static))
+        return b"".join(cells)
+
     return StoredRows(
         plan.result_columns,
         lambda: build(plan.getters, tuple, decode),
         lambda: build(plan.wire_getters, list, plan.wire_clustering),
         paging,
+        build_wire_body=build_wire_body,
+        row_count=len(taken),
     )
 
 

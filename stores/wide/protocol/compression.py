@@ -3,7 +3,8 @@
 The native protocol lets a client pick a compression in STARTUP among those
 the server lists in SUPPORTED. We offer an algorithm only if its well-kept
 package (``lz4``, ``python-snappy``) imports; otherwise SUPPORTED lists none
-and bodies travel uncompressed. lz4 bodies carry the uncompressed length as
+and bodies travel uncompressed; short response bodies are never compressed
+(``MIN_COMPRESSED_BODY``). lz4 bodies carry the uncompressed length as
 a 4-byte big-endian int before the lz4 block, as Cassandra writes them.
 Never compresses or decompresses more than the frame length cap allows.
 """
@@ -15,6 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from stores.wide.protocol.errors import ProtocolViolation
+
+# Response bodies shorter than this travel uncompressed even when a
+# compression was negotiated: lz4 cannot shrink them, and both ends would pay
+# for compressing and decompressing. The frame's compression flag says which.
+MIN_COMPRESSED_BODY = 512
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,24 @@ executes requests and never touches a socket.
 
 from __future__ import annotations
 
+import struct
 import uuid
 from dataclasses import dataclass
 
 from stores.wide.protocol import format as fmt
-from stores.wide.protocol.compression import Compression, available_compressions
+from stores.wide.protocol.compression import (
+    MIN_COMPRESSED_BODY,
+    Compression,
+    available_compressions,
+)
 from stores.wide.protocol.errors import ProtocolViolation
 from stores.wide.protocol.frames import FrameDecoder, encode_frame
 from stores.wide.protocol.primitives import BodyReader, BodyWriter
 from stores.wide.protocol.requests import Request, Startup, decode_request
 from stores.wide.protocol.responses import Error, Response
+
+_RESPONSE_HEADER = struct.Struct(">BBhBi")
+_RESPONSE_VERSION = fmt.PROTOCOL_VERSION | fmt.RESPONSE_DIRECTION
 
 
 @dataclass(slots=True)
@@ -120,22 +128,29 @@ class ServerConnection:
     ) -> bytes:
         """Return the frame bytes for a response on a stream.
 
-        Bodies are compressed once STARTUP chose a compression; the answer to
-        STARTUP itself travels uncompressed.
+        Bodies are compressed once STARTUP chose a compression, except the
+        answer to STARTUP itself and bodies shorter than
+        ``MIN_COMPRESSED_BODY`` (the flag is per frame: clients read it on
+        every frame, and a tiny body only grows and costs both ends CPU).
         """
+        body = response.encode_body()
         flags = 0
-        prefix = BodyWriter()
-        if tracing_id is not None:
-            flags |= fmt.FLAG_TRACING
-            prefix.write_uuid(tracing_id)
-        if warnings:
-            flags |= fmt.FLAG_WARNING
-            prefix.write_string_list(warnings)
-        body = prefix.getvalue() + response.encode_body()
-        if self.compression is not None and body:
+        if tracing_id is not None or warnings:
+            prefix = BodyWriter()
+            if tracing_id is not None:
+                flags |= fmt.FLAG_TRACING
+                prefix.write_uuid(tracing_id)
+            if warnings:
+                flags |= fmt.FLAG_WARNING
+                prefix.write_string_list(warnings)
+            body = prefix.getvalue() + body
+        if self.compression is not None and len(body) >= MIN_COMPRESSED_BODY:
             body = self.compression.compress(body)
             flags |= fmt.FLAG_COMPRESSION
-        return encode_frame(fmt.PROTOCOL_VERSION, flags, stream, response.opcode, body)
+        return (
+            _RESPONSE_HEADER.pack(_RESPONSE_VERSION, flags, stream, response.opcode, len(body))
+            + body
+        )
 
     def start_compression(self) -> None:
         """Compress from now on, if STARTUP asked for it (call after its answer)."""

@@ -18,7 +18,7 @@ from stores.wide.cql.results import UNSET as CQL_UNSET
 from stores.wide.protocol import format as fmt
 from stores.wide.protocol.cql_results import to_response, wire_columns
 from stores.wide.protocol.primitives import UNSET as WIRE_UNSET
-from stores.wide.protocol.requests import Batch, QueryParameters
+from stores.wide.protocol.requests import Batch, Execute, QueryParameters
 from stores.wide.protocol.responses import PreparedResult, Response
 from stores.wide.protocol.tracing import TraceStore
 
@@ -105,6 +105,16 @@ class CQLBackend:
             list(prepared.pk_indexes),
             wire_columns(prepared.result_columns or []),
         )
+
+    def is_quick(self, message: Execute) -> bool:
+        """Return True if an EXECUTE may run on the event loop (``Executor.is_quick``).
+
+        An unknown id is quick: its answer is UNPREPARED.
+        """
+        prepared = self.executor.prepared_by_id(message.query_id)
+        if prepared is None:
+            return True
+        return self.executor.is_quick(prepared, message.parameters.page_size)
 
     def _prepared(self, query_id: bytes):
         prepared = self.executor.prepared_by_id(query_id)

@@ -26,6 +26,7 @@ from stores.wide.protocol.responses import (
     SchemaChangeResult,
     SetKeyspaceResult,
     VoidResult,
+    encode_column_specs,
 )
 from stores.wide.protocol.type_options import TypeSpec, parse_type
 
@@ -91,16 +92,46 @@ def wire_columns(specs) -> list[ColumnSpec]:
     ]
 
 
+# Result columns -> (the columns, their protocol specs, encode_column_specs()).
+# Keyed by the identity of the CQL layer's ColumnSpec objects: a prepared
+# statement's plan keeps the same ones, and each entry holds its columns, so
+# an id in a key cannot be reused while the entry lives. Bounded: cleared
+# when full (statements built per call, e.g. system tables, only churn it).
+_COLUMNS_CACHE: dict[tuple[int, ...], tuple] = {}
+_COLUMNS_CACHE_SIZE = 1024
+
+
+def _result_metadata(columns: list) -> tuple[list[ColumnSpec], tuple[int, bytes]]:
+    """Return protocol specs and their encoded bytes for result columns, computed once."""
+    key = tuple(map(id, columns))
+    entry = _COLUMNS_CACHE.get(key)
+    if entry is None:
+        specs = wire_columns(columns)
+        entry = (tuple(columns), specs, encode_column_specs(specs))
+        if len(_COLUMNS_CACHE) >= _COLUMNS_CACHE_SIZE:
+            _COLUMNS_CACHE.clear()
+        _COLUMNS_CACHE[key] = entry
+    return entry[1], entry[2]
+
+
 def to_response(result, *, skip_metadata: bool = False) -> Response:
     """Return the RESULT response for a CQL layer result."""
+    if result.__class__ is cql_results.Void:
+        return VoidResult()
     if isinstance(result, cql_results.Rows):
+        specs, encoded = _result_metadata(result.columns)
         metadata = RowsMetadata(
-            wire_columns(result.columns),
+            specs,
             paging_state=result.paging_state,
             no_metadata=skip_metadata,
+            encoded=encoded,
         )
         if isinstance(result, cql_results.StoredRows):
             # Stored cell bytes are already native-protocol values.
+            wire = result.wire_body()
+            if wire is not None:
+                count, body = wire
+                return RowsResult(metadata, _RowValues(result), wire_body=body, row_count=count)
             return RowsResult(metadata, _RowValues(result), wire_rows=result.serialized_rows())
         serializers = [_result_serializer(column.cql_type) for column in result.columns]
         return RowsResult(metadata, result.rows, serializers)

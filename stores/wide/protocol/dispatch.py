@@ -135,6 +135,18 @@ class Dispatcher:
             return self.authenticator is not None and state.started and not state.authenticated
         return self.needs_backend(state, message)
 
+    def runs_inline(self, state: ConnectionState, message: Request) -> bool:
+        """Return True if a CQL request is quick enough to answer on the event loop.
+
+        Only EXECUTEs the backend calls quick (``Backend.is_quick``: never
+        waits for an fsync or a lock held long, bounded work); a backend
+        without that method gets every CQL request in a worker.
+        """
+        if message.__class__ is not Execute or not (state.started and state.authenticated):
+            return False
+        is_quick = getattr(self.backend, "is_quick", None)
+        return is_quick is not None and is_quick(message)
+
     def handle_control(self, state: ConnectionState, message: Request) -> Response:
         """Answer a request that needs no backend call (handshake, refusals)."""
         if isinstance(message, Options):
@@ -162,17 +174,18 @@ class Dispatcher:
         """Run a QUERY, PREPARE, EXECUTE or BATCH through the backend; never raises."""
         keyspace = state.keyspace
         try:
-            if isinstance(message, Query):
-                response = self.backend.query(message.query, message.parameters, keyspace)
-            elif isinstance(message, Prepare):
-                response = self.backend.prepare(message.query, keyspace)
-            elif isinstance(message, Execute):
+            kind = message.__class__
+            if kind is Execute:
                 response = self.backend.execute(message.query_id, message.parameters, keyspace)
+            elif kind is Query:
+                response = self.backend.query(message.query, message.parameters, keyspace)
+            elif kind is Prepare:
+                response = self.backend.prepare(message.query, keyspace)
             else:
                 response = self.backend.batch(message, keyspace)
         except Exception as exc:
             return error_from_exception(exc)
-        if isinstance(response, SetKeyspaceResult):
+        if response.__class__ is SetKeyspaceResult:
             state.keyspace = response.keyspace
         return response
 

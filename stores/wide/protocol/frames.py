@@ -12,7 +12,7 @@ response frame.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stores.wide.protocol.errors import ProtocolViolation
 from stores.wide.protocol.format import (
@@ -34,9 +34,8 @@ _LEGACY_HEADER = struct.Struct(">BBbBi")
 _COMPACT_AFTER = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One frame: header fields and the (still encoded) body."""
+class Frame(NamedTuple):
+    """One frame: header fields and the (still encoded) body (a tuple: cheap to build)."""
 
     version: int
     flags: int

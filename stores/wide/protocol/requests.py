@@ -8,12 +8,13 @@ Python values is the CQL layer's job, with the types it knows.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from stores.wide.protocol import format as fmt
 from stores.wide.protocol.errors import ProtocolViolation
-from stores.wide.protocol.primitives import BodyReader, Unset
+from stores.wide.protocol.primitives import UNSET, BodyReader, Unset
 
 Value = bytes | None | Unset
 
@@ -216,12 +217,99 @@ _DECODERS = {
 }
 
 
+_SHORT = struct.Struct(">H")
+_INT = struct.Struct(">i")
+_LONG = struct.Struct(">q")
+_CONSISTENCY_FLAGS = struct.Struct(">HB")
+# EXECUTE flags the quick decoder reads; any other goes the general way.
+_QUICK_FLAGS = (
+    fmt.QUERY_VALUES
+    | fmt.QUERY_SKIP_METADATA
+    | fmt.QUERY_PAGE_SIZE
+    | fmt.QUERY_SERIAL_CONSISTENCY
+    | fmt.QUERY_DEFAULT_TIMESTAMP
+)
+
+
+def _quick_execute(body: bytes) -> Execute | None:
+    """Return the EXECUTE a well-formed body holds, or None to take the general decoder.
+
+    The hot request of a prepared workload, read with offsets into the body
+    and no reader object. Anything unusual (named values, a paging state)
+    or malformed returns None: the general decoder then reads it, or raises
+    the right violation.
+    """
+    try:
+        size = _SHORT.unpack_from(body, 0)[0]
+        pos = 2 + size
+        query_id = body[2:pos]
+        consistency, flags = _CONSISTENCY_FLAGS.unpack_from(body, pos)
+        pos += 3
+        if flags & ~_QUICK_FLAGS:
+            return None
+        values = None
+        if flags & fmt.QUERY_VALUES:
+            count = _SHORT.unpack_from(body, pos)[0]
+            pos += 2
+            values = []
+            append = values.append
+            unpack_int = _INT.unpack_from
+            for _ in range(count):
+                n = unpack_int(body, pos)[0]
+                pos += 4
+                if n >= 0:
+                    end = pos + n
+                    if end > len(body):
+                        return None
+                    append(body[pos:end])
+                    pos = end
+                elif n == fmt.VALUE_NULL:
+                    append(None)
+                elif n == fmt.VALUE_UNSET:
+                    append(UNSET)
+                else:
+                    return None
+        page_size = serial = timestamp = None
+        if flags & fmt.QUERY_PAGE_SIZE:
+            page_size = _INT.unpack_from(body, pos)[0]
+            pos += 4
+            if page_size <= 0:
+                page_size = None
+        if flags & fmt.QUERY_SERIAL_CONSISTENCY:
+            serial = _SHORT.unpack_from(body, pos)[0]
+            pos += 2
+        if flags & fmt.QUERY_DEFAULT_TIMESTAMP:
+            timestamp = _LONG.unpack_from(body, pos)[0]
+            pos += 8
+    except struct.error:
+        return None
+    if pos != len(body):
+        return None
+    return Execute(
+        query_id,
+        QueryParameters(
+            consistency,
+            values,
+            None,
+            bool(flags & fmt.QUERY_SKIP_METADATA),
+            page_size,
+            None,
+            serial,
+            timestamp,
+        ),
+    )
+
+
 def decode_request(opcode: int, body: bytes) -> Request:
     """Return the request message a frame body holds.
 
     Raise ``ProtocolViolation`` for an opcode a client may not send or a body
     that does not match its opcode's layout.
     """
+    if opcode == fmt.EXECUTE:
+        message = _quick_execute(body)
+        if message is not None:
+            return message
     decoder = _DECODERS.get(opcode)
     if decoder is None:
         name = fmt.OPCODE_NAMES.get(opcode)

@@ -50,13 +50,30 @@ def _global_spec_flag(columns: list[ColumnSpec]) -> int:
     return 0
 
 
+def encode_column_specs(columns: list[ColumnSpec]) -> tuple[int, bytes]:
+    """Return the global-tables-spec flag and the column spec bytes of Rows metadata.
+
+    They depend on the columns only, so a server can compute them once per
+    statement (``RowsMetadata.encoded``).
+    """
+    flag = _global_spec_flag(columns)
+    writer = BodyWriter()
+    _write_column_specs(writer, columns, flag)
+    return flag, writer.getvalue()
+
+
 @dataclass(slots=True)
 class RowsMetadata:
-    """The metadata of a Rows result (also a Prepared result's result metadata)."""
+    """The metadata of a Rows result (also a Prepared result's result metadata).
+
+    ``encoded``, when given, is ``encode_column_specs(columns)`` computed
+    earlier; it is written instead of encoding the columns again.
+    """
 
     columns: list[ColumnSpec]
     paging_state: bytes | None = None
     no_metadata: bool = False
+    encoded: tuple[int, bytes] | None = None
 
     def write(self, writer: BodyWriter) -> None:
         flags = 0
@@ -64,12 +81,18 @@ class RowsMetadata:
             flags |= fmt.METADATA_HAS_MORE_PAGES
         if self.no_metadata:
             flags |= fmt.METADATA_NO_METADATA
+        elif self.encoded is not None:
+            flags |= self.encoded[0]
         else:
             flags |= _global_spec_flag(self.columns)
         writer.write_int(flags).write_int(len(self.columns))
         if self.paging_state is not None:
             writer.write_bytes(self.paging_state)
-        if not self.no_metadata:
+        if self.no_metadata:
+            return
+        if self.encoded is not None:
+            writer.write_raw(self.encoded[1])
+        else:
             _write_column_specs(writer, self.columns, flags)
 
 
@@ -176,12 +199,15 @@ class SchemaChangeEvent:
         return writer.getvalue()
 
 
+_VOID_BODY = _INT.pack(fmt.RESULT_VOID)
+
+
 @dataclass(slots=True)
 class VoidResult:
     opcode = fmt.RESULT
 
     def encode_body(self) -> bytes:
-        return BodyWriter().write_int(fmt.RESULT_VOID).getvalue()
+        return _VOID_BODY
 
 
 @dataclass(slots=True)
@@ -193,15 +219,24 @@ class RowsResult:
     serialized while the body is written, with no intermediate lists. When
     ``wire_rows`` is given (the values as bytes, already), the body is
     written from it and ``rows`` is only a view of the same rows as values.
+    When ``wire_body`` is given (``row_count`` rows, every value as a [value]
+    cell, back to back), it is the rows' part of the body as it is.
     """
 
     metadata: RowsMetadata
     rows: Sequence = field(default_factory=list)
     serializers: list | None = None
     wire_rows: list | None = None
+    wire_body: bytes | None = None
+    row_count: int = 0
     opcode = fmt.RESULT
 
     def encode_body(self) -> bytes:
+        if self.wire_body is not None:
+            writer = BodyWriter().write_int(fmt.RESULT_ROWS)
+            self.metadata.write(writer)
+            writer.write_int(self.row_count).write_raw(self.wire_body)
+            return writer.getvalue()
         rows, serializers = self.rows, self.serializers
         if self.wire_rows is not None:
             rows, serializers = self.wire_rows, None

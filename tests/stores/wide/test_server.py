@@ -204,8 +204,9 @@ def test_malformed_body_gets_an_error_on_its_stream_and_the_connection_stays(ser
     assert ask(client, QueryMessage("SELECT 1", 1)).parsed_rows == [(0,)]
 
 
-def test_password_authentication():
-    thread = ServerThread(FakeBackend(), authenticator=FakeAuthenticator()).start()
+@pytest.mark.parametrize("workers", [4, 0])
+def test_password_authentication(workers):
+    thread = ServerThread(FakeBackend(), authenticator=FakeAuthenticator(), workers=workers).start()
     try:
         client = RawClient(thread.port)
         challenge = ask(client, StartupMessage("3.4.7", {}))
@@ -290,4 +291,68 @@ def test_a_slow_password_check_does_not_stall_the_event_loop():
         assert driver_decode(slow.read_frame()).opcode == fmt.AUTH_SUCCESS
     finally:
         release.set()
+        thread.stop()
+
+
+class QuickBackend(FakeBackend):
+    """A FakeBackend that calls every prepared statement but WAIT quick, and says which
+    thread ran each EXECUTE."""
+
+    def __init__(self):
+        super().__init__()
+        self.threads = []
+
+    def is_quick(self, message):
+        return not self.prepared.get(message.query_id, "").startswith("WAIT")
+
+    def execute(self, query_id, parameters, keyspace):
+        import threading
+
+        self.threads.append((self.prepared.get(query_id), threading.current_thread().name))
+        return super().execute(query_id, parameters, keyspace)
+
+
+def test_quick_executes_run_on_the_loop_and_never_jump_a_connections_queue():
+    backend = QuickBackend()
+    thread = ServerThread(backend, workers=2, quick_inline=True).start()
+    try:
+        a, b = connect(thread), connect(thread)
+        select = ask(a, PrepareMessage("SELECT 1")).query_id
+        wait = ask(a, PrepareMessage("WAIT")).query_id
+        assert ask(b, ExecuteMessage(select, [], 1), stream=3).parsed_rows == [(0,)]
+        assert backend.threads[-1][1] == thread._thread.name  # on the event loop
+
+        # A's WAIT blocks a worker; A's next quick EXECUTE queues behind it
+        # (to the workers), while B is still answered on the loop.
+        a.send(driver_frame(ExecuteMessage(wait, [], 1), stream=1))
+        assert backend.waiting.wait(10)
+        a.send(driver_frame(ExecuteMessage(select, [], 1), stream=2))
+        # OPTIONS is answered at once, so when its answer is back the
+        # EXECUTE sent before it has been dispatched.
+        assert ask(a, OptionsMessage(), stream=5).opcode == fmt.SUPPORTED
+        assert ask(b, ExecuteMessage(select, [], 1), stream=4).parsed_rows == [(0,)]
+        backend.release.set()
+        answers = {driver_decode(a.read_frame()).stream_id for _ in range(2)}
+        assert answers == {1, 2}
+        # B has nothing in the workers: its SELECT ran on the loop; A's went
+        # to a worker (the free one, while WAIT still held the other).
+        ran = sorted(backend.threads[-3:])
+        assert [text for text, _ in ran] == ["SELECT 1", "SELECT 1", "WAIT"]
+        assert ran[2][1].startswith("cql-worker")
+        assert sorted(name.startswith("cql-worker") for _, name in ran[:2]) == [False, True]
+        assert thread._thread.name in {name for _, name in ran[:2]}
+    finally:
+        backend.release.set()
+        thread.stop()
+
+
+def test_quick_inline_is_off_by_default():
+    backend = QuickBackend()
+    thread = ServerThread(backend, workers=1).start()
+    try:
+        client = connect(thread)
+        select = ask(client, PrepareMessage("SELECT 1")).query_id
+        assert ask(client, ExecuteMessage(select, [], 1)).parsed_rows == [(0,)]
+        assert backend.threads[-1][1].startswith("cql-worker")
+    finally:
         thread.stop()

@@ -129,3 +129,50 @@ def test_random_statements_only_raise_cql_errors(executor):
             pass
 
     check()
+
+
+def test_quick_statements(executor):
+    executor.execute_query("CREATE TABLE ks.q (k int, c int, v int, PRIMARY KEY (k, c))")
+    executor.execute_query("CREATE TABLE ks.n (k int PRIMARY KEY, n counter)")
+    executor.execute_query("CREATE TABLE ks.l (k int PRIMARY KEY, xs list<int>)")
+
+    def quick(text, page_size=5000):
+        return executor.is_quick(executor.prepare(text, "ks"), page_size)
+
+    assert quick("INSERT INTO q (k, c, v) VALUES (?, ?, ?)")
+    assert quick("UPDATE q SET v = ? WHERE k = ? AND c = ?")
+    assert quick("DELETE FROM q WHERE k = ?")
+    assert quick("SELECT c, v FROM q WHERE k = ? LIMIT 20")
+    assert quick("SELECT * FROM q WHERE k = ? AND c > ?")
+    assert quick("SELECT * FROM q WHERE k = ? LIMIT 3", page_size=None)
+    assert not quick("SELECT * FROM q WHERE k = ?", page_size=None)  # unbounded
+    assert not quick("INSERT INTO q (k, c, v) VALUES (?, ?, ?) IF NOT EXISTS")
+    assert not quick("UPDATE n SET n = n + 1 WHERE k = ?")
+    assert not quick("UPDATE l SET xs[0] = ? WHERE k = ?")  # reads the list first
+    assert not quick("SELECT * FROM q")
+    assert not quick("SELECT * FROM q WHERE k IN (1, 2)")
+    assert not quick("SELECT count(*) FROM q WHERE k = ?")
+    assert not quick("SELECT * FROM q WHERE k = ? AND v = 1 ALLOW FILTERING")
+    assert not quick("SELECT * FROM system.local")
+    assert not quick("CREATE TABLE IF NOT EXISTS q2 (k int PRIMARY KEY)")
+    assert not quick("BEGIN BATCH INSERT INTO q (k, c, v) VALUES (1, 1, 1) APPLY BATCH")
+    # A statement whose table is gone answers with an error: quick.
+    dropped = executor.prepare("SELECT * FROM q WHERE k = ?", "ks")
+    executor.execute_query("DROP TABLE ks.q")
+    assert executor.is_quick(dropped, 10)
+
+
+def test_writes_are_not_quick_when_they_wait_for_an_fsync(tmp_path):
+    engine = StorageEngine.open(str(tmp_path / "data"), commitlog_sync="batch")
+    ex = Executor(engine)
+    try:
+        ex.execute_query(
+            "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', "
+            "'replication_factor': 1}"
+        )
+        ex.execute_query("CREATE TABLE ks.q (k int PRIMARY KEY, v int)")
+        assert not ex.is_quick(ex.prepare("INSERT INTO ks.q (k, v) VALUES (?, ?)"), None)
+        assert ex.is_quick(ex.prepare("SELECT v FROM ks.q WHERE k = ?"), 100)
+    finally:
+        ex.close()
+        engine.close()

@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stores.wide.cql.keys import decode_clustering, encode_clustering
-from stores.wide.cql.stored_values import wire_clustering, wire_value
+from stores.wide.cql.stored_values import (
+    as_cell,
+    wire_cell,
+    wire_clustering,
+    wire_clustering_cells,
+    wire_value,
+)
 from stores.wide.cql.types import SIMPLE_TYPES
 from tests.stores.wide.cql.strategies import VALUES
 
@@ -65,3 +71,43 @@ def test_wire_clustering_matches_decode_and_serialize(name, desc, data):
         lambda k: tuple(None if v is None else cql_type.serialize(v) for v in decode(k)), key
     )
     assert _outcome(wire_clustering(types, descending, decode), key) == expected
+
+
+@pytest.mark.parametrize("name", TYPES)
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_wire_cell_is_the_wire_value_in_value_notation(name, data):
+    cql_type = SIMPLE_TYPES[name]
+    raw = data.draw(
+        st.binary(max_size=10)
+        | st.sampled_from([b"", b"\xff\xfe", "é".encode()])
+        | (VALUES[name].map(cql_type.serialize) if name in VALUES else st.nothing())
+    )
+    expected = _outcome(lambda d: as_cell(wire_value(cql_type)(d)), raw)
+    assert _outcome(wire_cell(cql_type), raw) == expected
+
+
+def test_as_cell_writes_the_length_then_the_bytes():
+    assert as_cell(None) == b"\xff\xff\xff\xff"
+    assert as_cell(b"") == b"\x00\x00\x00\x00"
+    assert as_cell(b"ab") == b"\x00\x00\x00\x02ab"
+
+
+@pytest.mark.parametrize("name", ["tinyint", "smallint", "int", "bigint", "text"])
+@pytest.mark.parametrize("desc", [False, True])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_wire_clustering_cells_match_wire_clustering(name, desc, data):
+    cql_type = SIMPLE_TYPES[name]
+    types, descending = [cql_type], [desc]
+
+    def decode(key):
+        return decode_clustering(types, descending, key)
+
+    key = data.draw(
+        VALUES[name].map(lambda v: encode_clustering(types, descending, [v]))
+        | st.binary(min_size=1, max_size=10)
+    )
+    values = wire_clustering(types, descending, decode)
+    expected = _outcome(lambda k: tuple(as_cell(v) for v in values(k)), key)
+    assert _outcome(wire_clustering_cells(types, descending, decode), key) == expected

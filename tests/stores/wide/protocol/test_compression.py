@@ -32,12 +32,18 @@ def test_compression_is_negotiated_in_startup(algorithm):
     event = connection.next_event()
     assert event.message.query == "SELECT * FROM t"
 
-    options = {"CQL_VERSION": ["3.4.7"], "COMPRESSION": ["x" * 100]}
+    options = {"CQL_VERSION": ["3.4.7"], "COMPRESSION": ["x" * 1000]}
     frame = connection.encode(2, Supported(options))
     assert frame[1] & fmt.FLAG_COMPRESSION
     decoded = driver_decode(frame, decompressor=lambda body: algorithm.decompress(body, 2**20))
-    assert decoded.options["COMPRESSION"] == ["x" * 100]
+    assert decoded.options["COMPRESSION"] == ["x" * 1000]
     assert decoded.cql_versions == ["3.4.7"]
+
+    # A short body goes uncompressed, its frame flag says so, and the
+    # driver reads it as it is.
+    small = connection.encode(3, Supported({"CQL_VERSION": ["3.4.7"]}))
+    assert not small[1] & fmt.FLAG_COMPRESSION
+    assert driver_decode(small).cql_versions == ["3.4.7"]
 
 
 def test_unknown_compression_is_a_protocol_error():

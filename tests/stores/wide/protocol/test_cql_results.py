@@ -19,6 +19,7 @@ from stores.wide.cql.results import (
 from stores.wide.cql.types import parse_type
 from stores.wide.protocol.cql_results import _result_serializer, to_response
 from stores.wide.protocol.responses import (
+    RowsMetadata,
     RowsResult,
     SchemaChangeResult,
     SetKeyspaceResult,
@@ -121,3 +122,30 @@ def test_stored_rows_write_the_bytes_the_general_path_writes(
         ).encode_body()
         assert fast_body == general_body
         assert fast == Rows(general.columns, values, general.paging_state)
+
+
+def test_result_metadata_is_encoded_once_per_columns_and_written_the_same():
+    columns = [
+        ColumnSpec("ks", "t", "a", parse_type("int")),
+        ColumnSpec("ks", "t", "b", parse_type("map<text, frozen<list<int>>>")),
+    ]
+    first = to_response(Rows(columns, [(1, {"x": [2]})], b"\x01"))
+    again = to_response(Rows(list(columns), [(1, {"x": [2]})], b"\x01"))
+    assert again.metadata.encoded is first.metadata.encoded
+    fresh = RowsResult(
+        RowsMetadata(first.metadata.columns, paging_state=b"\x01"), first.rows, first.serializers
+    )
+    assert first.encode_body() == again.encode_body() == fresh.encode_body()
+    other_tables = [columns[0], ColumnSpec("ks", "u", "c", parse_type("text"))]
+    mixed = to_response(Rows(other_tables, [(1, "z")]))
+    plain = RowsResult(RowsMetadata(mixed.metadata.columns), mixed.rows, mixed.serializers)
+    assert mixed.encode_body() == plain.encode_body()
+    skipped = to_response(Rows(columns, [(1, None)]), skip_metadata=True)
+    assert (
+        skipped.encode_body()
+        == RowsResult(
+            RowsMetadata(skipped.metadata.columns, no_metadata=True),
+            skipped.rows,
+            skipped.serializers,
+        ).encode_body()
+    )

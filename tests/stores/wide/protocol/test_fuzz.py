@@ -71,3 +71,63 @@ def test_connection_turns_any_bytes_into_events(data):
             frame = connection.encode_violation(event.violation)
             assert frame[4] == fmt.ERROR
     assert connection.buffered <= len(data)
+
+
+def _general_execute(body: bytes):
+    """Decode an EXECUTE body with the general reader only."""
+    from stores.wide.protocol.primitives import BodyReader
+    from stores.wide.protocol.requests import _decode_execute
+
+    reader = BodyReader(body)
+    message = _decode_execute(reader)
+    reader.expect_end("EXECUTE")
+    return message
+
+
+def _outcome(decode, body):
+    try:
+        return ("message", decode(body))
+    except ProtocolViolation:
+        return ("violation", None)
+
+
+values = st.lists(st.none() | st.binary(max_size=12) | st.just("unset"), max_size=5)
+
+
+@st.composite
+def execute_bodies(draw):
+    """EXECUTE bodies built the way a driver does, with every optional field drawn."""
+    from stores.wide.protocol.primitives import UNSET, BodyWriter
+
+    writer = BodyWriter().write_short_bytes(draw(st.binary(max_size=16)))
+    writer.write_consistency(draw(st.integers(0, 10)))
+    flags = draw(st.integers(0, 0x7F))
+    writer.write_byte(flags)
+    if flags & fmt.QUERY_VALUES:
+        drawn = draw(values)
+        writer.write_short(len(drawn))
+        for value in drawn:
+            if flags & fmt.QUERY_NAMES_FOR_VALUES:
+                writer.write_string(draw(st.text(max_size=4)))
+            writer.write_value(UNSET if value == "unset" else value)
+    if flags & fmt.QUERY_PAGE_SIZE:
+        writer.write_int(draw(st.integers(-5, 5000)))
+    if flags & fmt.QUERY_PAGING_STATE:
+        writer.write_bytes(draw(st.binary(max_size=8)))
+    if flags & fmt.QUERY_SERIAL_CONSISTENCY:
+        writer.write_consistency(draw(st.integers(8, 9)))
+    if flags & fmt.QUERY_DEFAULT_TIMESTAMP:
+        writer.write_long(draw(st.integers(-(2**63), 2**63 - 1)))
+    body = writer.getvalue()
+    cut = draw(st.none() | st.integers(0, len(body)))
+    extra = draw(st.binary(max_size=3))
+    return body if cut is None else body[:cut] + extra
+
+
+@FUZZ
+@given(execute_bodies() | st.binary(max_size=120))
+def test_quick_execute_decoder_agrees_with_the_general_one(body):
+    # decode_request reads EXECUTE with its quick decoder first.
+    assert _outcome(lambda b: decode_request(fmt.EXECUTE, b), body) == _outcome(
+        _general_execute, body
+    )
