@@ -49,13 +49,25 @@ class BatchedPersistence:
         """Return the wrapped object's ``rewriting`` (read on every write command)."""
         return self.inner.rewriting
 
+    @property
+    def write_error(self) -> str | None:
+        """Return the wrapped object's ``write_error`` (read on every write command).
+
+        Defined here so that the lookup does not fail over to ``__getattr__``.
+        """
+        return self.inner.write_error
+
     def begin_batch(self) -> None:
         """Defer ``after_command`` until ``flush``."""
-        self.batching = True
+        self._batch_thread = get_ident()
+
+    def stop_batching(self) -> None:
+        """Stop deferring; what is pending stays pending until ``flush``."""
+        self._batch_thread = None
 
     def end_batch(self) -> None:
         """Stop deferring, then ``flush``."""
-        self.batching = False
+        self._batch_thread = None
         self.flush()
 
     def flush(self) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from stores.kv.commands import COMMANDS as ENGINE_COMMANDS
 from stores.kv.connection_commands import CONNECTION_COMMANDS
-from stores.kv.replies import NULL_ARRAY, Blocked, ErrorReply, Push
+from stores.kv.replies import NULL_ARRAY, OK, Blocked, ErrorReply, Push
 from stores.kv.resp import ProtocolError, QueryBufferLimitError, RequestReader, reply_encoder
 
 if TYPE_CHECKING:
@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 OUTPUT_BATCH_BYTES = 1024 * 1024
 
 _SECURITY_WARNING = frozenset((b"post", b"POST", b"host:", b"Host:", b"HOST:"))
+
+_OK_BYTES = b"+OK\r\n"
+_SMALL_INT_COUNT = 10000
+_SMALL_INTS = [b":%d\r\n" % i for i in range(_SMALL_INT_COUNT)]
 
 
 class Connection(asyncio.Protocol):
@@ -142,57 +146,74 @@ class Connection(asyncio.Protocol):
         """Run the complete commands in the reader until it needs more bytes."""
         if self.closing or self.blocked is not None or self.session is None or self._paused:
             return
-        reader = self.reader
-        session = self.session
-        execute = session.execute
+        next_command = self.reader.next_command
+        execute = self.session.execute
+        encode = self.encode
         server = self.server
         out = self._out = []
+        append = out.append
         pending = 0
         answered = 0  # replies in out (pushes excluded), for a persistence failure
         persistence = server.persistence
         if persistence is not None:
-            persistence.batching = True
+            persistence.begin_batch()
         try:
             while True:
                 try:
-                    argv = reader.next_command()
+                    argv = next_command()
                 except ProtocolError as exc:
                     log.debug("protocol error from client %s: %s", self.peer, exc.message)
-                    out.append(self.encode(_protocol_error(exc)))
+                    append(encode(_protocol_error(exc)))
                     self.closing = True
                     break
                 if argv is None:
                     break
                 name = argv[0]
                 special = CONNECTION_COMMANDS.get(name)
-                if special is None and name not in ENGINE_COMMANDS and len(name) <= 6:
-                    lowered = name.lower()
-                    special = CONNECTION_COMMANDS.get(lowered)
-                    if special is None and lowered in _SECURITY_WARNING:
-                        log.warning("possible security attack: %r command from %s", name, self.peer)
-                        self.closing = True
-                        break
-                if special is not None:
-                    try:
-                        reply = special(self, argv)
-                    except Exception:  # a bug here must not take the connection down
-                        log.exception("connection command %r failed", argv[:2])
-                        reply = ErrorReply(f"ERR internal error in '{special.name}'")
-                else:
+                if special is None:
+                    if name not in ENGINE_COMMANDS and len(name) <= 6:
+                        lowered = name.lower()
+                        special = CONNECTION_COMMANDS.get(lowered)
+                        if special is None and lowered in _SECURITY_WARNING:
+                            log.warning(
+                                "possible security attack: %r command from %s", name, self.peer
+                            )
+                            self.closing = True
+                            break
+                if special is None:
                     try:
                         reply = execute(argv)
                     except Exception:  # the engine answers errors itself; this is a bug
                         log.exception("command %r failed outside its handler", argv[:1])
                         reply = ErrorReply("ERR internal error")
+                else:
+                    try:
+                        reply = special(self, argv)
+                    except Exception:  # a bug here must not take the connection down
+                        log.exception("connection command %r failed", argv[:2])
+                        reply = ErrorReply(f"ERR internal error in '{special.name}'")
+                    # HELLO may have switched the protocol.
+                    encode = self.encode
                 self.last_command = name
-                if type(reply) is Blocked:
+                # The commonest replies are encoded here, the same in RESP2
+                # and RESP3: one call less than the encoder's type dispatch.
+                kind = type(reply)
+                if reply is OK:
+                    data = _OK_BYTES
+                elif kind is bytes:
+                    data = b"$%d\r\n%b\r\n" % (len(reply), reply)
+                elif kind is int:
+                    data = (
+                        _SMALL_INTS[reply] if 0 <= reply < _SMALL_INT_COUNT else b":%d\r\n" % reply
+                    )
+                elif kind is Blocked:
                     self._block(argv, reply)
                     break
-                if type(reply) is list and reply and type(reply[0]) is Push:
-                    data = b"".join(map(self.encode, reply))
+                elif kind is list and reply and type(reply[0]) is Push:
+                    data = b"".join(map(encode, reply))
                 else:
-                    data = self.encode(reply)
-                out.append(data)
+                    data = encode(reply)
+                append(data)
                 pending += len(data)
                 answered += 1
                 if server.woken:
@@ -204,7 +225,7 @@ class Connection(asyncio.Protocol):
                     # ready, and stop while the client does not read it.
                     failure = server.flush_persistence()
                     if failure is not None:
-                        out[:] = [self.encode(failure)] * answered
+                        out[:] = [encode(failure)] * answered
                     self.transport.write(b"".join(out))
                     out.clear()
                     pending = answered = 0
@@ -213,12 +234,12 @@ class Connection(asyncio.Protocol):
         finally:
             self._out = None
             if persistence is not None:
-                persistence.batching = False
-            if persistence is not None and persistence.pending:
-                failure = server.flush_persistence()
-                if failure is not None:
-                    # Nothing of this batch may be acknowledged.
-                    out[:] = [self.encode(failure)] * answered
+                persistence.stop_batching()
+                if persistence.pending:
+                    failure = server.flush_persistence()
+                    if failure is not None:
+                        # Nothing of this batch may be acknowledged.
+                        out[:] = [self.encode(failure)] * answered
             if out:
                 self.transport.write(out[0] if len(out) == 1 else b"".join(out))
             if self.closing and not self.closed:

@@ -42,6 +42,14 @@ except ImportError:  # pragma: no cover - hiredis is in requirements.txt
 # read as an aggregate header declaring 100000 elements or more keep hiredis
 # out (the careful reader never allocates for a declared size).
 _LARGE_AGGREGATE = re.compile(rb"[*~>%|]\d{6}")
+_LARGE_ARRAY = re.compile(rb"\*\d{6}")
+# The RESP types hiredis returns as bytes or as a list, which could pass for
+# an argument or a command: simple string, verbatim, big number, set, push,
+# attribute, map.
+_LOOKALIKE_TYPES = b"+=(~>|%"
+# Fed after the bytes to parse: comes back as [] only at a command boundary.
+_END_MARK = b"*0\r\n"
+_END_MARK_LINE = b"*0\r"
 
 # Up to this many unprocessed bytes, pipelines are parsed ahead in one go
 # (hiredis, or splitting on CRLF), which looks at the whole buffer each time.
@@ -246,15 +254,70 @@ class RequestReader:
             self._ready_bytes += pos - start
 
     def _hiredis_ahead(self, buf: bytes, start: int, n: int) -> int:
-        """Parse ahead with hiredis's C reader, then prove the result; return the new position.
+        """Parse ahead with hiredis's C reader, keeping only what Redis would read alike.
 
         hiredis reads more than Redis accepts in a request (nested arrays,
-        integers, RESP3 types, unchecked bytes after an argument), so its
-        result is taken only if re-encoding it gives back exactly the bytes
-        read: then Redis would have read the very same commands.
+        integers, RESP3 types), so its result is kept only with a proof
+        that Redis reads the very same commands: the cheap one when it
+        applies, re-encoding otherwise. Return the new position.
+        """
+        view = buf[start:] if start else buf
+        if (
+            len(view.translate(None, _LOOKALIKE_TYPES)) == len(view)
+            and _END_MARK_LINE not in view
+            and _LARGE_ARRAY.search(view) is None
+        ):
+            commands = self._hiredis_whole(view)
+            if commands is not None:
+                max_bulk = self.max_bulk_len
+                if max_bulk < n - start and any(
+                    len(arg) > max_bulk for argv in commands for arg in argv
+                ):
+                    return start
+                self._ready.extend(commands)
+                return n
+        if _LARGE_AGGREGATE.search(view) is not None:
+            return start
+        return self._hiredis_reencoded(buf, start, n)
+
+    def _hiredis_whole(self, view: bytes) -> list[list[bytes]] | None:
+        """Return the commands of view if it holds only whole, plain multibulk commands.
+
+        The caller has ruled out every RESP type byte whose value hiredis
+        returns as bytes or as a list (``+ = ( ~ > | %``), "*0" and
+        aggregates of 100000 or more elements. What hiredis can still read
+        then is "*" arrays, "$" bulks (strict lengths, the two bytes after
+        a bulk skipped unchecked, as Redis does) and types whose values are
+        not bytes, which the checks below reject. A "*0" end mark fed after
+        view comes back as an empty list only if view ended on a command
+        boundary, so the commands cover view exactly. None when in doubt.
         """
         reader = self._hiredis_reader or _hiredis.Reader()
         self._hiredis_reader = None
+        reader.feed(view)
+        reader.feed(_END_MARK)
+        gets = reader.gets
+        join = b"".join
+        commands = []
+        try:
+            while (command := gets()) != []:
+                if type(command) is not list:
+                    return None  # False: view ends inside a command
+                join(command)  # TypeError unless every argument is bytes
+                commands.append(command)
+        except (_hiredis.ProtocolError, TypeError):
+            return None
+        self._hiredis_reader = reader  # it holds nothing: reuse it next time
+        return commands
+
+    def _hiredis_reencoded(self, buf: bytes, start: int, n: int) -> int:
+        """Parse ahead with hiredis, then prove the result by re-encoding it.
+
+        The result is taken only if re-encoding it gives back exactly the
+        bytes read: then Redis would have read the very same commands.
+        Return the new position.
+        """
+        reader = _hiredis.Reader()
         reader.feed(buf, start)
         commands = []
         gets = reader.gets
@@ -262,7 +325,7 @@ class RequestReader:
             while (command := gets()) is not False:
                 commands.append(command)
         except _hiredis.ProtocolError:
-            reader = None
+            pass
         if not commands:
             return start
         try:
@@ -275,10 +338,7 @@ class RequestReader:
         if max_bulk < n - start and any(len(arg) > max_bulk for argv in commands for arg in argv):
             return start
         self._ready.extend(commands)
-        end = start + len(encoded)
-        if end == n and reader is not None:
-            self._hiredis_reader = reader  # it holds nothing: reuse it next time
-        return end
+        return start + len(encoded)
 
     def _split_ahead(self, buf: bytes, start: int) -> int:
         """Parse ahead by splitting a small buffer on CRLF; return the new position.

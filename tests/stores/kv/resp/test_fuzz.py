@@ -43,6 +43,20 @@ TOKENS = st.sampled_from(
         b"PING",
         b"SET",
         b"a",
+        # RESP3 types hiredis would read inside a request, some of them as
+        # bytes or lists that could pass for arguments or commands.
+        b"+",
+        b"=",
+        b"(",
+        b"~",
+        b">",
+        b"|",
+        b"%",
+        b":",
+        b"_",
+        b"#t",
+        b"*0",
+        b"txt:",
     ]
 )
 FRAGMENTS = st.lists(st.one_of(st.binary(max_size=8), TOKENS), max_size=40).map(b"".join)
