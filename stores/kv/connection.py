@@ -146,7 +146,6 @@ class Connection(asyncio.Protocol):
         """Run the complete commands in the reader until it needs more bytes."""
         if self.closing or self.blocked is not None or self.session is None or self._paused:
             return
-        next_command = self.reader.next_command
         execute = self.session.execute
         encode = self.encode
         server = self.server
@@ -158,79 +157,77 @@ class Connection(asyncio.Protocol):
         if persistence is not None:
             persistence.begin_batch()
         try:
-            while True:
-                try:
-                    argv = next_command()
-                except ProtocolError as exc:
-                    log.debug("protocol error from client %s: %s", self.peer, exc.message)
-                    append(encode(_protocol_error(exc)))
-                    self.closing = True
-                    break
-                if argv is None:
-                    break
-                name = argv[0]
-                special = CONNECTION_COMMANDS.get(name)
-                if special is None:
-                    if name not in ENGINE_COMMANDS and len(name) <= 6:
-                        lowered = name.lower()
-                        special = CONNECTION_COMMANDS.get(lowered)
-                        if special is None and lowered in _SECURITY_WARNING:
-                            log.warning(
-                                "possible security attack: %r command from %s", name, self.peer
-                            )
-                            self.closing = True
-                            break
-                if special is None:
-                    try:
-                        reply = execute(argv)
-                    except Exception:  # the engine answers errors itself; this is a bug
-                        log.exception("command %r failed outside its handler", argv[:1])
-                        reply = ErrorReply("ERR internal error")
-                else:
-                    try:
-                        reply = special(self, argv)
-                    except Exception:  # a bug here must not take the connection down
-                        log.exception("connection command %r failed", argv[:2])
-                        reply = ErrorReply(f"ERR internal error in '{special.name}'")
-                    # HELLO may have switched the protocol.
-                    encode = self.encode
-                self.last_command = name
-                # The commonest replies are encoded here, the same in RESP2
-                # and RESP3: one call less than the encoder's type dispatch.
-                kind = type(reply)
-                if reply is OK:
-                    data = _OK_BYTES
-                elif kind is bytes:
-                    data = b"$%d\r\n%b\r\n" % (len(reply), reply)
-                elif kind is int:
-                    data = (
-                        _SMALL_INTS[reply] if 0 <= reply < _SMALL_INT_COUNT else b":%d\r\n" % reply
-                    )
-                elif kind is Blocked:
-                    self._block(argv, reply)
-                    break
-                elif kind is list and reply and type(reply[0]) is Push:
-                    data = b"".join(map(encode, reply))
-                else:
-                    data = encode(reply)
-                append(data)
-                pending += len(data)
-                answered += 1
-                if server.woken:
-                    server.serve_woken()
-                if self.closing:
-                    break
-                if pending > OUTPUT_BATCH_BYTES:
-                    # Small requests can ask for large replies: send what is
-                    # ready, and stop while the client does not read it.
-                    failure = server.flush_persistence()
-                    if failure is not None:
-                        out[:] = [encode(failure)] * answered
-                    self.transport.write(b"".join(out))
-                    out.clear()
-                    pending = answered = 0
-                    if self._paused:
+            try:
+                for argv in self.reader.commands():
+                    name = argv[0]
+                    special = CONNECTION_COMMANDS.get(name)
+                    if special is None:
+                        if name not in ENGINE_COMMANDS and len(name) <= 6:
+                            lowered = name.lower()
+                            special = CONNECTION_COMMANDS.get(lowered)
+                            if special is None and lowered in _SECURITY_WARNING:
+                                log.warning(
+                                    "possible security attack: %r command from %s", name, self.peer
+                                )
+                                self.closing = True
+                                break
+                    if special is None:
+                        try:
+                            reply = execute(argv)
+                        except Exception:  # the engine answers errors itself; this is a bug
+                            log.exception("command %r failed outside its handler", argv[:1])
+                            reply = ErrorReply("ERR internal error")
+                    else:
+                        try:
+                            reply = special(self, argv)
+                        except Exception:  # a bug here must not take the connection down
+                            log.exception("connection command %r failed", argv[:2])
+                            reply = ErrorReply(f"ERR internal error in '{special.name}'")
+                        # HELLO may have switched the protocol.
+                        encode = self.encode
+                    self.last_command = name
+                    # The commonest replies are encoded here, the same in RESP2
+                    # and RESP3: one call less than the encoder's type dispatch.
+                    kind = type(reply)
+                    if reply is OK:
+                        data = _OK_BYTES
+                    elif kind is bytes:
+                        data = b"$%d\r\n%b\r\n" % (len(reply), reply)
+                    elif kind is int:
+                        data = (
+                            _SMALL_INTS[reply]
+                            if 0 <= reply < _SMALL_INT_COUNT
+                            else b":%d\r\n" % reply
+                        )
+                    elif kind is Blocked:
+                        self._block(argv, reply)
                         break
+                    elif kind is list and reply and type(reply[0]) is Push:
+                        data = b"".join(map(encode, reply))
+                    else:
+                        data = encode(reply)
+                    append(data)
+                    pending += len(data)
+                    answered += 1
+                    if server.woken:
+                        server.serve_woken()
+                    if self.closing:
+                        break
+                    if pending > OUTPUT_BATCH_BYTES:
+                        # Small requests can ask for large replies: send what is
+                        # ready, and stop while the client does not read it.
+                        failure = server.flush_persistence()
+                        if failure is not None:
+                            out[:] = [encode(failure)] * answered
+                        self.transport.write(b"".join(out))
+                        out.clear()
+                        pending = answered = 0
+                        if self._paused:
+                            break
+            except ProtocolError as exc:
+                log.debug("protocol error from client %s: %s", self.peer, exc.message)
+                append(encode(_protocol_error(exc)))
+                self.closing = True
         finally:
             self._out = None
             if persistence is not None:

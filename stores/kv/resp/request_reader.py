@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import re
+from collections.abc import Iterator
 
 from stores.kv.resp.errors import ProtocolError, QueryBufferLimitError
 from stores.kv.resp.format import (
@@ -159,6 +160,29 @@ class RequestReader:
         """Add bytes received from the client."""
         if not data:
             return
+        if (
+            not self._ready
+            and self._pos >= len(self._buf)
+            and not self._chunks
+            and self._argv is None
+            and self._error is None
+            and not self._auth_required
+            and data[0] == ARRAY
+            and len(data) <= SPLIT_AHEAD_MAX
+            and len(data) <= self.query_buffer_limit
+            and _hiredis is not None
+        ):
+            # The common case, a reader holding nothing fed whole commands:
+            # parse them at once.
+            data = bytes(data)
+            plain = self._plain_commands(data)
+            if plain is not None:
+                commands, end = plain
+                self._ready.extend(commands)
+                self._ready_bytes = end
+                self._buf = data
+                self._pos = end
+                return
         if self.buffered + len(data) > self.query_buffer_limit:
             # The client is closed without a reply: drop what it sent.
             self._buf, self._pos, self._chunks, self._chunks_len = b"", 0, [], 0
@@ -178,6 +202,25 @@ class RequestReader:
         self._pos = 0
         self._chunks = []
         self._chunks_len = 0
+
+    def commands(self) -> Iterator[list[bytes]]:
+        """Yield the complete commands, as ``next_command`` returns them, until None.
+
+        A consumer that stops early leaves the rest in the reader, as if
+        ``next_command`` had not been called for them; ``ProtocolError`` is
+        raised where ``next_command`` would raise it.
+        """
+        ready = self._ready
+        while True:
+            if ready:
+                argv = ready.popleft()
+                if not ready:
+                    self._ready_bytes = 0
+            else:
+                argv = self.next_command()
+                if argv is None:
+                    return
+            yield argv
 
     def next_command(self) -> list[bytes] | None:
         """Return the next complete command, or None if more bytes are needed."""
@@ -210,7 +253,7 @@ class RequestReader:
         start = pos = self._pos
         n = len(buf)
         if start < n and n - start <= SPLIT_AHEAD_MAX and buf[start] == ARRAY:
-            if _hiredis is not None and _LARGE_AGGREGATE.search(buf, start) is None:
+            if _hiredis is not None:
                 pos = self._hiredis_ahead(buf, start, n)
             else:
                 pos = self._split_ahead(buf, start)
@@ -262,36 +305,38 @@ class RequestReader:
         applies, re-encoding otherwise. Return the new position.
         """
         view = buf[start:] if start else buf
-        if (
-            len(view.translate(None, _LOOKALIKE_TYPES)) == len(view)
-            and _END_MARK_LINE not in view
-            and _LARGE_ARRAY.search(view) is None
-        ):
-            commands = self._hiredis_whole(view)
-            if commands is not None:
-                max_bulk = self.max_bulk_len
-                if max_bulk < n - start and any(
-                    len(arg) > max_bulk for argv in commands for arg in argv
-                ):
-                    return start
-                self._ready.extend(commands)
-                return n
+        plain = self._plain_commands(view)
+        if plain is not None:
+            commands, end = plain
+            self._ready.extend(commands)
+            return start + end
         if _LARGE_AGGREGATE.search(view) is not None:
-            return start
+            return self._split_ahead(buf, start)  # hiredis would allocate the declared size
         return self._hiredis_reencoded(buf, start, n)
 
-    def _hiredis_whole(self, view: bytes) -> list[list[bytes]] | None:
-        """Return the commands of view if it holds only whole, plain multibulk commands.
+    def _plain_commands(self, view: bytes) -> tuple[list[list[bytes]], int] | None:
+        """Return the commands at the start of view and where they end, if plainly encoded.
 
-        The caller has ruled out every RESP type byte whose value hiredis
-        returns as bytes or as a list (``+ = ( ~ > | %``), "*0" and
-        aggregates of 100000 or more elements. What hiredis can still read
+        None when view may hold anything hiredis reads differently from
+        Redis, or when no command is complete: the caller then proves
+        hiredis's result another way or reads carefully.
+
+        The cheap proof: view holds no RESP type byte whose value hiredis
+        returns as bytes or as a list (``+ = ( ~ > | %``), no "*0" and no
+        aggregate of 100000 elements or more. What hiredis can still read
         then is "*" arrays, "$" bulks (strict lengths, the two bytes after
         a bulk skipped unchecked, as Redis does) and types whose values are
-        not bytes, which the checks below reject. A "*0" end mark fed after
-        view comes back as an empty list only if view ended on a command
-        boundary, so the commands cover view exactly. None when in doubt.
+        not bytes, which are rejected below. A "*0" end mark fed after view
+        comes back as an empty list only if view ends on a command
+        boundary; otherwise the last value read may straddle view's end,
+        so it is dropped and the rest is proved by re-encoding.
         """
+        if (
+            len(view.translate(None, _LOOKALIKE_TYPES)) != len(view)
+            or _END_MARK_LINE in view
+            or _LARGE_ARRAY.search(view) is not None
+        ):
+            return None
         reader = self._hiredis_reader or _hiredis.Reader()
         self._hiredis_reader = None
         reader.feed(view)
@@ -299,16 +344,34 @@ class RequestReader:
         gets = reader.gets
         join = b"".join
         commands = []
+        whole = False
         try:
-            while (command := gets()) != []:
+            while (command := gets()) is not False:
+                if command == []:
+                    whole = True
+                    break
                 if type(command) is not list:
-                    return None  # False: view ends inside a command
+                    break
                 join(command)  # TypeError unless every argument is bytes
                 commands.append(command)
         except (_hiredis.ProtocolError, TypeError):
+            pass
+        if whole:
+            end = len(view)
+            self._hiredis_reader = reader  # it holds nothing: reuse it next time
+        else:
+            if commands:
+                commands.pop()  # it may have read into the end mark
+            if not commands:
+                return None
+            encoded = join(map(_pack_command, map(tuple, commands)))
+            if not view.startswith(encoded):
+                return None
+            end = len(encoded)
+        max_bulk = self.max_bulk_len
+        if max_bulk < end and any(len(arg) > max_bulk for argv in commands for arg in argv):
             return None
-        self._hiredis_reader = reader  # it holds nothing: reuse it next time
-        return commands
+        return commands, end
 
     def _hiredis_reencoded(self, buf: bytes, start: int, n: int) -> int:
         """Parse ahead with hiredis, then prove the result by re-encoding it.

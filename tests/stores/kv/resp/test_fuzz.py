@@ -184,6 +184,7 @@ def _outcome(data: bytes, cuts: list[int], mode: str) -> tuple[list, str | None]
         reader = RequestReader(max_bulk_len=64, query_buffer_limit=4096)
         if mode == "careful":
             reader._parse_ahead = lambda: None
+            reader._plain_commands = lambda view: None
         commands = []
         try:
             for piece in _cuts(data, cuts):

@@ -394,6 +394,7 @@ def test_hiredis_lookalikes_are_read_as_redis_reads_them(data, monkeypatch):
     fast = outcome(RequestReader())
     careful_reader = RequestReader()
     monkeypatch.setattr(careful_reader, "_parse_ahead", lambda: None)
+    monkeypatch.setattr(careful_reader, "_plain_commands", lambda view: None)
     assert fast == outcome(careful_reader)
 
 
