@@ -213,8 +213,14 @@ def main() -> int:
     parser.add_argument(
         "--fakeredis-divisor",
         type=int,
-        default=20,
+        default=100,
         help="run fakeredis with -n divided by this (it is ~100x slower; keeps the run bounded)",
+    )
+    parser.add_argument(
+        "--fakeredis-timeout",
+        type=float,
+        default=60.0,
+        help="seconds per redis-benchmark run against fakeredis (it can collapse under load)",
     )
     parser.add_argument(
         "--timeout", type=float, default=240.0, help="seconds per redis-benchmark run"
@@ -252,9 +258,10 @@ def main() -> int:
                     continue
                 if name == "fakeredis":
                     requests = max(requests // options.fakeredis_divisor, 1000)
+                timeout = options.fakeredis_timeout if name == "fakeredis" else options.timeout
                 for test in tests:
                     target.flush()
-                    result = run_benchmark(target, test, pipeline, requests, options.timeout)
+                    result = run_benchmark(target, test, pipeline, requests, timeout)
                     results.append(result)
                     print(
                         f"{name:>12} -P {pipeline:<2} {test:<5} n={requests:<8} "

@@ -7,8 +7,10 @@ encodes the replies for the session's protocol and writes a whole batch of
 pipelined replies at once. It parks the client on a blocking command until
 the engine wakes it or its timeout fires, writes pub/sub pushes as they are
 published, and enforces the per-client limits (query buffer, pub/sub output
-buffer). It never parses or encodes RESP itself and never holds the engine
-lock across an await.
+buffer). It never parses RESP itself, encodes only the commonest replies
+inline (``+OK``, bulk strings, small integers: the same bytes in RESP2 and
+RESP3, one call less per command) and never holds the engine lock across
+an await.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from stores.kv.commands import COMMANDS as ENGINE_COMMANDS
 from stores.kv.connection_commands import CONNECTION_COMMANDS
 from stores.kv.replies import NULL_ARRAY, OK, Blocked, ErrorReply, Push
 from stores.kv.resp import ProtocolError, QueryBufferLimitError, RequestReader, reply_encoder
+from stores.kv.resp.reply_writer import OK_REPLY, SMALL_INTEGER_REPLIES
 
 if TYPE_CHECKING:
     from stores.kv.server import Server
@@ -37,9 +40,7 @@ OUTPUT_BATCH_BYTES = 1024 * 1024
 
 _SECURITY_WARNING = frozenset((b"post", b"POST", b"host:", b"Host:", b"HOST:"))
 
-_OK_BYTES = b"+OK\r\n"
-_SMALL_INT_COUNT = 10000
-_SMALL_INTS = [b":%d\r\n" % i for i in range(_SMALL_INT_COUNT)]
+_SMALL_INT_COUNT = len(SMALL_INTEGER_REPLIES)
 
 
 class Connection(asyncio.Protocol):
@@ -147,7 +148,6 @@ class Connection(asyncio.Protocol):
         if self.closing or self.blocked is not None or self.session is None or self._paused:
             return
         execute = self.session.execute
-        encode = self.encode
         server = self.server
         out = self._out = []
         append = out.append
@@ -183,19 +183,17 @@ class Connection(asyncio.Protocol):
                         except Exception:  # a bug here must not take the connection down
                             log.exception("connection command %r failed", argv[:2])
                             reply = ErrorReply(f"ERR internal error in '{special.name}'")
-                        # HELLO may have switched the protocol.
-                        encode = self.encode
                     self.last_command = name
                     # The commonest replies are encoded here, the same in RESP2
                     # and RESP3: one call less than the encoder's type dispatch.
                     kind = type(reply)
                     if reply is OK:
-                        data = _OK_BYTES
+                        data = OK_REPLY
                     elif kind is bytes:
                         data = b"$%d\r\n%b\r\n" % (len(reply), reply)
                     elif kind is int:
                         data = (
-                            _SMALL_INTS[reply]
+                            SMALL_INTEGER_REPLIES[reply]
                             if 0 <= reply < _SMALL_INT_COUNT
                             else b":%d\r\n" % reply
                         )
@@ -203,9 +201,10 @@ class Connection(asyncio.Protocol):
                         self._block(argv, reply)
                         break
                     elif kind is list and reply and type(reply[0]) is Push:
-                        data = b"".join(map(encode, reply))
+                        data = b"".join(map(self.encode, reply))
                     else:
-                        data = encode(reply)
+                        # self.encode: HELLO, also inside EXEC, may switch it.
+                        data = self.encode(reply)
                     append(data)
                     pending += len(data)
                     answered += 1
@@ -218,7 +217,7 @@ class Connection(asyncio.Protocol):
                         # ready, and stop while the client does not read it.
                         failure = server.flush_persistence()
                         if failure is not None:
-                            out[:] = [encode(failure)] * answered
+                            out[:] = [self.encode(failure)] * answered
                         self.transport.write(b"".join(out))
                         out.clear()
                         pending = answered = 0
@@ -226,7 +225,7 @@ class Connection(asyncio.Protocol):
                             break
             except ProtocolError as exc:
                 log.debug("protocol error from client %s: %s", self.peer, exc.message)
-                append(encode(_protocol_error(exc)))
+                append(self.encode(_protocol_error(exc)))
                 self.closing = True
         finally:
             self._out = None
