@@ -29,7 +29,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stores.kv.resp import RequestReader  # noqa: E402
+from stores.kv.resp import ProtocolError, QueryBufferLimitError, RequestReader  # noqa: E402
 
 OK = b"+OK\r\n"
 
@@ -43,12 +43,18 @@ class ReaderFloor(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         reader = self.reader
-        reader.feed(data)
         count = 0
-        while reader.next_command() is not None:
-            count += 1
+        bad = False
+        try:
+            reader.feed(data)
+            for _ in reader.commands():
+                count += 1
+        except (ProtocolError, QueryBufferLimitError):
+            bad = True
         if count:
             self.transport.write(OK * count)
+        if bad:
+            self.transport.close()
 
 
 class HiredisFloor(asyncio.Protocol):
@@ -63,10 +69,16 @@ class HiredisFloor(asyncio.Protocol):
         reader.feed(data)
         gets = reader.gets
         count = 0
-        while gets() is not False:
-            count += 1
+        bad = False
+        try:
+            while gets() is not False:
+                count += 1
+        except hiredis.ProtocolError:
+            bad = True
         if count:
             self.transport.write(OK * count)
+        if bad:
+            self.transport.close()
 
 
 PROTOCOLS = {"reader": ReaderFloor, "hiredis": HiredisFloor}
