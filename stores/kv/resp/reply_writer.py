@@ -21,6 +21,11 @@ from stores.kv.replies import (
 )
 
 _SMALL_INTS = [b":%d\r\n" % i for i in range(-1, 1024)]
+
+# Precomputed bytes of the commonest replies, the same in RESP2 and RESP3,
+# for servers that encode them inline in their hot loop.
+OK_REPLY = b"+OK\r\n"
+SMALL_INTEGER_REPLIES = tuple(b":%d\r\n" % i for i in range(10000))
 _STATUS_CACHE: dict[str, bytes] = {}
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import re
+from collections.abc import Iterator
 
 from stores.kv.resp.errors import ProtocolError, QueryBufferLimitError
 from stores.kv.resp.format import (
@@ -42,6 +43,14 @@ except ImportError:  # pragma: no cover - hiredis is in requirements.txt
 # read as an aggregate header declaring 100000 elements or more keep hiredis
 # out (the careful reader never allocates for a declared size).
 _LARGE_AGGREGATE = re.compile(rb"[*~>%|]\d{6}")
+_LARGE_ARRAY = re.compile(rb"\*\d{6}")
+# The RESP types hiredis returns as bytes or as a list, which could pass for
+# an argument or a command: simple string, verbatim, big number, set, push,
+# attribute, map.
+_LOOKALIKE_TYPES = b"+=(~>|%"
+# Fed after the bytes to parse: comes back as [] only at a command boundary.
+_END_MARK = b"*0\r\n"
+_END_MARK_LINE = b"*0\r"
 
 # Up to this many unprocessed bytes, pipelines are parsed ahead in one go
 # (hiredis, or splitting on CRLF), which looks at the whole buffer each time.
@@ -151,6 +160,29 @@ class RequestReader:
         """Add bytes received from the client."""
         if not data:
             return
+        if (
+            not self._ready
+            and self._pos >= len(self._buf)
+            and not self._chunks
+            and self._argv is None
+            and self._error is None
+            and not self._auth_required
+            and data[0] == ARRAY
+            and len(data) <= SPLIT_AHEAD_MAX
+            and len(data) <= self.query_buffer_limit
+            and _hiredis is not None
+        ):
+            # The common case, a reader holding nothing fed whole commands:
+            # parse them at once.
+            data = bytes(data)
+            plain = self._plain_commands(data)
+            if plain is not None:
+                commands, end = plain
+                self._ready.extend(commands)
+                self._ready_bytes = end
+                self._buf = data
+                self._pos = end
+                return
         if self.buffered + len(data) > self.query_buffer_limit:
             # The client is closed without a reply: drop what it sent.
             self._buf, self._pos, self._chunks, self._chunks_len = b"", 0, [], 0
@@ -170,6 +202,25 @@ class RequestReader:
         self._pos = 0
         self._chunks = []
         self._chunks_len = 0
+
+    def commands(self) -> Iterator[list[bytes]]:
+        """Yield the complete commands, as ``next_command`` returns them, until None.
+
+        A consumer that stops early leaves the rest in the reader, as if
+        ``next_command`` had not been called for them; ``ProtocolError`` is
+        raised where ``next_command`` would raise it.
+        """
+        ready = self._ready
+        while True:
+            if ready:
+                argv = ready.popleft()
+                if not ready:
+                    self._ready_bytes = 0
+            else:
+                argv = self.next_command()
+                if argv is None:
+                    return
+            yield argv
 
     def next_command(self) -> list[bytes] | None:
         """Return the next complete command, or None if more bytes are needed."""
@@ -202,7 +253,7 @@ class RequestReader:
         start = pos = self._pos
         n = len(buf)
         if start < n and n - start <= SPLIT_AHEAD_MAX and buf[start] == ARRAY:
-            if _hiredis is not None and _LARGE_AGGREGATE.search(buf, start) is None:
+            if _hiredis is not None:
                 pos = self._hiredis_ahead(buf, start, n)
             else:
                 pos = self._split_ahead(buf, start)
@@ -246,15 +297,90 @@ class RequestReader:
             self._ready_bytes += pos - start
 
     def _hiredis_ahead(self, buf: bytes, start: int, n: int) -> int:
-        """Parse ahead with hiredis's C reader, then prove the result; return the new position.
+        """Parse ahead with hiredis's C reader, keeping only what Redis would read alike.
 
         hiredis reads more than Redis accepts in a request (nested arrays,
-        integers, RESP3 types, unchecked bytes after an argument), so its
-        result is taken only if re-encoding it gives back exactly the bytes
-        read: then Redis would have read the very same commands.
+        integers, RESP3 types), so its result is kept only with a proof
+        that Redis reads the very same commands: the cheap one when it
+        applies, re-encoding otherwise. Return the new position.
         """
+        view = buf[start:] if start else buf
+        plain = self._plain_commands(view)
+        if plain is not None:
+            commands, end = plain
+            self._ready.extend(commands)
+            return start + end
+        if _LARGE_AGGREGATE.search(view) is not None:
+            return self._split_ahead(buf, start)  # hiredis would allocate the declared size
+        return self._hiredis_reencoded(buf, start, n)
+
+    def _plain_commands(self, view: bytes) -> tuple[list[list[bytes]], int] | None:
+        """Return the commands at the start of view and where they end, if plainly encoded.
+
+        None when view may hold anything hiredis reads differently from
+        Redis, or when no command is complete: the caller then proves
+        hiredis's result another way or reads carefully.
+
+        The cheap proof: view holds no RESP type byte whose value hiredis
+        returns as bytes or as a list (``+ = ( ~ > | %``), no "*0" and no
+        aggregate of 100000 elements or more. What hiredis can still read
+        then is "*" arrays, "$" bulks (strict lengths, the two bytes after
+        a bulk skipped unchecked, as Redis does) and types whose values are
+        not bytes, which are rejected below. A "*0" end mark fed after view
+        comes back as an empty list only if view ends on a command
+        boundary; otherwise the last value read may straddle view's end,
+        so it is dropped and the rest is proved by re-encoding.
+        """
+        if (
+            len(view.translate(None, _LOOKALIKE_TYPES)) != len(view)
+            or _END_MARK_LINE in view
+            or _LARGE_ARRAY.search(view) is not None
+        ):
+            return None
         reader = self._hiredis_reader or _hiredis.Reader()
         self._hiredis_reader = None
+        reader.feed(view)
+        reader.feed(_END_MARK)
+        gets = reader.gets
+        join = b"".join
+        commands = []
+        whole = False
+        try:
+            while (command := gets()) is not False:
+                if command == []:
+                    whole = True
+                    break
+                if type(command) is not list:
+                    break
+                join(command)  # TypeError unless every argument is bytes
+                commands.append(command)
+        except (_hiredis.ProtocolError, TypeError):
+            pass
+        if whole:
+            end = len(view)
+            self._hiredis_reader = reader  # it holds nothing: reuse it next time
+        else:
+            if commands:
+                commands.pop()  # it may have read into the end mark
+            if not commands:
+                return None
+            encoded = join(map(_pack_command, map(tuple, commands)))
+            if not view.startswith(encoded):
+                return None
+            end = len(encoded)
+        max_bulk = self.max_bulk_len
+        if max_bulk < end and any(len(arg) > max_bulk for argv in commands for arg in argv):
+            return None
+        return commands, end
+
+    def _hiredis_reencoded(self, buf: bytes, start: int, n: int) -> int:
+        """Parse ahead with hiredis, then prove the result by re-encoding it.
+
+        The result is taken only if re-encoding it gives back exactly the
+        bytes read: then Redis would have read the very same commands.
+        Return the new position.
+        """
+        reader = _hiredis.Reader()
         reader.feed(buf, start)
         commands = []
         gets = reader.gets
@@ -262,7 +388,7 @@ class RequestReader:
             while (command := gets()) is not False:
                 commands.append(command)
         except _hiredis.ProtocolError:
-            reader = None
+            pass
         if not commands:
             return start
         try:
@@ -275,10 +401,7 @@ class RequestReader:
         if max_bulk < n - start and any(len(arg) > max_bulk for argv in commands for arg in argv):
             return start
         self._ready.extend(commands)
-        end = start + len(encoded)
-        if end == n and reader is not None:
-            self._hiredis_reader = reader  # it holds nothing: reuse it next time
-        return end
+        return start + len(encoded)
 
     def _split_ahead(self, buf: bytes, start: int) -> int:
         """Parse ahead by splitting a small buffer on CRLF; return the new position.

@@ -43,6 +43,20 @@ TOKENS = st.sampled_from(
         b"PING",
         b"SET",
         b"a",
+        # RESP3 types hiredis would read inside a request, some of them as
+        # bytes or lists that could pass for arguments or commands.
+        b"+",
+        b"=",
+        b"(",
+        b"~",
+        b">",
+        b"|",
+        b"%",
+        b":",
+        b"_",
+        b"#t",
+        b"*0",
+        b"txt:",
     ]
 )
 FRAGMENTS = st.lists(st.one_of(st.binary(max_size=8), TOKENS), max_size=40).map(b"".join)
@@ -170,6 +184,7 @@ def _outcome(data: bytes, cuts: list[int], mode: str) -> tuple[list, str | None]
         reader = RequestReader(max_bulk_len=64, query_buffer_limit=4096)
         if mode == "careful":
             reader._parse_ahead = lambda: None
+            reader._plain_commands = lambda view: None
         commands = []
         try:
             for piece in _cuts(data, cuts):

@@ -2,8 +2,18 @@
 
 import pytest
 
-from stores.kv.replies import NULL_ARRAY, ErrorReply, Map, Push, SetReply, SimpleString, Verbatim
+from stores.kv.replies import (
+    NULL_ARRAY,
+    OK,
+    ErrorReply,
+    Map,
+    Push,
+    SetReply,
+    SimpleString,
+    Verbatim,
+)
 from stores.kv.resp import encode_reply, reply_encoder
+from stores.kv.resp.reply_writer import OK_REPLY, SMALL_INTEGER_REPLIES
 
 CASES = [
     # value, RESP2, RESP3
@@ -77,3 +87,11 @@ def test_subclasses_and_plain_python_values():
 def test_lone_surrogates_are_escaped_not_fatal():
     assert encode_reply(SimpleString("\ud800")) == b"+\\ud800\r\n"
     assert encode_reply(ErrorReply("ERR \ud800")) == b"-ERR \\ud800\r\n"
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_precomputed_replies_are_what_the_encoder_writes(protocol):
+    assert OK_REPLY == encode_reply(OK, protocol)
+    for value in (0, 1, 1023, 1024, 9999):
+        assert SMALL_INTEGER_REPLIES[value] == encode_reply(value, protocol)
+    assert len(SMALL_INTEGER_REPLIES) == 10000

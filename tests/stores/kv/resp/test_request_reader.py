@@ -353,3 +353,56 @@ def test_huge_declared_aggregates_are_never_allocated(data):
     except ProtocolError:
         pass
     assert reader.buffered <= len(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"*1\r\n+PING\r\n*1\r\n$4\r\nPING\r\n",
+        b"*2\r\n$4\r\nECHO\r\n=7\r\ntxt:abc\r\n",
+        b"*2\r\n$4\r\nECHO\r\n(123\r\n",
+        b"~1\r\n$4\r\nPING\r\n",
+        b">1\r\n$4\r\nPING\r\n",
+        b"|1\r\n+a\r\n+b\r\n*1\r\n$4\r\nPING\r\n",
+        b"%1\r\n$1\r\na\r\n$1\r\nb\r\n",
+        b"*1\r\n$4\r\nPING\r\n*0\r\n*1\r\n$4\r\nPING\r\n",
+        b"*2\r\n$4\r\nECHO\r\n:1\r\n",
+        b"*2\r\n$4\r\nECHO\r\n_\r\n",
+        b"*2\r\n$4\r\nECHO\r\n#t\r\n",
+        b"*2\r\n$4\r\nECHO\r\n*1\r\n$1\r\na\r\n",
+        b"*1\r\n$4\r\nPING\r\n$4\r\nPING\r\n",
+        b"*1\r\n$4\r\nPING\r\n$0\r\n\r\n",
+        b"*1\r\n$4\r\nPINGXY*1\r\n$4\r\nPING\r\n",
+        b"*2\r\n$4\r\nECHO\r\n$3\r\n*0\r\r\n",
+        b"*2\r\n$4\r\nECHO\r\n",
+        b"*2\r\n$4\r\nECHO\r\n$4\r\n",
+    ],
+)
+def test_hiredis_lookalikes_are_read_as_redis_reads_them(data, monkeypatch):
+    # hiredis reads these as lists of bytes too; the reader must still give
+    # what Redis gives: the careful path's commands and error.
+    def outcome(reader):
+        reader.feed(data)
+        commands = []
+        try:
+            while (command := reader.next_command()) is not None:
+                commands.append(command)
+        except ProtocolError as exc:
+            return commands, exc.message
+        return commands, None
+
+    fast = outcome(RequestReader())
+    careful_reader = RequestReader()
+    monkeypatch.setattr(careful_reader, "_parse_ahead", lambda: None)
+    monkeypatch.setattr(careful_reader, "_plain_commands", lambda view: None)
+    assert fast == outcome(careful_reader)
+
+
+def test_a_command_boundary_at_the_end_of_an_argument_is_not_the_end_of_a_command():
+    # After "*2 $4 ECHO" the buffer ends where an argument ends, not a command.
+    reader = RequestReader()
+    reader.feed(b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n")
+    assert reader.next_command() == [b"PING"]
+    assert reader.next_command() is None
+    reader.feed(b"$2\r\nhi\r\n*1\r\n$4\r\nPING\r\n")
+    assert read_all(reader) == [[b"ECHO", b"hi"], [b"PING"]]
