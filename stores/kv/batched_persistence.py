@@ -56,11 +56,15 @@ class BatchedPersistence:
 
     def begin_batch(self) -> None:
         """Defer ``after_command`` until ``flush``."""
-        self.batching = True
+        self._batch_thread = get_ident()
+
+    def stop_batching(self) -> None:
+        """Stop deferring; what is pending stays pending until ``flush``."""
+        self._batch_thread = None
 
     def end_batch(self) -> None:
         """Stop deferring, then ``flush``."""
-        self.batching = False
+        self._batch_thread = None
         self.flush()
 
     def flush(self) -> None:
