@@ -86,12 +86,10 @@ def run_reader(batches: list[bytes]) -> None:
 
 
 def run_engine(server: Server, session: object, argvs: list, pipeline: int) -> None:
-    persistence = server.persistence
+    # The connection's session batches: one persistence flush per batch.
     for start in range(0, len(argvs), pipeline):
-        persistence.begin_batch()
         for argv in argvs[start : start + pipeline]:
             session.execute(argv)
-        persistence.stop_batching()
         server.flush_persistence()
 
 

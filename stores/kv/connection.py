@@ -96,6 +96,9 @@ class Connection(asyncio.Protocol):
         self.session = session = self.engine.new_session()
         session.peer = self.peer.encode()
         session.push_handler = self._push
+        # Replies are released per batch of commands, after one persistence
+        # flush for the whole batch (process), not one per command.
+        session.batching = True
         self.reader = RequestReader(
             max_bulk_len=server.max_bulk_len, query_buffer_limit=server.query_buffer_limit
         )
@@ -145,20 +148,28 @@ class Connection(asyncio.Protocol):
 
     def process(self) -> None:
         """Run the complete commands in the reader until it needs more bytes."""
-        if self.closing or self.blocked is not None or self.session is None or self._paused:
+        if self.closing or self.blocked is not None or self._paused or self.session is None:
             return
+        reader = self.reader
+        ready = reader.ready
+        next_command = reader.next_command
         execute = self.session.execute
         server = self.server
         out = self._out = []
         append = out.append
         pending = 0
         answered = 0  # replies in out (pushes excluded), for a persistence failure
-        persistence = server.persistence
-        if persistence is not None:
-            persistence.begin_batch()
         try:
             try:
-                for argv in self.reader.commands():
+                while True:
+                    # The reader's parsed-ahead commands are taken directly:
+                    # one call less per command than next_command().
+                    if ready:
+                        argv = ready.popleft()
+                    else:
+                        argv = next_command()
+                        if argv is None:
+                            break
                     name = argv[0]
                     special = CONNECTION_COMMANDS.get(name)
                     if special is None:
@@ -229,13 +240,15 @@ class Connection(asyncio.Protocol):
                 self.closing = True
         finally:
             self._out = None
-            if persistence is not None:
-                persistence.stop_batching()
-                if persistence.pending:
-                    failure = server.flush_persistence()
-                    if failure is not None:
-                        # Nothing of this batch may be acknowledged.
-                        out[:] = [self.encode(failure)] * answered
+            # The session batches (see connection_made): what the batch wrote
+            # reaches the append-only file here, once, before any reply.
+            engine = self.engine
+            if engine.persisting:
+                try:
+                    engine.persistence.after_command()
+                except Exception as exc:
+                    # Nothing of this batch may be acknowledged.
+                    out[:] = [self.encode(server.persistence_failure(exc))] * answered
             if out:
                 self.transport.write(out[0] if len(out) == 1 else b"".join(out))
             if self.closing and not self.closed:

@@ -21,7 +21,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from stores.kv.batched_persistence import BatchedPersistence
 from stores.kv.connection import Connection
 from stores.kv.errors import CommandError
 from stores.kv.replies import ErrorReply
@@ -67,10 +66,6 @@ class Server:
         self.max_bulk_len = int(config.get("proto-max-bulk-len"))
         self.query_buffer_limit = int(config.get("client-query-buffer-limit"))
         config.on_change(self._config_changed)
-        self.persistence: BatchedPersistence | None = None
-        if getattr(engine, "persisting", False):
-            self.persistence = BatchedPersistence(engine.persistence)
-            engine.set_persistence(self.persistence)
 
     # -- configuration ------------------------------------------------------------
 
@@ -152,23 +147,32 @@ class Server:
     def flush_persistence(self) -> ErrorReply | None:
         """Write (and fsync if configured) what the batch changed.
 
-        Called before any reply of a batch is written, so a reply never
-        acknowledges a write that is not in the append-only file. Return
-        None when done, or the error to send instead of each reply of the
-        batch when the disk refused: what the engine answers for every
-        command when its ``after_command`` fails (Redis's MISCONF).
+        The server's sessions batch (``Session.batching``): the engine
+        leaves ``persistence.after_command`` to the server, which calls it
+        once per batch of commands, before any reply of the batch is
+        written, so a reply never acknowledges a write that is not in the
+        append-only file (Redis, too, writes its AOF buffer once per
+        event-loop iteration). Return None when done, or the error to send
+        instead of each reply of the batch when the disk refused: what the
+        engine answers for every command when its ``after_command`` fails
+        (Redis's MISCONF).
         """
-        if self.persistence is None:
+        engine = self.engine
+        if not engine.persisting:
             return None
         try:
-            self.persistence.flush()
-        except CommandError as exc:
+            engine.persistence.after_command()
+        except Exception as exc:
+            return self.persistence_failure(exc)
+        return None
+
+    def persistence_failure(self, exc: Exception) -> ErrorReply:
+        """Log a failed append-only write and return the error its replies become."""
+        if isinstance(exc, CommandError):
             log.error("cannot write the append-only file: %s", exc.message)
             return ErrorReply(exc.message)
-        except Exception as exc:
-            log.exception("cannot write the append-only file")
-            return ErrorReply(f"MISCONF Errors writing to the AOF file: {exc}")
-        return None
+        log.error("cannot write the append-only file: %s", exc, exc_info=exc)
+        return ErrorReply(f"MISCONF Errors writing to the AOF file: {exc}")
 
     # -- blocking commands ----------------------------------------------------------
 

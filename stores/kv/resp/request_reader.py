@@ -103,9 +103,10 @@ class RequestReader:
         self.query_buffer_limit = query_buffer_limit
         self._auth_required = False
         # Commands parsed ahead by the fast path, not yet returned, and the
-        # bytes they came from (counted against the query buffer limit); an
-        # error met after them is raised once they are all returned.
-        self._ready: collections.deque[list[bytes]] = collections.deque()
+        # bytes they came from (counted against the query buffer limit while
+        # any of them is left); an error met after them is raised once they
+        # are all returned. A consumer may popleft() ready commands itself.
+        self.ready: collections.deque[list[bytes]] = collections.deque()
         self._ready_bytes = 0
         self._error: ProtocolError | None = None
         self._hiredis_reader = None
@@ -126,7 +127,8 @@ class RequestReader:
     @property
     def buffered(self) -> int:
         """Return how many received bytes are held and not yet returned."""
-        return len(self._buf) - self._pos + self._chunks_len + self._argv_bytes + self._ready_bytes
+        held = len(self._buf) - self._pos + self._chunks_len + self._argv_bytes
+        return held + self._ready_bytes if self.ready else held
 
     @property
     def auth_required(self) -> bool:
@@ -135,14 +137,14 @@ class RequestReader:
 
     @auth_required.setter
     def auth_required(self, value: bool) -> None:
-        if value and not self._auth_required and self._ready:
+        if value and not self._auth_required and self.ready:
             self._recheck_ready()
         self._auth_required = value
 
     def _recheck_ready(self) -> None:
         """Apply the unauthenticated limits to commands parsed ahead, as if parsed now."""
-        kept: collections.deque[list[bytes]] = collections.deque()
-        for argv in self._ready:
+        kept: list[list[bytes]] = []
+        for argv in self.ready:
             if len(argv) > UNAUTHENTICATED_MAX_MULTIBULK_LEN:
                 error = "Protocol error: unauthenticated multibulk length"
             elif any(len(arg) > UNAUTHENTICATED_MAX_BULK_LEN for arg in argv):
@@ -152,7 +154,9 @@ class RequestReader:
                 continue
             self._error = ProtocolError(error)
             break
-        self._ready = kept
+        # In place: a consumer may hold the deque.
+        self.ready.clear()
+        self.ready.extend(kept)
         if not kept:
             self._ready_bytes = 0
 
@@ -161,7 +165,7 @@ class RequestReader:
         if not data:
             return
         if (
-            not self._ready
+            not self.ready
             and self._pos >= len(self._buf)
             and not self._chunks
             and self._argv is None
@@ -178,7 +182,7 @@ class RequestReader:
             plain = self._plain_commands(data)
             if plain is not None:
                 commands, end = plain
-                self._ready.extend(commands)
+                self.ready.extend(commands)
                 self._ready_bytes = end
                 self._buf = data
                 self._pos = end
@@ -210,7 +214,7 @@ class RequestReader:
         ``next_command`` had not been called for them; ``ProtocolError`` is
         raised where ``next_command`` would raise it.
         """
-        ready = self._ready
+        ready = self.ready
         while True:
             if ready:
                 argv = ready.popleft()
@@ -224,8 +228,9 @@ class RequestReader:
 
     def next_command(self) -> list[bytes] | None:
         """Return the next complete command, or None if more bytes are needed."""
-        ready = self._ready
+        ready = self.ready
         if not ready:
+            self._ready_bytes = 0  # a consumer may have emptied ready itself
             if self._error is not None:
                 error, self._error = self._error, None
                 raise error
@@ -262,7 +267,7 @@ class RequestReader:
                 self._ready_bytes += pos - start
             return
         max_bulk = self.max_bulk_len
-        ready = self._ready
+        ready = self.ready
         find = buf.find
         while pos < n and buf[pos] == ARRAY:
             nl = find(b"\r", pos)
@@ -308,7 +313,7 @@ class RequestReader:
         plain = self._plain_commands(view)
         if plain is not None:
             commands, end = plain
-            self._ready.extend(commands)
+            self.ready.extend(commands)
             return start + end
         if _LARGE_AGGREGATE.search(view) is not None:
             return self._split_ahead(buf, start)  # hiredis would allocate the declared size
@@ -400,7 +405,7 @@ class RequestReader:
         max_bulk = self.max_bulk_len
         if max_bulk < n - start and any(len(arg) > max_bulk for argv in commands for arg in argv):
             return start
-        self._ready.extend(commands)
+        self.ready.extend(commands)
         return start + len(encoded)
 
     def _split_ahead(self, buf: bytes, start: int) -> int:
@@ -415,7 +420,7 @@ class RequestReader:
         complete = len(lines) - 1  # the last piece has no CRLF yet
         max_bulk = self.max_bulk_len
         check_bulk = max_bulk < SPLIT_AHEAD_MAX
-        ready = self._ready
+        ready = self.ready
         pos = start
         i = 0
         while i < complete:

@@ -164,6 +164,7 @@ class FakeEngine:
         self.pubsub = FakePubSub()
         self.waiters: dict[tuple[int, bytes], list] = {}
         self.closed = False
+        self.persisting = False  # no persistence object: nothing to flush per batch
 
     def new_session(self):
         return FakeSession(self)

@@ -406,3 +406,31 @@ def test_a_command_boundary_at_the_end_of_an_argument_is_not_the_end_of_a_comman
     assert reader.next_command() is None
     reader.feed(b"$2\r\nhi\r\n*1\r\n$4\r\nPING\r\n")
     assert read_all(reader) == [[b"ECHO", b"hi"], [b"PING"]]
+
+
+def test_a_consumer_may_take_parsed_ahead_commands_from_ready():
+    reader = RequestReader()
+    reader.feed(encode_pipeline([[b"GET", b"a"], [b"GET", b"b"]]))
+    assert reader.buffered > 0
+    assert reader.ready.popleft() == [b"GET", b"a"]
+    assert reader.buffered > 0  # one parsed command is still held
+    assert reader.ready.popleft() == [b"GET", b"b"]
+    assert reader.buffered == 0
+    assert reader.next_command() is None
+    # Later bytes are counted afresh, not on top of what was taken.
+    reader.feed(b"*1\r\n$4\r\nPI")
+    assert reader.buffered == len(b"*1\r\n$4\r\nPI")
+    reader.feed(b"NG\r\n")
+    assert reader.next_command() == [b"PING"]
+    assert reader.buffered == 0
+
+
+def test_requiring_auth_rechecks_ready_commands_in_the_same_deque():
+    reader = RequestReader()
+    ready = reader.ready
+    reader.feed(encode_pipeline([[b"RESET"], [b"x"] * 11, [b"PING"]]))
+    assert ready.popleft() == [b"RESET"]
+    reader.auth_required = True  # what RESET does when a password is set
+    assert reader.ready is ready and not ready
+    with pytest.raises(ProtocolError, match="unauthenticated multibulk length"):
+        reader.next_command()

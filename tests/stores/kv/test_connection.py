@@ -1,14 +1,15 @@
-"""The server writes the append-only file once per pipeline batch, before any
-reply of the batch is sent, and withholds the replies if that write fails."""
+"""The server's sessions batch: the append-only file is written once per batch
+of pipelined commands, before any reply of the batch is sent, and the replies
+are withheld (replaced by the disk's error) if that write fails."""
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 
-from stores.kv.batched_persistence import BatchedPersistence
 from stores.kv.config import Config
 from stores.kv.engine import Engine
+from stores.kv.errors import CommandError
 from stores.kv.hooks import NoPersistence
 from stores.kv.persistence import open_persistence
 from stores.kv.persistence.format import AOF_DIR
@@ -42,29 +43,17 @@ class FailingPersistence(CountingPersistence):
             raise OSError("disk full")
 
 
+class RefusingPersistence(CountingPersistence):
+    """A disk whose failure the persistence object reports as MISCONF itself."""
+
+    def after_command(self):
+        if self.propagated:
+            self.propagated.clear()
+            raise CommandError("MISCONF Errors writing to the AOF file: No space left on device")
+
+
 def aof_bytes(directory: Path) -> bytes:
     return b"".join(path.read_bytes() for path in sorted((directory / AOF_DIR).glob("*.incr.aof")))
-
-
-def test_after_command_is_deferred_only_inside_a_batch():
-    inner = CountingPersistence()
-    batched = BatchedPersistence(inner)
-    batched.after_command()
-    assert inner.after_commands == 1
-    batched.begin_batch()
-    batched.after_command()
-    batched.after_command()
-    assert inner.after_commands == 1
-    batched.flush()
-    assert inner.after_commands == 2
-    batched.after_command()
-    batched.end_batch()
-    assert inner.after_commands == 3
-    batched.end_batch()
-    assert inner.after_commands == 3
-    assert batched.rewriting is False
-    batched.propagate(0, [b"SET", b"k", b"v"])
-    assert inner.propagated == [[b"SET", b"k", b"v"]]
 
 
 def test_a_pipeline_costs_one_flush():
@@ -75,7 +64,23 @@ def test_a_pipeline_costs_one_flush():
         client.send(encode_pipeline([[b"SET", b"k%d" % i, b"v"] for i in range(100)]))
         assert client.replies(100) == [SimpleString("OK")] * 100
         assert len(inner.propagated) == 100
-        assert inner.after_commands <= 10  # once per batch read, not once per command
+        assert 1 <= inner.after_commands <= 10  # once per batch read, not once per command
+    engine.close()
+
+
+def test_the_engine_is_left_unwrapped_and_other_sessions_flush_per_command():
+    engine = Engine(Config())
+    inner = CountingPersistence()
+    engine.set_persistence(inner)
+    with BackgroundServer(engine) as server, WireClient(server.port) as client:
+        assert client.command("SET", "k", "v") == SimpleString("OK")
+        assert engine.persistence is inner
+        # An in-process session on another thread does not wait for a batch.
+        before = inner.after_commands
+        thread = threading.Thread(target=lambda: engine.new_session().execute([b"SET", b"a", b"b"]))
+        thread.start()
+        thread.join()
+        assert inner.after_commands == before + 1
     engine.close()
 
 
@@ -106,20 +111,19 @@ def test_replies_become_the_disk_error_when_the_write_fails():
         # Neither reply may acknowledge the write: both are the disk's error.
         assert client.replies(2) == [misconf, misconf]
         assert client.command("PING") == SimpleString("PONG")  # nothing left to write
+        client.send(encode_pipeline([[b"SET", b"k2", b"v"]]))
+        assert client.reply() == misconf  # one command alone, too
         with WireClient(server.port) as other:
             assert other.command("PING") == SimpleString("PONG")
     engine.close()
 
 
-def test_another_thread_is_not_deferred_by_a_running_batch():
-    inner = CountingPersistence()
-    batched = BatchedPersistence(inner)
-    batched.begin_batch()
-    thread = threading.Thread(target=batched.after_command)
-    thread.start()
-    thread.join()
-    assert inner.after_commands == 1  # an in-process client's reply does not wait
-    batched.after_command()
-    assert inner.after_commands == 1
-    batched.end_batch()
-    assert inner.after_commands == 2
+def test_the_persistence_objects_own_misconf_error_is_sent_as_is():
+    engine = Engine(Config())
+    engine.set_persistence(RefusingPersistence())
+    misconf = ErrorReply("MISCONF Errors writing to the AOF file: No space left on device")
+    with BackgroundServer(engine) as server, WireClient(server.port) as client:
+        client.send(encode_pipeline([[b"INCR", b"n"], [b"PING"]]))
+        assert client.replies(2) == [misconf, misconf]
+        assert client.command("PING") == SimpleString("PONG")
+    engine.close()
