@@ -351,6 +351,8 @@ def decode_range_tombstone(buf: bytes, pos: int) -> tuple[RangeTombstone, int]:
 
 def encode_mutation(table_id: uuid.UUID | bytes, mutation: Mutation) -> bytes:
     """Return the commit-log form of one mutation (table named by id, or its 16 bytes)."""
+    if not mutation.range_tombstones and mutation.partition_deletion is None:
+        return encode_mutation_rows(table_id, mutation)[0]
     raw_id = table_id if isinstance(table_id, bytes) else table_id.bytes
     out: list = [raw_id, _pack_u16(len(mutation.partition_key)), mutation.partition_key]
     if mutation.partition_deletion is not None:
@@ -365,6 +367,37 @@ def encode_mutation(table_id: uuid.UUID | bytes, mutation: Mutation) -> bytes:
     for row in mutation.rows:
         encode_row(row, out)
     return b"".join(out)
+
+
+def encode_mutation_rows(
+    table_id: uuid.UUID | bytes, mutation: Mutation
+) -> tuple[bytes, list[bytes]]:
+    """Return ``encode_mutation``'s bytes and each row's encoding within them.
+
+    The memtable keeps a row as the bytes the commit log already holds, so
+    a write encodes each row once.
+    """
+    raw_id = table_id if isinstance(table_id, bytes) else table_id.bytes
+    key = mutation.partition_key
+    head: list = [raw_id, _pack_u16(len(key)), key]
+    if mutation.partition_deletion is not None:
+        head.append(_pack_u8(MUTATION_PARTITION_DELETION))
+        encode_deletion(mutation.partition_deletion, head)
+    else:
+        head.append(b"\x00")
+    head.append(_pack_u16(len(mutation.range_tombstones)))
+    for rt in mutation.range_tombstones:
+        encode_range_tombstone(rt, head)
+    rows = mutation.rows
+    head.append(_pack_u32(len(rows)))
+    encoded_rows = []
+    for row in rows:
+        out: list = []
+        encode_row(row, out)
+        encoded = b"".join(out)
+        encoded_rows.append(encoded)
+        head.append(encoded)
+    return b"".join(head), encoded_rows
 
 
 def decode_mutation(buf: bytes) -> tuple[uuid.UUID, bytes, Mutation]:

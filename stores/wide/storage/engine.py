@@ -23,14 +23,20 @@ from typing import Any
 
 from . import format as fmt
 from .cells import NO_DELETION, Cell, LivenessInfo
-from .codec import decode_batch, decode_mutation, encode_batch, encode_mutation
+from .codec import (
+    decode_batch,
+    decode_mutation,
+    encode_batch,
+    encode_mutation,
+    encode_mutation_rows,
+)
 from .commitlog import CommitLog, list_segments, replay_segment
 from .compaction.executor import CompactionExecutor, Throttle
 from .compaction.policy import CompactionTask, SSTableInfo, next_task
 from .errors import AlreadyExists, CorruptionError, EngineClosed, InvalidRequest
 from .fs import FileSystem, MemoryFileSystem, OSFileSystem
 from .manifest import empty_manifest, load_manifest, save_manifest
-from .memtable import Memtable
+from .memtable import Memtable, stored_rows
 from .merge import Purger, compact_partition, read_partition
 from .mutation import STATIC, Mutation, RowUpdate, Slice, TokenBound
 from .partition import PartitionView
@@ -507,10 +513,11 @@ class StorageEngine:
         self._validate(table, mutation)
         mutation = _normalize(mutation, int(self._clock()))
         token = partition_token(mutation.partition_key)
-        payload = encode_batch([encode_mutation(table.id_bytes, mutation)])
+        encoded, rows = encode_mutation_rows(table.id_bytes, mutation)
+        payload = encode_batch([encoded])
         with self._write_lock:
             commitlog.append(payload, table.id_set)
-            table.memtable.apply(mutation, token)
+            table.memtable.apply(mutation, token, rows)
         if table.memtable.size >= self._flush_threshold:
             self._after_write(table)
 
@@ -709,7 +716,7 @@ class StorageEngine:
                 partition.deletion,
                 partition.range_tombstones,
                 partition.static,
-                iter(partition.rows.values()),
+                stored_rows(partition),
             )
             compacted = compact_partition([view], now=now, purger=None)
             if compacted is not None:
