@@ -15,7 +15,7 @@ from itertools import islice
 
 from .blockrows import BlockRowData
 from .cells import NO_TIMESTAMP, max_deletion
-from .codec import decode_row, encode_row
+from .codec import decode_row, encode_row, encode_simple_row
 from .mutation import STATIC, Mutation, RowUpdate, Slice, slice_range
 from .partition import PartitionData, PartitionView, RowData, merge_rows, row_footprint
 from .sortedrows import SortedRows
@@ -41,8 +41,8 @@ class Memtable:
         """Merge ``mutation`` in (caller holds the write lock); return bytes added.
 
         ``encoded_rows``, when given, holds each row of ``mutation.rows`` as
-        ``codec.encode_row`` writes it (the commit log's bytes), so rows are
-        not encoded twice.
+        ``codec.encode_mutation_rows`` returns it (the commit log's bytes and
+        the row's timestamp range), so rows are not encoded twice.
         """
         key = (token, mutation.partition_key)
         partition = self.partitions.get(key)
@@ -165,20 +165,21 @@ def _apply_to(partition: PartitionData, mutation: Mutation, encoded_rows: list |
                 row if partition.static is None else merge_rows(partition.static, row)
             )
         else:
-            if update.complex_cells or update.complex_deletions:
-                size, row_low, row_high = row_footprint(RowData.from_update(update))
+            if encoded_rows is not None:
+                encoded, row_low, row_high = encoded_rows[index]
+            elif update.complex_cells or update.complex_deletions:
+                encoded, row_low, row_high = _encode(update), None, None
             else:
-                size, row_low, row_high = _simple_footprint(update)
+                encoded, row_low, row_high = encode_simple_row(update)
+            if row_low is None:
+                _, row_low, row_high = row_footprint(RowData.from_update(update))
+            # The bytes object, its key and its slots in the map and key list.
+            size = 96 + len(clustering) + len(encoded)
             old = rows.get(clustering)
             if old is not None:
                 # An overwrite of a row still in the memtable (rare for
                 # time series): decode, reconcile and store the result.
-                merged = merge_rows(decode_row(old, 0)[0], RowData.from_update(update))
-                encoded = _encode(merged)
-            elif encoded_rows is not None:
-                encoded = encoded_rows[index]
-            else:
-                encoded = _encode(update)
+                encoded = _encode(merge_rows(decode_row(old, 0)[0], RowData.from_update(update)))
             # Kept as bytes, not objects: a row costs the cyclic GC nothing.
             rows[clustering] = encoded
         added += size
@@ -195,28 +196,3 @@ def _encode(row: RowData | RowUpdate) -> bytes:
     out: list = []
     encode_row(row, out)
     return b"".join(out)
-
-
-def _simple_footprint(update: RowUpdate) -> tuple[int, int, int]:
-    """Return ``row_footprint`` of ``update`` (no complex column) without building a row."""
-    clustering = update.clustering
-    size = 32 + len(clustering)
-    low = 2**63 - 1
-    high = NO_TIMESTAMP
-    liveness = update.liveness
-    if liveness is not None:
-        low = high = liveness.timestamp
-    deletion = update.deletion
-    if deletion is not None:
-        ts = deletion.marked_for_delete_at
-        low = min(low, ts)
-        high = max(high, ts)
-    for name, cell in update.cells.items():
-        value = cell.value
-        size += 40 + len(name) if value is None else 40 + len(name) + len(value)
-        ts = cell.timestamp
-        if ts < low:
-            low = ts
-        if ts > high:
-            high = ts
-    return size, low, high

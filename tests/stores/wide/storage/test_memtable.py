@@ -122,7 +122,7 @@ def test_rows_are_kept_as_the_encoded_bytes_the_commit_log_writes():
     assert encoded == encode_mutation(b"\x00" * 16, mutation)
     memtable.apply(mutation, t, rows)
     partition = memtable.get(t, b"k")
-    assert partition.rows[b"c"] is rows[0]
+    assert partition.rows[b"c"] is rows[0][0]
     (row,) = stored_rows(partition)
     assert row.liveness == LivenessInfo(4, 60, 100) and row.cells == {"a": Cell(b"v", 5)}
     assert (partition.min_timestamp, partition.max_timestamp) == (4, 5)
