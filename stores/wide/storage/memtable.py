@@ -1,7 +1,8 @@
 """The in-memory, sorted write buffer of one table.
 
 Owns partitions sorted by (token, partition key), rows inside each sorted by
-clustering bytes, and an estimate of the memory they use. Writers mutate it
+clustering bytes and kept as their encoded bytes (immutable, and nothing
+for the cyclic GC to scan), and an estimate of the memory they use. Writers mutate it
 under the engine's write lock; readers take the same lock only to copy small
 chunks out, so a long read never blocks writers for its whole length. Never
 touches files: flushing is the engine's job.

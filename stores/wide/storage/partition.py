@@ -163,7 +163,11 @@ class PartitionView:
 
 @dataclass(slots=True)
 class PartitionData:
-    """One partition inside a memtable: rows sorted by clustering bytes."""
+    """One partition inside a memtable: rows sorted by clustering bytes.
+
+    ``rows`` maps a clustering key to the row's ``codec.encode_row`` bytes
+    (see ``memtable.py``); ``static`` is a RowData.
+    """
 
     partition_key: bytes
     token: int
