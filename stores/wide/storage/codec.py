@@ -10,7 +10,7 @@ from __future__ import annotations
 import struct
 import uuid
 
-from .cells import NO_DELETION, Cell, DeletionTime, LivenessInfo
+from .cells import NO_DELETION, NO_TIMESTAMP, Cell, DeletionTime, LivenessInfo
 from .format import (
     BOUND_END,
     BOUND_END_INCLUSIVE,
@@ -351,6 +351,8 @@ def decode_range_tombstone(buf: bytes, pos: int) -> tuple[RangeTombstone, int]:
 
 def encode_mutation(table_id: uuid.UUID | bytes, mutation: Mutation) -> bytes:
     """Return the commit-log form of one mutation (table named by id, or its 16 bytes)."""
+    if not mutation.range_tombstones and mutation.partition_deletion is None:
+        return encode_mutation_rows(table_id, mutation)[0]
     raw_id = table_id if isinstance(table_id, bytes) else table_id.bytes
     out: list = [raw_id, _pack_u16(len(mutation.partition_key)), mutation.partition_key]
     if mutation.partition_deletion is not None:
@@ -365,6 +367,90 @@ def encode_mutation(table_id: uuid.UUID | bytes, mutation: Mutation) -> bytes:
     for row in mutation.rows:
         encode_row(row, out)
     return b"".join(out)
+
+
+def encode_mutation_rows(
+    table_id: uuid.UUID | bytes, mutation: Mutation
+) -> tuple[bytes, list[tuple[bytes, int | None, int | None]]]:
+    """Return ``encode_mutation``'s bytes and, per row, (its encoding, min ts, max ts).
+
+    The memtable keeps a row as the bytes the commit log already holds, so
+    a write encodes each row once. The timestamps are None for a static row
+    or one with a complex column (the memtable works them out).
+    """
+    raw_id = table_id if isinstance(table_id, bytes) else table_id.bytes
+    key = mutation.partition_key
+    head: list = [raw_id, _pack_u16(len(key)), key]
+    if mutation.partition_deletion is not None:
+        head.append(_pack_u8(MUTATION_PARTITION_DELETION))
+        encode_deletion(mutation.partition_deletion, head)
+    else:
+        head.append(b"\x00")
+    head.append(_pack_u16(len(mutation.range_tombstones)))
+    for rt in mutation.range_tombstones:
+        encode_range_tombstone(rt, head)
+    rows = mutation.rows
+    head.append(_pack_u32(len(rows)))
+    encoded_rows = []
+    for row in rows:
+        if row.complex_cells or row.complex_deletions or row.clustering is STATIC:
+            out: list = []
+            encode_row(row, out)
+            encoded = b"".join(out)
+            encoded_rows.append((encoded, None, None))
+        else:
+            item = encode_simple_row(row)
+            encoded = item[0]
+            encoded_rows.append(item)
+        head.append(encoded)
+    return b"".join(head), encoded_rows
+
+
+def encode_simple_row(row: RowData | RowUpdate) -> tuple[bytes, int, int]:
+    """Return (``encode_row`` bytes, min timestamp, max timestamp) of a row.
+
+    For a clustered row with no complex column (the write path's common
+    case): the memtable needs the row's timestamp range, and gathering it
+    while encoding saves a second pass over the cells.
+    """
+    low = 2**63 - 1
+    high = NO_TIMESTAMP
+    clustering = row.clustering
+    liveness = row.liveness
+    deletion = row.deletion
+    flags = 0 if liveness is None else ROW_LIVENESS
+    if deletion is not None:
+        flags |= ROW_DELETION
+    cells = row.cells
+    out = [_pack_u8(flags), _pack_u16(len(clustering)), clustering]
+    if liveness is not None:
+        low = high = liveness.timestamp
+        out.append(LIVENESS.pack(low, liveness.ttl, liveness.local_expiration_time))
+    if deletion is not None:
+        ts = deletion.marked_for_delete_at
+        low = min(low, ts)
+        high = max(high, ts)
+        out.append(DELETION.pack(ts, deletion.local_deletion_time))
+    out.append(_pack_u16(len(cells)))
+    names = _ENCODED_NAMES
+    for name, cell in cells.items():
+        encoded = names.get(name)
+        if encoded is None:
+            _encode_name(name, out)
+        else:
+            out.append(encoded)
+        value = cell.value
+        ts = cell.timestamp
+        if ts < low:
+            low = ts
+        if ts > high:
+            high = ts
+        if value is not None and not cell.ttl and cell.local_deletion_time == NO_DELETION:
+            out += (_pack_live_cell(0, ts, len(value)), value)
+        else:
+            encode_cell(cell, out)
+    out.append(b"\x00\x00")
+    return b"".join(out), low, high
 
 
 def decode_mutation(buf: bytes) -> tuple[uuid.UUID, bytes, Mutation]:

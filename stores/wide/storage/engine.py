@@ -23,14 +23,20 @@ from typing import Any
 
 from . import format as fmt
 from .cells import NO_DELETION, Cell, LivenessInfo
-from .codec import decode_batch, decode_mutation, encode_batch, encode_mutation
+from .codec import (
+    decode_batch,
+    decode_mutation,
+    encode_batch,
+    encode_mutation,
+    encode_mutation_rows,
+)
 from .commitlog import CommitLog, list_segments, replay_segment
 from .compaction.executor import CompactionExecutor, Throttle
 from .compaction.policy import CompactionTask, SSTableInfo, next_task
 from .errors import AlreadyExists, CorruptionError, EngineClosed, InvalidRequest
 from .fs import FileSystem, MemoryFileSystem, OSFileSystem
 from .manifest import empty_manifest, load_manifest, save_manifest
-from .memtable import Memtable
+from .memtable import Memtable, stored_rows
 from .merge import Purger, compact_partition, read_partition
 from .mutation import STATIC, Mutation, RowUpdate, Slice, TokenBound
 from .partition import PartitionView
@@ -502,15 +508,20 @@ class StorageEngine:
             return
         # apply_batch for one mutation in periodic mode, without its lists:
         # the single-writer insert loop is the write path's hot spot.
-        self._check_open()
-        table = self._table(mutation.keyspace, mutation.table)
-        self._validate(table, mutation)
-        mutation = _normalize(mutation, int(self._clock()))
+        if self._closed or self._failure is not None:
+            self._check_open()
+        table = self._tables.get((mutation.keyspace, mutation.table))
+        if table is None:
+            table = self._table(mutation.keyspace, mutation.table)
+        if not _is_plain_insert(table, mutation):
+            self._validate(table, mutation)
+            mutation = _normalize(mutation, int(self._clock()))
         token = partition_token(mutation.partition_key)
-        payload = encode_batch([encode_mutation(table.id_bytes, mutation)])
+        encoded, rows = encode_mutation_rows(table.id_bytes, mutation)
+        payload = encode_batch([encoded])
         with self._write_lock:
             commitlog.append(payload, table.id_set)
-            table.memtable.apply(mutation, token)
+            table.memtable.apply(mutation, token, rows)
         if table.memtable.size >= self._flush_threshold:
             self._after_write(table)
 
@@ -709,7 +720,7 @@ class StorageEngine:
                 partition.deletion,
                 partition.range_tombstones,
                 partition.static,
-                iter(partition.rows.values()),
+                stored_rows(partition),
             )
             compacted = compact_partition([view], now=now, purger=None)
             if compacted is not None:
@@ -1272,6 +1283,39 @@ def _tagged(entries: Iterator[tuple], tag: int) -> Iterator[tuple]:
     """Yield (token, key, tag, location) for each key or index entry of one source."""
     for entry in entries:
         yield (entry[0], entry[1], tag, entry[2:] or None)
+
+
+def _is_plain_insert(table: _Table, mutation: Mutation) -> bool:
+    """Return True for one valid clustered row that ``_normalize`` would leave as is.
+
+    The common write (an INSERT of simple columns), checked in one pass;
+    anything else returns False and takes ``_validate`` then ``_normalize``,
+    which raise the errors.
+    """
+    rows = mutation.rows
+    if len(rows) != 1 or mutation.range_tombstones or mutation.partition_deletion is not None:
+        return False
+    key = mutation.partition_key
+    if type(key) is not bytes or len(key) > MAX_KEY_SIZE:
+        return False
+    row = rows[0]
+    clustering = row.clustering
+    if type(clustering) is not bytes or len(clustering) > MAX_KEY_SIZE:
+        return False
+    if row.complex_cells or row.complex_deletions:
+        return False
+    if clustering and not table.schema.clustering:
+        return False
+    liveness = row.liveness
+    if liveness is not None and liveness.ttl:
+        return False
+    simple = table.simple_regular
+    for name, cell in row.cells.items():
+        if name not in simple:
+            return False
+        if cell.local_deletion_time == NO_DELETION and (cell.value is None or cell.ttl):
+            return False
+    return True
 
 
 def _normalize(mutation: Mutation, now: int) -> Mutation:

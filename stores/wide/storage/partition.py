@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .cells import NO_TIMESTAMP, Cell, DeletionTime, LivenessInfo, max_deletion, reconcile
-from .mutation import STATIC, Mutation, RangeTombstone, RowUpdate
+from .mutation import STATIC, RangeTombstone, RowUpdate
 from .sortedrows import SortedRows
 
 
@@ -163,7 +163,11 @@ class PartitionView:
 
 @dataclass(slots=True)
 class PartitionData:
-    """One partition inside a memtable: rows sorted by clustering bytes."""
+    """One partition inside a memtable: rows sorted by clustering bytes.
+
+    ``rows`` maps a clustering key to the row's ``codec.encode_row`` bytes
+    (see ``memtable.py``); ``static`` is a RowData.
+    """
 
     partition_key: bytes
     token: int
@@ -173,84 +177,6 @@ class PartitionData:
     rows: SortedRows = field(default_factory=SortedRows)
     min_timestamp: int = 2**63 - 1
     max_timestamp: int = NO_TIMESTAMP
-
-    def apply(self, mutation: Mutation) -> int:
-        """Merge ``mutation`` in and return an estimate of the bytes it added."""
-        added = 0
-        low = self.min_timestamp
-        high = self.max_timestamp
-        deletion = mutation.partition_deletion
-        if deletion is not None:
-            self.deletion = max_deletion(self.deletion, deletion)
-            low = min(low, deletion.marked_for_delete_at)
-            high = max(high, deletion.marked_for_delete_at)
-            added += 24
-        if mutation.range_tombstones:
-            self.range_tombstones = self.range_tombstones + list(mutation.range_tombstones)
-            for rt in mutation.range_tombstones:
-                low = min(low, rt.deletion.marked_for_delete_at)
-                high = max(high, rt.deletion.marked_for_delete_at)
-                added += 48 + len(rt.start.prefix if rt.start else b"")
-                added += len(rt.end.prefix if rt.end else b"")
-        rows = self.rows
-        for update in mutation.rows:
-            if update.complex_cells or update.complex_deletions:
-                row = RowData.from_update(update)
-                size, row_low, row_high = row_footprint(row)
-            else:
-                row, size, row_low, row_high = _simple_row(update)
-            added += size
-            if row_low < low:
-                low = row_low
-            if row_high > high:
-                high = row_high
-            clustering = update.clustering
-            if clustering is STATIC:
-                self.static = row if self.static is None else merge_rows(self.static, row)
-            else:
-                old = rows.get(clustering)
-                rows[clustering] = row if old is None else merge_rows(old, row)
-        self.min_timestamp = low
-        self.max_timestamp = high
-        return added
-
-
-def _simple_row(update: RowUpdate) -> tuple[RowData, int, int, int]:
-    """Return ``update`` (no complex column) as a row with its footprint, in one pass.
-
-    The same results as ``RowData.from_update`` then ``row_footprint``, for
-    the write path's common case.
-    """
-    clustering = update.clustering
-    size = 32 if clustering is STATIC else 32 + len(clustering)
-    low = 2**63 - 1
-    high = NO_TIMESTAMP
-    liveness = update.liveness
-    if liveness is not None:
-        low = high = liveness.timestamp
-    deletion = update.deletion
-    plain = deletion is None
-    if deletion is not None:
-        ts = deletion.marked_for_delete_at
-        low = min(low, ts)
-        high = max(high, ts)
-    cells = update.cells
-    for name, cell in cells.items():
-        value = cell.value
-        if value is None:
-            plain = False
-            size += 40 + len(name)
-        else:
-            if cell.ttl:
-                plain = False
-            size += 40 + len(name) + len(value)
-        ts = cell.timestamp
-        if ts < low:
-            low = ts
-        if ts > high:
-            high = ts
-    cls = PlainRowData if plain else RowData
-    return cls(clustering, liveness, deletion, dict(cells)), size, low, high
 
 
 def row_footprint(row: RowData) -> tuple[int, int, int]:

@@ -11,9 +11,10 @@ from stores.wide.storage.codec import (
     decode_row,
     encode_batch,
     encode_mutation,
+    encode_mutation_rows,
     encode_row,
 )
-from stores.wide.storage.partition import RowData
+from stores.wide.storage.partition import RowData, row_footprint
 
 from .strategies import mutations, row_updates
 
@@ -47,6 +48,20 @@ def test_mutation_round_trip(mutation):
         assert got.deletion == want.deletion
         assert got.complex_deletions == want.complex_deletions
         assert got.complex_cells == {k: v for k, v in want.complex_cells.items() if v}
+
+
+@given(mutations)
+def test_mutation_rows_are_the_row_encodings_with_their_timestamp_range(mutation):
+    encoded, rows = encode_mutation_rows(b"\x01" * 16, mutation)
+    assert encoded == encode_mutation(b"\x01" * 16, mutation)
+    assert len(rows) == len(mutation.rows)
+    for (raw, low, high), update in zip(rows, mutation.rows, strict=True):
+        out = []
+        encode_row(update, out)
+        assert raw == b"".join(out)
+        if low is not None:
+            assert (low, high) == row_footprint(RowData.from_update(update))[1:]
+        assert raw in encoded
 
 
 def test_batch_round_trip_and_trailing_bytes_rejected():

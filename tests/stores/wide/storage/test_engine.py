@@ -215,6 +215,8 @@ def test_bad_writes_are_rejected_and_a_batch_is_all_or_nothing(opener):
         Mutation("ks", "t", b"u", rows=[RowUpdate(b"a", cells={"nope": Cell(b"", 1)})]),
         Mutation("ks", "t", b"u", rows=[RowUpdate(b"a", cells={"name": Cell(b"", 1)})]),
         Mutation("ks", "t", b"u", rows=[RowUpdate(b"a", cells={"tags": Cell(b"", 1)})]),
+        Mutation("ks", "t", b"u", rows=[RowUpdate("a", cells={"v": Cell(b"", 1)})]),
+        Mutation("ks", "t", b"u", rows=[RowUpdate(b"a" * 70000, cells={"v": Cell(b"", 1)})]),
         Mutation("ks", "t", b"x" * 70000),
         Mutation("ks", "t", "text-key"),
         Mutation("ks", "missing", b"u"),

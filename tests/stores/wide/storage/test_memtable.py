@@ -2,9 +2,10 @@
 
 import threading
 
-from stores.wide.storage.cells import Cell, DeletionTime
-from stores.wide.storage.memtable import Memtable
-from stores.wide.storage.mutation import Bound, Mutation, RowUpdate, Slice
+from stores.wide.storage.cells import Cell, DeletionTime, LivenessInfo
+from stores.wide.storage.codec import encode_mutation, encode_mutation_rows
+from stores.wide.storage.memtable import Memtable, stored_rows
+from stores.wide.storage.mutation import STATIC, Bound, Mutation, RangeTombstone, RowUpdate, Slice
 from stores.wide.storage.token import token
 
 
@@ -47,7 +48,8 @@ def test_versions_merge_in_place_of_the_old_row():
     write(memtable, b"p", b"c", b"new", 2)
     write(memtable, b"p", b"c", b"older", 0)
     partition = memtable.get(token(b"p"), b"p")
-    assert partition.rows[b"c"].cells["v"].value == b"new"
+    (row,) = stored_rows(partition)
+    assert row.cells["v"].value == b"new"
     memtable.apply(Mutation("ks", "t", b"p", partition_deletion=DeletionTime(5, 0)), token(b"p"))
     assert partition.deletion == DeletionTime(5, 0)
     assert partition.min_timestamp == 0 and partition.max_timestamp == 5
@@ -76,3 +78,51 @@ def test_reading_while_writers_insert_sees_a_consistent_sorted_stream():
     finally:
         stop.set()
         thread.join()
+
+
+def test_apply_tracks_timestamps_and_replaces_rows():
+    memtable = Memtable()
+    t = token(b"k")
+    update = RowUpdate(b"c", cells={"a": Cell(b"v", 5)})
+    memtable.apply(Mutation("ks", "t", b"k", rows=[update]), t)
+    partition = memtable.get(t, b"k")
+    (first,) = stored_rows(partition)
+    memtable.apply(
+        Mutation(
+            "ks",
+            "t",
+            b"k",
+            partition_deletion=DeletionTime(3, 0),
+            range_tombstones=[RangeTombstone(None, None, DeletionTime(9, 0))],
+            rows=[
+                RowUpdate(b"c", cells={"a": Cell(b"w", 6)}),
+                RowUpdate(STATIC, cells={"s": Cell(b"s", 1)}),
+            ],
+        ),
+        t,
+    )
+    (second,) = stored_rows(partition)
+    assert first.cells["a"].value == b"v"  # a reader holding the old row sees it unchanged
+    assert second.cells["a"].value == b"w"
+    assert partition.static.cells["s"].value == b"s"
+    assert (partition.min_timestamp, partition.max_timestamp) == (1, 9)
+    assert (memtable.min_timestamp, memtable.max_timestamp) == (1, 9)
+
+
+def test_rows_are_kept_as_the_encoded_bytes_the_commit_log_writes():
+    memtable = Memtable()
+    t = token(b"k")
+    mutation = Mutation(
+        "ks",
+        "t",
+        b"k",
+        rows=[RowUpdate(b"c", LivenessInfo(4, 60, 100), cells={"a": Cell(b"v", 5)})],
+    )
+    encoded, rows = encode_mutation_rows(b"\x00" * 16, mutation)
+    assert encoded == encode_mutation(b"\x00" * 16, mutation)
+    memtable.apply(mutation, t, rows)
+    partition = memtable.get(t, b"k")
+    assert partition.rows[b"c"] is rows[0][0]
+    (row,) = stored_rows(partition)
+    assert row.liveness == LivenessInfo(4, 60, 100) and row.cells == {"a": Cell(b"v", 5)}
+    assert (partition.min_timestamp, partition.max_timestamp) == (4, 5)

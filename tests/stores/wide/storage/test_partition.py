@@ -1,8 +1,7 @@
 """Rows merge version by version; memtable partitions track their timestamps."""
 
 from stores.wide.storage.cells import Cell, DeletionTime, LivenessInfo
-from stores.wide.storage.mutation import STATIC, Mutation, RangeTombstone, RowUpdate
-from stores.wide.storage.partition import PartitionData, RowData, merge_rows, row_footprint
+from stores.wide.storage.partition import RowData, merge_rows, row_footprint
 
 
 def test_merge_rows_reconciles_every_part_and_copies():
@@ -29,30 +28,6 @@ def test_merge_rows_reconciles_every_part_and_copies():
     assert merged.complex_deletions == {"m": DeletionTime(1, 5)}
     assert merged.complex_cells == {"m": {b"x": Cell(b"1", 1), b"y": Cell(b"2", 2)}}
     assert left.cells == {"a": Cell(b"1", 1)}  # inputs untouched: readers may hold them
-
-
-def test_partition_apply_tracks_timestamps_and_replaces_rows():
-    partition = PartitionData(b"k", 7)
-    update = RowUpdate(b"c", cells={"a": Cell(b"v", 5)})
-    partition.apply(Mutation("ks", "t", b"k", rows=[update]))
-    first = partition.rows[b"c"]
-    partition.apply(
-        Mutation(
-            "ks",
-            "t",
-            b"k",
-            partition_deletion=DeletionTime(3, 0),
-            range_tombstones=[RangeTombstone(None, None, DeletionTime(9, 0))],
-            rows=[
-                RowUpdate(b"c", cells={"a": Cell(b"w", 6)}),
-                RowUpdate(STATIC, cells={"s": Cell(b"s", 1)}),
-            ],
-        )
-    )
-    assert partition.rows[b"c"] is not first and first.cells["a"].value == b"v"
-    assert partition.rows[b"c"].cells["a"].value == b"w"
-    assert partition.static.cells["s"].value == b"s"
-    assert (partition.min_timestamp, partition.max_timestamp) == (1, 9)
 
 
 def test_row_footprint():
