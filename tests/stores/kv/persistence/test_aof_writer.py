@@ -392,3 +392,35 @@ def test_mapping_can_be_turned_off(tmp_path):
     writer.after_command()
     assert path.read_bytes().endswith(encode_command([b"SET", b"k", b"v"]))
     writer.close()
+
+
+SHAPES = [
+    [b"INCR", b"counter"],
+    [b"LPUSH", b"list:1", b"value"],
+    [b"HSET", b"hash", b"field:1", b"value"],
+    [b"ZINCRBY", b"board", b"1", b"member:7"],
+    [b"hset", b"h", b"f" * 3000, b"v"],
+    [b"SET", b"k", b"v" * 70000],
+    [b"DEL", b"a", b"b", b"c", b"d", b"e"],
+    [b"FLUSHALL"],
+    [b"SET", bytearray(b"k"), memoryview(b"v")],
+    [b"UNSEEN-NAME", b"k"],
+]
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_append_writes_every_command_shape_as_the_reference_encoder(tmp_path, mem, mapped):
+    if mapped:
+        writer, path = real_writer(tmp_path, "no")
+        assert writer._mapped
+    else:
+        writer = new_writer(mem, "no")
+    for argv in SHAPES * 2:  # the second time each name is cached
+        writer.append(0, argv)
+    writer.after_command()
+    writer.close()
+    data = path.read_bytes() if mapped else mem.read_bytes("/d/a.aof")
+    expected = encode_command([b"SELECT", b"0"]) + b"".join(
+        encode_command_python([bytes(arg) for arg in argv]) for argv in SHAPES * 2
+    )
+    assert data == expected
