@@ -276,7 +276,15 @@ def strlen(s: Session, argv: list[bytes]) -> int:
     return 0 if value is None else len(value)
 
 
+# The text INCR stored last and its value: the next INCR of the same counter
+# finds that very object and skips parsing it. Holding the reference keeps
+# the identity check sound (the object cannot be freed and its address
+# reused); the pair is replaced as a whole, so threads see a matching pair.
+_last_counter: tuple[bytes, int | None] = (b"", None)
+
+
 def _incr_by(s: Session, key: bytes, delta: int) -> int:
+    global _last_counter
     ks = s.keyspace
     expires = ks.expires
     if ks.freq is None and (not expires or key not in expires):
@@ -285,7 +293,11 @@ def _incr_by(s: Session, key: bytes, delta: int) -> int:
         data = ks.data
         old = data.get(key)
         if type(old) is bytes:
-            current = SMALL_INTS.get(old)
+            last = _last_counter
+            if old is last[0]:
+                current = last[1]
+            else:
+                current = SMALL_INTS.get(old)
             if current is None:
                 if len(old) < 19 and old.isdigit() and old[0] != 48:
                     current = int(old)
@@ -296,7 +308,8 @@ def _incr_by(s: Session, key: bytes, delta: int) -> int:
             result = current + delta
             if not LLONG_MIN <= result <= LLONG_MAX:
                 raise CommandError(OVERFLOW)
-            data[key] = b"%d" % result
+            data[key] = text = b"%d" % result
+            _last_counter = (text, result)
             ks.access[key] = _monotonic()
             s.dirty = 1
             return result

@@ -269,3 +269,18 @@ def test_one_key_writes_touch_lru_and_lfu_data():
         assert client.zscore("z", "a") == 1 + 0.5 * 201
     finally:
         client.close()
+
+
+def test_incr_of_interleaved_counters_and_copied_values(r):
+    for i in range(1, 30):
+        assert r.incr("a") == i
+        assert r.incrby("b", 20000) == 20000 * i
+    r.set("c", r.get("b"))  # the very text INCR stored last, on another key
+    assert r.incr("c") == 20000 * 29 + 1
+    assert r.incr("b") == 20000 * 29 + 1
+    r.set("b", "x")
+    assert error_of(r.incr, "b") == NOT_INT
+    r.set("e", "")
+    assert error_of(r.incr, "e") == NOT_INT
+    assert r.decr("a") == 28
+    assert r.mget("a", "b", "c") == [b"28", b"x", b"580001"]
