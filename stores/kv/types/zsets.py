@@ -452,7 +452,8 @@ def zincrby(s: Session, argv: list[bytes]) -> float:
                     index = hints.get(member, -1)
                     # A bisect over (score, member) pairs costs ~0.45 us on a
                     # thousand members; checking the hint, one comparison.
-                    if index < 0 or index >= len(sl) or sl[index] != (old, member):
+                    # A member is in ``sl`` once, so its name at the hint is enough.
+                    if index < 0 or index >= len(sl) or sl[index][1] != member:
                         index = bisect_left(sl, (old, member))
                     pair = (score, member)
                     if (index == 0 or sl[index - 1] < pair) and (
