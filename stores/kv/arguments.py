@@ -21,6 +21,8 @@ _SMALL_INTS = {b"%d" % number: number for number in range(-1024, 10001)}
 SMALL_INTS = _SMALL_INTS
 # The same canonical integers as doubles: ZINCRBY 1, ZADD 42 ... parse by one lookup.
 _SMALL_FLOATS = {raw: float(number) for raw, number in _SMALL_INTS.items()}
+# For hot handlers: ``SMALL_FLOATS.get(raw)`` is parse_float for the common case, inline.
+SMALL_FLOATS = _SMALL_FLOATS
 
 
 def parse_int(raw: bytes, message: str = NOT_INTEGER) -> int:

@@ -64,6 +64,57 @@ except ImportError:  # pragma: no cover - hiredis is in requirements.txt
 _FORMATS = [b"*%d\r\n" % n + b"$%d\r\n%b\r\n" * n for n in range(17)]
 
 
+# The usual write (2 to 4 short arguments) is encoded by hand from cached
+# pieces: about half the time of pack_command, and without the leading "*"
+# (the mapped copy writes that byte last anyway, so no slice is needed).
+_LENGTHS = tuple(b"$%d\r\n" % n for n in range(1024))
+_NAME_HEADS: dict[bytes, tuple[bytes, ...]] = {}
+_NAME_HEADS_LIMIT = 4096  # command names as sent (any case): bounded all the same
+_CRLF = b"\r\n"
+
+
+def _name_heads(name: bytes) -> tuple[bytes, ...]:
+    """Return the body prefixes (count, then the command name) for 2, 3 and 4 arguments."""
+    heads = (b"", b"", *(b"%d\r\n$%d\r\n%b\r\n" % (n, len(name), name) for n in (2, 3, 4)))
+    if len(_NAME_HEADS) < _NAME_HEADS_LIMIT:
+        _NAME_HEADS[bytes(name)] = heads
+    return heads
+
+
+def encode_body(argv: Sequence[bytes]) -> bytes:
+    """Return ``argv`` as a RESP array of bulk strings without its first byte (``*``)."""
+    count = len(argv)
+    if 2 <= count <= 4 and type(argv[0]) is bytes:
+        heads = _NAME_HEADS.get(argv[0]) or _name_heads(argv[0])
+        try:
+            if count == 2:
+                key = argv[1]
+                return b"".join((heads[2], _LENGTHS[len(key)], key, _CRLF))
+            if count == 3:
+                key, value = argv[1], argv[2]
+                return b"".join(
+                    (heads[3], _LENGTHS[len(key)], key, _CRLF, _LENGTHS[len(value)], value, _CRLF)
+                )
+            key, field, value = argv[1], argv[2], argv[3]
+            return b"".join(
+                (
+                    heads[4],
+                    _LENGTHS[len(key)],
+                    key,
+                    _CRLF,
+                    _LENGTHS[len(field)],
+                    field,
+                    _CRLF,
+                    _LENGTHS[len(value)],
+                    value,
+                    _CRLF,
+                )
+            )
+        except (IndexError, TypeError):  # a long argument, or one that is not bytes-like
+            pass
+    return encode_command(argv)[1:]
+
+
 def encode_command(argv: Sequence[bytes]) -> bytes:
     """Return ``argv`` as a RESP array of bulk strings."""
     try:
@@ -204,29 +255,58 @@ class AppendOnlyWriter:
         this returns; a buffered one gets it at ``after_command``,
         ``write_buffer`` or ``flush``.
         """
-        # encode_command inlined: this runs for every write command.
+        # encode_body inlined for names seen before: this runs for every
+        # write command, and a call costs a tenth of the encoding.
+        count = len(argv)
+        heads = _NAME_HEADS.get(argv[0]) if 2 <= count <= 4 else None
         try:
-            data = _pack_command(tuple(argv))
-        except TypeError:  # bytearray or memoryview arguments, or no hiredis
-            data = encode_command_python(argv)
+            if heads is None:
+                body = encode_body(argv)
+            elif count == 2:
+                key = argv[1]
+                body = b"".join((heads[2], _LENGTHS[len(key)], key, _CRLF))
+            elif count == 3:
+                key, value = argv[1], argv[2]
+                body = b"".join(
+                    (heads[3], _LENGTHS[len(key)], key, _CRLF, _LENGTHS[len(value)], value, _CRLF)
+                )
+            else:
+                key, field, value = argv[1], argv[2], argv[3]
+                body = b"".join(
+                    (
+                        heads[4],
+                        _LENGTHS[len(key)],
+                        key,
+                        _CRLF,
+                        _LENGTHS[len(field)],
+                        field,
+                        _CRLF,
+                        _LENGTHS[len(value)],
+                        value,
+                        _CRLF,
+                    )
+                )
+        except (IndexError, TypeError):  # a long argument, or one that is not bytes-like
+            body = encode_body(argv)
         if self._mapped:
             if db != self._db:
                 self._copy(encode_command([b"SELECT", str(db).encode()]))
                 self._db = db
             end = self._end
-            size = len(data)
+            size = len(body) + 1
             if end + size <= self._limit and not self._backlog:
                 at = end - self._base
                 mapping = self._map
                 # The first byte last: a crash mid-copy leaves a NUL where the
                 # command starts, so the loader never takes a half-copied one.
-                mapping[at + 1 : at + size] = data[1:]
+                mapping[at + 1 : at + size] = body
                 mapping[at] = AOF_ARRAY
                 self._end = end + size
                 self._written = self._appended = self._appended + size
             else:
-                self._copy(data)
+                self._copy(b"*" + body)
             return
+        data = b"*" + body
         with self._buffer_lock:
             if db != self._db:
                 data = encode_command([b"SELECT", str(db).encode()]) + data

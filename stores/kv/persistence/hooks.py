@@ -39,7 +39,7 @@ log = logging.getLogger("stores.kv.persistence")
 
 CRON_INTERVAL = 1.0
 BGSAVE_RETRY_DELAY = 5  # seconds between attempts after a failed save, as Redis
-_NOT_COUNTED = (b"MULTI", b"EXEC", b"multi", b"exec")
+_NOT_COUNTED = frozenset((b"MULTI", b"EXEC", b"multi", b"exec"))
 
 BGSAVE_STARTED = "Background saving started"
 BGSAVE_SCHEDULED = "Background saving scheduled"

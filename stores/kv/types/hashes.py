@@ -8,6 +8,7 @@ the session's keyspace.
 from __future__ import annotations
 
 import random
+import time
 from typing import TYPE_CHECKING, Any
 
 from stores.kv.arguments import LLONG_MAX, LLONG_MIN, int_or_none, parse_int, parse_random_count
@@ -25,6 +26,8 @@ from stores.kv.types.strings import add_long_double, parse_long_double
 
 if TYPE_CHECKING:
     from stores.kv.engine import Session
+
+_monotonic = time.monotonic
 
 
 def _hash(s: Session, key: bytes) -> dict | None:
@@ -50,9 +53,22 @@ def _hash_for_write(s: Session, key: bytes, create: bool) -> dict | None:
 @command("hset", -4, "write denyoom fast", 1, 1, 1, group="hash")
 def hset(s: Session, argv: list[bytes]) -> int:
     """Set fields of a hash; return how many were new."""
-    if len(argv) % 2:
-        raise CommandError("ERR wrong number of arguments for 'hset' command")
     ks = s.keyspace
+    if len(argv) == 4:
+        # One field of an existing hash, no TTL, LRU policy: the steps below
+        # with get_for_write inlined.
+        key = argv[1]
+        expires = ks.expires
+        if ks.freq is None and (not expires or key not in expires):
+            value = ks.data.get(key)
+            if type(value) is dict:
+                size = len(value)
+                value[argv[2]] = argv[3]
+                ks.access[key] = _monotonic()
+                s.dirty = 1
+                return len(value) - size
+    elif len(argv) % 2:
+        raise CommandError("ERR wrong number of arguments for 'hset' command")
     value = ks.get_for_write(argv[1])
     if value is None:
         value = {}

@@ -8,6 +8,7 @@ session's keyspace.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,8 @@ from stores.kv.replies import NULL_ARRAY, OK, Blocked
 
 if TYPE_CHECKING:
     from stores.kv.engine import Session
+
+_monotonic = time.monotonic
 
 
 def _list(s: Session, key: bytes) -> deque | None:
@@ -57,6 +60,19 @@ def _push(s: Session, argv: list[bytes], left: bool, only_existing: bool) -> int
 @command("lpush", -3, "write denyoom fast", 1, 1, 1, group="list")
 def lpush(s: Session, argv: list[bytes]) -> int:
     """Prepend elements; return the new length."""
+    if len(argv) == 3:
+        # One element onto an existing list, no TTL, LRU policy: the steps
+        # of _push with get_for_write inlined (the usual queue or log push).
+        ks = s.keyspace
+        key = argv[1]
+        expires = ks.expires
+        if ks.freq is None and (not expires or key not in expires):
+            value = ks.data.get(key)
+            if type(value) is deque:
+                value.appendleft(argv[2])
+                ks.access[key] = _monotonic()
+                s.dirty = 1
+                return len(value)
     return _push(s, argv, True, False)
 
 

@@ -11,9 +11,17 @@ from __future__ import annotations
 
 import decimal
 import math
+import time
 from typing import TYPE_CHECKING, Any
 
-from stores.kv.arguments import LLONG_MAX, LLONG_MIN, int_or_none, parse_float, parse_int
+from stores.kv.arguments import (
+    LLONG_MAX,
+    LLONG_MIN,
+    SMALL_INTS,
+    int_or_none,
+    parse_float,
+    parse_int,
+)
 from stores.kv.commands import command
 from stores.kv.errors import NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, CommandError, wrongtype
 from stores.kv.replies import OK
@@ -22,6 +30,7 @@ if TYPE_CHECKING:
     from stores.kv.engine import Session
 
 MAX_STRING = 512 * 1024 * 1024
+_monotonic = time.monotonic
 _FLOAT_CONTEXT = decimal.Context(prec=19, rounding=decimal.ROUND_HALF_EVEN)
 _WIDE_CONTEXT = decimal.Context(prec=80)
 
@@ -267,8 +276,43 @@ def strlen(s: Session, argv: list[bytes]) -> int:
     return 0 if value is None else len(value)
 
 
+# The text INCR stored last and its value: the next INCR of the same counter
+# finds that very object and skips parsing it. Holding the reference keeps
+# the identity check sound (the object cannot be freed and its address
+# reused); the pair is replaced as a whole, so threads see a matching pair.
+_last_counter: tuple[bytes, int | None] = (b"", None)
+
+
 def _incr_by(s: Session, key: bytes, delta: int) -> int:
+    global _last_counter
     ks = s.keyspace
+    expires = ks.expires
+    if ks.freq is None and (not expires or key not in expires):
+        # The common counter: an existing string, no TTL, LRU policy. The
+        # same steps as below with get_for_write and int_or_none inlined.
+        data = ks.data
+        old = data.get(key)
+        if type(old) is bytes:
+            last = _last_counter
+            if old is last[0]:
+                current = last[1]
+            else:
+                current = SMALL_INTS.get(old)
+            if current is None:
+                if len(old) < 19 and old.isdigit() and old[0] != 48:
+                    current = int(old)
+                else:
+                    current = int_or_none(old)
+                    if current is None:
+                        raise CommandError(NOT_INTEGER)
+            result = current + delta
+            if not LLONG_MIN <= result <= LLONG_MAX:
+                raise CommandError(OVERFLOW)
+            data[key] = text = b"%d" % result
+            _last_counter = (text, result)
+            ks.access[key] = _monotonic()
+            s.dirty = 1
+            return result
     old = ks.get_for_write(key)
     if old is None:
         current = 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from bisect import bisect_left, insort
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sortedcontainers import SortedList
 
 from stores.kv.arguments import (
+    SMALL_FLOATS,
     SMALL_INTS,
     normalize_range,
     parse_count,
@@ -33,6 +35,8 @@ from stores.kv.replies import NULL_ARRAY, Blocked, format_double
 
 if TYPE_CHECKING:
     from stores.kv.engine import Session
+
+_monotonic = time.monotonic
 
 
 class _Top:
@@ -97,11 +101,15 @@ class FlatSortedList(list):
 class ZSet:
     """A sorted set: member -> score, plus (score, member) pairs in order."""
 
-    __slots__ = ("members", "sl")
+    __slots__ = ("members", "sl", "rank_hints")
 
     def __init__(self) -> None:
         self.members: dict[bytes, float] = {}
         self.sl: FlatSortedList | SortedList = FlatSortedList()
+        # member -> where ZINCRBY last found it in a flat ``sl``. Only a
+        # hint: checked against ``sl`` before use (any insert or removal
+        # may have shifted it), so nothing else has to maintain it.
+        self.rank_hints: dict[bytes, int] | None = None
 
     @classmethod
     def from_scores(cls, scores: dict[bytes, float]) -> ZSet:
@@ -417,9 +425,49 @@ def zadd(s: Session, argv: list[bytes]) -> Any:
 @command("zincrby", 4, "write denyoom fast", 1, 1, 1, group="sorted_set")
 def zincrby(s: Session, argv: list[bytes]) -> float:
     """Increment a member's score."""
-    increment = parse_float(argv[2])
+    increment = SMALL_FLOATS.get(argv[2])
+    if increment is None:
+        increment = parse_float(argv[2])
     key = argv[1]
     ks = s.keyspace
+    expires = ks.expires
+    if ks.freq is None and (not expires or key not in expires):
+        # An existing member of an existing small set, no TTL, LRU policy,
+        # keeping its rank (the usual leaderboard step): get_for_write and
+        # ZSet.incr inlined. Anything else takes the general path below.
+        zset = ks.data.get(key)
+        if type(zset) is ZSet:
+            member = argv[3]
+            members = zset.members
+            old = members.get(member)
+            sl = zset.sl
+            score = increment if old is None else old + increment
+            # Not new, not NaN, not zero (no -0 to normalize), a flat list.
+            if old is not None and score == score and score != 0.0 and type(sl) is FlatSortedList:
+                ks.access[key] = _monotonic()
+                if score != old:
+                    hints = zset.rank_hints
+                    if hints is None:
+                        hints = zset.rank_hints = {}
+                    index = hints.get(member, -1)
+                    # A bisect over (score, member) pairs costs ~0.45 us on a
+                    # thousand members; checking the hint, one comparison.
+                    # A member is in ``sl`` once, so its name at the hint is enough.
+                    if index < 0 or index >= len(sl) or sl[index][1] != member:
+                        index = bisect_left(sl, (old, member))
+                    pair = (score, member)
+                    if (index == 0 or sl[index - 1] < pair) and (
+                        index + 1 == len(sl) or pair < sl[index + 1]
+                    ):
+                        sl[index] = pair
+                        members[member] = score
+                        hints[member] = index
+                        if len(hints) > len(members):
+                            hints.clear()  # hints of removed members: keep it bounded
+                    else:
+                        zset.incr(member, increment)
+                s.dirty = 1
+                return score
     zset = ks.get_for_write(key)
     if zset is None:
         zset = ZSet()

@@ -8,6 +8,7 @@ import pytest
 from stores.kv.persistence import aof_writer, mapped_tail
 from stores.kv.persistence.aof_writer import (
     AppendOnlyWriter,
+    encode_body,
     encode_command,
     encode_command_python,
 )
@@ -34,6 +35,37 @@ def test_encoding_is_redis_resp():
     assert (
         encode_command([b"SET", b"", b"a\r\nb"]) == b"*3\r\n$3\r\nSET\r\n$0\r\n\r\n$4\r\na\r\nb\r\n"
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [b"INCR", b"counter"],
+        [b"incr", b""],
+        [b"LPUSH", b"list:1", b"value"],
+        [b"HSET", b"hash", b"field:1", b"value"],
+        [b"HSET", b"h", b"f", b"v" * 5000],  # longer than the cached length prefixes
+        [b"SET", b"k" * 1023, b"v" * 1024],
+        [b"ZINCRBY", b"board", b"1", b"member:7"],
+        [b"FLUSHALL"],
+        [b"DEL", b"a", b"b", b"c", b"d"],
+        [b"SET", bytearray(b"k"), memoryview(b"vv")],
+        [bytearray(b"SET"), b"k", b"v"],
+        [b"SET", b"a\r\nb", b"\x00\xff"],
+    ],
+)
+def test_encode_body_is_the_command_without_its_first_byte(argv):
+    expected = encode_command_python([bytes(arg) for arg in argv])
+    assert b"*" + encode_body(argv) == expected
+    assert b"*" + encode_body(argv) == expected  # the second time from the name cache
+
+
+def test_encode_body_name_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(aof_writer, "_NAME_HEADS", {})
+    for i in range(aof_writer._NAME_HEADS_LIMIT + 50):
+        name = b"CMD%d" % i
+        assert b"*" + encode_body([name, b"k"]) == encode_command_python([name, b"k"])
+    assert len(aof_writer._NAME_HEADS) == aof_writer._NAME_HEADS_LIMIT
 
 
 def test_select_is_written_when_the_database_changes(mem):
@@ -360,3 +392,35 @@ def test_mapping_can_be_turned_off(tmp_path):
     writer.after_command()
     assert path.read_bytes().endswith(encode_command([b"SET", b"k", b"v"]))
     writer.close()
+
+
+SHAPES = [
+    [b"INCR", b"counter"],
+    [b"LPUSH", b"list:1", b"value"],
+    [b"HSET", b"hash", b"field:1", b"value"],
+    [b"ZINCRBY", b"board", b"1", b"member:7"],
+    [b"hset", b"h", b"f" * 3000, b"v"],
+    [b"SET", b"k", b"v" * 70000],
+    [b"DEL", b"a", b"b", b"c", b"d", b"e"],
+    [b"FLUSHALL"],
+    [b"SET", bytearray(b"k"), memoryview(b"v")],
+    [b"UNSEEN-NAME", b"k"],
+]
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_append_writes_every_command_shape_as_the_reference_encoder(tmp_path, mem, mapped):
+    if mapped:
+        writer, path = real_writer(tmp_path, "no")
+        assert writer._mapped
+    else:
+        writer = new_writer(mem, "no")
+    for argv in SHAPES * 2:  # the second time each name is cached
+        writer.append(0, argv)
+    writer.after_command()
+    writer.close()
+    data = path.read_bytes() if mapped else mem.read_bytes("/d/a.aof")
+    expected = encode_command([b"SELECT", b"0"]) + b"".join(
+        encode_command_python([bytes(arg) for arg in argv]) for argv in SHAPES * 2
+    )
+    assert data == expected

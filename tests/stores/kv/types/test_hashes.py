@@ -114,3 +114,18 @@ def test_decoded_hash(rd):
     rd.hset("h", mapping={"ä": "ö"})
     assert rd.hgetall("h") == {"ä": "ö"}
     assert rd.hkeys("h") == ["ä"]
+
+
+def test_hset_one_field_on_existing_volatile_and_wrong_keys(r):
+    assert r.hset("h", "f", "1") == 1
+    assert r.hset("h", "f", "2") == 0
+    assert r.hset("h", "g", "3") == 1
+    r.expire("h", 100)
+    assert r.hset("h", "f", "4") == 0
+    assert 99 <= r.ttl("h") <= 100
+    assert r.hgetall("h") == {b"f": b"4", b"g": b"3"}
+    r.lpush("l", "x")
+    assert error_of(r.hset, "l", "f", "v") == WRONGTYPE
+    assert error_of(r.execute_command, "HSET", "h", "f", "v", "odd") == (
+        "wrong number of arguments for 'hset' command"
+    )

@@ -136,3 +136,18 @@ def test_wrong_types(r):
         lambda: r.lpos("s", "a"),
     ):
         assert error_of(call) == WRONGTYPE
+
+
+def test_lpush_one_element_on_existing_volatile_and_wrong_keys(r):
+    assert r.lpush("l", "a") == 1
+    assert r.lpush("l", "b") == 2
+    r.expire("l", 100)
+    assert r.lpush("l", "c") == 3
+    assert 99 <= r.ttl("l") <= 100
+    assert r.lrange("l", 0, -1) == [b"c", b"b", b"a"]
+    r.set("s", "x")
+    assert error_of(r.lpush, "s", "y") == WRONGTYPE
+    r.hset("h", "f", "v")
+    assert error_of(r.lpush, "h", "y") == WRONGTYPE
+    assert r.lpush("l", "d", "e") == 5
+    assert r.lrange("l", 0, 1) == [b"e", b"d"]

@@ -215,3 +215,72 @@ def test_decode_responses(rd):
     assert rd.mget("k", "x") == ["välue", None]
     assert rd.incrbyfloat("f", 1.5) == 1.5
     assert rd.set("k", "new", get=True) == "välue"
+
+
+def test_incr_parses_every_stored_integer_form(r):
+    for stored, expected in [
+        ("9999", 10000),
+        ("10000", 10001),
+        ("-1025", -1024),
+        ("-99999", -99998),
+        ("123456789012345678", 123456789012345679),
+        ("1234567890123456789", 1234567890123456790),
+        ("-9223372036854775807", -9223372036854775806),
+    ]:
+        r.set("n", stored)
+        assert r.incr("n") == expected, stored
+        assert r.get("n") == str(expected).encode()
+    for bad in ("-0", "007", "1e3", "12345678901234567890"):
+        r.set("n", bad)
+        assert error_of(r.incr, "n") == NOT_INT, bad
+        assert r.get("n") == bad.encode()
+
+
+def test_one_key_writes_touch_lru_and_lfu_data():
+    # INCR, HSET, LPUSH and ZINCRBY on existing keys take a short path
+    # under an LRU policy; both policies must still see the access.
+    import stores.kv
+
+    client = stores.kv.connect("memory:", background=False)
+    try:
+        client.set("n", "1")
+        client.hset("h", "f", "v")
+        client.lpush("l", "x")
+        client.zadd("z", {"a": 1, "b": 2})
+        ks = client.engine.databases[0]
+        writes = [
+            (b"n", lambda: client.incr("n")),
+            (b"h", lambda: client.hset("h", "f", "w")),
+            (b"l", lambda: client.lpush("l", "y")),
+            (b"z", lambda: client.zincrby("z", 0.5, "a")),
+        ]
+        for key, write in writes:
+            ks.access[key] = 0.0
+            write()
+            assert ks.access[key] > 0.0, key
+        client.config_set("maxmemory-policy", "allkeys-lfu")
+        for key, write in writes:
+            before = ks.lfu_counter(key)
+            for _ in range(200):
+                write()
+            assert ks.lfu_counter(key) > before, key
+        assert client.incr("n") == 203
+        assert client.llen("l") == 202
+        assert client.zscore("z", "a") == 1 + 0.5 * 201
+    finally:
+        client.close()
+
+
+def test_incr_of_interleaved_counters_and_copied_values(r):
+    for i in range(1, 30):
+        assert r.incr("a") == i
+        assert r.incrby("b", 20000) == 20000 * i
+    r.set("c", r.get("b"))  # the very text INCR stored last, on another key
+    assert r.incr("c") == 20000 * 29 + 1
+    assert r.incr("b") == 20000 * 29 + 1
+    r.set("b", "x")
+    assert error_of(r.incr, "b") == NOT_INT
+    r.set("e", "")
+    assert error_of(r.incr, "e") == NOT_INT
+    assert r.decr("a") == 28
+    assert r.mget("a", "b", "c") == [b"28", b"x", b"580001"]

@@ -333,3 +333,65 @@ def test_zrevrange_index_edges(z):
         assert members == expected_members[lo : hi + 1], (start, stop)
         scored = z.zrevrange("z", start, stop, withscores=True)
         assert [m for m, _ in scored] == members
+
+
+def test_zincrby_after_other_writes_shift_the_ranks(r):
+    # Round-robin steps (ranks kept, so the embedded engine remembers where
+    # each member is), then inserts and removals shift every rank: each
+    # later step must still find its member and keep the order.
+    model = {f"m{i:03d}": float(i) for i in range(60)}
+    r.zadd("lb", model)
+    for round_number in range(3):
+        for i in range(0, 60, 3):
+            member = f"m{i:03d}"
+            model[member] += 1
+            assert r.zincrby("lb", 1, member) == model[member]
+        low = {f"a{round_number}{i}": -1.0 - i for i in range(5)}
+        r.zadd("lb", low)
+        model.update(low)
+        gone = [f"m{i:03d}" for i in range(round_number, 60, 7)]
+        r.zrem("lb", *gone)
+        for member in gone:
+            del model[member]
+        for member in gone:  # removed members come back as new ones
+            assert r.zincrby("lb", 2, member) == 2.0
+            model[member] = 2.0
+    expected = sorted(((m.encode(), s) for m, s in model.items()), key=lambda p: (p[1], p[0]))
+    assert r.zrange("lb", 0, -1, withscores=True) == expected
+
+
+def test_zincrby_to_zero_nan_and_on_a_volatile_key(r):
+    r.zadd("z", {"a": 1, "b": 2})
+    assert r.zincrby("z", -1, "a") == 0.0
+    assert r.zscore("z", "a") == 0.0
+    r.zadd("inf", {"x": float("inf")})
+    assert error_of(r.zincrby, "inf", float("-inf"), "x").startswith("resulting score is not a")
+    assert r.zscore("inf", "x") == float("inf")
+    r.expire("z", 100)
+    assert r.zincrby("z", 1.5, "b") == 3.5
+    assert 99 <= r.ttl("z") <= 100
+    r.set("s", "x")
+    assert error_of(r.zincrby, "s", 1, "a") == WRONGTYPE
+
+
+def test_zincrby_rank_hints_stay_bounded_and_are_only_hints():
+    import stores.kv
+
+    client = stores.kv.connect("memory:", background=False)
+    try:
+        client.zadd("lb", {f"m{i:03d}": i * 10 for i in range(100)})
+        for i in range(100):
+            client.zincrby("lb", 1, f"m{i:03d}")
+        zset = client.engine.databases[0].data[b"lb"]
+        assert zset.rank_hints and all(
+            zset.sl[index][1] == member for member, index in zset.rank_hints.items()
+        )
+        client.zrem("lb", *[f"m{i:03d}" for i in range(0, 100, 2)])
+        client.zadd("lb", {f"n{i:03d}": -i for i in range(30)})  # shifts every hint
+        for i in range(1, 100, 2):
+            assert client.zincrby("lb", 1, f"m{i:03d}") == i * 10 + 2
+        assert len(zset.rank_hints) <= len(zset.members)
+        pairs = client.zrange("lb", 0, -1, withscores=True)
+        assert pairs == sorted(pairs, key=lambda p: (p[1], p[0]))
+    finally:
+        client.close()
