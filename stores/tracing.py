@@ -38,6 +38,42 @@ class StoreEvent:
         return self.seconds * 1000.0
 
 
+class KVGet:
+    """A GET sent to a key-value store, formatted only when something reads it.
+
+    What ``stores.cache.KVCache.get`` records on every cached page: the
+    key, the time and the reply, kept as they are, so the hot path does no
+    string work; ``text`` and ``outcome`` read as a ``StoreEvent``'s would.
+    """
+
+    __slots__ = ("label", "key", "seconds", "reply", "failed")
+    store = "kv"
+
+    def __init__(self, label: str, key: str, seconds: float, reply, failed: bool = False):
+        self.label = label
+        self.key = key
+        self.seconds = seconds
+        self.reply = reply
+        self.failed = failed
+
+    @property
+    def text(self) -> str:
+        return _command_text("get", (self.key,), {})
+
+    @property
+    def outcome(self) -> str:
+        if self.failed:
+            return getattr(self.reply, "message", repr(self.reply))
+        return _kv_outcome("get", self.reply)
+
+    @property
+    def milliseconds(self) -> float:
+        return self.seconds * 1000.0
+
+    def __repr__(self) -> str:
+        return f"<KVGet {self.label} {self.text!r} {self.outcome} {self.milliseconds:.3f} ms>"
+
+
 @dataclass
 class CacheNote:
     """What the page cache did with one key."""
@@ -51,13 +87,13 @@ class CacheNote:
 class Trace:
     """Everything one request did in the stores."""
 
-    events: list[StoreEvent] = field(default_factory=list)
+    events: list[StoreEvent | KVGet] = field(default_factory=list)
     cache_notes: list[CacheNote] = field(default_factory=list)
     dropped: int = 0
     errors: list[BaseException] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
-    def add(self, event: StoreEvent) -> None:
+    def add(self, event: StoreEvent | KVGet) -> None:
         """Append an event, counting (not keeping) those past the cap."""
         if len(self.events) < MAX_EVENTS:
             self.events.append(event)
