@@ -33,7 +33,7 @@ from stores.kv.replies import ErrorReply
 
 HANDLES = {"main": clients.kv, "pages": clients.kv_pages}
 CLEAR_BATCH = 500
-# How many (key, version) -> cache key results get() remembers; a page
+# How many key -> cache key results get() remembers; a page
 # cache reads few keys often, so a small table is almost always a hit.
 KEY_MEMO_SIZE = 2048
 
@@ -80,6 +80,7 @@ class KVCacheClient(RedisCacheClient):
         self._handle = HANDLES[name]
         self._main = None
         self._client = None
+        self._session = None
         self._session_run = None
         self._label = name
         self.key_prefix = options.get("key_prefix", "")
@@ -108,12 +109,8 @@ class KVCacheClient(RedisCacheClient):
             options = raw.get_connection_kwargs()
             utf8 = options["encoding"].lower().replace("-", "").replace("_", "") == "utf8"
             direct = utf8 and options["encoding_errors"] == "strict"
+        self._session = raw.session if direct else None
         self._session_run = raw.session.execute if direct else None
-
-    def session_run(self):
-        """Return the engine session's ``execute`` for the current handle, or None if remote."""
-        self.get_client()
-        return self._session_run
 
     def clear(self):
         client = self.get_client(None, write=True)
@@ -138,6 +135,7 @@ def _glob_escape(text: str) -> str:
 _GET = b"GET"
 _perf = time.perf_counter
 _current = tracing.current
+_new_kv_get = tracing.new_kv_get
 
 
 class KVCache(RedisCache):
@@ -147,7 +145,8 @@ class KVCache(RedisCache):
         super().__init__(server, params)
         self._class = KVCacheClient
         self._options = {**self._options, "key_prefix": self.key_prefix}
-        self._keys: dict[tuple, str] = {}
+        # make_and_validate_key's results for str keys at the default version.
+        self._keys: dict[str, str] = {}
 
     def get(self, key, default=None, version=None):
         """Return the value under key, or default.
@@ -155,43 +154,55 @@ class KVCache(RedisCache):
         RedisCache.get and RedisCacheClient.get in one call: a cached page
         is one GET per request, and this is its whole Python path.
         """
-        memo = self._keys
-        full = memo.get((key, version))
-        if full is None:
+        if version is None and type(key) is str:
+            memo = self._keys
+            full = memo.get(key)
+            if full is None:
+                full = self.make_and_validate_key(key)
+                if len(memo) >= KEY_MEMO_SIZE:
+                    memo.clear()
+                memo[key] = full
+        else:
             full = self.make_and_validate_key(key, version=version)
-            if len(memo) >= KEY_MEMO_SIZE:
-                memo.clear()
-            memo[(key, version)] = full
         client = self._cache
-        if clients.kv() is not client._main:
+        session = client._session
+        # An open session means the handle is current: clients.reset(),
+        # which replaces the handles, closes the old ones first.
+        if session is None or session.closed:
             client.get_client()
         run = client._session_run
         if run is None:
             value = client.get_client(full).get(full)
-        else:
-            value = self._engine_get(run, client._label, full)
-        return default if value is None else client._serializer.loads(value)
-
-    def _engine_get(self, run, label: str, key: str):
-        argv = [_GET, key.encode()]
+            return default if value is None else client._serializer.loads(value)
+        argv = [_GET, full.encode()]
         trace = _current()
         if trace is None:
-            reply = run(argv)
+            value = run(argv)
         else:
             start = _perf()
-            reply = run(argv)
+            value = run(argv)
             elapsed = _perf() - start
-            if reply is None or type(reply) is bytes:
+            if value is None or type(value) is bytes:
                 # Trace.add, inline: this runs on every cached page.
                 events = trace.events
                 if len(events) < tracing.MAX_EVENTS:
-                    events.append(tracing.KVGet(label, key, elapsed, reply))
+                    events.append(_new_kv_get((client._label, full, elapsed, value, False)))
                 else:
                     trace.dropped += 1
-                return reply
-            trace.add(tracing.KVGet(label, key, elapsed, reply, failed=True))
-        if reply is None or type(reply) is bytes:
-            return reply
+            else:
+                trace.add(tracing.KVGet(client._label, full, elapsed, value, failed=True))
+        if value is None:
+            return default
+        if type(value) is not bytes:
+            self._raise_reply(value, trace)
+        first = value[0] if value else PICKLE_START
+        if first != PICKLE_START and first not in INT_START:
+            # KVSerializer.loads, inline: a page stored as it is.
+            return value
+        return client._serializer.loads(value)
+
+    @staticmethod
+    def _raise_reply(reply, trace) -> None:
         # GET fails only with an error reply (WRONGTYPE): raise what the
         # engine's client raises for it.
         message = reply.message if type(reply) is ErrorReply else f"GET replied {reply!r}"

@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
+from operator import itemgetter
 
 MAX_EVENTS = 500
 MAX_ARG_CHARS = 60
@@ -38,23 +40,25 @@ class StoreEvent:
         return self.seconds * 1000.0
 
 
-class KVGet:
+class KVGet(tuple):
     """A GET sent to a key-value store, formatted only when something reads it.
 
     What ``stores.cache.KVCache.get`` records on every cached page: the
-    key, the time and the reply, kept as they are, so the hot path does no
-    string work; ``text`` and ``outcome`` read as a ``StoreEvent``'s would.
+    key, the time and the reply, kept as they are (a tuple, built in C), so
+    the hot path does no string work; ``text`` and ``outcome`` read as a
+    ``StoreEvent``'s would.
     """
 
-    __slots__ = ("label", "key", "seconds", "reply", "failed")
+    __slots__ = ()
     store = "kv"
+    label = property(itemgetter(0), doc="Which handle: main or pages.")
+    key = property(itemgetter(1), doc="The key, as sent.")
+    seconds = property(itemgetter(2), doc="How long the engine took.")
+    reply = property(itemgetter(3), doc="The engine's reply: bytes, None or an ErrorReply.")
+    failed = property(itemgetter(4), doc="True if the reply was an error.")
 
-    def __init__(self, label: str, key: str, seconds: float, reply, failed: bool = False):
-        self.label = label
-        self.key = key
-        self.seconds = seconds
-        self.reply = reply
-        self.failed = failed
+    def __new__(cls, label: str, key: str, seconds: float, reply, failed: bool = False):
+        return tuple.__new__(cls, (label, key, seconds, reply, failed))
 
     @property
     def text(self) -> str:
@@ -72,6 +76,10 @@ class KVGet:
 
     def __repr__(self) -> str:
         return f"<KVGet {self.label} {self.text!r} {self.outcome} {self.milliseconds:.3f} ms>"
+
+
+# KVGet without its Python __new__: (label, key, seconds, reply, failed).
+new_kv_get = partial(tuple.__new__, KVGet)
 
 
 @dataclass
@@ -126,9 +134,9 @@ class Trace:
 _current: contextvars.ContextVar[Trace | None] = contextvars.ContextVar("store_trace", default=None)
 
 
-def current() -> Trace | None:
-    """Return the active trace, or None outside a traced request."""
-    return _current.get()
+# current() returns the active trace, or None outside a traced request. The
+# context variable's own get: every store command and cache read asks.
+current = _current.get
 
 
 @contextmanager
