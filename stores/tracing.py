@@ -7,6 +7,10 @@ appends one ``StoreEvent``; it never changes arguments, return values or the
 exceptions a handle raises, so code written for redis-py or cassandra-driver
 behaves exactly as before. Store errors are remembered on the trace so the
 site can tell a store failure from any other exception.
+
+``KVGet`` is the one event recorded unformatted: the page cache's read
+(``stores.cache.KVCache.get``) keeps the key, time and reply as a tuple and
+the panel formats them when it draws the page.
 """
 
 from __future__ import annotations
