@@ -19,8 +19,10 @@ changes. The same configurations are also measured in process: the ASGI
 application (kvsite.asgi) called directly from an event loop, no server and
 no sockets, which shows the application's own cost per request. The load
 average is printed with each part. Run: ``python bench/site.py [--seconds 6]
-[--requests 3000] [--concurrency 8] [--rounds 5] [--servers daphne,uvicorn]``.
-Prints Markdown tables with ratios.
+[--requests 3000] [--concurrency 8] [--rounds 5] [--servers daphne,uvicorn]``;
+``--servers none`` runs only the in-process part. Prints Markdown tables
+with ratios. bench/site_cached.py measures the cached pages in process with
+the backends interleaved in one process, which is steadier for their ratios.
 """
 
 from __future__ import annotations

@@ -30,6 +30,34 @@ def _description(build) -> str:
         return "unavailable"
 
 
+_described: tuple = ()
+
+
+def store_descriptions() -> dict[str, str]:
+    """Return what each store handle is (keys ``kv``, ``pages``, ``wide``), for the panel.
+
+    Worked out once per set of handles: ``stores.clients.reset()`` replaces
+    them all at once, so while ``kv()`` is the handle they were worked out
+    with, they still hold (and holding it keeps its identity from reuse).
+    """
+    global _described
+    memo = _described
+    try:
+        main = clients.kv()
+    except Exception:
+        main = None
+    if memo and main is not None and memo[0] is main:
+        return memo[1]
+    descriptions = {
+        "kv": _description(clients.kv),
+        "pages": _description(clients.kv_pages),
+        "wide": _description(clients.wide),
+    }
+    if main is not None and "unavailable" not in descriptions.values():
+        _described = (main, descriptions)
+    return descriptions
+
+
 def failed_store(trace: tracing.Trace) -> str:
     """Return the name of the store whose command failed last."""
     for event in reversed(trace.events):
@@ -38,16 +66,15 @@ def failed_store(trace: tracing.Trace) -> str:
     return "data store"
 
 
+def panel_html(trace: tracing.Trace) -> bytes:
+    """Return the trace's "What this page did" panel, to put in place of the marker."""
+    total_ms = (time.perf_counter() - trace.started) * 1000
+    return render_panel(trace, total_ms, store_descriptions()).encode()
+
+
 def insert_panel(content: bytes, trace: tracing.Trace) -> bytes:
     """Return an HTML page with its trace marker replaced by the trace's panel."""
-    descriptions = {
-        "kv": _description(clients.kv),
-        "pages": _description(clients.kv_pages),
-        "wide": _description(clients.wide),
-    }
-    total_ms = (time.perf_counter() - trace.started) * 1000
-    panel = render_panel(trace, total_ms, descriptions)
-    return content.replace(MARKER, panel.encode(), 1)
+    return content.replace(MARKER, panel_html(trace), 1)
 
 
 class StoreTraceMiddleware:

@@ -47,7 +47,7 @@ from django.urls.converters import UUIDConverter
 from django.utils.cache import patch_vary_headers
 
 from blog import pagecache
-from blog.middleware import MARKER, insert_panel
+from blog.middleware import panel_html
 from blog.view_counts import count_view
 from stores import clients, tracing
 
@@ -74,6 +74,7 @@ REPLACED_MIDDLEWARE = (
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 )
 
+FRONT_WHOLE_KEY = pagecache.whole_page_key(pagecache.FRONT_KEY)
 MESSAGES_COOKIE = "messages"
 UUID_TEXT_LENGTH = 36
 
@@ -226,26 +227,25 @@ def answer(kind: str, post_id: uuid.UUID | None) -> bytes | None:
     """Return the page's HTML with its panel, counting a post view; None to leave it to Django."""
     with tracing.tracing() as trace:
         if kind == "front":
-            key, what = pagecache.whole_page_key(pagecache.FRONT_KEY), "whole front page"
+            key, what = FRONT_WHOLE_KEY, "whole front page"
         else:
             key = pagecache.whole_page_key(pagecache.post_key(post_id))
             what = "whole post page"
         try:
-            page = pagecache.cached(key, what)
+            page = pagecache.cached_whole_page(key, what)
             if page is None:
                 return None
             if kind == "post":
-                count_view(post_id, page.get("title"))
+                count_view(post_id, page.title)
         except Exception:
             # Django runs the request again and shows the store's 503 page.
             # Should the wide-column counter have been bumped before the
             # key-value store failed, that view is counted twice: the price
             # of leaving every error page to Django.
             return None
-        body = page["html"].encode()
-        if settings.BLOG_TRACE_PANEL and MARKER in body:
-            body = insert_panel(body, trace)
-    return body
+        if settings.BLOG_TRACE_PANEL and page.has_marker:
+            return page.body(panel_html(trace))
+    return page.body()
 
 
 class CachedPageShortcut:

@@ -3,7 +3,9 @@
 Owns the cache keys of the front page and of each post page: the parts that
 are the same for every visitor (the post, its first page of comments, the
 list of latest posts) and, under a second key, the whole page as every
-signed-out visitor gets it (no CSRF token, no per-user header). Owns the one
+signed-out visitor gets it (no CSRF token, no per-user header), stored as
+``blog.whole_page`` bytes so the cached-page shortcut serves it without
+unpickling or re-encoding it. Owns the one
 place that deletes them when a post is written or commented on, so the very
 next request shows the change. Every lookup is noted on the request's store
 trace as a hit or a miss.
@@ -23,9 +25,11 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.signals import setting_changed
 
+from blog.whole_page import WholePage, encode
 from stores import tracing
 
 FRONT_KEY = "blog:front"
+WHOLE_SUFFIX = ":whole"
 
 
 def post_key(post_id: uuid.UUID) -> str:
@@ -35,7 +39,23 @@ def post_key(post_id: uuid.UUID) -> str:
 
 def whole_page_key(key: str) -> str:
     """Return the key of the whole page signed-out visitors get, for a fragment key."""
-    return f"{key}:whole"
+    return key + WHOLE_SUFFIX
+
+
+def _whole_page(value) -> WholePage | None:
+    """Return a cached whole page as a WholePage; None if it is not one.
+
+    A dict is a page stored before pages were kept as bytes (a Redis that
+    outlived a deploy): still served.
+    """
+    try:
+        if type(value) is bytes:
+            return WholePage(value)
+        if isinstance(value, dict) and isinstance(value.get("html"), str):
+            return WholePage.from_page(value)
+    except ValueError:
+        pass
+    return None
 
 
 _process_cache = None
@@ -76,7 +96,12 @@ def fetch(key: str, what: str, build: Callable[[], dict], source: str) -> tuple[
     if not settings.BLOG_PAGE_CACHE_ENABLED:
         return build(), False
     cache = page_cache()
+    whole = key.endswith(WHOLE_SUFFIX)
     value = cache.get(key)
+    if value is not None and whole:
+        page = _whole_page(value)
+        # Anything else under a whole-page key is rebuilt and replaced.
+        value = None if page is None else page.as_dict()
     if value is not None:
         if trace is not None:
             trace.note_cache(key, True, what)
@@ -84,7 +109,7 @@ def fetch(key: str, what: str, build: Callable[[], dict], source: str) -> tuple[
     generation = cache.get(_generation_key(source))
     value = build()
     if value is not None and cache.get(_generation_key(source)) == generation:
-        cache.set(key, value)
+        cache.set(key, encode(value["html"], value.get("title")) if whole else value)
     if trace is not None:
         trace.note_cache(key, False, what)
     return value, False
@@ -104,6 +129,25 @@ def cached(key: str, what: str):
         if trace is not None:
             trace.note_cache(key, True, what)
     return value
+
+
+def cached_whole_page(key: str, what: str) -> WholePage | None:
+    """Return the cached whole page under key, or None; a hit is noted on the trace.
+
+    As ``cached``, for a ``whole_page_key``: the page comes back in its
+    stored form, ready to be sent.
+    """
+    if not settings.BLOG_PAGE_CACHE_ENABLED:
+        return None
+    value = (_process_cache or page_cache()).get(key)
+    if value is None:
+        return None
+    page = _whole_page(value)
+    if page is not None:
+        trace = tracing.current()
+        if trace is not None:
+            trace.note_cache(key, True, what)
+    return page
 
 
 def _bump(sources: list[str]) -> None:

@@ -2,49 +2,106 @@
 
 Owns the panel's HTML. Built with plain string joins and ``html.escape``
 rather than a Django template because it is drawn on every page, including
-the cached ones whose whole point is to cost almost nothing: this keeps the
-panel to a few tens of microseconds. Every value from a trace (keys,
-commands, statements, errors) is escaped.
+the cached ones whose whole point is to cost almost nothing: the fixed
+parts are module constants, and the escaped text of what repeats from
+request to request (store descriptions, cache keys, handle labels, command
+texts, outcomes) is remembered in bounded tables, so a cached page's panel
+costs a few string joins. Every value from a trace (keys, commands,
+statements, errors) is escaped.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 
-from stores.tracing import StoreEvent, Trace
+from stores.tracing import KVGet, StoreEvent, Trace
+
+# Bounds the remembered escapes: each entry is one short abbreviated text.
+ESCAPE_MEMO_SIZE = 4096
+
+_KV_TABLE_HEAD = (
+    '<table class="trace-table"><thead><tr><th scope="col">handle</th>'
+    '<th scope="col">command</th><th scope="col">result</th>'
+    '<th scope="col" class="num">ms</th></tr></thead><tbody>'
+)
+_WIDE_TABLE_HEAD = (
+    '<table class="trace-table"><thead><tr><th scope="col">statement</th>'
+    '<th scope="col">result</th><th scope="col" class="num">ms</th></tr></thead><tbody>'
+)
+_TABLE_TAIL = "</tbody></table>"
+_HEAD = (
+    '<details class="trace-panel" id="store-trace"><summary><strong>What this page did</strong>'
+    '<span class="trace-sum">'
+)
+_HIT_BADGE = '<span class="badge hit">page cache hit</span>'
+_MISS_BADGE = '<span class="badge miss">page cache miss</span>'
+_SUMMARY_END = '</span></summary><div class="trace-body">'
+_NO_KV = '<p class="empty">No key-value commands.</p>'
+_NO_CQL = '<p class="empty">No CQL statements.</p>'
+_NO_CQL_HIT = '<p class="empty">No CQL statements: the page cache answered.</p>'
+_TAIL = (
+    '<p class="muted">Includes the session load and save. Every statement\'s values are '
+    "bound parameters; none is formatted into the CQL text.</p></div></details>"
+)
+
+_escape = lru_cache(maxsize=ESCAPE_MEMO_SIZE)(escape)
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _kv_rows(events: list[StoreEvent]) -> str:
-    rows = [
-        f"<tr{' class=failed' if e.failed else ''}><td>{escape(e.label)}</td>"
-        f"<td><code>{escape(e.text)}</code></td><td>{escape(e.outcome)}</td>"
-        f'<td class="num">{e.milliseconds:.3f}</td></tr>'
-        for e in events
-    ]
+@lru_cache(maxsize=ESCAPE_MEMO_SIZE)
+def _kv_get_row_head(label: str, key: str, found: bool) -> str:
+    """Return a GET row up to its time (a cached page's row repeats all but the time)."""
+    text = KVGet(label, key, 0.0, b"" if found else None).text
     return (
-        '<table class="trace-table"><thead><tr><th scope="col">handle</th>'
-        '<th scope="col">command</th><th scope="col">result</th>'
-        '<th scope="col" class="num">ms</th></tr></thead><tbody>'
-        + "".join(rows)
-        + "</tbody></table>"
+        f"<tr><td>{escape(label)}</td><td><code>{escape(text)}</code></td>"
+        f'<td>{"value" if found else "nil"}</td><td class="num">'
     )
 
 
-def _wide_rows(events: list[StoreEvent]) -> str:
-    rows = [
-        f"<tr{' class=failed' if e.failed else ''}><td><code>{escape(e.text)}</code></td>"
-        f'<td>{escape(e.outcome)}</td><td class="num">{e.milliseconds:.3f}</td></tr>'
-        for e in events
-    ]
+def _kv_row(e: StoreEvent | KVGet) -> str:
     return (
-        '<table class="trace-table"><thead><tr><th scope="col">statement</th>'
-        '<th scope="col">result</th><th scope="col" class="num">ms</th></tr></thead><tbody>'
-        + "".join(rows)
-        + "</tbody></table>"
+        f"<tr{' class=failed' if e.failed else ''}><td>{_escape(e.label)}</td>"
+        f"<td><code>{_escape(e.text)}</code></td><td>{_escape(e.outcome)}</td>"
+        f'<td class="num">{e.seconds * 1000.0:.3f}</td></tr>'
+    )
+
+
+def _wide_row(e: StoreEvent) -> str:
+    return (
+        f"<tr{' class=failed' if e.failed else ''}><td><code>{_escape(e.text)}</code></td>"
+        f'<td>{_escape(e.outcome)}</td><td class="num">{e.seconds * 1000.0:.3f}</td></tr>'
+    )
+
+
+@lru_cache(maxsize=ESCAPE_MEMO_SIZE)
+def _cache_note(key: str, hit: bool, what: str) -> str:
+    what = escape(what)
+    if hit:
+        text = (
+            f'<span class="badge hit">hit</span> The {what} came from the key-value '
+            "store: no CQL ran to build it."
+        )
+    else:
+        text = (
+            f'<span class="badge miss">miss</span> The {what} was built from the '
+            "wide-column store and stored in the key-value cache for the next visitor."
+        )
+    return f"<li>{text} <code>{escape(key)}</code></li>"
+
+
+@lru_cache(maxsize=16)
+def _store_intros(kv: str, pages: str, wide: str) -> tuple[str, str]:
+    kv_text = f"Sessions, rate limits: {escape(kv)}."
+    if pages and pages != kv:
+        kv_text += f" Page cache: {escape(pages)}."
+    return (
+        f'<h3><span class="dot kv"></span>Key-value store</h3><p class="muted">{kv_text}</p>',
+        '<h3><span class="dot wide"></span>Wide-column store</h3><p class="muted">'
+        f"Posts, comments, history, counters: {escape(wide)}.</p>",
     )
 
 
@@ -53,70 +110,148 @@ def render_panel(trace: Trace, total_ms: float, descriptions: dict[str, str]) ->
 
     ``descriptions`` names the stores: keys ``kv``, ``pages`` and ``wide``.
     """
-    kv_events = [e for e in trace.events if e.store == "kv"]
-    wide_events = [e for e in trace.events if e.store == "wide"]
-    hit = any(n.hit for n in trace.cache_notes)
-    badges = []
-    if hit:
-        badges.append('<span class="badge hit">page cache hit</span>')
-    elif trace.cache_notes:
-        badges.append('<span class="badge miss">page cache miss</span>')
-    badges.append(
-        f'<span class="badge kv">{_plural(len(kv_events), "key-value command")} · '
-        f"{trace.total_seconds('kv') * 1000:.2f} ms</span>"
+    intros = _store_intros(
+        descriptions.get("kv", ""), descriptions.get("pages", ""), descriptions.get("wide", "")
     )
-    badges.append(
-        f'<span class="badge wide">{_plural(len(wide_events), "CQL statement")} · '
-        f"{trace.total_seconds('wide') * 1000:.2f} ms</span>"
+    events = trace.events
+    if not trace.dropped and len(events) <= MAX_LAYOUT_GETS:
+        for e in events:
+            if type(e) is not KVGet or e[4]:
+                break
+        else:
+            panel = _render_gets_only(trace, total_ms, intros)
+            if panel is not None:
+                return panel
+    kv_rows: list[str] = []
+    wide_rows: list[str] = []
+    kv_seconds = wide_seconds = 0.0
+    for e in events:
+        if e.store == "kv":
+            kv_rows.append(_kv_row(e))
+            kv_seconds += e.seconds
+        elif e.store == "wide":
+            wide_rows.append(_wide_row(e))
+            wide_seconds += e.seconds
+    notes = tuple((n.key, n.hit, n.what) for n in trace.cache_notes)
+    return "".join(
+        _assemble(
+            notes,
+            f"{kv_seconds * 1000:.2f}",
+            f"{wide_seconds * 1000:.2f}",
+            f"{total_ms:.1f}",
+            kv_rows,
+            wide_rows,
+            trace.dropped,
+            intros,
+        )
     )
-    badges.append(f'<span class="badge">request {total_ms:.1f} ms</span>')
 
+
+def _assemble(
+    notes: tuple,
+    kv_ms: str,
+    wide_ms: str,
+    total_ms: str,
+    kv_rows: list[str],
+    wide_rows: list[str],
+    dropped: int,
+    intros: tuple[str, str],
+) -> list[str]:
+    hit = any(note[1] for note in notes)
     parts = [
-        '<details class="trace-panel" id="store-trace"><summary><strong>What this page did</strong>',
-        '<span class="trace-sum">',
-        "".join(badges),
-        '</span></summary><div class="trace-body">',
+        _HEAD,
+        _HIT_BADGE if hit else _MISS_BADGE if notes else "",
+        f'<span class="badge kv">{_plural(len(kv_rows), "key-value command")} · '
+        f"{kv_ms} ms</span>"
+        f'<span class="badge wide">{_plural(len(wide_rows), "CQL statement")} · '
+        f"{wide_ms} ms</span>"
+        f'<span class="badge">request {total_ms} ms</span>',
+        _SUMMARY_END,
     ]
-    if trace.cache_notes:
+    if notes:
         parts.append('<h3>Page cache</h3><ul class="trace-cache">')
-        for note in trace.cache_notes:
-            what = escape(note.what)
-            if note.hit:
-                text = (
-                    f'<span class="badge hit">hit</span> The {what} came from the key-value '
-                    "store: no CQL ran to build it."
-                )
-            else:
-                text = (
-                    f'<span class="badge miss">miss</span> The {what} was built from the '
-                    "wide-column store and stored in the key-value cache for the next visitor."
-                )
-            parts.append(f"<li>{text} <code>{escape(note.key)}</code></li>")
+        parts.extend(_cache_note(*note) for note in notes)
         parts.append("</ul>")
-
-    kv_text = f"Sessions, rate limits: {escape(descriptions.get('kv', ''))}."
-    if descriptions.get("pages") and descriptions.get("pages") != descriptions.get("kv"):
-        kv_text += f" Page cache: {escape(descriptions['pages'])}."
-    parts.append(
-        f'<h3><span class="dot kv"></span>Key-value store</h3><p class="muted">{kv_text}</p>'
-    )
-    parts.append(
-        _kv_rows(kv_events) if kv_events else '<p class="empty">No key-value commands.</p>'
-    )
-
-    parts.append(
-        '<h3><span class="dot wide"></span>Wide-column store</h3><p class="muted">'
-        f"Posts, comments, history, counters: {escape(descriptions.get('wide', ''))}.</p>"
-    )
-    if wide_events:
-        parts.append(_wide_rows(wide_events))
+    parts.append(intros[0])
+    if kv_rows:
+        parts += (_KV_TABLE_HEAD, *kv_rows, _TABLE_TAIL)
     else:
-        tail = ": the page cache answered" if hit else ""
-        parts.append(f'<p class="empty">No CQL statements{tail}.</p>')
-    if trace.dropped:
-        parts.append(f'<p class="muted">… and {trace.dropped} more not shown.</p>')
-    parts.append(
-        '<p class="muted">Includes the session load and save. Every statement\'s values are '
-        "bound parameters; none is formatted into the CQL text.</p></div></details>"
+        parts.append(_NO_KV)
+    parts.append(intros[1])
+    if wide_rows:
+        parts += (_WIDE_TABLE_HEAD, *wide_rows, _TABLE_TAIL)
+    else:
+        parts.append(_NO_CQL_HIT if hit else _NO_CQL)
+    if dropped:
+        parts.append(f'<p class="muted">… and {dropped} more not shown.</p>')
+    parts.append(_TAIL)
+    return parts
+
+
+# A trace of page-cache GETs only (a cached page: one GET, or none with
+# another cache backend) has the same panel on every request but for its
+# times: its layout is made once, with a slot for each time.
+MAX_LAYOUT_GETS = 4
+ONE_GET_MEMO_SIZE = 1024
+_ONE_GET: dict[str, tuple] = {}
+_SLOT = "\x00"
+
+
+@lru_cache(maxsize=256)
+def _gets_layout(gets: tuple, notes: tuple, intros: tuple[str, str]) -> tuple[str, ...] | None:
+    """Return the panel's text around its times (kv ms, request ms, each GET's ms)."""
+    rows = [f"{_kv_get_row_head(label, key, found)}{_SLOT}</td></tr>" for label, key, found in gets]
+    text = "".join(_assemble(notes, _SLOT, "0.00", _SLOT, rows, [], 0, intros))
+    chunks = tuple(text.split(_SLOT))
+    # A slot character in a key or description would misplace the times.
+    return chunks if len(chunks) == 3 + len(gets) else None
+
+
+def _render_gets_only(trace: Trace, total_ms: float, intros: tuple[str, str]) -> str | None:
+    events = trace.events
+    notes = trace.cache_notes
+    notes_key = (
+        ((notes[0].key, notes[0].hit, notes[0].what),)
+        if len(notes) == 1
+        else tuple((n.key, n.hit, n.what) for n in notes)
     )
+    if not events:
+        chunks = _gets_layout((), notes_key, intros)
+        if chunks is None:
+            return None
+        return f"{chunks[0]}0.00{chunks[1]}{total_ms:.1f}{chunks[2]}"
+    if len(events) == 1:
+        # A cached page on the key-value store: its one GET, looked up by
+        # its key (a str caches its hash) before hashing the whole shape.
+        label, key, seconds, reply, _ = events[0]
+        found = reply is not None
+        entry = _ONE_GET.get(key)
+        if (
+            entry is not None
+            and entry[0] == label
+            and entry[1] is found
+            and entry[2] == notes_key
+            and entry[3] is intros
+        ):
+            chunks = entry[4]
+        else:
+            chunks = _gets_layout(((label, key, found),), notes_key, intros)
+            if chunks is None:
+                return None
+            if len(_ONE_GET) >= ONE_GET_MEMO_SIZE:
+                _ONE_GET.clear()
+            _ONE_GET[key] = (label, found, notes_key, intros, chunks)
+        ms = seconds * 1000
+        return f"{chunks[0]}{ms:.2f}{chunks[1]}{total_ms:.1f}{chunks[2]}{ms:.3f}{chunks[3]}"
+    gets = tuple((e[0], e[1], e[3] is not None) for e in events)
+    chunks = _gets_layout(gets, notes_key, intros)
+    if chunks is None:
+        return None
+    kv_seconds = 0.0
+    for e in events:
+        kv_seconds += e[2]
+    parts = [chunks[0], f"{kv_seconds * 1000:.2f}", chunks[1], f"{total_ms:.1f}", chunks[2]]
+    for index, e in enumerate(events):
+        parts.append(f"{e[2] * 1000.0:.3f}")
+        parts.append(chunks[3 + index])
     return "".join(parts)

@@ -7,6 +7,10 @@ appends one ``StoreEvent``; it never changes arguments, return values or the
 exceptions a handle raises, so code written for redis-py or cassandra-driver
 behaves exactly as before. Store errors are remembered on the trace so the
 site can tell a store failure from any other exception.
+
+``KVGet`` is the one event recorded unformatted: the page cache's read
+(``stores.cache.KVCache.get``) keeps the key, time and reply as a tuple and
+the panel formats them when it draws the page.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
+from operator import itemgetter
 
 MAX_EVENTS = 500
 MAX_ARG_CHARS = 60
@@ -38,6 +44,48 @@ class StoreEvent:
         return self.seconds * 1000.0
 
 
+class KVGet(tuple):
+    """A GET sent to a key-value store, formatted only when something reads it.
+
+    What ``stores.cache.KVCache.get`` records on every cached page: the
+    key, the time and the reply, kept as they are (a tuple, built in C), so
+    the hot path does no string work; ``text`` and ``outcome`` read as a
+    ``StoreEvent``'s would.
+    """
+
+    __slots__ = ()
+    store = "kv"
+    label = property(itemgetter(0), doc="Which handle: main or pages.")
+    key = property(itemgetter(1), doc="The key, as sent.")
+    seconds = property(itemgetter(2), doc="How long the engine took.")
+    reply = property(itemgetter(3), doc="The engine's reply: bytes, None or an ErrorReply.")
+    failed = property(itemgetter(4), doc="True if the reply was an error.")
+
+    def __new__(cls, label: str, key: str, seconds: float, reply, failed: bool = False):
+        return tuple.__new__(cls, (label, key, seconds, reply, failed))
+
+    @property
+    def text(self) -> str:
+        return _command_text("get", (self.key,), {})
+
+    @property
+    def outcome(self) -> str:
+        if self.failed:
+            return getattr(self.reply, "message", repr(self.reply))
+        return _kv_outcome("get", self.reply)
+
+    @property
+    def milliseconds(self) -> float:
+        return self.seconds * 1000.0
+
+    def __repr__(self) -> str:
+        return f"<KVGet {self.label} {self.text!r} {self.outcome} {self.milliseconds:.3f} ms>"
+
+
+# KVGet without its Python __new__: (label, key, seconds, reply, failed).
+new_kv_get = partial(tuple.__new__, KVGet)
+
+
 @dataclass
 class CacheNote:
     """What the page cache did with one key."""
@@ -51,13 +99,13 @@ class CacheNote:
 class Trace:
     """Everything one request did in the stores."""
 
-    events: list[StoreEvent] = field(default_factory=list)
+    events: list[StoreEvent | KVGet] = field(default_factory=list)
     cache_notes: list[CacheNote] = field(default_factory=list)
     dropped: int = 0
     errors: list[BaseException] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
-    def add(self, event: StoreEvent) -> None:
+    def add(self, event: StoreEvent | KVGet) -> None:
         """Append an event, counting (not keeping) those past the cap."""
         if len(self.events) < MAX_EVENTS:
             self.events.append(event)
@@ -90,9 +138,9 @@ class Trace:
 _current: contextvars.ContextVar[Trace | None] = contextvars.ContextVar("store_trace", default=None)
 
 
-def current() -> Trace | None:
-    """Return the active trace, or None outside a traced request."""
-    return _current.get()
+# current() returns the active trace, or None outside a traced request. The
+# context variable's own get: every store command and cache read asks.
+current = _current.get
 
 
 @contextmanager

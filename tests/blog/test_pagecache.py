@@ -50,3 +50,35 @@ def test_invalidate_post_drops_post_and_front_pages_only(stores):
     assert not cached(pagecache.whole_page_key(pagecache.FRONT_KEY))
     assert cached(pagecache.post_key(other))
     assert cached(pagecache.whole_page_key(pagecache.post_key(other)))
+
+
+def test_whole_pages_are_stored_as_bytes_and_fetched_as_dicts(stores):
+    key = pagecache.whole_page_key(pagecache.FRONT_KEY)
+    page = {"html": "<p>front<!--store-trace--></p>", "title": "T"}
+    assert pagecache.fetch(key, "whole front page", lambda: page, pagecache.FRONT_KEY) == (
+        page,
+        False,
+    )
+    stored = pagecache.page_cache().get(key)
+    assert isinstance(stored, bytes)
+    assert pagecache.fetch(key, "whole front page", lambda: {}, pagecache.FRONT_KEY) == (page, True)
+    whole = pagecache.cached_whole_page(key, "whole front page")
+    assert whole.title == "T" and whole.body(b"P") == b"<p>frontP</p>"
+
+
+def test_a_whole_page_stored_as_a_dict_before_is_still_served(stores):
+    key = pagecache.whole_page_key(pagecache.post_key(uuid.uuid4()))
+    pagecache.page_cache().set(key, {"html": "<p>old</p>", "title": "Old"})
+    whole = pagecache.cached_whole_page(key, "whole post page")
+    assert whole.title == "Old" and whole.body() == b"<p>old</p>"
+    value, hit = pagecache.fetch(key, "whole post page", lambda: {"html": "new"}, key)
+    assert value == {"html": "<p>old</p>", "title": "Old"} and hit
+
+
+def test_anything_else_under_a_whole_page_key_is_rebuilt(stores):
+    key = pagecache.whole_page_key(pagecache.FRONT_KEY)
+    pagecache.page_cache().set(key, b"<garbage>")
+    assert pagecache.cached_whole_page(key, "whole front page") is None
+    value, hit = pagecache.fetch(key, "whole front page", lambda: {"html": "<p>new</p>"}, key)
+    assert value == {"html": "<p>new</p>"} and not hit
+    assert pagecache.cached_whole_page(key, "whole front page").body() == b"<p>new</p>"

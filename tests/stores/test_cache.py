@@ -145,3 +145,92 @@ def test_page_cache_pressure_evicts_pages_never_sessions(settings):
         assert all(sessions.get(f"s{i}") == {"user": i} for i in range(50))
     finally:
         clients.reset()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [b"<html>", b"plain", b"\x00\x01", b"", b"\x80x", b"12", b"-1", b"+1", b" 5", b"\t", b"\xff"],
+)
+def test_bytes_round_trip_raw_only_when_unambiguous(kv_url, value):
+    cache = _cache("pages", "p")
+    cache.set("b", value)
+    assert cache.get("b") == value and type(cache.get("b")) is bytes
+    stored = clients.kv_pages().get(cache.make_key("b"))
+    first = value[:1]
+    raw = bool(value) and first != b"\x80" and first not in b"+-0123456789 \t\n\r\x0b\x0c"
+    assert (stored == value) is raw
+    assert cache.get_many(["b"]) == {"b": value}
+
+
+def test_get_records_one_get_on_the_trace(kv_url):
+    from stores import tracing
+
+    cache = _cache("pages", "page")
+    cache.set("k", b"<p>v</p>")
+    with tracing.tracing() as trace:
+        assert cache.get("k") == b"<p>v</p>"
+        assert cache.get("absent", "d") == "d"
+    label = clients.kv_pages().trace_label  # "main" when KV_URL is a Redis
+    assert [(e.store, e.label, e.text, e.outcome, e.failed) for e in trace.events] == [
+        ("kv", label, "GET page:1:k", "value", False),
+        ("kv", label, "GET page:1:absent", "nil", False),
+    ]
+    assert all(e.seconds >= 0 for e in trace.events)
+
+
+def test_get_of_a_key_of_another_type_raises_and_is_traced(kv_url):
+    from redis.exceptions import ResponseError
+
+    from stores import tracing
+
+    cache = _cache("pages", "page")
+    clients.kv_pages().rpush(cache.make_key("list"), b"x")
+    with tracing.tracing() as trace, pytest.raises(ResponseError, match="WRONGTYPE"):
+        cache.get("list")
+    assert trace.events[-1].failed and "WRONGTYPE" in trace.events[-1].outcome
+    assert trace.is_store_error(trace.errors[-1])
+
+
+def test_get_counts_keyspace_hits_and_misses_on_the_engine(settings):
+    settings.KV_URL = "memory:"
+    clients.reset()
+    try:
+        cache = _cache("pages", "page")
+        cache.set("k", "v")
+        before = clients.kv_pages().info("stats")
+        cache.get("k")
+        cache.get("nope")
+        after = clients.kv_pages().info("stats")
+        assert after["keyspace_hits"] == before["keyspace_hits"] + 1
+        assert after["keyspace_misses"] == before["keyspace_misses"] + 1
+    finally:
+        clients.reset()
+
+
+def test_get_expires_keys_and_honours_versions_and_odd_keys(kv_url):
+    cache = _cache("pages", "page")
+    cache.set("v", "one", version=2)
+    cache.set("v", "default")
+    assert (cache.get("v"), cache.get("v", version=2), cache.get("v", version=3)) == (
+        "default",
+        "one",
+        None,
+    )
+    cache.set(42, "int key")
+    assert cache.get(42) == "int key"
+    cache.set("short", "v", timeout=1)
+    clients.kv_pages().pexpire(cache.make_key("short"), 1)
+    import time
+
+    time.sleep(0.01)
+    assert cache.get("short") is None
+
+
+def test_key_memo_is_bounded(kv_url, monkeypatch):
+    import stores.cache
+
+    monkeypatch.setattr(stores.cache, "KEY_MEMO_SIZE", 8)
+    cache = _cache("pages", "page")
+    for i in range(50):
+        cache.get(f"k{i}")
+    assert len(cache._keys) <= 8

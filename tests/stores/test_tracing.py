@@ -133,3 +133,18 @@ def test_event_cap_counts_the_rest():
             kv.get("k")
     assert len(trace.events) == tracing.MAX_EVENTS
     assert trace.dropped == 7
+
+
+def test_kv_get_formats_only_when_read():
+    from stores.kv.replies import ErrorReply
+
+    hit = tracing.KVGet("pages", "page:1:" + "k" * 100, 0.002, b"v")
+    assert (hit.store, hit.label, hit.failed, hit.milliseconds) == ("kv", "pages", False, 2.0)
+    assert hit.text == tracing._command_text("get", (hit.key,), {}) and hit.text.endswith("…")
+    assert hit.outcome == "value"
+    assert tracing.KVGet("pages", "k", 0.0, None).outcome == "nil"
+    failed = tracing.KVGet("pages", "k", 0.0, ErrorReply("WRONGTYPE no"), failed=True)
+    assert failed.failed and failed.outcome == "WRONGTYPE no"
+    assert tracing.new_kv_get(("pages", "k", 0.0, b"v", False)) == tracing.KVGet(
+        "pages", "k", 0.0, b"v"
+    )
