@@ -154,11 +154,21 @@ def tracing() -> Iterator[Trace]:
         _current.reset(token)
 
 
+def _printable(text: str) -> str:
+    """Escape what a page cannot show (NUL and other control bytes) as redis-cli does."""
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
+
+
 def _short(value) -> str:
     if isinstance(value, bytes):
-        text = value.decode("utf-8", "replace")
+        text = value.decode("utf-8", "backslashreplace")
     else:
         text = str(value)
+    text = _printable(text)
     if len(text) > MAX_ARG_CHARS:
         text = text[: MAX_ARG_CHARS - 1] + "…"
     return text

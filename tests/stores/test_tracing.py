@@ -148,3 +148,15 @@ def test_kv_get_formats_only_when_read():
     assert tracing.new_kv_get(("pages", "k", 0.0, b"v", False)) == tracing.KVGet(
         "pages", "k", 0.0, b"v"
     )
+
+
+def test_command_text_escapes_bytes_a_page_cannot_show():
+    text = tracing._command_text("set", (b"page:1", b"WP1\x00\x01\xff<html>\n"), {})
+    assert text == "SET page:1 WP1\\x00\\x01\\xff<html>\\n"
+    assert text.isprintable()
+
+
+def test_command_text_keeps_printable_unicode():
+    assert (
+        tracing._command_text("get", ("caf\u00e9 \u2603".encode(),), {}) == "GET caf\u00e9 \u2603"
+    )
