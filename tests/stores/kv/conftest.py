@@ -13,6 +13,14 @@ import redis
 import stores.kv
 from stores.kv.engine import Engine
 from stores.kv.expiry import ManualClock
+from tests.stores.kv.server_backends import kill_leftover_servers
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_server_processes():
+    """Kill any ``python -m stores.kv`` child a test started and left running (a failed test)."""
+    yield
+    kill_leftover_servers()
 
 
 @pytest.fixture(scope="session")

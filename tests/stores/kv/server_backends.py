@@ -61,6 +61,19 @@ class ServerProcess:
             raise
 
 
+# Every child server started, so a failing test cannot leave one running.
+_started: list[subprocess.Popen] = []
+
+
+def kill_leftover_servers() -> None:
+    """Kill every child server a test started and did not stop."""
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def start_server_process(*args: str, directory: str | None = None) -> ServerProcess:
     """Start ``python -m stores.kv`` on a free port and wait until it listens."""
     directory = directory or tempfile.mkdtemp(prefix="kv-server-")
@@ -70,6 +83,7 @@ def start_server_process(*args: str, directory: str | None = None) -> ServerProc
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
+    _started.append(process)
     try:
         wait_for_port(port, proc=process, timeout=30)
     except Exception:
