@@ -255,39 +255,7 @@ class AppendOnlyWriter:
         this returns; a buffered one gets it at ``after_command``,
         ``write_buffer`` or ``flush``.
         """
-        # encode_body inlined for names seen before: this runs for every
-        # write command, and a call costs a tenth of the encoding.
-        count = len(argv)
-        heads = _NAME_HEADS.get(argv[0]) if 2 <= count <= 4 else None
-        try:
-            if heads is None:
-                body = encode_body(argv)
-            elif count == 2:
-                key = argv[1]
-                body = b"".join((heads[2], _LENGTHS[len(key)], key, _CRLF))
-            elif count == 3:
-                key, value = argv[1], argv[2]
-                body = b"".join(
-                    (heads[3], _LENGTHS[len(key)], key, _CRLF, _LENGTHS[len(value)], value, _CRLF)
-                )
-            else:
-                key, field, value = argv[1], argv[2], argv[3]
-                body = b"".join(
-                    (
-                        heads[4],
-                        _LENGTHS[len(key)],
-                        key,
-                        _CRLF,
-                        _LENGTHS[len(field)],
-                        field,
-                        _CRLF,
-                        _LENGTHS[len(value)],
-                        value,
-                        _CRLF,
-                    )
-                )
-        except (IndexError, TypeError):  # a long argument, or one that is not bytes-like
-            body = encode_body(argv)
+        body = encode_body(argv)
         if self._mapped:
             if db != self._db:
                 self._copy(encode_command([b"SELECT", str(db).encode()]))

@@ -140,25 +140,28 @@ class ZSet:
                 self.sl = SortedList(self.sl)
             return True
         if old != score:
-            sl = self.sl
-            members[member] = score
-            if type(sl) is FlatSortedList:
-                # The common case inlined: no method calls, and when the
-                # member keeps its rank (a small increment, as on a
-                # leaderboard) one bisect and no move.
-                index = bisect_left(sl, (old, member))
-                pair = (score, member)
-                if (index == 0 or sl[index - 1] < pair) and (
-                    index + 1 == len(sl) or pair < sl[index + 1]
-                ):
-                    sl[index] = pair
-                else:
-                    del sl[index]
-                    insort(sl, pair)
-            else:
-                sl.remove((old, member))
-                sl.add((score, member))
+            self._rescore(member, old, score)
         return False
+
+    def _rescore(self, member: bytes, old: float, score: float) -> None:
+        """Move ``member`` from score ``old`` to ``score``."""
+        sl = self.sl
+        self.members[member] = score
+        if type(sl) is FlatSortedList:
+            # When the member keeps its rank (a small increment, as on a
+            # leaderboard): one bisect and no move.
+            index = bisect_left(sl, (old, member))
+            pair = (score, member)
+            if (index == 0 or sl[index - 1] < pair) and (
+                index + 1 == len(sl) or pair < sl[index + 1]
+            ):
+                sl[index] = pair
+            else:
+                del sl[index]
+                insort(sl, pair)
+        else:
+            sl.remove((old, member))
+            sl.add((score, member))
 
     def incr(self, member: bytes, increment: float) -> float:
         """Add ``increment`` to ``member``'s score (0 if new) and return the new score.
@@ -175,21 +178,7 @@ class ZSet:
         if score == 0.0:
             score = 0.0  # Redis's compact encoding stores -0 as 0
         if score != old:
-            sl = self.sl
-            self.members[member] = score
-            if type(sl) is FlatSortedList:
-                index = bisect_left(sl, (old, member))
-                pair = (score, member)
-                if (index == 0 or sl[index - 1] < pair) and (
-                    index + 1 == len(sl) or pair < sl[index + 1]
-                ):
-                    sl[index] = pair
-                else:
-                    del sl[index]
-                    insort(sl, pair)
-            else:
-                sl.remove((old, member))
-                sl.add((score, member))
+            self._rescore(member, old, score)
         return score
 
     def remove(self, member: bytes) -> bool:
