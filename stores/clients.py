@@ -147,6 +147,10 @@ def _describe_kv(target: KVTarget) -> str:
     return f"embedded key-value engine ({target.path})"
 
 
+def _page_cache_maxmemory() -> int:
+    return int(getattr(settings, "KV_PAGE_CACHE_MAXMEMORY", 64 * 1024 * 1024))
+
+
 def kv_pages():
     """Return the page cache's key-value handle (redis-py shaped).
 
@@ -155,22 +159,20 @@ def kv_pages():
     embedded KV_URL it is a memory-only engine of its own, bounded by
     ``KV_PAGE_CACHE_MAXMEMORY`` and evicting least recently used pages.
     """
-    handle = _handles.get("kv_pages")
-    if handle is not None:
-        return handle
-    target = kv_target()
-    if target.kind == "redis":
-        return _cached("kv_pages", kv)
-    maxmemory = int(getattr(settings, "KV_PAGE_CACHE_MAXMEMORY", 64 * 1024 * 1024))
 
     def build_pages(target: KVTarget):
         from stores import kv as kv_engine
 
+        maxmemory = _page_cache_maxmemory()
         return kv_engine.connect("memory:", maxmemory=maxmemory, maxmemory_policy="allkeys-lru")
 
     def build():
+        target = kv_target()
+        if target.kind == "redis":
+            return kv()
         description = (
-            f"embedded key-value engine for pages (memory only, {maxmemory >> 20} MiB, allkeys-lru)"
+            "embedded key-value engine for pages "
+            f"(memory only, {_page_cache_maxmemory() >> 20} MiB, allkeys-lru)"
         )
         return tracing.TracedKV(_open("KV_URL", target, build_pages), "pages", description)
 
