@@ -20,7 +20,7 @@ from typing import Any
 
 from stores.kv import server_commands, transactions  # noqa: F401  (register their commands)
 from stores.kv.blocking import WokenQueue
-from stores.kv.commands import COMMANDS, Command, lookup
+from stores.kv.commands import COMMANDS, FALLBACK, Command, lookup
 from stores.kv.config import Config
 from stores.kv.errors import OOM, CommandError
 from stores.kv.eviction import MemoryTracker
@@ -41,6 +41,10 @@ SUBSCRIBED_ONLY = (
     "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
     "are allowed in this context"
 )
+
+
+def _log_nothing(db: int, argv: list[bytes]) -> None:
+    """Log nothing: the fast lane's log when the engine does not persist."""
 
 
 class Session:
@@ -157,6 +161,51 @@ class Session:
         lock.acquire()
         try:
             persisting = engine.persisting
+            fast = cmd.fast
+            if (
+                fast is not None
+                and not engine.maxmemory
+                and not engine.tracking_memory
+                and not engine.watched
+                and not engine.waiters
+                and engine._tx_buffer is None
+            ):
+                # The fast lane: nothing but persistence needs to see this
+                # command, and persistence has nothing to do after it
+                # (write_lane is None otherwise), so the fast path does the
+                # whole command and logs it itself.
+                persistence = engine.persistence
+                if persisting:
+                    try:
+                        log = persistence.write_lane if persistence.write_error is None else None
+                    except AttributeError:  # a hook object without a lane
+                        log = None
+                else:
+                    log = _log_nothing
+                if log is not None and not persistence.rewriting:
+                    start = _perf()
+                    try:
+                        reply = fast(self, argv, log)
+                    except CommandError as exc:
+                        reply = ErrorReply(exc.message)
+                    except Exception as exc:  # a bug must never take the server down
+                        reply = self._internal_error(cmd, argv, exc)
+                    if reply is not FALLBACK:
+                        elapsed = _perf() - start
+                        engine.commands_processed += 1
+                        if elapsed > engine.slowlog_threshold:
+                            engine.record_slow(self, argv, elapsed)
+                        if not persisting or self.batching or persistence.write_lane is log:
+                            return reply
+                        # The lane changed under this command (its append met
+                        # a full disk, or the fsync mode changed): after_command
+                        # has work again, and it decides this reply as on the
+                        # general path.
+                        try:
+                            persistence.after_command()
+                        except CommandError as exc:
+                            return ErrorReply(exc.message)
+                        return reply
             if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
                 return ErrorReply(OOM)
             if cmd.write:
@@ -194,7 +243,6 @@ class Session:
                     engine.after_write(self, cmd, argv)
                 else:
                     # The common write: argv itself is what persistence logs.
-                    engine.dirty += self.dirty
                     if persisting:
                         engine.persistence.propagate(self.db, argv)
                 self.dirty = 0
@@ -344,7 +392,6 @@ class Engine:
             "rejected_connections": 0,
         }
         self.commands_processed = 0
-        self.dirty = 0
         self.started = time.time()
         self.started_monotonic = time.monotonic()
         self._tx_buffer: list[tuple[int, list[bytes]]] | None = None
@@ -420,7 +467,6 @@ class Engine:
 
     def after_write(self, session: Session, cmd: Command, argv: list[bytes]) -> None:
         """Propagate a write and tell WATCHers, waiters and memory accounting."""
-        self.dirty += session.dirty
         db = session.db
         prop, touched = session.prop, session.touched
         if self.persisting:

@@ -282,6 +282,82 @@ class AppendOnlyWriter:
             self._buffer += data
             self._appended += len(data)
 
+    def lane(self, changes: Any) -> Callable[[int, Sequence[bytes]], None]:
+        """Return ``log(db, argv)``: count one change, then ``append``, in one call.
+
+        ``log`` adds one to ``changes.changes_since_save`` and copies the
+        command into the mapping with the encoding of ``encode_body``
+        inlined; anything unusual (a database change, a backlog, a full
+        window, an argument ``encode_body`` would not take from its cache)
+        goes through ``append``. Only for the engine's fast lane, so only
+        while ``needs_after_command`` is False; the caller holds the engine
+        lock.
+        """
+        writer = self
+        append = self.append
+        cached_heads = _NAME_HEADS
+        lengths = _LENGTHS
+        crlf = _CRLF
+        join = b"".join
+        first = AOF_ARRAY
+
+        def log(db: int, argv: Sequence[bytes]) -> None:
+            changes.changes_since_save += 1
+            if db == writer._db and not writer._backlog:
+                count = len(argv)
+                try:
+                    heads = cached_heads[argv[0]]
+                    if count == 3:
+                        key, value = argv[1], argv[2]
+                        body = join(
+                            (
+                                heads[3],
+                                lengths[len(key)],
+                                key,
+                                crlf,
+                                lengths[len(value)],
+                                value,
+                                crlf,
+                            )
+                        )
+                    elif count == 2:
+                        key = argv[1]
+                        body = join((heads[2], lengths[len(key)], key, crlf))
+                    elif count == 4:
+                        key, field, value = argv[1], argv[2], argv[3]
+                        body = join(
+                            (
+                                heads[4],
+                                lengths[len(key)],
+                                key,
+                                crlf,
+                                lengths[len(field)],
+                                field,
+                                crlf,
+                                lengths[len(value)],
+                                value,
+                                crlf,
+                            )
+                        )
+                    else:
+                        body = None
+                except (KeyError, IndexError, TypeError):  # as encode_body: leave it to append
+                    body = None
+                if body is not None:
+                    end = writer._end
+                    size = len(body) + 1
+                    if end + size <= writer._limit:
+                        at = end - writer._base
+                        mapping = writer._map
+                        mapping[at + 1 : at + size] = body
+                        mapping[at] = first  # the first byte last, as in append
+                        writer._end = end + size
+                        writer._written = writer._appended = writer._appended + size
+                        return
+            append(db, argv)
+
+        return log
+
     def _copy(self, command: bytes) -> None:
         """Copy one encoded command into the mapping, after any backlog."""
         self._appended += len(command)

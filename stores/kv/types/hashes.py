@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stores.kv.arguments import LLONG_MAX, LLONG_MIN, int_or_none, parse_int, parse_random_count
-from stores.kv.commands import command
+from stores.kv.commands import FALLBACK, command, fast_path
 from stores.kv.errors import (
     HASH_NOT_FLOAT,
     HASH_NOT_INTEGER,
@@ -83,6 +84,24 @@ def hset(s: Session, argv: list[bytes]) -> int:
             value[argv[i]] = argv[i + 1]
     s.dirty = 1
     return len(value) - size
+
+
+@fast_path("hset")
+def hset_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """HSET of one field of an existing hash without a TTL (LRU policy), in one step."""
+    if len(argv) == 4:
+        ks = s.keyspace
+        key = argv[1]
+        expires = ks.expires
+        if ks.freq is None and (not expires or key not in expires):
+            value = ks.data.get(key)
+            if type(value) is dict:
+                size = len(value)
+                value[argv[2]] = argv[3]
+                ks.access[key] = _monotonic()
+                log(s.db, argv)
+                return len(value) - size
+    return FALLBACK
 
 
 @command("hmset", -4, "write denyoom fast", 1, 1, 1, group="hash")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from stores.kv.arguments import LLONG_MIN, normalize_range, parse_count, parse_int, parse_timeout
-from stores.kv.commands import command
+from stores.kv.commands import FALLBACK, command, fast_path
 from stores.kv.errors import INDEX_OUT_OF_RANGE, NO_SUCH_KEY, SYNTAX, CommandError, wrongtype
 from stores.kv.replies import NULL_ARRAY, OK, Blocked
 
@@ -76,10 +77,44 @@ def lpush(s: Session, argv: list[bytes]) -> int:
     return _push(s, argv, True, False)
 
 
+@fast_path("lpush")
+def lpush_fast(s: Session, argv: list[bytes], log: Callable[[int, list[bytes]], None]) -> Any:
+    """Prepend one element to an existing list without a TTL (LRU policy), in one step."""
+    if len(argv) == 3:
+        ks = s.keyspace
+        key = argv[1]
+        expires = ks.expires
+        if ks.freq is None and (not expires or key not in expires):
+            value = ks.data.get(key)
+            if type(value) is deque:
+                value.appendleft(argv[2])
+                ks.access[key] = _monotonic()
+                log(s.db, argv)
+                return len(value)
+    return FALLBACK
+
+
 @command("rpush", -3, "write denyoom fast", 1, 1, 1, group="list")
 def rpush(s: Session, argv: list[bytes]) -> int:
     """Append elements; return the new length."""
     return _push(s, argv, False, False)
+
+
+@fast_path("rpush")
+def rpush_fast(s: Session, argv: list[bytes], log: Callable[[int, list[bytes]], None]) -> Any:
+    """Append one element to an existing list without a TTL (LRU policy), in one step."""
+    if len(argv) == 3:
+        ks = s.keyspace
+        key = argv[1]
+        expires = ks.expires
+        if ks.freq is None and (not expires or key not in expires):
+            value = ks.data.get(key)
+            if type(value) is deque:
+                value.append(argv[2])
+                ks.access[key] = _monotonic()
+                log(s.db, argv)
+                return len(value)
+    return FALLBACK
 
 
 @command("lpushx", -3, "write denyoom fast", 1, 1, 1, group="list")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import decimal
 import math
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stores.kv.arguments import (
@@ -22,7 +23,7 @@ from stores.kv.arguments import (
     parse_float,
     parse_int,
 )
-from stores.kv.commands import command
+from stores.kv.commands import FALLBACK, command, fast_path
 from stores.kv.errors import NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, CommandError, wrongtype
 from stores.kv.replies import OK
 
@@ -126,6 +127,24 @@ def set_(s: Session, argv: list[bytes]) -> Any:
                 prop.append(condition)
             s.prop = [prop]
     return old if get_old else OK
+
+
+@fast_path("set")
+def set_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """SET without options (no SCAN index, LRU policy), in one step."""
+    if len(argv) == 3:
+        ks = s.keyspace
+        if ks.scan_index is None and ks.freq is None:
+            # Keyspace.set inlined.
+            key = argv[1]
+            ks.data[key] = argv[2]
+            expires = ks.expires
+            if expires:
+                expires.pop(key, None)
+            ks.access[key] = _monotonic()
+            log(s.db, argv)
+            return OK
+    return FALLBACK
 
 
 @command("setnx", 3, "write denyoom fast", 1, 1, 1, group="string")
@@ -333,6 +352,42 @@ def _incr_by(s: Session, key: bytes, delta: int) -> int:
     return result
 
 
+def _incr_fast(s: Session, argv: list[bytes], log: Callable, delta: int) -> Any:
+    """Add ``delta`` to an existing counter without a TTL (LRU policy) and log ``argv``.
+
+    The fast-lane form of ``_incr_by``'s common case: FALLBACK otherwise.
+    """
+    global _last_counter
+    ks = s.keyspace
+    key = argv[1]
+    expires = ks.expires
+    if ks.freq is None and (not expires or key not in expires):
+        data = ks.data
+        old = data.get(key)
+        if type(old) is bytes:
+            last = _last_counter
+            if old is last[0]:
+                current = last[1]
+            else:
+                current = SMALL_INTS.get(old)
+            if current is None:
+                if len(old) < 19 and old.isdigit() and old[0] != 48:
+                    current = int(old)
+                else:
+                    current = int_or_none(old)
+                    if current is None:
+                        raise CommandError(NOT_INTEGER)
+            result = current + delta
+            if not LLONG_MIN <= result <= LLONG_MAX:
+                raise CommandError(OVERFLOW)
+            data[key] = text = b"%d" % result
+            _last_counter = (text, result)
+            ks.access[key] = _monotonic()
+            log(s.db, argv)
+            return result
+    return FALLBACK
+
+
 @command("incr", 2, "write denyoom fast", 1, 1, 1, group="string")
 def incr(s: Session, argv: list[bytes]) -> int:
     """Increment a key's integer by one."""
@@ -358,6 +413,62 @@ def decrby(s: Session, argv: list[bytes]) -> int:
     if amount == LLONG_MIN:
         raise CommandError("ERR decrement would overflow")
     return _incr_by(s, argv[1], -amount)
+
+
+@fast_path("incr")
+def incr_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """INCR of an existing counter without a TTL (LRU policy), in one step."""
+    # _incr_fast inlined: INCR is the counter everyone uses.
+    global _last_counter
+    ks = s.keyspace
+    key = argv[1]
+    expires = ks.expires
+    if ks.freq is None and (not expires or key not in expires):
+        data = ks.data
+        old = data.get(key)
+        if type(old) is bytes:
+            last = _last_counter
+            if old is last[0]:
+                current = last[1]
+            else:
+                current = SMALL_INTS.get(old)
+            if current is None:
+                if len(old) < 19 and old.isdigit() and old[0] != 48:
+                    current = int(old)
+                else:
+                    current = int_or_none(old)
+                    if current is None:
+                        raise CommandError(NOT_INTEGER)
+            if current == LLONG_MAX:
+                raise CommandError(OVERFLOW)
+            result = current + 1
+            data[key] = text = b"%d" % result
+            _last_counter = (text, result)
+            ks.access[key] = _monotonic()
+            log(s.db, argv)
+            return result
+    return FALLBACK
+
+
+@fast_path("decr")
+def decr_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """DECR of an existing counter without a TTL (LRU policy), in one step."""
+    return _incr_fast(s, argv, log, -1)
+
+
+@fast_path("incrby")
+def incrby_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """INCRBY of an existing counter without a TTL (LRU policy), in one step."""
+    return _incr_fast(s, argv, log, parse_int(argv[2]))
+
+
+@fast_path("decrby")
+def decrby_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """DECRBY of an existing counter without a TTL (LRU policy), in one step."""
+    amount = parse_int(argv[2])
+    if amount == LLONG_MIN:
+        raise CommandError("ERR decrement would overflow")
+    return _incr_fast(s, argv, log, -amount)
 
 
 def parse_long_double(raw: bytes, message: str) -> decimal.Decimal:

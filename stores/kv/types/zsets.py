@@ -14,6 +14,7 @@ import math
 import random
 import time
 from bisect import bisect_left, insort
+from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ from stores.kv.arguments import (
     parse_random_count,
     parse_timeout,
 )
-from stores.kv.commands import command, numkeys_at
+from stores.kv.commands import FALLBACK, command, fast_path, numkeys_at
 from stores.kv.errors import MIN_MAX_FLOAT, MIN_MAX_LEX, SYNTAX, CommandError, wrongtype
 from stores.kv.replies import NULL_ARRAY, Blocked, format_double
 
@@ -469,6 +470,53 @@ def zincrby(s: Session, argv: list[bytes]) -> float:
     new = zset.incr(argv[3], increment)
     s.dirty = 1
     return new
+
+
+@fast_path("zincrby")
+def zincrby_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """ZINCRBY of an existing member of a small set without a TTL (LRU policy), in one step.
+
+    The same steps as ``zincrby``'s inlined path; anything else (a new
+    member or key, a score that becomes 0 or NaN, a large set) falls back.
+    """
+    increment = SMALL_FLOATS.get(argv[2])
+    if increment is None:
+        increment = parse_float(argv[2])
+    key = argv[1]
+    ks = s.keyspace
+    expires = ks.expires
+    if ks.freq is None and (not expires or key not in expires):
+        zset = ks.data.get(key)
+        if type(zset) is ZSet:
+            member = argv[3]
+            members = zset.members
+            old = members.get(member)
+            sl = zset.sl
+            if old is not None and type(sl) is FlatSortedList:
+                score = old + increment
+                if score == score and score != 0.0:
+                    ks.access[key] = _monotonic()
+                    if score != old:
+                        hints = zset.rank_hints
+                        if hints is None:
+                            hints = zset.rank_hints = {}
+                        index = hints.get(member, -1)
+                        if index < 0 or index >= len(sl) or sl[index][1] != member:
+                            index = bisect_left(sl, (old, member))
+                        pair = (score, member)
+                        if (index == 0 or sl[index - 1] < pair) and (
+                            index + 1 == len(sl) or pair < sl[index + 1]
+                        ):
+                            sl[index] = pair
+                            members[member] = score
+                            hints[member] = index
+                            if len(hints) > len(members):
+                                hints.clear()
+                        else:
+                            zset.incr(member, increment)
+                    log(s.db, argv)
+                    return score
+    return FALLBACK
 
 
 @command("zscore", 3, "readonly fast", 1, 1, 1, group="sorted_set")
