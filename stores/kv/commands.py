@@ -140,6 +140,14 @@ def command(
 FALLBACK = object()
 
 
+def no_log(db: int, argv: list[bytes]) -> None:
+    """Log nothing: the fast lane's log on an engine that does not persist.
+
+    Handlers that run their fast path on the general path pass it too, then
+    set ``session.dirty`` so that ``execute`` propagates as usual.
+    """
+
+
 def fast_path(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated function as the fast path of command ``name``.
 

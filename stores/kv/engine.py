@@ -20,7 +20,7 @@ from typing import Any
 
 from stores.kv import server_commands, transactions  # noqa: F401  (register their commands)
 from stores.kv.blocking import WokenQueue
-from stores.kv.commands import COMMANDS, FALLBACK, Command, lookup
+from stores.kv.commands import COMMANDS, FALLBACK, Command, lookup, no_log
 from stores.kv.config import Config
 from stores.kv.errors import OOM, CommandError
 from stores.kv.eviction import MemoryTracker
@@ -36,15 +36,13 @@ from stores.kv.types import generic, hashes, lists, sets, strings, zsets  # noqa
 log = logging.getLogger(__name__)
 
 _perf = time.perf_counter
+# Slow log thresholds (seconds) from which fast paths are not timed.
+FAST_PATHS_UNTIMED_ABOVE = 0.001
 _SESSION_IDS = itertools.count(1)
 SUBSCRIBED_ONLY = (
     "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
     "are allowed in this context"
 )
-
-
-def _log_nothing(db: int, argv: list[bytes]) -> None:
-    """Log nothing: the fast lane's log when the engine does not persist."""
 
 
 class Session:
@@ -181,9 +179,11 @@ class Session:
                     except AttributeError:  # a hook object without a lane
                         log = None
                 else:
-                    log = _log_nothing
+                    log = no_log
                 if log is not None and not persistence.rewriting:
-                    start = _perf()
+                    timed = engine.slowlog_times_fast_paths
+                    if timed:
+                        start = _perf()
                     try:
                         reply = fast(self, argv, log)
                     except CommandError as exc:
@@ -191,10 +191,11 @@ class Session:
                     except Exception as exc:  # a bug must never take the server down
                         reply = self._internal_error(cmd, argv, exc)
                     if reply is not FALLBACK:
-                        elapsed = _perf() - start
                         engine.commands_processed += 1
-                        if elapsed > engine.slowlog_threshold:
-                            engine.record_slow(self, argv, elapsed)
+                        if timed:
+                            elapsed = _perf() - start
+                            if elapsed > engine.slowlog_threshold:
+                                engine.record_slow(self, argv, elapsed)
                         if not persisting or self.batching or persistence.write_lane is log:
                             return reply
                         # The lane changed under this command (its append met
@@ -398,6 +399,7 @@ class Engine:
         self.maxmemory = 0
         self.tracking_memory = False
         self.slowlog_threshold = 0.0
+        self.slowlog_times_fast_paths = True
         self.config_lfu_log_factor = 10
         self.config_lfu_decay_time = 1
         for name, value in self.config.as_dict().items():
@@ -447,6 +449,10 @@ class Engine:
                 ks.enable_lfu(lfu)
         elif name == "slowlog-log-slower-than":
             self.slowlog_threshold = float("inf") if value < 0 else value / 1e6
+            # A fast path is a few microseconds of O(1) work: it can pass a
+            # threshold of a millisecond or more only by waiting for the GIL
+            # or the garbage collector, which Redis would never log.
+            self.slowlog_times_fast_paths = self.slowlog_threshold < FAST_PATHS_UNTIMED_ABOVE
         elif name == "slowlog-max-len":
             self.slowlog.resize(value)
         elif name == "lfu-log-factor":

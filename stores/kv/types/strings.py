@@ -23,7 +23,7 @@ from stores.kv.arguments import (
     parse_float,
     parse_int,
 )
-from stores.kv.commands import FALLBACK, command, fast_path
+from stores.kv.commands import FALLBACK, command, fast_path, no_log
 from stores.kv.errors import NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, CommandError, wrongtype
 from stores.kv.replies import OK
 
@@ -303,36 +303,7 @@ _last_counter: tuple[bytes, int | None] = (b"", None)
 
 
 def _incr_by(s: Session, key: bytes, delta: int) -> int:
-    global _last_counter
-    ks = s.keyspace
-    expires = ks.expires
-    if ks.freq is None and (not expires or key not in expires):
-        # The common counter: an existing string, no TTL, LRU policy. The
-        # same steps as below with get_for_write and int_or_none inlined.
-        data = ks.data
-        old = data.get(key)
-        if type(old) is bytes:
-            last = _last_counter
-            if old is last[0]:
-                current = last[1]
-            else:
-                current = SMALL_INTS.get(old)
-            if current is None:
-                if len(old) < 19 and old.isdigit() and old[0] != 48:
-                    current = int(old)
-                else:
-                    current = int_or_none(old)
-                    if current is None:
-                        raise CommandError(NOT_INTEGER)
-            result = current + delta
-            if not LLONG_MIN <= result <= LLONG_MAX:
-                raise CommandError(OVERFLOW)
-            data[key] = text = b"%d" % result
-            _last_counter = (text, result)
-            ks.access[key] = _monotonic()
-            s.dirty = 1
-            return result
-    old = ks.get_for_write(key)
+    old = s.keyspace.get_for_write(key)
     if old is None:
         current = 0
     elif type(old) is not bytes:
@@ -345,9 +316,9 @@ def _incr_by(s: Session, key: bytes, delta: int) -> int:
     if not LLONG_MIN <= result <= LLONG_MAX:
         raise CommandError(OVERFLOW)
     if old is None:
-        ks.set(key, b"%d" % result)
+        s.keyspace.set(key, b"%d" % result)
     else:
-        ks.data[key] = b"%d" % result
+        s.keyspace.data[key] = b"%d" % result
     s.dirty = 1
     return result
 
@@ -355,7 +326,9 @@ def _incr_by(s: Session, key: bytes, delta: int) -> int:
 def _incr_fast(s: Session, argv: list[bytes], log: Callable, delta: int) -> Any:
     """Add ``delta`` to an existing counter without a TTL (LRU policy) and log ``argv``.
 
-    The fast-lane form of ``_incr_by``'s common case: FALLBACK otherwise.
+    ``_incr_by`` with get_for_write inlined, for the common counter; it also
+    skips parsing the text INCR stored last (``_last_counter``). FALLBACK
+    for anything else.
     """
     global _last_counter
     ks = s.keyspace
@@ -391,19 +364,32 @@ def _incr_fast(s: Session, argv: list[bytes], log: Callable, delta: int) -> Any:
 @command("incr", 2, "write denyoom fast", 1, 1, 1, group="string")
 def incr(s: Session, argv: list[bytes]) -> int:
     """Increment a key's integer by one."""
-    return _incr_by(s, argv[1], 1)
+    reply = incr_fast(s, argv, no_log)
+    if reply is FALLBACK:
+        return _incr_by(s, argv[1], 1)
+    s.dirty = 1
+    return reply
 
 
 @command("decr", 2, "write denyoom fast", 1, 1, 1, group="string")
 def decr(s: Session, argv: list[bytes]) -> int:
     """Decrement a key's integer by one."""
-    return _incr_by(s, argv[1], -1)
+    reply = _incr_fast(s, argv, no_log, -1)
+    if reply is FALLBACK:
+        return _incr_by(s, argv[1], -1)
+    s.dirty = 1
+    return reply
 
 
 @command("incrby", 3, "write denyoom fast", 1, 1, 1, group="string")
 def incrby(s: Session, argv: list[bytes]) -> int:
     """Increment a key's integer by the given amount."""
-    return _incr_by(s, argv[1], parse_int(argv[2]))
+    amount = parse_int(argv[2])
+    reply = _incr_fast(s, argv, no_log, amount)
+    if reply is FALLBACK:
+        return _incr_by(s, argv[1], amount)
+    s.dirty = 1
+    return reply
 
 
 @command("decrby", 3, "write denyoom fast", 1, 1, 1, group="string")
@@ -412,13 +398,17 @@ def decrby(s: Session, argv: list[bytes]) -> int:
     amount = parse_int(argv[2])
     if amount == LLONG_MIN:
         raise CommandError("ERR decrement would overflow")
-    return _incr_by(s, argv[1], -amount)
+    reply = _incr_fast(s, argv, no_log, -amount)
+    if reply is FALLBACK:
+        return _incr_by(s, argv[1], -amount)
+    s.dirty = 1
+    return reply
 
 
 @fast_path("incr")
 def incr_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
     """INCR of an existing counter without a TTL (LRU policy), in one step."""
-    # _incr_fast inlined: INCR is the counter everyone uses.
+    # _incr_fast(s, argv, log, 1) inlined: INCR is the counter everyone uses.
     global _last_counter
     ks = s.keyspace
     key = argv[1]
