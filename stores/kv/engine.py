@@ -160,26 +160,19 @@ class Session:
         try:
             persisting = engine.persisting
             fast = cmd.fast
-            if (
-                fast is not None
-                and not engine.maxmemory
-                and not engine.tracking_memory
-                and not engine.watched
-                and not engine.waiters
-                and engine._tx_buffer is None
-            ):
+            if fast is not None and engine.fast_lane_open:
                 # The fast lane: nothing but persistence needs to see this
                 # command, and persistence has nothing to do after it
                 # (write_lane is None otherwise), so the fast path does the
                 # whole command and logs it itself.
                 persistence = engine.persistence
-                if persisting:
+                if not persisting:
+                    log = no_log
+                else:
                     try:
                         log = persistence.write_lane if persistence.write_error is None else None
                     except AttributeError:  # a hook object without a lane
                         log = None
-                else:
-                    log = no_log
                 if log is not None and not persistence.rewriting:
                     timed = engine.slowlog_times_fast_paths
                     if timed:
@@ -196,7 +189,7 @@ class Session:
                             elapsed = _perf() - start
                             if elapsed > engine.slowlog_threshold:
                                 engine.record_slow(self, argv, elapsed)
-                        if not persisting or self.batching or persistence.write_lane is log:
+                        if not persisting or persistence.write_lane is log or self.batching:
                             return reply
                         # The lane changed under this command (its append met
                         # a full disk, or the fsync mode changed): after_command
@@ -335,8 +328,9 @@ class Session:
         return ErrorReply(f"ERR unknown command '{name}', with args beginning with: {shown}")
 
     def unwatch(self) -> None:
-        """Forget every WATCHed key."""
-        watched = self.engine.watched
+        """Forget every WATCHed key (the caller holds the engine lock)."""
+        engine = self.engine
+        watched = engine.watched
         for item in self.watched:
             sessions = watched.get(item)
             if sessions is not None:
@@ -345,6 +339,7 @@ class Session:
                     del watched[item]
         self.watched = set()
         self.cas_dirty = False
+        engine.refresh_fast_lane()
 
     def close(self) -> None:
         """Release WATCHes and subscriptions; the session is unusable afterwards."""
@@ -398,6 +393,10 @@ class Engine:
         self._tx_buffer: list[tuple[int, list[bytes]]] | None = None
         self.maxmemory = 0
         self.tracking_memory = False
+        # True while no WATCH, key waiter, memory limit or running EXEC needs
+        # to see each command: execute() may then run fast paths. Recomputed
+        # by refresh_fast_lane() wherever one of those changes.
+        self.fast_lane_open = True
         self.slowlog_threshold = 0.0
         self.slowlog_times_fast_paths = True
         self.config_lfu_log_factor = 10
@@ -440,9 +439,11 @@ class Engine:
 
     def _config_changed(self, name: str, value: Any) -> None:
         if name == "maxmemory":
-            self.maxmemory = value
-            self.memory.set_enabled(bool(value))
-            self.tracking_memory = self.memory.enabled
+            with self.lock:
+                self.maxmemory = value
+                self.memory.set_enabled(bool(value))
+                self.tracking_memory = self.memory.enabled
+                self.refresh_fast_lane()
         elif name == "maxmemory-policy":
             lfu = value.endswith("lfu")
             for ks in self.databases:
@@ -459,6 +460,21 @@ class Engine:
             self.config_lfu_log_factor = value
         elif name == "lfu-decay-time":
             self.config_lfu_decay_time = value
+
+    def refresh_fast_lane(self) -> None:
+        """Recompute ``fast_lane_open`` (the caller holds the lock, or owns the engine alone).
+
+        Called after any change to maxmemory, WATCHed keys, key waiters or
+        the EXEC buffer: each of them must see every write command, which
+        fast paths do not show them.
+        """
+        self.fast_lane_open = not (
+            self.maxmemory
+            or self.tracking_memory
+            or self.watched
+            or self.waiters
+            or self._tx_buffer is not None
+        )
 
     def write_refusal(self) -> ErrorReply | None:
         """Return the MISCONF reply while persistence refuses writes, else None."""
@@ -530,10 +546,12 @@ class Engine:
     def begin_transaction(self) -> None:
         """Start buffering propagated writes (EXEC)."""
         self._tx_buffer = []
+        self.fast_lane_open = False
 
     def end_transaction(self) -> None:
         """Propagate the buffered writes wrapped in MULTI ... EXEC."""
         buffered, self._tx_buffer = self._tx_buffer, None
+        self.refresh_fast_lane()
         if buffered:
             first_db = buffered[0][0]
             self.persistence.propagate(first_db, [b"MULTI"])
@@ -567,6 +585,7 @@ class Engine:
                 while position and tickets.get(items[position - 1], -1) > ticket:
                     position -= 1
                 items.insert(position, waiter)
+            self.fast_lane_open = False
             return ticket
 
     def remove_key_waiter(self, db: int, keys: list[bytes], waiter: Callable[[], None]) -> None:
@@ -579,6 +598,7 @@ class Engine:
                     if not items:
                         del self.waiters[(db, key)]
             self._waiter_tickets.pop(waiter, None)
+            self.refresh_fast_lane()
 
     def _wake(self, db: int, key: bytes) -> None:
         items = self.waiters.pop((db, key), None)
@@ -595,6 +615,7 @@ class Engine:
                 waiter()
             except Exception:
                 log.exception("key waiter failed")
+        self.refresh_fast_lane()
 
     # -- persistence entry points ----------------------------------------------
 

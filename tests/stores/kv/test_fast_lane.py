@@ -22,7 +22,7 @@ import stores.kv
 from stores.kv.commands import COMMANDS, FALLBACK
 from stores.kv.errors import OOM
 from stores.kv.expiry import ManualClock
-from stores.kv.replies import ErrorReply
+from stores.kv.replies import NULL_ARRAY, OK, ErrorReply
 from stores.kv.types.zsets import ZSet
 from tests.stores.kv.compat import NOT_INT, WRONGTYPE, error_of
 
@@ -518,4 +518,70 @@ def test_a_fast_reply_is_what_the_general_path_returns_for_every_client_shape(tm
     assert client.zincrby("z", 1, "m") == 3.0
     assert isinstance(client.session.execute([b"GET", b"n"]), bytes)
     assert client.session.execute([b"INCR", b"l"]) == ErrorReply(WRONGTYPE)
+    client.close()
+
+
+def test_the_lane_opens_and_closes_with_what_needs_to_see_writes():
+    client = stores.kv.connect("memory:", background=False)
+    engine = client.engine
+    assert engine.fast_lane_open
+    second = engine.new_session()
+
+    def watch_then(finish):
+        assert second.execute([b"WATCH", b"k"]) == OK
+        assert not engine.fast_lane_open
+        finish()
+        assert engine.fast_lane_open
+
+    watch_then(lambda: second.execute([b"UNWATCH"]))
+    watch_then(lambda: (second.execute([b"MULTI"]), second.execute([b"EXEC"])))
+    watch_then(lambda: (second.execute([b"MULTI"]), second.execute([b"DISCARD"])))
+    third = engine.new_session()
+    third.execute([b"WATCH", b"k"])
+    assert not engine.fast_lane_open
+    third.close()
+    assert engine.fast_lane_open
+    client.config_set("maxmemory", "100mb")
+    assert not engine.fast_lane_open
+    client.config_set("maxmemory", 0)
+    assert engine.fast_lane_open
+
+    def waiter():
+        pass
+
+    engine.add_key_waiter(0, [b"a", b"b"], waiter)
+    assert not engine.fast_lane_open
+    engine.remove_key_waiter(0, [b"a", b"b"], waiter)
+    assert engine.fast_lane_open
+    engine.add_key_waiter(0, [b"a"], waiter)
+    client.lpush("a", "x")  # wakes it
+    assert engine.fast_lane_open and not engine.waiters
+    client.close()
+
+
+def test_a_watch_sees_every_fast_command_of_another_session():
+    client = stores.kv.connect("memory:", background=False)
+    client.set("s", "1")
+    client.lpush("l", "a")
+    client.hset("h", "f", "v")
+    client.zadd("z", {"m": 1})
+    for argv in (
+        [b"SET", b"s", b"2"],
+        [b"INCR", b"s"],
+        [b"DECR", b"s"],
+        [b"INCRBY", b"s", b"2"],
+        [b"DECRBY", b"s", b"2"],
+        [b"LPUSH", b"l", b"b"],
+        [b"RPUSH", b"l", b"c"],
+        [b"HSET", b"h", b"f", b"w"],
+        [b"ZINCRBY", b"z", b"1", b"m"],
+    ):
+        watcher = client.engine.new_session()
+        key = argv[1]
+        assert watcher.execute([b"WATCH", key]) == OK
+        client.session.execute(argv)
+        watcher.execute([b"MULTI"])
+        watcher.execute([b"GET", b"unrelated"])
+        assert watcher.execute([b"EXEC"]) is NULL_ARRAY, argv  # the transaction was aborted
+        watcher.close()
     client.close()
