@@ -74,6 +74,25 @@ def get(s: Session, argv: list[bytes]) -> Any:
     return value
 
 
+@fast_path("get")
+def get_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """GET of a key without a TTL (LRU policy): ``get`` with ``Keyspace.get`` inlined."""
+    ks = s.keyspace
+    key = argv[1]
+    expires = ks.expires
+    if ks.freq is None and (not expires or key not in expires):
+        value = ks.data.get(key)
+        if value is None:
+            ks.misses += 1
+            return None
+        ks.hits += 1
+        ks.access[key] = _monotonic()
+        if type(value) is not bytes:
+            raise wrongtype()
+        return value
+    return FALLBACK
+
+
 @command("set", -3, "write denyoom", 1, 1, 1, group="string")
 def set_(s: Session, argv: list[bytes]) -> Any:
     """Set the string value of a key, with expiry and conditions."""

@@ -468,17 +468,24 @@ def zincrby_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
                         hints = zset.rank_hints
                         if hints is None:
                             hints = zset.rank_hints = {}
-                        hint = index = hints.get(member)
                         # A bisect over (score, member) pairs costs ~0.45 us on
                         # a thousand members; checking the hint, one comparison.
                         # A member is in ``sl`` once, so its name there is enough.
-                        if index is None or index >= len(sl) or sl[index][1] != member:
+                        try:
+                            hint = index = hints[member]
+                            if sl[index][1] != member:
+                                index = bisect_left(sl, (old, member))
+                        except (KeyError, IndexError):  # no hint, or the set shrank
+                            hint = -1
                             index = bisect_left(sl, (old, member))
                         pair = (score, member)
                         # The pairs are distinct and sorted, so a higher score
                         # stays above the lower neighbour: one side to check.
                         if score > old:
-                            stays = index + 1 == len(sl) or pair < sl[index + 1]
+                            try:
+                                stays = pair < sl[index + 1]
+                            except IndexError:  # the last pair
+                                stays = True
                         else:
                             stays = index == 0 or sl[index - 1] < pair
                         if stays:

@@ -26,7 +26,18 @@ from stores.kv.replies import NULL_ARRAY, OK, ErrorReply
 from stores.kv.types.zsets import ZSet
 from tests.stores.kv.compat import NOT_INT, WRONGTYPE, error_of
 
-FAST = [b"SET", b"INCR", b"DECR", b"INCRBY", b"DECRBY", b"HSET", b"LPUSH", b"RPUSH", b"ZINCRBY"]
+FAST = [
+    b"GET",
+    b"SET",
+    b"INCR",
+    b"DECR",
+    b"INCRBY",
+    b"DECRBY",
+    b"HSET",
+    b"LPUSH",
+    b"RPUSH",
+    b"ZINCRBY",
+]
 
 
 @pytest.fixture
@@ -265,6 +276,7 @@ def test_every_fast_path_is_taken_on_its_common_case(tmp_path, taken):
     client.lpush("l", "a")
     client.zadd("z", {"m": 1})
     taken.clear()
+    assert client.get("s") == b"1"
     assert client.set("s", "2") is True
     assert client.incr("s") == 3
     assert client.execute_command("DECR", "s") == 2  # redis-py's decr() sends DECRBY
@@ -298,6 +310,18 @@ def test_fast_writes_on_the_wrong_type(r):
         assert error_of(call, *args) == WRONGTYPE
     assert r.set("l", "now a string") is True  # SET replaces any type
     assert r.get("l") == b"now a string"
+
+
+def test_fast_get_counts_hits_and_misses_and_refuses_other_types(r):
+    r.set("s", "v")
+    r.lpush("l", "a")
+    r.config_resetstat()
+    assert r.get("s") == b"v"
+    assert r.get("missing") is None
+    assert error_of(r.get, "l") == WRONGTYPE  # a hit, then the type check, as in Redis
+    stats = r.info("stats")
+    assert (stats["keyspace_hits"], stats["keyspace_misses"]) == (2, 1)
+    assert r.object("idletime", "l") == 0
 
 
 def test_fast_counters_refuse_non_integers_and_overflow(r):
@@ -384,9 +408,10 @@ def test_the_lane_is_closed_while_a_key_is_watched(taken):
     pipe.incr("n")
     with pytest.raises(Exception, match="Watched variable changed"):
         pipe.execute()
-    assert client.get("n") == b"1" and taken == {}
+    assert taken == {}
     pipe.reset()
-    assert client.incr("n") == 2 and taken == {b"INCR": 1}  # open again after UNWATCH
+    assert client.get("n") == b"1"
+    assert client.incr("n") == 2 and taken == {b"GET": 1, b"INCR": 1}  # open after UNWATCH
     client.close()
 
 
