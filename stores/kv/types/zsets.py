@@ -712,6 +712,63 @@ def zrevrange(s: Session, argv: list[bytes]) -> list:
     return out
 
 
+# The most members a ZREVRANGE fast path returns: O(1) work, as fast paths must be.
+FAST_RANGE = 128
+
+
+@fast_path("zrevrange")
+def zrevrange_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """ZREVRANGE of a few top ranks (``0 9``) of a set without a TTL (LRU policy).
+
+    ``zrevrange`` with ``Keyspace.get`` inlined, for canonical non-negative
+    indexes at most FAST_RANGE apart; anything else falls back.
+    """
+    count = len(argv)
+    if count == 5:
+        if argv[4] != b"WITHSCORES":
+            return FALLBACK
+    elif count != 4:
+        return FALLBACK
+    start = SMALL_INTS.get(argv[2])
+    stop = SMALL_INTS.get(argv[3])
+    if start is None or stop is None or not 0 <= start <= stop < start + FAST_RANGE:
+        return FALLBACK
+    ks = s.keyspace
+    key = argv[1]
+    expires = ks.expires
+    if ks.freq is not None or (expires and key in expires):
+        return FALLBACK
+    zset = ks.data.get(key)
+    if zset is None:
+        ks.misses += 1
+        return []
+    ks.hits += 1
+    ks.access[key] = _monotonic()
+    if type(zset) is not ZSet:
+        raise wrongtype()
+    sl = zset.sl
+    size = len(sl)
+    if start >= size:
+        return []
+    if stop >= size:
+        stop = size - 1
+    if type(sl) is FlatSortedList:
+        pairs = sl[size - 1 - stop : size - start]
+        pairs.reverse()
+    else:
+        pairs = sl.islice(size - 1 - stop, size - start, reverse=True)
+    if count == 4:
+        return [member for _, member in pairs]
+    if s._protocol == 3:
+        return [[member, score] for score, member in pairs]
+    out: list = []
+    append = out.append
+    for score, member in pairs:
+        append(member)
+        append(score)
+    return out
+
+
 def _by_score_variant(s: Session, argv: list[bytes], by: str, rev: bool) -> list:
     spec = RangeSpec()
     spec.by = by

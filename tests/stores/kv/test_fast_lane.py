@@ -37,6 +37,7 @@ FAST = [
     b"LPUSH",
     b"RPUSH",
     b"ZINCRBY",
+    b"ZREVRANGE",
 ]
 
 
@@ -160,6 +161,10 @@ def random_command(rng: random.Random) -> list[bytes]:
             argv = [b"ZINCRBY", key, rng.choice(INCREMENTS), rng.choice(MEMBERS)]
         elif kind < 0.9:
             argv = [b"ZADD", key, rng.choice([b"1", b"5", b"-2"]), rng.choice(MEMBERS)]
+        elif kind < 0.95:
+            start = rng.choice([b"0", b"1", b"3", b"-1", b"01"])
+            argv = [b"ZREVRANGE", key, start, rng.choice([b"0", b"2", b"9", b"-1", b"200"])]
+            argv += rng.choice([[], [b"WITHSCORES"], [b"withscores"], [b"BAD"]])
         else:
             argv = [b"ZRANGE", key, b"0", b"-1", b"WITHSCORES"]
     if lower:
@@ -286,6 +291,7 @@ def test_every_fast_path_is_taken_on_its_common_case(tmp_path, taken):
     assert client.lpush("l", "b") == 2
     assert client.rpush("l", "c") == 3
     assert client.zincrby("z", 2, "m") == 3.0
+    assert client.zrevrange("z", 0, 9, withscores=True) == [(b"m", 3.0)]
     assert taken == dict.fromkeys(FAST, 1)
     client.close()
 
@@ -360,6 +366,47 @@ def test_fast_zincrby_edge_cases(r):
         (b"b", 2.0),
         (b"c", float("inf")),
     ]
+
+
+def test_fast_zrevrange_ranges(r):
+    r.zadd("z", {f"m{i}": i for i in range(300)})
+    r.set("s", "v")
+    assert r.zrevrange("z", 0, 2) == [b"m299", b"m298", b"m297"]
+    assert r.zrevrange("z", 0, 1, withscores=True) == [(b"m299", 299.0), (b"m298", 298.0)]
+    assert r.zrevrange("z", 298, 1000) == [b"m1", b"m0"]
+    assert r.zrevrange("z", 300, 310) == []
+    assert r.zrevrange("z", 3, 2) == []
+    assert r.zrevrange("z", -2, -1) == [b"m1", b"m0"]
+    assert len(r.zrevrange("z", 0, 200)) == 201  # past the fast range: the handler
+    assert r.zrevrange("missing", 0, 9) == []
+    assert error_of(r.zrevrange, "s", 0, 9) == WRONGTYPE
+    assert r.execute_command("ZREVRANGE", "z", "0", "0", "withscores") in (
+        [b"m299", b"299"],
+        [[b"m299", 299.0]],
+    )
+    assert error_of(r.execute_command, "ZREVRANGE", "z", "0", "0", "BAD") == "syntax error"
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_fast_zrevrange_replies_as_the_handler_in_each_protocol(protocol, taken):
+    engines = [stores.kv.connect("memory:", background=False) for _ in range(2)]
+    watcher = engines[1].engine.new_session()
+    watcher.execute([b"WATCH", b"never-written"])  # the second engine runs the handler
+    replies = []
+    for client in engines:
+        session = client.session
+        session.protocol = protocol
+        session.execute([b"ZADD", b"z", b"1", b"a", b"2", b"b", b"2", b"c"])
+        replies.append(
+            [
+                session.execute([b"ZREVRANGE", b"z", b"0", b"9", b"WITHSCORES"]),
+                session.execute([b"ZREVRANGE", b"z", b"1", b"1"]),
+            ]
+        )
+    assert replies[0] == replies[1]
+    assert taken == {b"ZREVRANGE": 2}
+    for client in engines:
+        client.close()
 
 
 def test_fast_writes_on_expired_keys_start_afresh(tmp_path):
