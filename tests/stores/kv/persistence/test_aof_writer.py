@@ -152,7 +152,7 @@ def test_group_commit_under_many_threads(tmp_path):
         for i in range(50):
             with lock:  # the engine lock
                 writer.append(0, [b"SET", b"t%d-%d" % (n, i), b"v"])
-                mine = writer._appended
+                mine = writer._appended_total()
             writer.after_command()
             assert writer._synced >= mine
 
@@ -280,7 +280,7 @@ def test_everysec_thread_writes_what_no_reply_waited_for(mem, monkeypatch):
     writer = new_writer(mem, "everysec")
     writer.append(0, [b"DEL", b"expired"])  # an expiry: no after_command follows
     for _ in range(1000):
-        if writer._synced >= writer._appended:
+        if writer._synced >= writer._appended_total():
             break
         threading.Event().wait(0.01)
     writer.close()
@@ -510,3 +510,55 @@ def test_the_lane_on_a_full_disk_goes_through_append_and_reports_it(tmp_path, mo
             [b"SET", b"after", b"v"],
         )
     )
+
+
+def test_the_fsync_thread_sees_what_the_lane_appended(tmp_path, monkeypatch):
+    synced = []
+    real = mapped_tail._fsync
+    monkeypatch.setattr(mapped_tail, "_fsync", lambda fd: (synced.append(fd), real(fd)))
+    monkeypatch.setattr(aof_writer, "EVERYSEC_INTERVAL", 0.01)
+    writer, _ = real_writer(tmp_path, "everysec")
+    writer.append(0, [b"SET", b"a", b"1"])  # the SELECT and a first command
+    log = writer.lane(Changes())
+    for _ in range(1000):
+        if writer._synced >= writer._written_total():
+            break
+        threading.Event().wait(0.01)
+    before = len(synced)
+    log(0, [b"SET", b"b", b"2"])  # moves only the logical end
+    assert writer._written_total() == writer._appended_total() > writer._synced
+    for _ in range(1000):
+        if writer._synced >= writer._written_total():
+            break
+        threading.Event().wait(0.01)
+    assert writer._synced == writer._written_total() and len(synced) > before
+    writer.close()
+
+
+def test_byte_counts_go_on_across_files(tmp_path):
+    fs = RealFileSystem()
+    writer, _ = real_writer(tmp_path, "always")
+    log = writer.lane(Changes())
+    writer.append(0, [b"SET", b"a", b"1"])
+    log(0, [b"SET", b"b", b"2"])
+    writer.after_command()
+    first = writer._written_total()
+    assert (
+        first
+        == writer._synced
+        == len(
+            encode_command([b"SELECT", b"0"])
+            + encode_command([b"SET", b"a", b"1"])
+            + encode_command([b"SET", b"b", b"2"])
+        )
+    )
+    writer.switch_file(fs.create(str(tmp_path / "b.aof"))).close()
+    assert writer._written_total() == first
+    log(0, [b"SET", b"c", b"3"])  # a SELECT first in the new file, through append
+    writer.after_command()
+    assert (
+        writer._synced
+        == writer._written_total()
+        == first + len(encode_command([b"SELECT", b"0"]) + encode_command([b"SET", b"c", b"3"]))
+    )
+    writer.close()
