@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 _perf = time.perf_counter
 # Slow log thresholds (seconds) from which fast paths are not timed.
-FAST_PATHS_UNTIMED_ABOVE = 0.001
+FAST_PATHS_UNTIMED_FROM = 0.001
 _SESSION_IDS = itertools.count(1)
 SUBSCRIBED_ONLY = (
     "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
@@ -453,7 +453,7 @@ class Engine:
             # A fast path is a few microseconds of O(1) work: it can pass a
             # threshold of a millisecond or more only by waiting for the GIL
             # or the garbage collector, which Redis would never log.
-            self.slowlog_times_fast_paths = self.slowlog_threshold < FAST_PATHS_UNTIMED_ABOVE
+            self.slowlog_times_fast_paths = self.slowlog_threshold < FAST_PATHS_UNTIMED_FROM
         elif name == "slowlog-max-len":
             self.slowlog.resize(value)
         elif name == "lfu-log-factor":
