@@ -8,6 +8,11 @@ pub/sub and server commands; each registers itself with ``@command``.
 
 Arity follows Redis: a positive number is the exact argument count
 (command name included), a negative one the minimum.
+
+A few hot commands also register a fast path (``@fast_path``): a function
+that does the whole command in one step for its common case, used by
+``Session.execute`` only while nothing else needs to see the command
+(docs/kv/engine.md, "The fast lane").
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ class Command:
         "step",
         "handler",
         "keys_fn",
+        "fast",
         "write",
         "denyoom",
         "blocking",
@@ -58,6 +64,7 @@ class Command:
         self.step = step
         self.handler = handler
         self.keys_fn = keys_fn
+        self.fast: Callable[..., Any] | None = None
         self.write = "write" in self.flags
         self.denyoom = "denyoom" in self.flags
         self.blocking = "blocking" in self.flags
@@ -124,6 +131,39 @@ def command(
         COMMANDS[name.lower().encode()] = entry
         COMMANDS[name.upper().encode()] = entry
         return handler
+
+    return register
+
+
+# What a fast path returns when its common case does not apply: the command
+# then runs through its handler, as if the fast path did not exist.
+FALLBACK = object()
+
+
+def no_log(db: int, argv: list[bytes]) -> None:
+    """Log nothing: the fast lane's log on an engine that does not persist.
+
+    Handlers that run their fast path on the general path pass it too, then
+    set ``session.dirty`` so that ``execute`` propagates as usual.
+    """
+
+
+def fast_path(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register the decorated function as the fast path of command ``name``.
+
+    It is called as ``fast(session, argv, log)`` under the engine lock,
+    after the arity check, and only while no WATCH, key waiter, memory
+    limit, transaction, rewrite or write refusal needs to see the command
+    (``Session.execute`` checks). It either returns ``FALLBACK`` having
+    changed nothing, raises ``CommandError`` having changed nothing, or does
+    the whole command exactly as the handler would and returns its reply;
+    a write then hands ``argv`` to ``log(db, argv)`` (the persistence
+    lane) once, in place of ``session.dirty`` and propagation.
+    """
+
+    def register(fast: Callable[..., Any]) -> Callable[..., Any]:
+        COMMANDS[name.lower().encode()].fast = fast
+        return fast
 
     return register
 

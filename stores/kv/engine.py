@@ -20,7 +20,7 @@ from typing import Any
 
 from stores.kv import server_commands, transactions  # noqa: F401  (register their commands)
 from stores.kv.blocking import WokenQueue
-from stores.kv.commands import COMMANDS, Command, lookup
+from stores.kv.commands import COMMANDS, FALLBACK, Command, lookup, no_log
 from stores.kv.config import Config
 from stores.kv.errors import OOM, CommandError
 from stores.kv.eviction import MemoryTracker
@@ -36,6 +36,8 @@ from stores.kv.types import generic, hashes, lists, sets, strings, zsets  # noqa
 log = logging.getLogger(__name__)
 
 _perf = time.perf_counter
+# Slow log thresholds (seconds) from which fast paths are not timed.
+FAST_PATHS_UNTIMED_FROM = 0.001
 _SESSION_IDS = itertools.count(1)
 SUBSCRIBED_ONLY = (
     "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
@@ -157,6 +159,47 @@ class Session:
         lock.acquire()
         try:
             persisting = engine.persisting
+            fast = cmd.fast
+            if fast is not None and engine.fast_lane_open:
+                # The fast lane: nothing but persistence needs to see this
+                # command, and persistence has nothing to do after it
+                # (write_lane is None otherwise), so the fast path does the
+                # whole command and logs it itself.
+                persistence = engine.persistence
+                if not persisting:
+                    log = no_log
+                else:
+                    try:
+                        log = persistence.write_lane if persistence.write_error is None else None
+                    except AttributeError:  # a hook object without a lane
+                        log = None
+                if log is not None and not persistence.rewriting:
+                    timed = engine.slowlog_times_fast_paths
+                    if timed:
+                        start = _perf()
+                    try:
+                        reply = fast(self, argv, log)
+                    except CommandError as exc:
+                        reply = ErrorReply(exc.message)
+                    except Exception as exc:  # a bug must never take the server down
+                        reply = self._internal_error(cmd, argv, exc)
+                    if reply is not FALLBACK:
+                        engine.commands_processed += 1
+                        if timed:
+                            elapsed = _perf() - start
+                            if elapsed > engine.slowlog_threshold:
+                                engine.record_slow(self, argv, elapsed)
+                        if not persisting or persistence.write_lane is log or self.batching:
+                            return reply
+                        # The lane changed under this command (its append met
+                        # a full disk, or the fsync mode changed): after_command
+                        # has work again, and it decides this reply as on the
+                        # general path.
+                        try:
+                            persistence.after_command()
+                        except CommandError as exc:
+                            return ErrorReply(exc.message)
+                        return reply
             if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
                 return ErrorReply(OOM)
             if cmd.write:
@@ -194,7 +237,6 @@ class Session:
                     engine.after_write(self, cmd, argv)
                 else:
                     # The common write: argv itself is what persistence logs.
-                    engine.dirty += self.dirty
                     if persisting:
                         engine.persistence.propagate(self.db, argv)
                 self.dirty = 0
@@ -286,8 +328,9 @@ class Session:
         return ErrorReply(f"ERR unknown command '{name}', with args beginning with: {shown}")
 
     def unwatch(self) -> None:
-        """Forget every WATCHed key."""
-        watched = self.engine.watched
+        """Forget every WATCHed key (the caller holds the engine lock)."""
+        engine = self.engine
+        watched = engine.watched
         for item in self.watched:
             sessions = watched.get(item)
             if sessions is not None:
@@ -296,6 +339,7 @@ class Session:
                     del watched[item]
         self.watched = set()
         self.cas_dirty = False
+        engine.refresh_fast_lane()
 
     def close(self) -> None:
         """Release WATCHes and subscriptions; the session is unusable afterwards."""
@@ -344,13 +388,17 @@ class Engine:
             "rejected_connections": 0,
         }
         self.commands_processed = 0
-        self.dirty = 0
         self.started = time.time()
         self.started_monotonic = time.monotonic()
         self._tx_buffer: list[tuple[int, list[bytes]]] | None = None
         self.maxmemory = 0
         self.tracking_memory = False
+        # True while no WATCH, key waiter, memory limit or running EXEC needs
+        # to see each command: execute() may then run fast paths. Recomputed
+        # by refresh_fast_lane() wherever one of those changes.
+        self.fast_lane_open = True
         self.slowlog_threshold = 0.0
+        self.slowlog_times_fast_paths = True
         self.config_lfu_log_factor = 10
         self.config_lfu_decay_time = 1
         for name, value in self.config.as_dict().items():
@@ -391,21 +439,42 @@ class Engine:
 
     def _config_changed(self, name: str, value: Any) -> None:
         if name == "maxmemory":
-            self.maxmemory = value
-            self.memory.set_enabled(bool(value))
-            self.tracking_memory = self.memory.enabled
+            with self.lock:
+                self.maxmemory = value
+                self.memory.set_enabled(bool(value))
+                self.tracking_memory = self.memory.enabled
+                self.refresh_fast_lane()
         elif name == "maxmemory-policy":
             lfu = value.endswith("lfu")
             for ks in self.databases:
                 ks.enable_lfu(lfu)
         elif name == "slowlog-log-slower-than":
             self.slowlog_threshold = float("inf") if value < 0 else value / 1e6
+            # A fast path is a few microseconds of O(1) work: it can pass a
+            # threshold of a millisecond or more only by waiting for the GIL
+            # or the garbage collector, which Redis would never log.
+            self.slowlog_times_fast_paths = self.slowlog_threshold < FAST_PATHS_UNTIMED_FROM
         elif name == "slowlog-max-len":
             self.slowlog.resize(value)
         elif name == "lfu-log-factor":
             self.config_lfu_log_factor = value
         elif name == "lfu-decay-time":
             self.config_lfu_decay_time = value
+
+    def refresh_fast_lane(self) -> None:
+        """Recompute ``fast_lane_open`` (the caller holds the lock, or owns the engine alone).
+
+        Called after any change to maxmemory, WATCHed keys, key waiters or
+        the EXEC buffer: each of them must see every write command, which
+        fast paths do not show them.
+        """
+        self.fast_lane_open = not (
+            self.maxmemory
+            or self.tracking_memory
+            or self.watched
+            or self.waiters
+            or self._tx_buffer is not None
+        )
 
     def write_refusal(self) -> ErrorReply | None:
         """Return the MISCONF reply while persistence refuses writes, else None."""
@@ -420,7 +489,6 @@ class Engine:
 
     def after_write(self, session: Session, cmd: Command, argv: list[bytes]) -> None:
         """Propagate a write and tell WATCHers, waiters and memory accounting."""
-        self.dirty += session.dirty
         db = session.db
         prop, touched = session.prop, session.touched
         if self.persisting:
@@ -478,10 +546,12 @@ class Engine:
     def begin_transaction(self) -> None:
         """Start buffering propagated writes (EXEC)."""
         self._tx_buffer = []
+        self.fast_lane_open = False
 
     def end_transaction(self) -> None:
         """Propagate the buffered writes wrapped in MULTI ... EXEC."""
         buffered, self._tx_buffer = self._tx_buffer, None
+        self.refresh_fast_lane()
         if buffered:
             first_db = buffered[0][0]
             self.persistence.propagate(first_db, [b"MULTI"])
@@ -515,6 +585,7 @@ class Engine:
                 while position and tickets.get(items[position - 1], -1) > ticket:
                     position -= 1
                 items.insert(position, waiter)
+            self.fast_lane_open = False
             return ticket
 
     def remove_key_waiter(self, db: int, keys: list[bytes], waiter: Callable[[], None]) -> None:
@@ -527,6 +598,7 @@ class Engine:
                     if not items:
                         del self.waiters[(db, key)]
             self._waiter_tickets.pop(waiter, None)
+            self.refresh_fast_lane()
 
     def _wake(self, db: int, key: bytes) -> None:
         items = self.waiters.pop((db, key), None)
@@ -543,6 +615,7 @@ class Engine:
                 waiter()
             except Exception:
                 log.exception("key waiter failed")
+        self.refresh_fast_lane()
 
     # -- persistence entry points ----------------------------------------------
 

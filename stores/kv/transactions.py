@@ -93,6 +93,7 @@ def watch(s: Session, argv: list[bytes]) -> Any:
             continue
         s.watched.add(item)
         watched.setdefault(item, set()).add(s)
+    s.engine.fast_lane_open = False
     return OK
 
 

@@ -172,9 +172,14 @@ class AppendOnlyWriter:
         self._buffer = bytearray()  # appended, not yet written, in order
         self._buffer_lock = threading.Lock()
         self._sync_lock = threading.Lock()
-        self._appended = 0  # bytes ever appended
-        self._written = 0  # bytes ever written to a file
-        self._synced = 0  # bytes ever made durable
+        # Bytes ever appended, ever handed to the kernel, ever made durable.
+        # Buffered files count the first two here; a mapped file derives
+        # them from its logical length (_written_total, _appended_total), so
+        # that an append only moves _end.
+        self._appended = 0
+        self._written = 0
+        self._origin = 0  # mapped files: bytes written in all = _origin + _end
+        self._synced = 0
         self._failed = False  # the last write failed: the buffer starts with its bytes
         self._last_write_error: str | None = None
         # Called (from any thread) whenever last_write_error, the fsync mode
@@ -196,12 +201,15 @@ class AppendOnlyWriter:
 
     def _attach(self, file: WritableFile) -> None:
         """Map ``file``'s tail if it can be mapped, else append to it by ``write``."""
+        written = self._written_total()  # the counts go on across files
         map_tail = getattr(file, "map_tail", None) if self._use_mapping else None
         self._tail = map_tail() if map_tail is not None else None
         self._mapped = self._tail is not None
         self._map = None
         self._base = self._limit = 0
         self._end = file.size()
+        self._origin = written - self._end
+        self._written = self._appended = written
         if self._tail is not None:
             try:
                 self._remap(self._end)
@@ -244,6 +252,16 @@ class AppendOnlyWriter:
         """Return the size of the current incremental file, buffered bytes excluded."""
         return self._end if self._mapped else self._file.size()
 
+    def _written_total(self) -> int:
+        """Return the bytes ever handed to the kernel, over every file."""
+        return self._origin + self._end if self._mapped else self._written
+
+    def _appended_total(self) -> int:
+        """Return the bytes ever appended (handed to the kernel or still waiting)."""
+        if self._mapped:
+            return self._origin + self._end + sum(map(len, self._backlog))
+        return self._appended
+
     def buffer_length(self) -> int:
         """Return the number of bytes appended but not yet written."""
         return len(self._buffer) + sum(map(len, self._backlog))
@@ -270,7 +288,6 @@ class AppendOnlyWriter:
                 mapping[at + 1 : at + size] = body
                 mapping[at] = AOF_ARRAY
                 self._end = end + size
-                self._written = self._appended = self._appended + size
             else:
                 self._copy(b"*" + body)
             return
@@ -282,9 +299,83 @@ class AppendOnlyWriter:
             self._buffer += data
             self._appended += len(data)
 
+    def lane(self, changes: Any) -> Callable[[int, Sequence[bytes]], None]:
+        """Return ``log(db, argv)``: count one change, then ``append``, in one call.
+
+        ``log`` adds one to ``changes.changes_since_save`` and copies the
+        command into the mapping with the encoding of ``encode_body``
+        inlined; anything unusual (a database change, a backlog, a full
+        window, an argument ``encode_body`` would not take from its cache)
+        goes through ``append``. Only for the engine's fast lane, so only
+        while ``needs_after_command`` is False; the caller holds the engine
+        lock.
+        """
+        writer = self
+        append = self.append
+        cached_heads = _NAME_HEADS
+        lengths = _LENGTHS
+        crlf = _CRLF
+        join = b"".join
+        first = AOF_ARRAY
+
+        def log(db: int, argv: Sequence[bytes]) -> None:
+            changes.changes_since_save += 1
+            if db == writer._db and not writer._backlog:
+                count = len(argv)
+                try:
+                    heads = cached_heads[argv[0]]
+                    if count == 3:
+                        key, value = argv[1], argv[2]
+                        body = join(
+                            (
+                                heads[3],
+                                lengths[len(key)],
+                                key,
+                                crlf,
+                                lengths[len(value)],
+                                value,
+                                crlf,
+                            )
+                        )
+                    elif count == 2:
+                        key = argv[1]
+                        body = join((heads[2], lengths[len(key)], key, crlf))
+                    elif count == 4:
+                        key, field, value = argv[1], argv[2], argv[3]
+                        body = join(
+                            (
+                                heads[4],
+                                lengths[len(key)],
+                                key,
+                                crlf,
+                                lengths[len(field)],
+                                field,
+                                crlf,
+                                lengths[len(value)],
+                                value,
+                                crlf,
+                            )
+                        )
+                    else:
+                        body = None
+                except (KeyError, IndexError, TypeError):  # as encode_body: leave it to append
+                    body = None
+                if body is not None:
+                    end = writer._end
+                    size = len(body) + 1
+                    if end + size <= writer._limit:
+                        at = end - writer._base
+                        mapping = writer._map
+                        mapping[at + 1 : at + size] = body
+                        mapping[at] = first  # the first byte last, as in append
+                        writer._end = end + size
+                        return
+            append(db, argv)
+
+        return log
+
     def _copy(self, command: bytes) -> None:
         """Copy one encoded command into the mapping, after any backlog."""
-        self._appended += len(command)
         self._backlog.append(command)
         self._drain_into_mapping()
 
@@ -313,7 +404,6 @@ class AppendOnlyWriter:
             self._map[at] = data[0]
             self._end = new_end
             del backlog[0]
-            self._written += len(data)
         if self._failed:
             self._failed = False
             self.last_write_error = None
@@ -359,11 +449,11 @@ class AppendOnlyWriter:
         Raise MISCONF if the write failed. Covers every command appended
         before the call, whichever thread appended it.
         """
-        target = self._appended  # includes this thread's commands: appended before
-        if self._written < target:
+        target = self._appended_total()  # includes this thread's commands: appended before
+        if self._written_total() < target:
             with self._buffer_lock:
                 self._write_buffer_locked()
-            if self._written < target:
+            if self._written_total() < target:
                 raise self._misconf()
         elif self._failed:
             raise self._misconf()
@@ -372,7 +462,7 @@ class AppendOnlyWriter:
 
     def _sync(self, target: int | None) -> None:
         with self._sync_lock:  # threads share one fsync (group commit)
-            written = self._written
+            written = self._written_total()
             if target is not None and self._synced >= target:
                 return
             if self._synced >= written:

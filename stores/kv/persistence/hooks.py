@@ -138,10 +138,14 @@ class Persistence:
         # The engine calls after_command once per command: let it reach the
         # writer's own method directly, or nothing at all while the writer
         # has nothing to do then (a mapped file under everysec or no).
+        # The engine's fast lane logs through write_lane, and only while it
+        # is not None, that is while after_command has nothing to do.
         if writer is not None and writer.needs_after_command:
             self.after_command = writer.after_command
+            self.write_lane = None
         else:
             self.after_command = _no_aof
+            self.write_lane = self._count_change if writer is None else writer.lane(self)
 
     def remove_orphan_files(self) -> None:
         """Delete leftovers of interrupted jobs: temp files, AOF files not in the manifest."""
@@ -171,6 +175,10 @@ class Persistence:
         writer = self._writer
         if writer is not None:
             writer.append(db, argv)
+
+    def _count_change(self, db: int, argv: list[bytes]) -> None:
+        """Record a write command with the AOF off (the fast lane's ``write_lane``)."""
+        self.changes_since_save += 1
 
     def before_write(self, db: int, keys: list[bytes] | None) -> None:
         """Let a running walk save the old value of keys about to change."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stores.kv.arguments import LLONG_MAX, LLONG_MIN, int_or_none, parse_int, parse_random_count
-from stores.kv.commands import command
+from stores.kv.commands import FALLBACK, command, fast_path, no_log
 from stores.kv.errors import (
     HASH_NOT_FLOAT,
     HASH_NOT_INTEGER,
@@ -53,22 +54,14 @@ def _hash_for_write(s: Session, key: bytes, create: bool) -> dict | None:
 @command("hset", -4, "write denyoom fast", 1, 1, 1, group="hash")
 def hset(s: Session, argv: list[bytes]) -> int:
     """Set fields of a hash; return how many were new."""
-    ks = s.keyspace
     if len(argv) == 4:
-        # One field of an existing hash, no TTL, LRU policy: the steps below
-        # with get_for_write inlined.
-        key = argv[1]
-        expires = ks.expires
-        if ks.freq is None and (not expires or key not in expires):
-            value = ks.data.get(key)
-            if type(value) is dict:
-                size = len(value)
-                value[argv[2]] = argv[3]
-                ks.access[key] = _monotonic()
-                s.dirty = 1
-                return len(value) - size
+        reply = hset_fast(s, argv, no_log)
+        if reply is not FALLBACK:
+            s.dirty = 1
+            return reply
     elif len(argv) % 2:
         raise CommandError("ERR wrong number of arguments for 'hset' command")
+    ks = s.keyspace
     value = ks.get_for_write(argv[1])
     if value is None:
         value = {}
@@ -83,6 +76,25 @@ def hset(s: Session, argv: list[bytes]) -> int:
             value[argv[i]] = argv[i + 1]
     s.dirty = 1
     return len(value) - size
+
+
+@fast_path("hset")
+def hset_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """HSET of one field of an existing hash without a TTL (LRU policy), in one step."""
+    # hset's steps with get_for_write inlined.
+    if len(argv) == 4:
+        ks = s.keyspace
+        key = argv[1]
+        expires = ks.expires
+        if ks.freq is None and (not expires or key not in expires):
+            value = ks.data.get(key)
+            if type(value) is dict:
+                size = len(value)
+                value[argv[2]] = argv[3]
+                ks.access[key] = _monotonic()
+                log(s.db, argv)
+                return len(value) - size
+    return FALLBACK
 
 
 @command("hmset", -4, "write denyoom fast", 1, 1, 1, group="hash")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from stores.kv.arguments import LLONG_MIN, normalize_range, parse_count, parse_int, parse_timeout
-from stores.kv.commands import command
+from stores.kv.commands import FALLBACK, command, fast_path, no_log
 from stores.kv.errors import INDEX_OUT_OF_RANGE, NO_SUCH_KEY, SYNTAX, CommandError, wrongtype
 from stores.kv.replies import NULL_ARRAY, OK, Blocked
 
@@ -60,9 +61,18 @@ def _push(s: Session, argv: list[bytes], left: bool, only_existing: bool) -> int
 @command("lpush", -3, "write denyoom fast", 1, 1, 1, group="list")
 def lpush(s: Session, argv: list[bytes]) -> int:
     """Prepend elements; return the new length."""
+    reply = lpush_fast(s, argv, no_log)
+    if reply is FALLBACK:
+        return _push(s, argv, True, False)
+    s.dirty = 1
+    return reply
+
+
+@fast_path("lpush")
+def lpush_fast(s: Session, argv: list[bytes], log: Callable[[int, list[bytes]], None]) -> Any:
+    """Prepend one element to an existing list without a TTL (LRU policy), in one step."""
+    # The usual queue or log push: _push with get_for_write inlined.
     if len(argv) == 3:
-        # One element onto an existing list, no TTL, LRU policy: the steps
-        # of _push with get_for_write inlined (the usual queue or log push).
         ks = s.keyspace
         key = argv[1]
         expires = ks.expires
@@ -71,15 +81,32 @@ def lpush(s: Session, argv: list[bytes]) -> int:
             if type(value) is deque:
                 value.appendleft(argv[2])
                 ks.access[key] = _monotonic()
-                s.dirty = 1
+                log(s.db, argv)
                 return len(value)
-    return _push(s, argv, True, False)
+    return FALLBACK
 
 
 @command("rpush", -3, "write denyoom fast", 1, 1, 1, group="list")
 def rpush(s: Session, argv: list[bytes]) -> int:
     """Append elements; return the new length."""
     return _push(s, argv, False, False)
+
+
+@fast_path("rpush")
+def rpush_fast(s: Session, argv: list[bytes], log: Callable[[int, list[bytes]], None]) -> Any:
+    """Append one element to an existing list without a TTL (LRU policy), in one step."""
+    if len(argv) == 3:
+        ks = s.keyspace
+        key = argv[1]
+        expires = ks.expires
+        if ks.freq is None and (not expires or key not in expires):
+            value = ks.data.get(key)
+            if type(value) is deque:
+                value.append(argv[2])
+                ks.access[key] = _monotonic()
+                log(s.db, argv)
+                return len(value)
+    return FALLBACK
 
 
 @command("lpushx", -3, "write denyoom fast", 1, 1, 1, group="list")

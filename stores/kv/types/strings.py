@@ -12,6 +12,7 @@ from __future__ import annotations
 import decimal
 import math
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stores.kv.arguments import (
@@ -22,7 +23,7 @@ from stores.kv.arguments import (
     parse_float,
     parse_int,
 )
-from stores.kv.commands import command
+from stores.kv.commands import FALLBACK, command, fast_path, no_log
 from stores.kv.errors import NOT_FLOAT, NOT_INTEGER, OVERFLOW, SYNTAX, CommandError, wrongtype
 from stores.kv.replies import OK
 
@@ -71,6 +72,25 @@ def get(s: Session, argv: list[bytes]) -> Any:
     if value is not None and type(value) is not bytes:
         raise wrongtype()
     return value
+
+
+@fast_path("get")
+def get_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """GET of a key without a TTL (LRU policy): ``get`` with ``Keyspace.get`` inlined."""
+    ks = s.keyspace
+    key = argv[1]
+    expires = ks.expires
+    if ks.freq is None and (not expires or key not in expires):
+        value = ks.data.get(key)
+        if value is None:
+            ks.misses += 1
+            return None
+        ks.hits += 1
+        ks.access[key] = _monotonic()
+        if type(value) is not bytes:
+            raise wrongtype()
+        return value
+    return FALLBACK
 
 
 @command("set", -3, "write denyoom", 1, 1, 1, group="string")
@@ -126,6 +146,24 @@ def set_(s: Session, argv: list[bytes]) -> Any:
                 prop.append(condition)
             s.prop = [prop]
     return old if get_old else OK
+
+
+@fast_path("set")
+def set_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """SET without options (no SCAN index, LRU policy), in one step."""
+    if len(argv) == 3:
+        ks = s.keyspace
+        if ks.scan_index is None and ks.freq is None:
+            # Keyspace.set inlined.
+            key = argv[1]
+            ks.data[key] = argv[2]
+            expires = ks.expires
+            if expires:
+                expires.pop(key, None)
+            ks.access[key] = _monotonic()
+            log(s.db, argv)
+            return OK
+    return FALLBACK
 
 
 @command("setnx", 3, "write denyoom fast", 1, 1, 1, group="string")
@@ -284,12 +322,38 @@ _last_counter: tuple[bytes, int | None] = (b"", None)
 
 
 def _incr_by(s: Session, key: bytes, delta: int) -> int:
+    old = s.keyspace.get_for_write(key)
+    if old is None:
+        current = 0
+    elif type(old) is not bytes:
+        raise wrongtype()
+    else:
+        current = int_or_none(old)
+        if current is None:
+            raise CommandError(NOT_INTEGER)
+    result = current + delta
+    if not LLONG_MIN <= result <= LLONG_MAX:
+        raise CommandError(OVERFLOW)
+    if old is None:
+        s.keyspace.set(key, b"%d" % result)
+    else:
+        s.keyspace.data[key] = b"%d" % result
+    s.dirty = 1
+    return result
+
+
+def _incr_fast(s: Session, argv: list[bytes], log: Callable, delta: int) -> Any:
+    """Add ``delta`` to an existing counter without a TTL (LRU policy) and log ``argv``.
+
+    ``_incr_by`` with get_for_write inlined, for the common counter; it also
+    skips parsing the text INCR stored last (``_last_counter``). FALLBACK
+    for anything else.
+    """
     global _last_counter
     ks = s.keyspace
+    key = argv[1]
     expires = ks.expires
     if ks.freq is None and (not expires or key not in expires):
-        # The common counter: an existing string, no TTL, LRU policy. The
-        # same steps as below with get_for_write and int_or_none inlined.
         data = ks.data
         old = data.get(key)
         if type(old) is bytes:
@@ -311,44 +375,40 @@ def _incr_by(s: Session, key: bytes, delta: int) -> int:
             data[key] = text = b"%d" % result
             _last_counter = (text, result)
             ks.access[key] = _monotonic()
-            s.dirty = 1
+            log(s.db, argv)
             return result
-    old = ks.get_for_write(key)
-    if old is None:
-        current = 0
-    elif type(old) is not bytes:
-        raise wrongtype()
-    else:
-        current = int_or_none(old)
-        if current is None:
-            raise CommandError(NOT_INTEGER)
-    result = current + delta
-    if not LLONG_MIN <= result <= LLONG_MAX:
-        raise CommandError(OVERFLOW)
-    if old is None:
-        ks.set(key, b"%d" % result)
-    else:
-        ks.data[key] = b"%d" % result
-    s.dirty = 1
-    return result
+    return FALLBACK
 
 
 @command("incr", 2, "write denyoom fast", 1, 1, 1, group="string")
 def incr(s: Session, argv: list[bytes]) -> int:
     """Increment a key's integer by one."""
-    return _incr_by(s, argv[1], 1)
+    reply = incr_fast(s, argv, no_log)
+    if reply is FALLBACK:
+        return _incr_by(s, argv[1], 1)
+    s.dirty = 1
+    return reply
 
 
 @command("decr", 2, "write denyoom fast", 1, 1, 1, group="string")
 def decr(s: Session, argv: list[bytes]) -> int:
     """Decrement a key's integer by one."""
-    return _incr_by(s, argv[1], -1)
+    reply = _incr_fast(s, argv, no_log, -1)
+    if reply is FALLBACK:
+        return _incr_by(s, argv[1], -1)
+    s.dirty = 1
+    return reply
 
 
 @command("incrby", 3, "write denyoom fast", 1, 1, 1, group="string")
 def incrby(s: Session, argv: list[bytes]) -> int:
     """Increment a key's integer by the given amount."""
-    return _incr_by(s, argv[1], parse_int(argv[2]))
+    amount = parse_int(argv[2])
+    reply = _incr_fast(s, argv, no_log, amount)
+    if reply is FALLBACK:
+        return _incr_by(s, argv[1], amount)
+    s.dirty = 1
+    return reply
 
 
 @command("decrby", 3, "write denyoom fast", 1, 1, 1, group="string")
@@ -357,7 +417,67 @@ def decrby(s: Session, argv: list[bytes]) -> int:
     amount = parse_int(argv[2])
     if amount == LLONG_MIN:
         raise CommandError("ERR decrement would overflow")
-    return _incr_by(s, argv[1], -amount)
+    reply = _incr_fast(s, argv, no_log, -amount)
+    if reply is FALLBACK:
+        return _incr_by(s, argv[1], -amount)
+    s.dirty = 1
+    return reply
+
+
+@fast_path("incr")
+def incr_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """INCR of an existing counter without a TTL (LRU policy), in one step."""
+    # _incr_fast(s, argv, log, 1) inlined: INCR is the counter everyone uses.
+    global _last_counter
+    ks = s.keyspace
+    key = argv[1]
+    expires = ks.expires
+    if ks.freq is None and (not expires or key not in expires):
+        data = ks.data
+        old = data.get(key)
+        if type(old) is bytes:
+            last = _last_counter
+            if old is last[0]:
+                current = last[1]
+            else:
+                current = SMALL_INTS.get(old)
+            if current is None:
+                if len(old) < 19 and old.isdigit() and old[0] != 48:
+                    current = int(old)
+                else:
+                    current = int_or_none(old)
+                    if current is None:
+                        raise CommandError(NOT_INTEGER)
+            if current == LLONG_MAX:
+                raise CommandError(OVERFLOW)
+            result = current + 1
+            data[key] = text = b"%d" % result
+            _last_counter = (text, result)
+            ks.access[key] = _monotonic()
+            log(s.db, argv)
+            return result
+    return FALLBACK
+
+
+@fast_path("decr")
+def decr_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """DECR of an existing counter without a TTL (LRU policy), in one step."""
+    return _incr_fast(s, argv, log, -1)
+
+
+@fast_path("incrby")
+def incrby_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """INCRBY of an existing counter without a TTL (LRU policy), in one step."""
+    return _incr_fast(s, argv, log, parse_int(argv[2]))
+
+
+@fast_path("decrby")
+def decrby_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """DECRBY of an existing counter without a TTL (LRU policy), in one step."""
+    amount = parse_int(argv[2])
+    if amount == LLONG_MIN:
+        raise CommandError("ERR decrement would overflow")
+    return _incr_fast(s, argv, log, -amount)
 
 
 def parse_long_double(raw: bytes, message: str) -> decimal.Decimal:

@@ -14,6 +14,7 @@ import math
 import random
 import time
 from bisect import bisect_left, insort
+from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ from stores.kv.arguments import (
     parse_random_count,
     parse_timeout,
 )
-from stores.kv.commands import command, numkeys_at
+from stores.kv.commands import FALLBACK, command, fast_path, no_log, numkeys_at
 from stores.kv.errors import MIN_MAX_FLOAT, MIN_MAX_LEX, SYNTAX, CommandError, wrongtype
 from stores.kv.replies import NULL_ARRAY, Blocked, format_double
 
@@ -414,49 +415,15 @@ def zadd(s: Session, argv: list[bytes]) -> Any:
 @command("zincrby", 4, "write denyoom fast", 1, 1, 1, group="sorted_set")
 def zincrby(s: Session, argv: list[bytes]) -> float:
     """Increment a member's score."""
+    reply = zincrby_fast(s, argv, no_log)
+    if reply is not FALLBACK:
+        s.dirty = 1
+        return reply
     increment = SMALL_FLOATS.get(argv[2])
     if increment is None:
         increment = parse_float(argv[2])
     key = argv[1]
     ks = s.keyspace
-    expires = ks.expires
-    if ks.freq is None and (not expires or key not in expires):
-        # An existing member of an existing small set, no TTL, LRU policy,
-        # keeping its rank (the usual leaderboard step): get_for_write and
-        # ZSet.incr inlined. Anything else takes the general path below.
-        zset = ks.data.get(key)
-        if type(zset) is ZSet:
-            member = argv[3]
-            members = zset.members
-            old = members.get(member)
-            sl = zset.sl
-            score = increment if old is None else old + increment
-            # Not new, not NaN, not zero (no -0 to normalize), a flat list.
-            if old is not None and score == score and score != 0.0 and type(sl) is FlatSortedList:
-                ks.access[key] = _monotonic()
-                if score != old:
-                    hints = zset.rank_hints
-                    if hints is None:
-                        hints = zset.rank_hints = {}
-                    index = hints.get(member, -1)
-                    # A bisect over (score, member) pairs costs ~0.45 us on a
-                    # thousand members; checking the hint, one comparison.
-                    # A member is in ``sl`` once, so its name at the hint is enough.
-                    if index < 0 or index >= len(sl) or sl[index][1] != member:
-                        index = bisect_left(sl, (old, member))
-                    pair = (score, member)
-                    if (index == 0 or sl[index - 1] < pair) and (
-                        index + 1 == len(sl) or pair < sl[index + 1]
-                    ):
-                        sl[index] = pair
-                        members[member] = score
-                        hints[member] = index
-                        if len(hints) > len(members):
-                            hints.clear()  # hints of removed members: keep it bounded
-                    else:
-                        zset.incr(member, increment)
-                s.dirty = 1
-                return score
     zset = ks.get_for_write(key)
     if zset is None:
         zset = ZSet()
@@ -469,6 +436,70 @@ def zincrby(s: Session, argv: list[bytes]) -> float:
     new = zset.incr(argv[3], increment)
     s.dirty = 1
     return new
+
+
+@fast_path("zincrby")
+def zincrby_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """ZINCRBY of an existing member of a small set without a TTL (LRU policy), in one step.
+
+    The usual leaderboard step: get_for_write and ``ZSet.incr`` inlined.
+    Anything else (a new member or key, a score that becomes 0 or NaN, a
+    large set) falls back.
+    """
+    increment = SMALL_FLOATS.get(argv[2])
+    if increment is None:
+        increment = parse_float(argv[2])
+    key = argv[1]
+    ks = s.keyspace
+    expires = ks.expires
+    if ks.freq is None and (not expires or key not in expires):
+        zset = ks.data.get(key)
+        if type(zset) is ZSet:
+            member = argv[3]
+            members = zset.members
+            old = members.get(member)
+            sl = zset.sl
+            if old is not None and type(sl) is FlatSortedList:
+                score = old + increment
+                # Not NaN, and not zero (no -0 to normalize).
+                if score == score and score != 0.0:
+                    ks.access[key] = _monotonic()
+                    if score != old:
+                        hints = zset.rank_hints
+                        if hints is None:
+                            hints = zset.rank_hints = {}
+                        # A bisect over (score, member) pairs costs ~0.45 us on
+                        # a thousand members; checking the hint, one comparison.
+                        # A member is in ``sl`` once, so its name there is enough.
+                        try:
+                            hint = index = hints[member]
+                            if sl[index][1] != member:
+                                index = bisect_left(sl, (old, member))
+                        except (KeyError, IndexError):  # no hint, or the set shrank
+                            hint = -1
+                            index = bisect_left(sl, (old, member))
+                        pair = (score, member)
+                        # The pairs are distinct and sorted, so a higher score
+                        # stays above the lower neighbour: one side to check.
+                        if score > old:
+                            try:
+                                stays = pair < sl[index + 1]
+                            except IndexError:  # the last pair
+                                stays = True
+                        else:
+                            stays = index == 0 or sl[index - 1] < pair
+                        if stays:
+                            sl[index] = pair
+                            members[member] = score
+                            if index != hint:
+                                hints[member] = index
+                                if len(hints) > len(members):
+                                    hints.clear()  # hints of removed members: keep it bounded
+                        else:
+                            zset.incr(member, increment)
+                    log(s.db, argv)
+                    return score
+    return FALLBACK
 
 
 @command("zscore", 3, "readonly fast", 1, 1, 1, group="sorted_set")
@@ -673,6 +704,63 @@ def zrevrange(s: Session, argv: list[bytes]) -> list:
     if s._protocol == 3:
         return [[member, score] for score, member in pairs]
     # A loop of appends: about twice as fast as a nested comprehension here.
+    out: list = []
+    append = out.append
+    for score, member in pairs:
+        append(member)
+        append(score)
+    return out
+
+
+# The most members a ZREVRANGE fast path returns: O(1) work, as fast paths must be.
+FAST_RANGE = 128
+
+
+@fast_path("zrevrange")
+def zrevrange_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """ZREVRANGE of a few top ranks (``0 9``) of a set without a TTL (LRU policy).
+
+    ``zrevrange`` with ``Keyspace.get`` inlined, for canonical non-negative
+    indexes at most FAST_RANGE apart; anything else falls back.
+    """
+    count = len(argv)
+    if count == 5:
+        if argv[4] != b"WITHSCORES":
+            return FALLBACK
+    elif count != 4:
+        return FALLBACK
+    start = SMALL_INTS.get(argv[2])
+    stop = SMALL_INTS.get(argv[3])
+    if start is None or stop is None or not 0 <= start <= stop < start + FAST_RANGE:
+        return FALLBACK
+    ks = s.keyspace
+    key = argv[1]
+    expires = ks.expires
+    if ks.freq is not None or (expires and key in expires):
+        return FALLBACK
+    zset = ks.data.get(key)
+    if zset is None:
+        ks.misses += 1
+        return []
+    ks.hits += 1
+    ks.access[key] = _monotonic()
+    if type(zset) is not ZSet:
+        raise wrongtype()
+    sl = zset.sl
+    size = len(sl)
+    if start >= size:
+        return []
+    if stop >= size:
+        stop = size - 1
+    if type(sl) is FlatSortedList:
+        pairs = sl[size - 1 - stop : size - start]
+        pairs.reverse()
+    else:
+        pairs = sl.islice(size - 1 - stop, size - start, reverse=True)
+    if count == 4:
+        return [member for _, member in pairs]
+    if s._protocol == 3:
+        return [[member, score] for score, member in pairs]
     out: list = []
     append = out.append
     for score, member in pairs:

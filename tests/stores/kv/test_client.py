@@ -204,3 +204,21 @@ def test_a_pipeline_whose_flush_fails_acknowledges_nothing(transaction):
     recorder.failing = False
     assert not client.session.batching and not pipe.session.batching
     client.close()
+
+
+def test_hot_paths_encode_integer_arguments_as_redis_py_does(kv):
+    sent = []
+    run = kv._run
+    kv._run = lambda argv: (sent.append(argv), run(argv))[1]
+    kv.zadd("z", {"a": 1})
+    generic = redis.commands.core.CoreCommands
+    for amount in (1, -1, 0, 10_000, 10_001, -1025, 2**62):
+        kv.zincrby("z", amount, "a")
+        generic.zincrby(kv, "z", amount, "a")
+        assert sent[-2] == sent[-1], amount
+    for start, end in ((0, 9), (-1, -1), (5, 20_000), (0, "3"), ("0", 1)):
+        assert kv.zrevrange("z", start, end) == generic.zrevrange(kv, "z", start, end)
+        assert sent[-2] == sent[-1], (start, end)
+    with pytest.raises(redis.exceptions.DataError):
+        kv.zincrby("z", True, "a")  # redis-py refuses bools
+    kv._run = run

@@ -152,7 +152,7 @@ def test_group_commit_under_many_threads(tmp_path):
         for i in range(50):
             with lock:  # the engine lock
                 writer.append(0, [b"SET", b"t%d-%d" % (n, i), b"v"])
-                mine = writer._appended
+                mine = writer._appended_total()
             writer.after_command()
             assert writer._synced >= mine
 
@@ -280,7 +280,7 @@ def test_everysec_thread_writes_what_no_reply_waited_for(mem, monkeypatch):
     writer = new_writer(mem, "everysec")
     writer.append(0, [b"DEL", b"expired"])  # an expiry: no after_command follows
     for _ in range(1000):
-        if writer._synced >= writer._appended:
+        if writer._synced >= writer._appended_total():
             break
         threading.Event().wait(0.01)
     writer.close()
@@ -424,3 +424,141 @@ def test_append_writes_every_command_shape_as_the_reference_encoder(tmp_path, me
         encode_command_python([bytes(arg) for arg in argv]) for argv in SHAPES * 2
     )
     assert data == expected
+
+
+class Changes:
+    """What the fast lane counts into (Persistence in the engine)."""
+
+    changes_since_save = 0
+
+
+def test_the_lane_writes_every_shape_as_append_does_and_counts_each(tmp_path, monkeypatch):
+    monkeypatch.setattr(mapped_tail, "WINDOW", 8192)  # several window moves on the way
+    writer, path = real_writer(tmp_path, "no")
+    changes = Changes()
+    log = writer.lane(changes)
+    commands = []
+    for i in range(300):
+        for argv in SHAPES:
+            commands.append((i % 3 // 2, argv))  # a database change now and then
+    for db, argv in commands:
+        log(db, argv)
+    writer.close()
+    expected = []
+    last_db = None
+    for db, argv in commands:
+        if db != last_db:
+            expected.append(encode_command([b"SELECT", b"%d" % db]))
+            last_db = db
+        expected.append(encode_command_python([bytes(arg) for arg in argv]))
+    assert path.read_bytes() == b"".join(expected)
+    assert changes.changes_since_save == len(commands)
+
+
+def test_the_lane_and_append_interleave_in_order(tmp_path):
+    writer, path = real_writer(tmp_path, "no")
+    log = writer.lane(Changes())
+    log(0, [b"SET", b"a", b"1"])
+    writer.append(0, [b"SET", b"b", b"2"])
+    log(0, [b"LPUSH", b"l", b"x"])
+    writer.append(2, [b"DEL", b"a"])
+    log(2, [b"INCR", b"n"])
+    writer.close()
+    assert path.read_bytes() == b"".join(
+        encode_command(argv)
+        for argv in (
+            [b"SELECT", b"0"],
+            [b"SET", b"a", b"1"],
+            [b"SET", b"b", b"2"],
+            [b"LPUSH", b"l", b"x"],
+            [b"SELECT", b"2"],
+            [b"DEL", b"a"],
+            [b"INCR", b"n"],
+        )
+    )
+
+
+def test_the_lane_on_a_full_disk_goes_through_append_and_reports_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(mapped_tail, "WINDOW", 4096)
+    writer, path = real_writer(tmp_path, "no")
+    changed = []
+    writer.on_state_change = lambda: changed.append(writer.needs_after_command)
+    log = writer.lane(Changes())
+    log(0, [b"SET", b"first", b"v"])
+    assert changed == []
+    real_fallocate = mapped_tail.os.posix_fallocate
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mapped_tail.os, "posix_fallocate", full)
+    log(0, [b"SET", b"big", b"x" * 5000])  # past the window: refused, kept in the backlog
+    assert changed == [True] and writer.buffer_length() > 0
+    with pytest.raises(PersistenceError, match="MISCONF"):
+        writer.after_command()
+    monkeypatch.setattr(mapped_tail.os, "posix_fallocate", real_fallocate)
+    writer.flush(sync=False)
+    assert changed[-1] is False
+    log(0, [b"SET", b"after", b"v"])
+    writer.close()
+    assert path.read_bytes() == b"".join(
+        encode_command(argv)
+        for argv in (
+            [b"SELECT", b"0"],
+            [b"SET", b"first", b"v"],
+            [b"SET", b"big", b"x" * 5000],
+            [b"SET", b"after", b"v"],
+        )
+    )
+
+
+def test_the_fsync_thread_sees_what_the_lane_appended(tmp_path, monkeypatch):
+    synced = []
+    real = mapped_tail._fsync
+    monkeypatch.setattr(mapped_tail, "_fsync", lambda fd: (synced.append(fd), real(fd)))
+    monkeypatch.setattr(aof_writer, "EVERYSEC_INTERVAL", 0.01)
+    writer, _ = real_writer(tmp_path, "everysec")
+    writer.append(0, [b"SET", b"a", b"1"])  # the SELECT and a first command
+    log = writer.lane(Changes())
+    for _ in range(1000):
+        if writer._synced >= writer._written_total():
+            break
+        threading.Event().wait(0.01)
+    before = len(synced)
+    log(0, [b"SET", b"b", b"2"])  # moves only the logical end
+    assert writer._written_total() == writer._appended_total() > writer._synced
+    for _ in range(1000):
+        if writer._synced >= writer._written_total():
+            break
+        threading.Event().wait(0.01)
+    assert writer._synced == writer._written_total() and len(synced) > before
+    writer.close()
+
+
+def test_byte_counts_go_on_across_files(tmp_path):
+    fs = RealFileSystem()
+    writer, _ = real_writer(tmp_path, "always")
+    log = writer.lane(Changes())
+    writer.append(0, [b"SET", b"a", b"1"])
+    log(0, [b"SET", b"b", b"2"])
+    writer.after_command()
+    first = writer._written_total()
+    assert (
+        first
+        == writer._synced
+        == len(
+            encode_command([b"SELECT", b"0"])
+            + encode_command([b"SET", b"a", b"1"])
+            + encode_command([b"SET", b"b", b"2"])
+        )
+    )
+    writer.switch_file(fs.create(str(tmp_path / "b.aof"))).close()
+    assert writer._written_total() == first
+    log(0, [b"SET", b"c", b"3"])  # a SELECT first in the new file, through append
+    writer.after_command()
+    assert (
+        writer._synced
+        == writer._written_total()
+        == first + len(encode_command([b"SELECT", b"0"]) + encode_command([b"SET", b"c", b"3"]))
+    )
+    writer.close()
