@@ -117,6 +117,32 @@ def _member(value: object, what: str) -> str:
     return text
 
 
+_pipelines = threading.local()
+
+
+def _transaction():
+    """Return this thread's MULTI/EXEC pipeline on the current key-value handle.
+
+    Kept per thread and used again, as a connection from a pool is: a
+    pipeline costs more to build than the few commands a view queues.
+    ``stores.clients.reset()`` replaces the handle, and with it the pipeline.
+    """
+    handle = clients.kv()
+    held = getattr(_pipelines, "held", None)
+    if held is None or held[0] is not handle:
+        held = _pipelines.held = (handle, handle.pipeline(transaction=True))
+    return held[1]
+
+
+def _run(pipe) -> list:
+    """Execute a pipeline; on any failure leave it empty for the next use."""
+    try:
+        return pipe.execute()
+    except BaseException:
+        pipe.reset()
+        raise
+
+
 def record_view(
     post_id: object,
     title: str | None = None,
@@ -132,14 +158,15 @@ def record_view(
     member = _member(post_id, "post id")
     now = _now(now)
     key = day_key(now.date())
-    pipe = clients.kv().pipeline(transaction=True)
+    label = None if title is None else str(title)[:MAX_LABEL_CHARS]
+    pipe = _transaction()
     pipe.zincrby(VIEWS_ALL_TIME_KEY, 1, member)
     pipe.zincrby(key, 1, member)
     pipe.expireat(key, day_expires_at(now))
-    if title is not None:
-        pipe.hset(TITLES_KEY, member, str(title)[:MAX_LABEL_CHARS])
+    if label is not None:
+        pipe.hset(TITLES_KEY, member, label)
     pipe.incr(VERSION_KEY)
-    version = pipe.execute()[-1]
+    version = _run(pipe)[-1]
     if notify:
         notify_changed(version)
     return version
@@ -150,11 +177,11 @@ def record_comment(username: str, *, now: datetime | None = None, notify: bool =
     member = _member(username, "username")
     now = _now(now)
     key = week_key(now.date())
-    pipe = clients.kv().pipeline(transaction=True)
+    pipe = _transaction()
     pipe.zincrby(key, 1, member)
     pipe.expireat(key, week_expires_at(now))
     pipe.incr(VERSION_KEY)
-    version = pipe.execute()[-1]
+    version = _run(pipe)[-1]
     if notify:
         notify_changed(version)
     return version

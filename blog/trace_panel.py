@@ -110,6 +110,11 @@ def render_panel(trace: Trace, total_ms: float, descriptions: dict[str, str]) ->
 
     ``descriptions`` names the stores: keys ``kv``, ``pages`` and ``wide``.
     """
+    return render_panel_bytes(trace, total_ms, descriptions).decode()
+
+
+def render_panel_bytes(trace: Trace, total_ms: float, descriptions: dict[str, str]) -> bytes:
+    """Return the panel's HTML for a trace, UTF-8 encoded, as it goes into a page."""
     intros = _store_intros(
         descriptions.get("kv", ""), descriptions.get("pages", ""), descriptions.get("wide", "")
     )
@@ -132,7 +137,7 @@ def render_panel(trace: Trace, total_ms: float, descriptions: dict[str, str]) ->
         elif e.store == "wide":
             wide_rows.append(_wide_row(e))
             wide_seconds += e.seconds
-    notes = tuple((n.key, n.hit, n.what) for n in trace.cache_notes)
+    notes = tuple(trace.cache_notes)
     return "".join(
         _assemble(
             notes,
@@ -144,7 +149,7 @@ def render_panel(trace: Trace, total_ms: float, descriptions: dict[str, str]) ->
             trace.dropped,
             intros,
         )
-    )
+    ).encode()
 
 
 def _assemble(
@@ -198,28 +203,24 @@ _SLOT = "\x00"
 
 
 @lru_cache(maxsize=256)
-def _gets_layout(gets: tuple, notes: tuple, intros: tuple[str, str]) -> tuple[str, ...] | None:
-    """Return the panel's text around its times (kv ms, request ms, each GET's ms)."""
+def _gets_layout(gets: tuple, notes: tuple, intros: tuple[str, str]) -> tuple[bytes, ...] | None:
+    """Return the panel's UTF-8 text around its times (kv ms, request ms, each GET's ms)."""
     rows = [f"{_kv_get_row_head(label, key, found)}{_SLOT}</td></tr>" for label, key, found in gets]
     text = "".join(_assemble(notes, _SLOT, "0.00", _SLOT, rows, [], 0, intros))
-    chunks = tuple(text.split(_SLOT))
+    chunks = tuple(chunk.encode() for chunk in text.split(_SLOT))
     # A slot character in a key or description would misplace the times.
     return chunks if len(chunks) == 3 + len(gets) else None
 
 
-def _render_gets_only(trace: Trace, total_ms: float, intros: tuple[str, str]) -> str | None:
+def _render_gets_only(trace: Trace, total_ms: float, intros: tuple[str, str]) -> bytes | None:
     events = trace.events
-    notes = trace.cache_notes
-    notes_key = (
-        ((notes[0].key, notes[0].hit, notes[0].what),)
-        if len(notes) == 1
-        else tuple((n.key, n.hit, n.what) for n in notes)
-    )
+    # Cache notes are tuples: (key, hit, what).
+    notes_key = tuple(trace.cache_notes)
     if not events:
         chunks = _gets_layout((), notes_key, intros)
         if chunks is None:
             return None
-        return f"{chunks[0]}0.00{chunks[1]}{total_ms:.1f}{chunks[2]}"
+        return b"%b0.00%b%.1f%b" % (chunks[0], chunks[1], total_ms, chunks[2])
     if len(events) == 1:
         # A cached page on the key-value store: its one GET, looked up by
         # its key (a str caches its hash) before hashing the whole shape.
@@ -242,7 +243,15 @@ def _render_gets_only(trace: Trace, total_ms: float, intros: tuple[str, str]) ->
                 _ONE_GET.clear()
             _ONE_GET[key] = (label, found, notes_key, intros, chunks)
         ms = seconds * 1000
-        return f"{chunks[0]}{ms:.2f}{chunks[1]}{total_ms:.1f}{chunks[2]}{ms:.3f}{chunks[3]}"
+        return b"%b%.2f%b%.1f%b%.3f%b" % (
+            chunks[0],
+            ms,
+            chunks[1],
+            total_ms,
+            chunks[2],
+            ms,
+            chunks[3],
+        )
     gets = tuple((e[0], e[1], e[3] is not None) for e in events)
     chunks = _gets_layout(gets, notes_key, intros)
     if chunks is None:
@@ -250,8 +259,8 @@ def _render_gets_only(trace: Trace, total_ms: float, intros: tuple[str, str]) ->
     kv_seconds = 0.0
     for e in events:
         kv_seconds += e[2]
-    parts = [chunks[0], f"{kv_seconds * 1000:.2f}", chunks[1], f"{total_ms:.1f}", chunks[2]]
+    parts = [chunks[0], b"%.2f" % (kv_seconds * 1000), chunks[1], b"%.1f" % total_ms, chunks[2]]
     for index, e in enumerate(events):
-        parts.append(f"{e[2] * 1000.0:.3f}")
+        parts.append(b"%.3f" % (e[2] * 1000.0))
         parts.append(chunks[3 + index])
-    return "".join(parts)
+    return b"".join(parts)
