@@ -45,8 +45,6 @@ _TAIL = (
     "bound parameters; none is formatted into the CQL text.</p></div></details>"
 )
 
-_escape = lru_cache(maxsize=ESCAPE_MEMO_SIZE)(escape)
-
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
@@ -62,19 +60,39 @@ def _kv_get_row_head(label: str, key: str, found: bool) -> str:
     )
 
 
-def _kv_row(e: StoreEvent | KVGet) -> str:
+@lru_cache(maxsize=ESCAPE_MEMO_SIZE)
+def _kv_row_head(label: str, text: str, outcome: str, failed: bool) -> str:
+    """Return a key-value row up to its time."""
     return (
-        f"<tr{' class=failed' if e.failed else ''}><td>{_escape(e.label)}</td>"
-        f"<td><code>{_escape(e.text)}</code></td><td>{_escape(e.outcome)}</td>"
-        f'<td class="num">{e.seconds * 1000.0:.3f}</td></tr>'
+        f"<tr{' class=failed' if failed else ''}><td>{escape(label)}</td>"
+        f"<td><code>{escape(text)}</code></td><td>{escape(outcome)}</td>"
+        '<td class="num">'
     )
+
+
+@lru_cache(maxsize=ESCAPE_MEMO_SIZE)
+def _wide_row_head(text: str, outcome: str, failed: bool) -> str:
+    """Return a wide-column row up to its time."""
+    return (
+        f"<tr{' class=failed' if failed else ''}><td><code>{escape(text)}</code></td>"
+        f'<td>{escape(outcome)}</td><td class="num">'
+    )
+
+
+def _kv_head(e: StoreEvent | KVGet) -> str:
+    if type(e) is KVGet and not e[4]:
+        # The page cache's GET: its row is remembered by key, not by text.
+        return _kv_get_row_head(e[0], e[1], e[3] is not None)
+    return _kv_row_head(e.label, e.text, e.outcome, e.failed)
+
+
+def _kv_row(e: StoreEvent | KVGet) -> str:
+    return f"{_kv_head(e)}{e.seconds * 1000.0:.3f}</td></tr>"
 
 
 def _wide_row(e: StoreEvent) -> str:
-    return (
-        f"<tr{' class=failed' if e.failed else ''}><td><code>{_escape(e.text)}</code></td>"
-        f'<td>{_escape(e.outcome)}</td><td class="num">{e.seconds * 1000.0:.3f}</td></tr>'
-    )
+    head = _wide_row_head(e.text, e.outcome, e.failed)
+    return f"{head}{e.seconds * 1000.0:.3f}</td></tr>"
 
 
 @lru_cache(maxsize=ESCAPE_MEMO_SIZE)
@@ -127,6 +145,10 @@ def render_panel_bytes(trace: Trace, total_ms: float, descriptions: dict[str, st
             panel = _render_gets_only(trace, total_ms, intros)
             if panel is not None:
                 return panel
+    elif not trace.dropped and len(events) <= MAX_LAYOUT_EVENTS:
+        panel = _render_from_layout(trace, total_ms, intros)
+        if panel is not None:
+            return panel
     kv_rows: list[str] = []
     wide_rows: list[str] = []
     kv_seconds = wide_seconds = 0.0
@@ -263,4 +285,71 @@ def _render_gets_only(trace: Trace, total_ms: float, intros: tuple[str, str]) ->
     for index, e in enumerate(events):
         parts.append(b"%.3f" % (e[2] * 1000.0))
         parts.append(chunks[3 + index])
+    return b"".join(parts)
+
+
+# Any other short trace (a post page: its GET, the view's CQL UPDATE and
+# the leaderboard PIPELINE) is laid out once per set of rows, keyed by the
+# rows' remembered heads, with a slot for each time.
+MAX_LAYOUT_EVENTS = 12
+
+
+@lru_cache(maxsize=256)
+def _layout(
+    kv_heads: tuple[str, ...], wide_heads: tuple[str, ...], notes: tuple, intros: tuple[str, str]
+) -> tuple[bytes, ...] | None:
+    """Return the panel's UTF-8 text around its times (kv, wide, request, then each row's)."""
+    tail = f"{_SLOT}</td></tr>"
+    text = "".join(
+        _assemble(
+            notes,
+            _SLOT,
+            _SLOT,
+            _SLOT,
+            [head + tail for head in kv_heads],
+            [head + tail for head in wide_heads],
+            0,
+            intros,
+        )
+    )
+    chunks = tuple(chunk.encode() for chunk in text.split(_SLOT))
+    return chunks if len(chunks) == 4 + len(kv_heads) + len(wide_heads) else None
+
+
+def _render_from_layout(trace: Trace, total_ms: float, intros: tuple[str, str]) -> bytes | None:
+    kv_heads: list[str] = []
+    wide_heads: list[str] = []
+    kv_times: list[float] = []
+    wide_times: list[float] = []
+    for e in trace.events:
+        store = e.store
+        if store == "kv":
+            kv_heads.append(_kv_head(e))
+            kv_times.append(e.seconds)
+        elif store == "wide":
+            wide_heads.append(_wide_row_head(e.text, e.outcome, e.failed))
+            wide_times.append(e.seconds)
+    chunks = _layout(tuple(kv_heads), tuple(wide_heads), tuple(trace.cache_notes), intros)
+    if chunks is None:
+        return None
+    kv_seconds = 0.0
+    for seconds in kv_times:
+        kv_seconds += seconds
+    wide_seconds = 0.0
+    for seconds in wide_times:
+        wide_seconds += seconds
+    parts = [
+        chunks[0],
+        b"%.2f" % (kv_seconds * 1000),
+        chunks[1],
+        b"%.2f" % (wide_seconds * 1000),
+        chunks[2],
+        b"%.1f" % total_ms,
+        chunks[3],
+    ]
+    index = 4
+    for seconds in kv_times + wide_times:
+        parts.append(b"%.3f" % (seconds * 1000.0))
+        parts.append(chunks[index])
+        index += 1
     return b"".join(parts)
