@@ -137,16 +137,16 @@ def render_panel_bytes(trace: Trace, total_ms: float, descriptions: dict[str, st
         descriptions.get("kv", ""), descriptions.get("pages", ""), descriptions.get("wide", "")
     )
     events = trace.events
-    if not trace.dropped and len(events) <= MAX_LAYOUT_GETS:
-        for e in events:
-            if type(e) is not KVGet or e[4]:
-                break
-        else:
-            panel = _render_gets_only(trace, total_ms, intros)
-            if panel is not None:
-                return panel
-    elif not trace.dropped and len(events) <= MAX_LAYOUT_EVENTS:
-        panel = _render_from_layout(trace, total_ms, intros)
+    if not trace.dropped:
+        panel = None
+        if len(events) <= MAX_LAYOUT_GETS:
+            for e in events:
+                if type(e) is not KVGet or e[4]:
+                    break
+            else:
+                panel = _render_gets_only(trace, total_ms, intros)
+        if panel is None and len(events) <= MAX_LAYOUT_EVENTS:
+            panel = _render_from_layout(trace, total_ms, intros)
         if panel is not None:
             return panel
     kv_rows: list[str] = []

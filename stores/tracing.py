@@ -248,43 +248,84 @@ _KV_LOCAL = frozenset(
 )
 
 
-# Bounds each table of remembered texts (commands, statements).
+# Bounds each table of remembered texts (commands, pipelines, statements).
 TEXT_MEMO_SIZE = 4096
-# Longer str/bytes arguments (a stored page) are never kept by the memo.
+# A command with a longer str/bytes argument (a stored page) is never kept.
 MEMO_ARG_CHARS = 200
 # Immutable argument types whose text depends only on their value.
 _MEMO_TYPES = frozenset(
     {str, bytes, int, float, bool, type(None), datetime, date, timedelta, uuid.UUID}
 )
 _command_texts: dict[tuple, str] = {}
+_pipeline_texts: dict[tuple, str] = {}
 
 
-def _memoizable(values) -> bool:
-    for value in values:
-        kind = type(value)
-        if kind not in _MEMO_TYPES or (
-            (kind is str or kind is bytes) and len(value) > MEMO_ARG_CHARS
-        ):
+def _command_key(name: str, args: tuple, kwargs: dict) -> tuple | None:
+    """Return a command's memo key, or None if its arguments are not plain immutable values.
+
+    The key holds the arguments' types as well as their values, because 1,
+    1.0 and True are equal keys but read "1", "1.0" and "True".
+    """
+    types = tuple(map(type, args))
+    if not _MEMO_TYPES.issuperset(types):
+        return None
+    if not kwargs:
+        return (name, args, types)
+    values = tuple(kwargs.values())
+    value_types = tuple(map(type, values))
+    if not _MEMO_TYPES.issuperset(value_types):
+        return None
+    return (name, args, types, tuple(kwargs), values, value_types)
+
+
+def _small(args: tuple, kwargs: dict) -> bool:
+    for value in (*args, *kwargs.values()):
+        if (type(value) is str or type(value) is bytes) and len(value) > MEMO_ARG_CHARS:
             return False
     return True
+
+
+def _remember(memo: dict, key: tuple, text: str) -> None:
+    if len(memo) >= TEXT_MEMO_SIZE:
+        memo.clear()
+    memo[key] = text
 
 
 def command_text(name: str, args: tuple, kwargs: dict) -> str:
     """Return a command's text as the panel shows it, remembered for repeated commands.
 
-    Only commands whose arguments are small immutable values are
-    remembered; the key holds the arguments' types as well as their values,
-    because 1, 1.0 and True are equal keys but read "1", "1.0" and "True".
+    Only commands whose arguments are small immutable values are remembered.
     """
-    if not _memoizable(args) or (kwargs and not _memoizable(kwargs.values())):
+    key = _command_key(name, args, kwargs)
+    if key is None:
         return _command_text(name, args, kwargs)
-    key = (name, args, tuple(map(type, args)), tuple(kwargs.items()) if kwargs else ())
     text = _command_texts.get(key)
     if text is None:
         text = _command_text(name, args, kwargs)
-        if len(_command_texts) >= TEXT_MEMO_SIZE:
-            _command_texts.clear()
-        _command_texts[key] = text
+        if _small(args, kwargs):
+            _remember(_command_texts, key, text)
+    return text
+
+
+def pipeline_text(commands) -> str:
+    """Return a pipeline's text as the panel shows it (commands: (name, args, kwargs) each).
+
+    Remembered whole, as its commands are: a page's view counting queues
+    the same commands on every visit.
+    """
+    keys = tuple(_command_key(name, args, kwargs) for name, args, kwargs in commands)
+    remembered = None not in keys
+    if remembered:
+        text = _pipeline_texts.get(keys)
+        if text is not None:
+            return text
+    text = "PIPELINE " + " | ".join(
+        command_text(name, args, kwargs) for name, args, kwargs in commands[:MAX_ARGS_SHOWN]
+    )
+    if len(commands) > MAX_ARGS_SHOWN:
+        text += f" | (+{len(commands) - MAX_ARGS_SHOWN} more)"
+    if remembered and all(_small(args, kwargs) for _, args, kwargs in commands):
+        _remember(_pipeline_texts, keys, text)
     return text
 
 
@@ -309,13 +350,7 @@ class KVPipeline(tuple):
 
     @property
     def text(self) -> str:
-        commands = self[1]
-        text = "PIPELINE " + " | ".join(
-            command_text(name, args, kwargs) for name, args, kwargs in commands[:MAX_ARGS_SHOWN]
-        )
-        if len(commands) > MAX_ARGS_SHOWN:
-            text += f" | (+{len(commands) - MAX_ARGS_SHOWN} more)"
-        return text
+        return pipeline_text(self[1])
 
     @property
     def milliseconds(self) -> float:

@@ -273,3 +273,24 @@ def test_statement_texts_are_remembered_on_one_line():
     assert first == ("SELECT * FROM t", True)
     assert tracing.statement_text("SELECT  *\n FROM t") is first
     assert tracing.statement_text("update t set v = 1") == ("update t set v = 1", False)
+
+
+def test_keyword_values_of_other_types_are_told_apart_too():
+    assert tracing.command_text("set", ("k", "v"), {"ex": 1}) == "SET k v ex=1"
+    assert tracing.command_text("set", ("k", "v"), {"ex": True}) == "SET k v ex=True"
+    assert tracing.command_text("set", ("k", "v"), {"px": 1}) == "SET k v px=1"
+
+
+def test_pipeline_texts_are_remembered_whole_and_match_the_plain_formatting():
+    tracing._pipeline_texts.clear()
+    commands = [("incr", ("n",), {}), ("expire", ("n", 10), {})]
+    first = tracing.pipeline_text(commands)
+    assert first == "PIPELINE INCR n | EXPIRE n 10"
+    assert tracing.pipeline_text([("incr", ("n",), {}), ("expire", ("n", 10), {})]) is first
+    assert tracing.pipeline_text([("incr", ("n",), {}), ("expire", ("n", 10.0), {})]) == (
+        "PIPELINE INCR n | EXPIRE n 10.0"
+    )
+    bulky = [("set", ("k", b"x" * 500), {}), ("hset", ("h",), {"mapping": {"a": 1}})]
+    text = tracing.pipeline_text(bulky)
+    assert text.startswith("PIPELINE SET k xxx") and "mapping={'a': 1}" in text
+    assert len(tracing._pipeline_texts) == 2
