@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -117,6 +118,12 @@ def _member(value: object, what: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4)
+def _day_board(day: date) -> tuple[str, datetime]:
+    """Return the key of ``day``'s views board and when it expires (every view asks)."""
+    return day_key(day), day_expires_at(datetime.combine(day, datetime.min.time(), UTC))
+
+
 _pipelines = threading.local()
 
 
@@ -156,13 +163,12 @@ def record_view(
     Return the new version of the boards.
     """
     member = _member(post_id, "post id")
-    now = _now(now)
-    key = day_key(now.date())
+    key, expires_at = _day_board(_now(now).date())
     label = None if title is None else str(title)[:MAX_LABEL_CHARS]
     pipe = _transaction()
     pipe.zincrby(VIEWS_ALL_TIME_KEY, 1, member)
     pipe.zincrby(key, 1, member)
-    pipe.expireat(key, day_expires_at(now))
+    pipe.expireat(key, expires_at)
     if label is not None:
         pipe.hset(TITLES_KEY, member, label)
     pipe.incr(VERSION_KEY)
