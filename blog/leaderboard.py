@@ -141,15 +141,6 @@ def _transaction():
     return held[1]
 
 
-def _run(pipe) -> list:
-    """Execute a pipeline; on any failure leave it empty for the next use."""
-    try:
-        return pipe.execute()
-    except BaseException:
-        pipe.reset()
-        raise
-
-
 def record_view(
     post_id: object,
     title: str | None = None,
@@ -166,13 +157,18 @@ def record_view(
     key, expires_at = _day_board(_now(now).date())
     label = None if title is None else str(title)[:MAX_LABEL_CHARS]
     pipe = _transaction()
-    pipe.zincrby(VIEWS_ALL_TIME_KEY, 1, member)
-    pipe.zincrby(key, 1, member)
-    pipe.expireat(key, expires_at)
-    if label is not None:
-        pipe.hset(TITLES_KEY, member, label)
-    pipe.incr(VERSION_KEY)
-    version = _run(pipe)[-1]
+    try:
+        pipe.zincrby(VIEWS_ALL_TIME_KEY, 1, member)
+        pipe.zincrby(key, 1, member)
+        pipe.expireat(key, expires_at)
+        if label is not None:
+            pipe.hset(TITLES_KEY, member, label)
+        pipe.incr(VERSION_KEY)
+        version = pipe.execute()[-1]
+    except BaseException:
+        # Leave nothing queued for this thread's next use of the pipeline.
+        pipe.reset()
+        raise
     if notify:
         notify_changed(version)
     return version
@@ -184,10 +180,14 @@ def record_comment(username: str, *, now: datetime | None = None, notify: bool =
     now = _now(now)
     key = week_key(now.date())
     pipe = _transaction()
-    pipe.zincrby(key, 1, member)
-    pipe.expireat(key, week_expires_at(now))
-    pipe.incr(VERSION_KEY)
-    version = _run(pipe)[-1]
+    try:
+        pipe.zincrby(key, 1, member)
+        pipe.expireat(key, week_expires_at(now))
+        pipe.incr(VERSION_KEY)
+        version = pipe.execute()[-1]
+    except BaseException:
+        pipe.reset()
+        raise
     if notify:
         notify_changed(version)
     return version

@@ -260,3 +260,19 @@ def test_a_new_handle_gets_a_new_pipeline(kv_store):
     assert after is not before
     views("c")
     assert leaderboard.top(VIEWS_ALL_TIME)[0].member == "c"
+
+
+def test_a_view_that_fails_while_queueing_leaves_nothing_queued(kv_store, monkeypatch):
+    pipe = leaderboard._transaction()
+    real = pipe.expireat
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("kv down")
+
+    monkeypatch.setattr(pipe, "expireat", broken)
+    with pytest.raises(ConnectionError):
+        views("a")
+    monkeypatch.setattr(pipe, "expireat", real)
+    assert len(pipe) == 0
+    views("b")
+    assert [(e.member, e.score) for e in leaderboard.top(VIEWS_ALL_TIME)] == [("b", 1)]
