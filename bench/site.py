@@ -19,9 +19,11 @@ changes. The same configurations are also measured in process: the ASGI
 application (kvsite.asgi) called directly from an event loop, no server and
 no sockets, one process per configuration, all started at once and measured
 in the same interleaved rounds as over HTTP; that shows the application's
-own cost per request. The load average is printed with each part. Run: ``python bench/site.py [--seconds 6]
-[--requests 3000] [--concurrency 8] [--rounds 5] [--servers daphne,uvicorn]``;
-``--servers none`` runs only the in-process part. Prints Markdown tables
+own cost per request. The load average is printed with each part. Run:
+``python bench/site.py [--seconds 6] [--requests 3000]
+[--in-process-requests 20000] [--concurrency 8] [--rounds 5]
+[--servers daphne,uvicorn]``; ``--servers none`` runs only the in-process
+part. Prints Markdown tables
 with ratios. bench/site_cached.py measures the cached pages in process with
 the backends interleaved in one process, which is steadier for their ratios.
 """
@@ -371,7 +373,9 @@ def measure_in_process(redis_url: str, args) -> tuple[list[Result], dict]:
             for page, word in pages:
                 for name in names:
                     record = sites[name].block(
-                        word, max(1, args.requests // args.rounds), args.seconds / args.rounds
+                        word,
+                        max(1, args.in_process_requests // args.rounds),
+                        args.seconds / args.rounds,
                     )
                     done = len(record["latencies"])
                     total = totals.setdefault((name, page), Result(name, page, 0, 0, 0.0, []))
@@ -462,6 +466,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="time bound per measurement")
     parser.add_argument("--requests", type=int, default=3000, help="request bound per measurement")
+    parser.add_argument(
+        "--in-process-requests",
+        type=int,
+        default=20000,
+        help="request bound per in-process measurement (a cached page takes tens of µs there)",
+    )
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds over HTTP")
     parser.add_argument(
@@ -491,6 +501,7 @@ def main() -> None:
         redis.stop()
     print(
         f"\n`python bench/site.py --seconds {args.seconds:g} --requests {args.requests} "
+        f"--in-process-requests {args.in_process_requests} "
         f"--concurrency {args.concurrency} --rounds {args.rounds}` ({SEED})"
     )
     for server in servers:
