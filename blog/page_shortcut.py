@@ -32,6 +32,7 @@ import io
 import re
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -81,6 +82,8 @@ UUID_TEXT_LENGTH = 36
 
 # Bounds the table of Host headers already checked against ALLOWED_HOSTS.
 HOST_MEMO_SIZE = 64
+# Bounds the tables of post paths already matched and their cache keys.
+POST_MEMO_SIZE = 1024
 
 
 @dataclass
@@ -103,6 +106,7 @@ class Plan:
     ssl_redirect: bool = False
     session_cookie: str = "sessionid"
     hosts: dict[bytes, bool] = field(default_factory=dict)
+    posts: dict[str, tuple[str, uuid.UUID] | None] = field(default_factory=dict)
 
 
 def _enabled() -> bool:
@@ -188,6 +192,17 @@ def match_page(plan: Plan, path: str) -> tuple[str, uuid.UUID | None] | None:
     """Return ("front", None) or ("post", post_id) for a page the shortcut serves, else None."""
     if path == plan.front_path:
         return "front", None
+    known = plan.posts.get(path, False)
+    if known is not False:
+        return known
+    page = _match_post(plan, path)
+    if len(plan.posts) >= POST_MEMO_SIZE:
+        plan.posts.clear()
+    plan.posts[path] = page
+    return page
+
+
+def _match_post(plan: Plan, path: str) -> tuple[str, uuid.UUID] | None:
     if not path.startswith(plan.post_prefix) or not path.endswith(plan.post_suffix):
         return None
     text = path[len(plan.post_prefix) : len(path) - len(plan.post_suffix)]
@@ -250,6 +265,11 @@ def _host_allowed(plan: Plan, host: bytes) -> bool:
     return allowed
 
 
+@lru_cache(maxsize=POST_MEMO_SIZE)
+def _post_whole_key(post_id: uuid.UUID) -> str:
+    return pagecache.whole_page_key(pagecache.post_key(post_id))
+
+
 def answer(kind: str, post_id: uuid.UUID | None, panel: bool = True) -> bytes | None:
     """Return the page's HTML (with its panel if asked), counting a post view; None for Django.
 
@@ -259,8 +279,7 @@ def answer(kind: str, post_id: uuid.UUID | None, panel: bool = True) -> bytes | 
         if kind == "front":
             key, what = FRONT_WHOLE_KEY, "whole front page"
         else:
-            key = pagecache.whole_page_key(pagecache.post_key(post_id))
-            what = "whole post page"
+            key, what = _post_whole_key(post_id), "whole post page"
         try:
             page = pagecache.read_whole_page(key, what)
             if page is None:

@@ -333,3 +333,16 @@ def test_the_panel_setting_is_read_with_the_plan(shortcut, post, settings):
     body = get(shortcut, "/")[2]
     assert 'id="store-trace"' not in body and body == get(django_app, "/")[2]
     assert shortcut.recorder.paths == []
+
+
+def test_matched_paths_are_remembered_within_bounds(shortcut, monkeypatch):
+    monkeypatch.setattr(page_shortcut, "POST_MEMO_SIZE", 3)
+    plan = shortcut.plan()
+    post_id = uuid.uuid4()
+    for _ in range(2):
+        assert page_shortcut.match_page(plan, f"/posts/{post_id}/") == ("post", post_id)
+        assert page_shortcut.match_page(plan, f"/posts/{post_id}") is None
+        assert page_shortcut.match_page(plan, "/") == ("front", None)
+    for index in range(10):
+        assert page_shortcut.match_page(plan, f"/other/{index}/") is None
+    assert len(plan.posts) <= 3
