@@ -17,10 +17,13 @@ front page and a post page:
 Sessions stay on the embedded engine in every run; only the page cache
 changes. The same configurations are also measured in process: the ASGI
 application (kvsite.asgi) called directly from an event loop, no server and
-no sockets, which shows the application's own cost per request. The load
-average is printed with each part. Run: ``python bench/site.py [--seconds 6]
-[--requests 3000] [--concurrency 8] [--rounds 5] [--servers daphne,uvicorn]``;
-``--servers none`` runs only the in-process part. Prints Markdown tables
+no sockets, one process per configuration, all started at once and measured
+in the same interleaved rounds as over HTTP; that shows the application's
+own cost per request. The load average is printed with each part. Run:
+``python bench/site.py [--seconds 6] [--requests 3000]
+[--in-process-requests 20000] [--concurrency 8] [--rounds 5]
+[--servers daphne,uvicorn]``; ``--servers none`` runs only the in-process
+part. Prints Markdown tables
 with ratios. bench/site_cached.py measures the cached pages in process with
 the backends interleaved in one process, which is steadier for their ratios.
 """
@@ -267,8 +270,13 @@ async def _asgi_get(app, path: str) -> tuple[int, bytes]:
     return status, b"".join(m.get("body", b"") for m in messages)
 
 
-def in_process_child(total: int, seconds: float) -> None:
-    """Measure both pages through kvsite.asgi called directly; print JSON lines."""
+def in_process_child() -> None:
+    """Serve measurement blocks through kvsite.asgi called directly, as the parent asks.
+
+    Prints "ready" once the site is up and warm; then for each line "PAGE
+    TOTAL SECONDS" on stdin (PAGE "front" or "post") measures one block of
+    at most TOTAL requests and SECONDS, and prints it as one JSON line.
+    """
     import asyncio
     import json
 
@@ -277,68 +285,113 @@ def in_process_child(total: int, seconds: float) -> None:
     async def run() -> None:
         front = (await _asgi_get(application, "/"))[1].decode()
         match = re.search(r'href="(/posts/[0-9a-f-]{36}/)"', front)
-        for page, path in (("front page", "/"), ("post page", match.group(1))):
+        paths = {"front": "/", "post": match.group(1)}
+        for path in paths.values():
             for _ in range(WARMUP_REQUESTS):
                 await _asgi_get(application, path)
+        print("ready", flush=True)
+        for line in sys.stdin:
+            page, total, seconds = line.split()
+            path = paths[page]
             latencies: list[float] = []
             errors = 0
-            deadline = time.monotonic() + seconds
+            deadline = time.monotonic() + float(seconds)
             started = time.perf_counter()
-            while len(latencies) < total and time.monotonic() < deadline:
+            while len(latencies) < int(total) and time.monotonic() < deadline:
                 start = time.perf_counter()
                 status, _ = await _asgi_get(application, path)
                 latencies.append(time.perf_counter() - start)
                 errors += status != 200
             elapsed = time.perf_counter() - started
-            record = {"page": page, "errors": errors, "seconds": elapsed, "latencies": latencies}
-            print(json.dumps(record))
+            record = {"errors": errors, "seconds": elapsed, "latencies": latencies}
+            print(json.dumps(record), flush=True)
 
     asyncio.run(run())
 
 
-def in_process(name: str, overrides: dict[str, str], total: int, seconds: float) -> list[Result]:
-    """Run in_process_child for one configuration and collect its results."""
-    import json
+class InProcessSite:
+    """A child process running one configuration's site in process, measured block by block."""
 
-    var_dir = tempfile.mkdtemp(prefix="kvsite-bench-")
-    try:
-        env = site_env(var_dir, overrides)
-        child = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--in-process-child",
-                "--requests",
-                str(total),
-                "--seconds",
-                str(seconds),
-            ],
+    def __init__(self, overrides: dict[str, str]):
+        self.var_dir = tempfile.mkdtemp(prefix="kvsite-bench-")
+        env = site_env(self.var_dir, overrides)
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--in-process-child"],
             cwd=ROOT,
             env=env,
-            capture_output=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             text=True,
-            timeout=600,
         )
-        if child.returncode != 0:
-            raise RuntimeError(f"in-process run failed: {child.stderr[-2000:]}")
-        output = child.stdout
+        if self.process.stdout.readline().strip() != "ready":
+            raise RuntimeError("in-process site did not start")
+
+    def block(self, page: str, total: int, seconds: float) -> dict:
+        """Measure one block of requests to page ("front" or "post"); return its record."""
+        import json
+
+        self.process.stdin.write(f"{page} {total} {seconds}\n")
+        self.process.stdin.flush()
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("in-process site stopped")
+        return json.loads(line)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        shutil.rmtree(self.var_dir, ignore_errors=True)
+
+
+def measure_in_process(redis_url: str, args) -> tuple[list[Result], dict]:
+    """Run every configuration in process at once and measure them in interleaved rounds.
+
+    As measure_http, without a server: each configuration is its own
+    process (settings are read at start-up), and round r measures each one
+    for 1/rounds of the budget in an order rotated by r, so load from
+    elsewhere on the machine hits them alike; ratios are taken within a
+    round. One request at a time: the in-process cost of a request.
+    """
+    configs = configurations(redis_url)
+    sites: dict[str, InProcessSite] = {}
+    totals: dict[tuple[str, str], Result] = {}
+    per_round: dict[tuple[str, str], list[float]] = {}
+    pages = (("front page", "front"), ("post page", "post"))
+    try:
+        for name, env in configs:
+            print(f"in process: starting {name}", file=sys.stderr)
+            sites[name] = InProcessSite(env)
+        for round_index in range(args.rounds):
+            names = [name for name, _ in configs]
+            shift = round_index % len(names)
+            names = names[shift:] + names[:shift]
+            for page, word in pages:
+                for name in names:
+                    record = sites[name].block(
+                        word,
+                        max(1, args.in_process_requests // args.rounds),
+                        args.seconds / args.rounds,
+                    )
+                    done = len(record["latencies"])
+                    total = totals.setdefault((name, page), Result(name, page, 0, 0, 0.0, []))
+                    total.requests += done
+                    total.errors += record["errors"]
+                    total.seconds += record["seconds"]
+                    total.latencies.extend(record["latencies"])
+                    per_round.setdefault((name, page), []).append(
+                        done / record["seconds"] if record["seconds"] else 0.0
+                    )
+            print(f"in process: round {round_index + 1}/{args.rounds} done", file=sys.stderr)
     finally:
-        shutil.rmtree(var_dir, ignore_errors=True)
-    results = []
-    for line in output.splitlines():
-        if line.startswith("{"):
-            data = json.loads(line)
-            results.append(
-                Result(
-                    name,
-                    data["page"],
-                    len(data["latencies"]),
-                    data["errors"],
-                    data["seconds"],
-                    data["latencies"],
-                )
-            )
-    return results
+        for site in sites.values():
+            site.stop()
+    ordered = [totals[(name, page)] for page, _ in pages for name, _ in configs]
+    return ordered, per_round
 
 
 def configurations(redis_url: str) -> list[tuple[str, dict[str, str]]]:
@@ -413,6 +466,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="time bound per measurement")
     parser.add_argument("--requests", type=int, default=3000, help="request bound per measurement")
+    parser.add_argument(
+        "--in-process-requests",
+        type=int,
+        default=20000,
+        help="request bound per in-process measurement (a cached page takes tens of µs there)",
+    )
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds over HTTP")
     parser.add_argument(
@@ -421,7 +480,7 @@ def main() -> None:
     parser.add_argument("--in-process-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.in_process_child:
-        in_process_child(args.requests, args.seconds)
+        in_process_child()
         return
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -429,13 +488,11 @@ def main() -> None:
     servers = [s for s in available_servers() if s in args.servers.split(",")]
     redis = start_redis_server()
     results: dict[str, tuple[list[Result], dict]] = {}
-    local: list[Result] = []
     loads: dict[str, str] = {}
     try:
         loads["in process"] = _load_average()
-        for name, env in configurations(redis.url):
-            print(f"in process: {name}", file=sys.stderr)
-            local.extend(in_process(name, env, args.requests, args.seconds))
+        local = measure_in_process(redis.url, args)
+        loads["in process"] += f" → {_load_average()}"
         for server in servers:
             loads[server] = _load_average()
             results[server] = measure_http(server, redis.url, args)
@@ -444,6 +501,7 @@ def main() -> None:
         redis.stop()
     print(
         f"\n`python bench/site.py --seconds {args.seconds:g} --requests {args.requests} "
+        f"--in-process-requests {args.in_process_requests} "
         f"--concurrency {args.concurrency} --rounds {args.rounds}` ({SEED})"
     )
     for server in servers:
@@ -454,10 +512,11 @@ def main() -> None:
         )
         report(*results[server])
     print(
-        "\nIn process: kvsite.asgi called from an event loop, one request at a time, no server, "
-        f"one configuration at a time; load average {loads['in process']}\n"
+        "\nIn process: kvsite.asgi called from an event loop, one request at a time, no server "
+        f"(one process per configuration), {args.rounds} interleaved rounds; ratios are medians "
+        f"of per-round ratios; load average {loads['in process']}\n"
     )
-    report(local)
+    report(*local)
 
 
 def _load_average() -> str:

@@ -23,6 +23,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -117,6 +118,29 @@ def _member(value: object, what: str) -> str:
     return text
 
 
+@lru_cache(maxsize=4)
+def _day_board(day: date) -> tuple[str, datetime]:
+    """Return the key of ``day``'s views board and when it expires (every view asks)."""
+    return day_key(day), day_expires_at(datetime.combine(day, datetime.min.time(), UTC))
+
+
+_pipelines = threading.local()
+
+
+def _transaction():
+    """Return this thread's MULTI/EXEC pipeline on the current key-value handle.
+
+    Kept per thread and used again, as a connection from a pool is: a
+    pipeline costs more to build than the few commands a view queues.
+    ``stores.clients.reset()`` replaces the handle, and with it the pipeline.
+    """
+    handle = clients.kv()
+    held = getattr(_pipelines, "held", None)
+    if held is None or held[0] is not handle:
+        held = _pipelines.held = (handle, handle.pipeline(transaction=True))
+    return held[1]
+
+
 def record_view(
     post_id: object,
     title: str | None = None,
@@ -130,16 +154,21 @@ def record_view(
     Return the new version of the boards.
     """
     member = _member(post_id, "post id")
-    now = _now(now)
-    key = day_key(now.date())
-    pipe = clients.kv().pipeline(transaction=True)
-    pipe.zincrby(VIEWS_ALL_TIME_KEY, 1, member)
-    pipe.zincrby(key, 1, member)
-    pipe.expireat(key, day_expires_at(now))
-    if title is not None:
-        pipe.hset(TITLES_KEY, member, str(title)[:MAX_LABEL_CHARS])
-    pipe.incr(VERSION_KEY)
-    version = pipe.execute()[-1]
+    key, expires_at = _day_board(_now(now).date())
+    label = None if title is None else str(title)[:MAX_LABEL_CHARS]
+    pipe = _transaction()
+    try:
+        pipe.zincrby(VIEWS_ALL_TIME_KEY, 1, member)
+        pipe.zincrby(key, 1, member)
+        pipe.expireat(key, expires_at)
+        if label is not None:
+            pipe.hset(TITLES_KEY, member, label)
+        pipe.incr(VERSION_KEY)
+        version = pipe.execute()[-1]
+    except BaseException:
+        # Leave nothing queued for this thread's next use of the pipeline.
+        pipe.reset()
+        raise
     if notify:
         notify_changed(version)
     return version
@@ -150,11 +179,15 @@ def record_comment(username: str, *, now: datetime | None = None, notify: bool =
     member = _member(username, "username")
     now = _now(now)
     key = week_key(now.date())
-    pipe = clients.kv().pipeline(transaction=True)
-    pipe.zincrby(key, 1, member)
-    pipe.expireat(key, week_expires_at(now))
-    pipe.incr(VERSION_KEY)
-    version = pipe.execute()[-1]
+    pipe = _transaction()
+    try:
+        pipe.zincrby(key, 1, member)
+        pipe.expireat(key, week_expires_at(now))
+        pipe.incr(VERSION_KEY)
+        version = pipe.execute()[-1]
+    except BaseException:
+        pipe.reset()
+        raise
     if notify:
         notify_changed(version)
     return version

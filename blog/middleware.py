@@ -14,7 +14,7 @@ import time
 
 from django.conf import settings
 
-from blog.trace_panel import render_panel
+from blog.trace_panel import render_panel_bytes
 from stores import clients, tracing
 
 MARKER = b"<!--store-trace-->"
@@ -69,7 +69,7 @@ def failed_store(trace: tracing.Trace) -> str:
 def panel_html(trace: tracing.Trace) -> bytes:
     """Return the trace's "What this page did" panel, to put in place of the marker."""
     total_ms = (time.perf_counter() - trace.started) * 1000
-    return render_panel(trace, total_ms, store_descriptions()).encode()
+    return render_panel_bytes(trace, total_ms, store_descriptions())
 
 
 def insert_panel(content: bytes, trace: tracing.Trace) -> bytes:

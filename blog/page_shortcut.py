@@ -31,7 +31,8 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -79,9 +80,20 @@ MESSAGES_COOKIE = "messages"
 UUID_TEXT_LENGTH = 36
 
 
+# Bounds the table of Host headers already checked against ALLOWED_HOSTS.
+HOST_MEMO_SIZE = 64
+# Bounds the tables of post paths already matched and their cache keys.
+POST_MEMO_SIZE = 1024
+
+
 @dataclass
 class Plan:
-    """What the shortcut serves under the current settings."""
+    """What the shortcut serves under the current settings.
+
+    Made again whenever a setting changes, so it also holds the settings
+    every request reads (one attribute each instead of a lookup through
+    ``django.conf.settings``) and the Host headers already checked.
+    """
 
     enabled: bool
     front_path: str = ""
@@ -89,6 +101,12 @@ class Plan:
     post_suffix: str = ""
     in_loop: bool = False
     allowed_hosts: tuple[str, ...] = ()
+    trace_panel: bool = True
+    proxy_ssl_header: tuple[str, str] | None = None
+    ssl_redirect: bool = False
+    session_cookie: str = "sessionid"
+    hosts: dict[bytes, bool] = field(default_factory=dict)
+    posts: dict[str, tuple[str, uuid.UUID] | None] = field(default_factory=dict)
 
 
 def _enabled() -> bool:
@@ -133,6 +151,10 @@ def make_plan() -> Plan:
         post_suffix=suffix,
         in_loop=_in_process(pagecache.page_cache()),
         allowed_hosts=tuple(allowed),
+        trace_panel=bool(settings.BLOG_TRACE_PANEL),
+        proxy_ssl_header=settings.SECURE_PROXY_SSL_HEADER or None,
+        ssl_redirect=bool(settings.SECURE_SSL_REDIRECT),
+        session_cookie=settings.SESSION_COOKIE_NAME,
     )
 
 
@@ -170,6 +192,17 @@ def match_page(plan: Plan, path: str) -> tuple[str, uuid.UUID | None] | None:
     """Return ("front", None) or ("post", post_id) for a page the shortcut serves, else None."""
     if path == plan.front_path:
         return "front", None
+    known = plan.posts.get(path, False)
+    if known is not False:
+        return known
+    page = _match_post(plan, path)
+    if len(plan.posts) >= POST_MEMO_SIZE:
+        plan.posts.clear()
+    plan.posts[path] = page
+    return page
+
+
+def _match_post(plan: Plan, path: str) -> tuple[str, uuid.UUID] | None:
     if not path.startswith(plan.post_prefix) or not path.endswith(plan.post_suffix):
         return None
     text = path[len(plan.post_prefix) : len(path) - len(plan.post_suffix)]
@@ -182,9 +215,9 @@ def _is_uuid_text(text: str) -> bool:
     return _POST_ID.fullmatch(text) is not None
 
 
-def _is_secure(scope, headers: dict[bytes, bytes]) -> bool | None:
+def _is_secure(plan: Plan, scope, headers: dict[bytes, bytes]) -> bool | None:
     """Return whether Django would see the request as HTTPS; None if unsure."""
-    proxy = settings.SECURE_PROXY_SSL_HEADER
+    proxy = plan.proxy_ssl_header
     if proxy:
         name, secure_value = proxy
         if not name.startswith("HTTP_"):
@@ -207,32 +240,48 @@ def signed_out_request(plan: Plan, scope) -> bool | None:
             return None
         headers[name] = value
     host = headers.get(b"host")
-    if host is None:
-        return None
-    domain, _ = split_domain_port(host.decode("latin-1"))
-    if not domain or not validate_host(domain, plan.allowed_hosts):
+    if host is None or not _host_allowed(plan, host):
         return None
     cookie = headers.get(b"cookie")
     if cookie is not None:
         cookies = parse_cookie(cookie.decode("latin-1"))
-        if settings.SESSION_COOKIE_NAME in cookies or MESSAGES_COOKIE in cookies:
+        if plan.session_cookie in cookies or MESSAGES_COOKIE in cookies:
             return None
-    secure = _is_secure(scope, headers)
-    if secure is None or (settings.SECURE_SSL_REDIRECT and not secure):
+    secure = _is_secure(plan, scope, headers)
+    if secure is None or (plan.ssl_redirect and not secure):
         return None
     return secure
 
 
-def answer(kind: str, post_id: uuid.UUID | None) -> bytes | None:
-    """Return the page's HTML with its panel, counting a post view; None to leave it to Django."""
+def _host_allowed(plan: Plan, host: bytes) -> bool:
+    """Return True if Django would accept this Host header (remembered per header)."""
+    allowed = plan.hosts.get(host)
+    if allowed is None:
+        domain, _ = split_domain_port(host.decode("latin-1"))
+        allowed = bool(domain) and validate_host(domain, plan.allowed_hosts)
+        if len(plan.hosts) >= HOST_MEMO_SIZE:
+            plan.hosts.clear()
+        plan.hosts[host] = allowed
+    return allowed
+
+
+@lru_cache(maxsize=POST_MEMO_SIZE)
+def _post_whole_key(post_id: uuid.UUID) -> str:
+    return pagecache.whole_page_key(pagecache.post_key(post_id))
+
+
+def answer(kind: str, post_id: uuid.UUID | None, panel: bool = True) -> bytes | None:
+    """Return the page's HTML (with its panel if asked), counting a post view; None for Django.
+
+    The caller has checked that the page cache is enabled (``Plan``).
+    """
     with tracing.tracing() as trace:
         if kind == "front":
             key, what = FRONT_WHOLE_KEY, "whole front page"
         else:
-            key = pagecache.whole_page_key(pagecache.post_key(post_id))
-            what = "whole post page"
+            key, what = _post_whole_key(post_id), "whole post page"
         try:
-            page = pagecache.cached_whole_page(key, what)
+            page = pagecache.read_whole_page(key, what)
             if page is None:
                 return None
             if kind == "post":
@@ -243,7 +292,7 @@ def answer(kind: str, post_id: uuid.UUID | None) -> bytes | None:
             # key-value store failed, that view is counted twice: the price
             # of leaving every error page to Django.
             return None
-        if settings.BLOG_TRACE_PANEL and page.has_marker:
+        if panel and page.marker is not None:
             return page.body(panel_html(trace))
     return page.body()
 
@@ -302,7 +351,7 @@ class CachedPageShortcut:
         if secure is None:
             return None
         if plan.in_loop:
-            body = answer(*page)
+            body = answer(*page, plan.trace_panel)
         else:
-            body = await sync_to_async(answer, thread_sensitive=False)(*page)
+            body = await sync_to_async(answer, thread_sensitive=False)(*page, plan.trace_panel)
         return None if body is None else (body, secure)

@@ -74,6 +74,7 @@ def _forget_cache(*, setting, **kwargs) -> None:
     global _process_cache
     if setting == "CACHES":
         _process_cache = None
+        _read_pages.clear()
 
 
 setting_changed.connect(_forget_cache)
@@ -131,6 +132,15 @@ def cached(key: str, what: str):
     return value
 
 
+# Whole pages read from a cache that hands back the stored object itself
+# (the embedded engine's KVCache): key -> the WholePage read from that
+# object. The same object again is the same page, read once; holding it
+# keeps its identity from being reused. Bounded: a page cache serves few
+# pages often.
+WHOLE_PAGE_MEMO_SIZE = 256
+_read_pages: dict[str, WholePage] = {}
+
+
 def cached_whole_page(key: str, what: str) -> WholePage | None:
     """Return the cached whole page under key, or None; a hit is noted on the trace.
 
@@ -139,10 +149,22 @@ def cached_whole_page(key: str, what: str) -> WholePage | None:
     """
     if not settings.BLOG_PAGE_CACHE_ENABLED:
         return None
-    value = (_process_cache or page_cache()).get(key)
+    return read_whole_page(key, what)
+
+
+def read_whole_page(key: str, what: str) -> WholePage | None:
+    """Return ``cached_whole_page(key, what)`` for a caller that checked the cache is enabled."""
+    cache = _process_cache or page_cache()
+    value = cache.get(key)
     if value is None:
         return None
-    page = _whole_page(value)
+    page = _read_pages.get(key)
+    if page is None or page.data is not value:
+        page = _whole_page(value)
+        if page is not None and getattr(cache, "returns_stored_values", False):
+            if len(_read_pages) >= WHOLE_PAGE_MEMO_SIZE:
+                _read_pages.clear()
+            _read_pages[key] = page
     if page is not None:
         trace = tracing.current()
         if trace is not None:

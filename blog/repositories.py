@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from blog.schema_files import check_identifier
+from stores import clients
 
 SITE_PARTITION = "all"
 MAX_DAYS_PER_PAGE = 400
@@ -445,15 +446,21 @@ class BlogRepository:
 
 _repositories: dict[int, BlogRepository] = {}
 _repositories_lock = threading.Lock()
+# (session, repository) once the repository is ready on that session:
+# every post view asks, so the answer skips the checks while the site's
+# Session is the same object (holding it keeps its identity from reuse).
+_ready: tuple[object, BlogRepository] | None = None
 
 
 def repository() -> BlogRepository:
     """Return the repository on the site's wide-column Session."""
+    global _ready
+    session = clients.wide()
+    ready = _ready
+    if ready is not None and ready[0] is session:
+        return ready[1]
     from django.conf import settings
 
-    from stores import clients
-
-    session = clients.wide()
     repo = _repositories.get(id(session))
     if repo is None or repo.session is not session:
         with _repositories_lock:
@@ -463,4 +470,5 @@ def repository() -> BlogRepository:
     from blog.memory_bootstrap import ensure_ready
 
     ensure_ready(session, repo)
+    _ready = (session, repo)
     return repo

@@ -45,8 +45,6 @@ _TAIL = (
     "bound parameters; none is formatted into the CQL text.</p></div></details>"
 )
 
-_escape = lru_cache(maxsize=ESCAPE_MEMO_SIZE)(escape)
-
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
@@ -62,19 +60,39 @@ def _kv_get_row_head(label: str, key: str, found: bool) -> str:
     )
 
 
-def _kv_row(e: StoreEvent | KVGet) -> str:
+@lru_cache(maxsize=ESCAPE_MEMO_SIZE)
+def _kv_row_head(label: str, text: str, outcome: str, failed: bool) -> str:
+    """Return a key-value row up to its time."""
     return (
-        f"<tr{' class=failed' if e.failed else ''}><td>{_escape(e.label)}</td>"
-        f"<td><code>{_escape(e.text)}</code></td><td>{_escape(e.outcome)}</td>"
-        f'<td class="num">{e.seconds * 1000.0:.3f}</td></tr>'
+        f"<tr{' class=failed' if failed else ''}><td>{escape(label)}</td>"
+        f"<td><code>{escape(text)}</code></td><td>{escape(outcome)}</td>"
+        '<td class="num">'
     )
+
+
+@lru_cache(maxsize=ESCAPE_MEMO_SIZE)
+def _wide_row_head(text: str, outcome: str, failed: bool) -> str:
+    """Return a wide-column row up to its time."""
+    return (
+        f"<tr{' class=failed' if failed else ''}><td><code>{escape(text)}</code></td>"
+        f'<td>{escape(outcome)}</td><td class="num">'
+    )
+
+
+def _kv_head(e: StoreEvent | KVGet) -> str:
+    if type(e) is KVGet and not e[4]:
+        # The page cache's GET: its row is remembered by key, not by text.
+        return _kv_get_row_head(e[0], e[1], e[3] is not None)
+    return _kv_row_head(e.label, e.text, e.outcome, e.failed)
+
+
+def _kv_row(e: StoreEvent | KVGet) -> str:
+    return f"{_kv_head(e)}{e.seconds * 1000.0:.3f}</td></tr>"
 
 
 def _wide_row(e: StoreEvent) -> str:
-    return (
-        f"<tr{' class=failed' if e.failed else ''}><td><code>{_escape(e.text)}</code></td>"
-        f'<td>{_escape(e.outcome)}</td><td class="num">{e.seconds * 1000.0:.3f}</td></tr>'
-    )
+    head = _wide_row_head(e.text, e.outcome, e.failed)
+    return f"{head}{e.seconds * 1000.0:.3f}</td></tr>"
 
 
 @lru_cache(maxsize=ESCAPE_MEMO_SIZE)
@@ -110,18 +128,27 @@ def render_panel(trace: Trace, total_ms: float, descriptions: dict[str, str]) ->
 
     ``descriptions`` names the stores: keys ``kv``, ``pages`` and ``wide``.
     """
+    return render_panel_bytes(trace, total_ms, descriptions).decode()
+
+
+def render_panel_bytes(trace: Trace, total_ms: float, descriptions: dict[str, str]) -> bytes:
+    """Return the panel's HTML for a trace, UTF-8 encoded, as it goes into a page."""
     intros = _store_intros(
         descriptions.get("kv", ""), descriptions.get("pages", ""), descriptions.get("wide", "")
     )
     events = trace.events
-    if not trace.dropped and len(events) <= MAX_LAYOUT_GETS:
-        for e in events:
-            if type(e) is not KVGet or e[4]:
-                break
-        else:
-            panel = _render_gets_only(trace, total_ms, intros)
-            if panel is not None:
-                return panel
+    if not trace.dropped:
+        panel = None
+        if len(events) <= MAX_LAYOUT_GETS:
+            for e in events:
+                if type(e) is not KVGet or e[4]:
+                    break
+            else:
+                panel = _render_gets_only(trace, total_ms, intros)
+        if panel is None and len(events) <= MAX_LAYOUT_EVENTS:
+            panel = _render_from_layout(trace, total_ms, intros)
+        if panel is not None:
+            return panel
     kv_rows: list[str] = []
     wide_rows: list[str] = []
     kv_seconds = wide_seconds = 0.0
@@ -132,7 +159,7 @@ def render_panel(trace: Trace, total_ms: float, descriptions: dict[str, str]) ->
         elif e.store == "wide":
             wide_rows.append(_wide_row(e))
             wide_seconds += e.seconds
-    notes = tuple((n.key, n.hit, n.what) for n in trace.cache_notes)
+    notes = tuple(trace.cache_notes)
     return "".join(
         _assemble(
             notes,
@@ -144,7 +171,7 @@ def render_panel(trace: Trace, total_ms: float, descriptions: dict[str, str]) ->
             trace.dropped,
             intros,
         )
-    )
+    ).encode()
 
 
 def _assemble(
@@ -198,28 +225,24 @@ _SLOT = "\x00"
 
 
 @lru_cache(maxsize=256)
-def _gets_layout(gets: tuple, notes: tuple, intros: tuple[str, str]) -> tuple[str, ...] | None:
-    """Return the panel's text around its times (kv ms, request ms, each GET's ms)."""
+def _gets_layout(gets: tuple, notes: tuple, intros: tuple[str, str]) -> tuple[bytes, ...] | None:
+    """Return the panel's UTF-8 text around its times (kv ms, request ms, each GET's ms)."""
     rows = [f"{_kv_get_row_head(label, key, found)}{_SLOT}</td></tr>" for label, key, found in gets]
     text = "".join(_assemble(notes, _SLOT, "0.00", _SLOT, rows, [], 0, intros))
-    chunks = tuple(text.split(_SLOT))
+    chunks = tuple(chunk.encode() for chunk in text.split(_SLOT))
     # A slot character in a key or description would misplace the times.
     return chunks if len(chunks) == 3 + len(gets) else None
 
 
-def _render_gets_only(trace: Trace, total_ms: float, intros: tuple[str, str]) -> str | None:
+def _render_gets_only(trace: Trace, total_ms: float, intros: tuple[str, str]) -> bytes | None:
     events = trace.events
-    notes = trace.cache_notes
-    notes_key = (
-        ((notes[0].key, notes[0].hit, notes[0].what),)
-        if len(notes) == 1
-        else tuple((n.key, n.hit, n.what) for n in notes)
-    )
+    # Cache notes are tuples: (key, hit, what).
+    notes_key = tuple(trace.cache_notes)
     if not events:
         chunks = _gets_layout((), notes_key, intros)
         if chunks is None:
             return None
-        return f"{chunks[0]}0.00{chunks[1]}{total_ms:.1f}{chunks[2]}"
+        return b"%b0.00%b%.1f%b" % (chunks[0], chunks[1], total_ms, chunks[2])
     if len(events) == 1:
         # A cached page on the key-value store: its one GET, looked up by
         # its key (a str caches its hash) before hashing the whole shape.
@@ -242,7 +265,15 @@ def _render_gets_only(trace: Trace, total_ms: float, intros: tuple[str, str]) ->
                 _ONE_GET.clear()
             _ONE_GET[key] = (label, found, notes_key, intros, chunks)
         ms = seconds * 1000
-        return f"{chunks[0]}{ms:.2f}{chunks[1]}{total_ms:.1f}{chunks[2]}{ms:.3f}{chunks[3]}"
+        return b"%b%.2f%b%.1f%b%.3f%b" % (
+            chunks[0],
+            ms,
+            chunks[1],
+            total_ms,
+            chunks[2],
+            ms,
+            chunks[3],
+        )
     gets = tuple((e[0], e[1], e[3] is not None) for e in events)
     chunks = _gets_layout(gets, notes_key, intros)
     if chunks is None:
@@ -250,8 +281,75 @@ def _render_gets_only(trace: Trace, total_ms: float, intros: tuple[str, str]) ->
     kv_seconds = 0.0
     for e in events:
         kv_seconds += e[2]
-    parts = [chunks[0], f"{kv_seconds * 1000:.2f}", chunks[1], f"{total_ms:.1f}", chunks[2]]
+    parts = [chunks[0], b"%.2f" % (kv_seconds * 1000), chunks[1], b"%.1f" % total_ms, chunks[2]]
     for index, e in enumerate(events):
-        parts.append(f"{e[2] * 1000.0:.3f}")
+        parts.append(b"%.3f" % (e[2] * 1000.0))
         parts.append(chunks[3 + index])
-    return "".join(parts)
+    return b"".join(parts)
+
+
+# Any other short trace (a post page: its GET, the view's CQL UPDATE and
+# the leaderboard PIPELINE) is laid out once per set of rows, keyed by the
+# rows' remembered heads, with a slot for each time.
+MAX_LAYOUT_EVENTS = 12
+
+
+@lru_cache(maxsize=256)
+def _layout(
+    kv_heads: tuple[str, ...], wide_heads: tuple[str, ...], notes: tuple, intros: tuple[str, str]
+) -> tuple[bytes, ...] | None:
+    """Return the panel's UTF-8 text around its times (kv, wide, request, then each row's)."""
+    tail = f"{_SLOT}</td></tr>"
+    text = "".join(
+        _assemble(
+            notes,
+            _SLOT,
+            _SLOT,
+            _SLOT,
+            [head + tail for head in kv_heads],
+            [head + tail for head in wide_heads],
+            0,
+            intros,
+        )
+    )
+    chunks = tuple(chunk.encode() for chunk in text.split(_SLOT))
+    return chunks if len(chunks) == 4 + len(kv_heads) + len(wide_heads) else None
+
+
+def _render_from_layout(trace: Trace, total_ms: float, intros: tuple[str, str]) -> bytes | None:
+    kv_heads: list[str] = []
+    wide_heads: list[str] = []
+    kv_times: list[float] = []
+    wide_times: list[float] = []
+    for e in trace.events:
+        store = e.store
+        if store == "kv":
+            kv_heads.append(_kv_head(e))
+            kv_times.append(e.seconds)
+        elif store == "wide":
+            wide_heads.append(_wide_row_head(e.text, e.outcome, e.failed))
+            wide_times.append(e.seconds)
+    chunks = _layout(tuple(kv_heads), tuple(wide_heads), tuple(trace.cache_notes), intros)
+    if chunks is None:
+        return None
+    kv_seconds = 0.0
+    for seconds in kv_times:
+        kv_seconds += seconds
+    wide_seconds = 0.0
+    for seconds in wide_times:
+        wide_seconds += seconds
+    parts = [
+        chunks[0],
+        b"%.2f" % (kv_seconds * 1000),
+        chunks[1],
+        b"%.2f" % (wide_seconds * 1000),
+        chunks[2],
+        b"%.1f" % total_ms,
+        chunks[3],
+    ]
+    index = 4
+    for seconds in kv_times + wide_times:
+        parts.append(b"%.3f" % (seconds * 1000.0))
+        parts.append(chunks[index])
+        index += 1
+    return b"".join(parts)

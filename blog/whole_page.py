@@ -46,7 +46,7 @@ def is_encoded(value) -> bool:
 class WholePage:
     """A stored whole page, read in place (no copy until ``body``)."""
 
-    __slots__ = ("data", "title", "html_start", "marker")
+    __slots__ = ("data", "title", "html_start", "marker", "_around_marker")
 
     def __init__(self, data: bytes):
         if type(data) is not bytes or len(data) < HEADER_END or not data.startswith(MAGIC):
@@ -63,6 +63,7 @@ class WholePage:
         self.marker = None if marker == NO_MARKER else self.html_start + marker
         if self.marker is not None and self.marker + len(MARKER) > len(data):
             raise ValueError("whole page marker out of range")
+        self._around_marker: tuple[memoryview, memoryview] | None = None
 
     @classmethod
     def from_page(cls, page: dict) -> WholePage:
@@ -75,11 +76,19 @@ class WholePage:
 
     def body(self, panel: bytes | None = None) -> bytes:
         """Return the HTML bytes, with panel in place of the marker when given."""
-        view = memoryview(self.data)
         at = self.marker
         if panel is None or at is None:
-            return bytes(view[self.html_start :])
-        return b"".join((view[self.html_start : at], panel, view[at + len(MARKER) :]))
+            return bytes(memoryview(self.data)[self.html_start :])
+        around = self._around_marker
+        if around is None:
+            # Kept: a page the cache hands back as the same object (the
+            # embedded engine's) is served again without slicing it anew.
+            view = memoryview(self.data)
+            around = self._around_marker = (
+                view[self.html_start : at],
+                view[at + len(MARKER) :],
+            )
+        return b"".join((around[0], panel, around[1]))
 
     def as_dict(self) -> dict:
         """Return the page as the views build it: {"html": str, "title": str (posts)}."""

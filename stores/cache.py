@@ -148,6 +148,17 @@ class KVCache(RedisCache):
         # make_and_validate_key's results for str keys at the default version.
         self._keys: dict[str, str] = {}
 
+    @property
+    def returns_stored_values(self) -> bool:
+        """Return True if ``get`` of a raw bytes value returns the engine's stored object.
+
+        True on an embedded handle (nothing is copied between the engine and
+        the caller), so a reader may remember what it made of a value by the
+        value's identity; False on a Redis handle, whose replies are new
+        objects.
+        """
+        return self._cache._session_run is not None
+
     def get(self, key, default=None, version=None):
         """Return the value under key, or default.
 

@@ -8,18 +8,21 @@ exceptions a handle raises, so code written for redis-py or cassandra-driver
 behaves exactly as before. Store errors are remembered on the trace so the
 site can tell a store failure from any other exception.
 
-``KVGet`` is the one event recorded unformatted: the page cache's read
-(``stores.cache.KVCache.get``) keeps the key, time and reply as a tuple and
-the panel formats them when it draws the page.
+Events are recorded unformatted where it matters: the page cache's read
+(``stores.cache.KVCache.get``) keeps the key, time and reply as a ``KVGet``
+tuple, and a pipeline keeps its queued commands as they were called
+(``KVPipeline``); their texts are made when the panel reads them, and the
+texts of commands and statements that repeat from request to request are
+remembered in bounded tables, so a traced request does little string work.
 """
 
 from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from functools import partial
 from operator import itemgetter
 
@@ -86,16 +89,25 @@ class KVGet(tuple):
 new_kv_get = partial(tuple.__new__, KVGet)
 
 
-@dataclass
-class CacheNote:
-    """What the page cache did with one key."""
+class CacheNote(tuple):
+    """What the page cache did with one key: (key, hit, what), a tuple built in C."""
 
-    key: str
-    hit: bool
-    what: str
+    __slots__ = ()
+    key = property(itemgetter(0), doc="The cache key.")
+    hit = property(itemgetter(1), doc="True if the key was found.")
+    what = property(itemgetter(2), doc="What the key holds, in words.")
+
+    def __new__(cls, key: str, hit: bool, what: str):
+        return tuple.__new__(cls, (key, hit, what))
+
+    def __repr__(self) -> str:
+        return f"CacheNote(key={self.key!r}, hit={self.hit!r}, what={self.what!r})"
 
 
-@dataclass
+_new_cache_note = partial(tuple.__new__, CacheNote)
+
+
+@dataclass(slots=True)
 class Trace:
     """Everything one request did in the stores."""
 
@@ -114,7 +126,7 @@ class Trace:
 
     def note_cache(self, key: str, hit: bool, what: str) -> None:
         """Record a page-cache lookup and whether it hit."""
-        self.cache_notes.append(CacheNote(key, hit, what))
+        self.cache_notes.append(_new_cache_note((key, hit, what)))
 
     def total_seconds(self, store: str) -> float:
         """Return the time spent in one store."""
@@ -143,15 +155,33 @@ _current: contextvars.ContextVar[Trace | None] = contextvars.ContextVar("store_t
 current = _current.get
 
 
-@contextmanager
-def tracing() -> Iterator[Trace]:
-    """Make a fresh trace active for the duration of the block."""
-    trace = Trace()
-    token = _current.set(trace)
-    try:
-        yield trace
-    finally:
-        _current.reset(token)
+class TraceScope:
+    """A fresh trace, active inside a ``with`` block (``tracing()``'s context manager).
+
+    A class rather than ``contextlib.contextmanager``: every request enters
+    one, and a generator-based manager costs several times as much.
+    """
+
+    __slots__ = ("trace", "_token")
+
+    def __init__(self) -> None:
+        self.trace = Trace()
+
+    def __enter__(self) -> Trace:
+        self._token = _set_current(self.trace)
+        return self.trace
+
+    def __exit__(self, *exc_info) -> None:
+        _reset_current(self._token)
+
+
+_set_current = _current.set
+_reset_current = _current.reset
+
+
+def tracing() -> TraceScope:
+    """Return a context manager that makes a fresh trace active for its block."""
+    return TraceScope()
 
 
 def _printable(text: str) -> str:
@@ -218,24 +248,143 @@ _KV_LOCAL = frozenset(
 )
 
 
+# Bounds each table of remembered texts (commands, pipelines, statements).
+TEXT_MEMO_SIZE = 4096
+# A command with a longer str/bytes argument (a stored page) is never kept.
+MEMO_ARG_CHARS = 200
+# Immutable argument types whose text depends only on their value.
+_MEMO_TYPES = frozenset(
+    {str, bytes, int, float, bool, type(None), datetime, date, timedelta, uuid.UUID}
+)
+_command_texts: dict[tuple, str] = {}
+_pipeline_texts: dict[tuple, str] = {}
+
+
+def _command_key(name: str, args: tuple, kwargs: dict) -> tuple | None:
+    """Return a command's memo key, or None if its arguments are not plain immutable values.
+
+    The key holds the arguments' types as well as their values, because 1,
+    1.0 and True are equal keys but read "1", "1.0" and "True".
+    """
+    types = tuple(map(type, args))
+    if not _MEMO_TYPES.issuperset(types):
+        return None
+    if not kwargs:
+        return (name, args, types)
+    values = tuple(kwargs.values())
+    value_types = tuple(map(type, values))
+    if not _MEMO_TYPES.issuperset(value_types):
+        return None
+    return (name, args, types, tuple(kwargs), values, value_types)
+
+
+def _small(args: tuple, kwargs: dict) -> bool:
+    for value in (*args, *kwargs.values()):
+        if (type(value) is str or type(value) is bytes) and len(value) > MEMO_ARG_CHARS:
+            return False
+    return True
+
+
+def _remember(memo: dict, key: tuple, text: str) -> None:
+    if len(memo) >= TEXT_MEMO_SIZE:
+        memo.clear()
+    memo[key] = text
+
+
+def command_text(name: str, args: tuple, kwargs: dict) -> str:
+    """Return a command's text as the panel shows it, remembered for repeated commands.
+
+    Only commands whose arguments are small immutable values are remembered.
+    """
+    key = _command_key(name, args, kwargs)
+    if key is None:
+        return _command_text(name, args, kwargs)
+    text = _command_texts.get(key)
+    if text is None:
+        text = _command_text(name, args, kwargs)
+        if _small(args, kwargs):
+            _remember(_command_texts, key, text)
+    return text
+
+
+def pipeline_text(commands) -> str:
+    """Return a pipeline's text as the panel shows it (commands: (name, args, kwargs) each).
+
+    Remembered whole, as its commands are: a page's view counting queues
+    the same commands on every visit.
+    """
+    keys = tuple(_command_key(name, args, kwargs) for name, args, kwargs in commands)
+    remembered = None not in keys
+    if remembered:
+        text = _pipeline_texts.get(keys)
+        if text is not None:
+            return text
+    text = "PIPELINE " + " | ".join(
+        command_text(name, args, kwargs) for name, args, kwargs in commands[:MAX_ARGS_SHOWN]
+    )
+    if len(commands) > MAX_ARGS_SHOWN:
+        text += f" | (+{len(commands) - MAX_ARGS_SHOWN} more)"
+    if remembered and all(_small(args, kwargs) for _, args, kwargs in commands):
+        _remember(_pipeline_texts, keys, text)
+    return text
+
+
+class KVPipeline(tuple):
+    """A pipeline sent to a key-value store, its text made only when something reads it.
+
+    (label, commands, seconds, outcome, failed), where commands holds each
+    queued call as it was made: (method name, args, kwargs). Reading
+    ``text`` formats them, so the arguments show as they are at that time.
+    """
+
+    __slots__ = ()
+    store = "kv"
+    label = property(itemgetter(0), doc="Which handle: main or pages.")
+    commands = property(itemgetter(1), doc="The queued calls: (name, args, kwargs).")
+    seconds = property(itemgetter(2), doc="How long execute() took.")
+    outcome = property(itemgetter(3), doc='"N replies", or the error.')
+    failed = property(itemgetter(4), doc="True if execute() raised.")
+
+    def __new__(cls, label: str, commands, seconds: float, outcome: str, failed: bool = False):
+        return tuple.__new__(cls, (label, commands, seconds, outcome, failed))
+
+    @property
+    def text(self) -> str:
+        return pipeline_text(self[1])
+
+    @property
+    def milliseconds(self) -> float:
+        return self.seconds * 1000.0
+
+    def __repr__(self) -> str:
+        return f"<KVPipeline {self.label} {self.text!r} {self.outcome} {self.milliseconds:.3f} ms>"
+
+
+_new_kv_pipeline = partial(tuple.__new__, KVPipeline)
+_PIPELINE_OWN = frozenset({"execute", "reset", "watch"})
+
+
 class TracedPipeline:
     """A pipeline proxy that records the whole batch as one event on execute()."""
 
     def __init__(self, pipeline, label: str):
         self._pipeline = pipeline
         self._label = label
-        self._queued: list[str] = []
+        self._queued: list[tuple] = []
 
     def __getattr__(self, name):
         attr = getattr(self._pipeline, name)
-        if not callable(attr) or name.startswith("_") or name in ("execute", "reset", "watch"):
+        if not callable(attr) or name.startswith("_") or name in _PIPELINE_OWN:
             return attr
+        pipeline = self._pipeline
 
         def queue(*args, **kwargs):
-            self._queued.append(_command_text(name, args, kwargs))
+            self._queued.append((name, args, kwargs))
             result = attr(*args, **kwargs)
-            return self if result is self._pipeline else result
+            return self if result is pipeline else result
 
+        # Keep the wrapper: a pipeline used again finds it without __getattr__.
+        self.__dict__[name] = queue
         return queue
 
     def __enter__(self):
@@ -249,26 +398,24 @@ class TracedPipeline:
         return len(self._pipeline)
 
     def execute(self, *args, **kwargs):
+        commands, self._queued = self._queued, []
         trace = _current.get()
         if trace is None:
             return self._pipeline.execute(*args, **kwargs)
-        commands, self._queued = self._queued, []
-        text = "PIPELINE " + " | ".join(commands[:MAX_ARGS_SHOWN])
-        if len(commands) > MAX_ARGS_SHOWN:
-            text += f" | (+{len(commands) - MAX_ARGS_SHOWN} more)"
         start = time.perf_counter()
         try:
             result = self._pipeline.execute(*args, **kwargs)
         except Exception as exc:
             trace.errors.append(exc)
             trace.add(
-                StoreEvent("kv", self._label, text, time.perf_counter() - start, str(exc), True)
+                _new_kv_pipeline(
+                    (self._label, commands, time.perf_counter() - start, str(exc), True)
+                )
             )
             raise
+        elapsed = time.perf_counter() - start
         trace.add(
-            StoreEvent(
-                "kv", self._label, text, time.perf_counter() - start, f"{len(commands)} replies"
-            )
+            _new_kv_pipeline((self._label, commands, elapsed, f"{len(commands)} replies", False))
         )
         return result
 
@@ -313,7 +460,7 @@ class TracedKV:
                 result = attr(*args, **kwargs)
             except Exception as exc:
                 trace.errors.append(exc)
-                text = _command_text(name, args, kwargs)
+                text = command_text(name, args, kwargs)
                 trace.add(
                     StoreEvent("kv", label, text, time.perf_counter() - start, str(exc), True)
                 )
@@ -323,7 +470,7 @@ class TracedKV:
                 StoreEvent(
                     "kv",
                     label,
-                    _command_text(name, args, kwargs),
+                    command_text(name, args, kwargs),
                     elapsed,
                     _kv_outcome(name, result),
                 )
@@ -337,6 +484,22 @@ class TracedKV:
 
     def __repr__(self) -> str:
         return f"<TracedKV {self.trace_label} {self._handle!r}>"
+
+
+_statement_texts: dict[str, tuple[str, bool]] = {}
+
+
+def statement_text(query) -> tuple[str, bool]:
+    """Return (the statement's text on one line, whether it is a SELECT), remembered."""
+    raw = _statement_text(query)
+    known = _statement_texts.get(raw)
+    if known is None:
+        text = " ".join(raw.split())
+        known = (text, text.upper().startswith("SELECT"))
+        if len(_statement_texts) >= TEXT_MEMO_SIZE:
+            _statement_texts.clear()
+        _statement_texts[raw] = known
+    return known
 
 
 def _statement_text(query) -> str:
@@ -369,7 +532,7 @@ class TracedSession:
         trace = _current.get()
         if trace is None:
             return self._session.execute(query, parameters, *args, **kwargs)
-        text = " ".join(_statement_text(query).split())
+        text, select = statement_text(query)
         if kwargs.get("paging_state"):
             text += "  [from paging state]"
         start = time.perf_counter()
@@ -385,7 +548,7 @@ class TracedSession:
             raise
         elapsed = time.perf_counter() - start
         rows = getattr(result, "current_rows", None)
-        if text.lstrip().upper().startswith("SELECT") and isinstance(rows, list):
+        if select and isinstance(rows, list):
             outcome = f"{len(rows)} row{'' if len(rows) == 1 else 's'}"
         else:
             outcome = "done"

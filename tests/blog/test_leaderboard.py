@@ -222,3 +222,57 @@ def test_record_view_keeps_the_title_when_none_is_given(kv_store):
     leaderboard.record_view("p", notify=False)
     assert leaderboard.top(VIEWS_ALL_TIME)[0].label == "Known title"
     assert leaderboard.top(VIEWS_ALL_TIME)[0].score == 2
+
+
+def test_a_thread_uses_one_pipeline_for_its_views(kv_store):
+    first = leaderboard._transaction()
+    views("a", "b")
+    assert leaderboard._transaction() is first
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(leaderboard._transaction()))
+    thread.start()
+    thread.join()
+    assert seen[0] is not first
+    assert [(e.member, e.score) for e in leaderboard.top(VIEWS_ALL_TIME)] == [("b", 1), ("a", 1)]
+
+
+def test_a_failed_view_leaves_nothing_queued_for_the_next(kv_store, monkeypatch):
+    pipe = leaderboard._transaction()
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("kv down")
+
+    monkeypatch.setattr(pipe, "execute", broken)
+    with pytest.raises(ConnectionError):
+        views("a")
+    monkeypatch.undo()
+    assert len(pipe) == 0
+    views("b")
+    assert [(e.member, e.score) for e in leaderboard.top(VIEWS_ALL_TIME)] == [("b", 1)]
+
+
+def test_a_new_handle_gets_a_new_pipeline(kv_store):
+    from stores import clients
+
+    before = leaderboard._transaction()
+    clients.reset()
+    after = leaderboard._transaction()
+    assert after is not before
+    views("c")
+    assert leaderboard.top(VIEWS_ALL_TIME)[0].member == "c"
+
+
+def test_a_view_that_fails_while_queueing_leaves_nothing_queued(kv_store, monkeypatch):
+    pipe = leaderboard._transaction()
+    real = pipe.expireat
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("kv down")
+
+    monkeypatch.setattr(pipe, "expireat", broken)
+    with pytest.raises(ConnectionError):
+        views("a")
+    monkeypatch.setattr(pipe, "expireat", real)
+    assert len(pipe) == 0
+    views("b")
+    assert [(e.member, e.score) for e in leaderboard.top(VIEWS_ALL_TIME)] == [("b", 1)]

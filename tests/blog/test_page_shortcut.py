@@ -295,3 +295,54 @@ def test_the_answer_runs_on_the_loop_only_for_in_process_stores(
     assert status == 200 and "page cache hit" in panel(body)
     assert shortcut.recorder.paths == []
     assert on_loop == [in_process]
+
+
+def _untimed(html: str) -> str:
+    return re.sub(r"\d+\.\d+", "T", html)
+
+
+def test_repeated_answers_match_djangos_full_path_panel_and_all(shortcut, post):
+    # The second and later answers come from what the shortcut remembers
+    # (the page read in place, the panel's layout): still Django's page.
+    paths = ["/", f"/posts/{post.post_id}/"]
+    for path in paths:
+        get(django_app, path)
+    for _ in range(3):
+        for path in paths:
+            status, headers, body = get(shortcut, path)
+            d_status, d_headers, d_body = get(django_app, path)
+            assert (status, _untimed(body)) == (d_status, _untimed(d_body))
+            assert without_length(headers) == without_length(d_headers)
+            assert headers["content-length"] == [str(len(body.encode()))]
+            assert re.search(r"GET page:\S+</code></td><td>value</td><td class=\"num\">\d", body)
+    assert shortcut.recorder.paths == []
+
+
+def test_a_host_is_judged_the_same_every_time(shortcut, post):
+    get(django_app, "/")
+    for _ in range(2):
+        assert get(shortcut, "/", headers=[(b"host", b"evil.example")])[0] == 400
+        assert get(shortcut, "/")[0] == 200
+    assert shortcut.recorder.paths == ["/", "/"]
+
+
+def test_the_panel_setting_is_read_with_the_plan(shortcut, post, settings):
+    get(django_app, "/")
+    assert 'id="store-trace"' in get(shortcut, "/")[2]
+    settings.BLOG_TRACE_PANEL = False
+    body = get(shortcut, "/")[2]
+    assert 'id="store-trace"' not in body and body == get(django_app, "/")[2]
+    assert shortcut.recorder.paths == []
+
+
+def test_matched_paths_are_remembered_within_bounds(shortcut, monkeypatch):
+    monkeypatch.setattr(page_shortcut, "POST_MEMO_SIZE", 3)
+    plan = shortcut.plan()
+    post_id = uuid.uuid4()
+    for _ in range(2):
+        assert page_shortcut.match_page(plan, f"/posts/{post_id}/") == ("post", post_id)
+        assert page_shortcut.match_page(plan, f"/posts/{post_id}") is None
+        assert page_shortcut.match_page(plan, "/") == ("front", None)
+    for index in range(10):
+        assert page_shortcut.match_page(plan, f"/other/{index}/") is None
+    assert len(plan.posts) <= 3

@@ -3,6 +3,7 @@
 import uuid
 
 from blog import pagecache
+from blog.whole_page import encode
 
 
 def test_fetch_builds_once_then_hits(stores):
@@ -82,3 +83,48 @@ def test_anything_else_under_a_whole_page_key_is_rebuilt(stores):
     value, hit = pagecache.fetch(key, "whole front page", lambda: {"html": "<p>new</p>"}, key)
     assert value == {"html": "<p>new</p>"} and not hit
     assert pagecache.cached_whole_page(key, "whole front page").body() == b"<p>new</p>"
+
+
+def _store_whole_page(key, html):
+    pagecache.page_cache().set(key, encode(html))
+
+
+def test_a_whole_page_is_read_once_while_the_cache_hands_back_the_same_object(stores):
+    key = pagecache.whole_page_key(pagecache.FRONT_KEY)
+    _store_whole_page(key, "<p>v1<!--store-trace--></p>")
+    first = pagecache.read_whole_page(key, "whole front page")
+    again = pagecache.read_whole_page(key, "whole front page")
+    assert first.body(b"P") == again.body(b"P") == b"<p>v1P</p>"
+    # The embedded engine hands back its stored bytes; redis-py new ones.
+    assert (again is first) is (stores == "memory")
+    assert pagecache.page_cache().returns_stored_values is (stores == "memory")
+
+
+def test_a_remembered_page_gives_way_to_a_new_one_under_its_key(stores):
+    key = pagecache.whole_page_key(pagecache.FRONT_KEY)
+    _store_whole_page(key, "<p>v1<!--store-trace--></p>")
+    assert pagecache.read_whole_page(key, "x").body(b"") == b"<p>v1</p>"
+    pagecache.invalidate_front()
+    assert pagecache.read_whole_page(key, "x") is None
+    _store_whole_page(key, "<p>v2<!--store-trace--></p>")
+    assert pagecache.read_whole_page(key, "x").body(b"") == b"<p>v2</p>"
+
+
+def test_locmem_pages_are_not_remembered(settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    key = pagecache.whole_page_key(pagecache.FRONT_KEY)
+    _store_whole_page(key, "<p>local<!--store-trace--></p>")
+    assert pagecache.read_whole_page(key, "x").body(b"") == b"<p>local</p>"
+    assert key not in pagecache._read_pages
+
+
+def test_the_whole_page_memo_is_bounded(stores, monkeypatch):
+    monkeypatch.setattr(pagecache, "WHOLE_PAGE_MEMO_SIZE", 2)
+    for index in range(5):
+        key = pagecache.whole_page_key(pagecache.post_key(uuid.uuid4()))
+        _store_whole_page(key, f"<p>{index}</p>")
+        assert pagecache.read_whole_page(key, "x").body() == f"<p>{index}</p>".encode()
+    assert len(pagecache._read_pages) <= 2

@@ -2,9 +2,10 @@
 
 import pytest
 
+from blog import trace_panel
 from blog.trace_panel import render_panel
 from stores.kv.replies import ErrorReply
-from stores.tracing import KVGet, StoreEvent, Trace
+from stores.tracing import KVGet, KVPipeline, StoreEvent, Trace
 
 DESCRIPTIONS = {"kv": "main <kv>", "pages": "pages engine", "wide": "wide & co"}
 
@@ -77,3 +78,66 @@ def test_gets_only_panel_falls_back_for_failures_drops_and_slot_characters():
     odd = [KVGet("pages", "a\x00b", 0.001, b"v")]
     fast, general = _panels(odd, [("a\x00b", True, "x\x00")], descriptions={"kv": "\x00"})
     assert fast == general
+
+
+def _general(trace, total_ms, descriptions, monkeypatch):
+    """Return the panel drawn row by row, as traces too long for a layout are."""
+    with monkeypatch.context() as patch:
+        patch.setattr(trace_panel, "MAX_LAYOUT_EVENTS", -1)
+        patch.setattr(trace_panel, "MAX_LAYOUT_GETS", -1)
+        return render_panel(trace, total_ms, descriptions)
+
+
+def _post_page_trace(get_seconds, cql_seconds, pipe_seconds, failed=False, found=True):
+    """Return a trace shaped as a cached post page's: GET, CQL UPDATE, PIPELINE."""
+    trace = Trace()
+    trace.add(KVGet("pages", "page:1:blog:post:<1>:whole", get_seconds, b"v" if found else None))
+    trace.note_cache("blog:post:<1>:whole", found, "whole post page")
+    trace.add(StoreEvent("wide", "main", "UPDATE t SET views = views + ?", cql_seconds, "done"))
+    commands = [
+        ("zincrby", ("leaderboard:views:all", 1, "p<1>"), {}),
+        ("hset", ("titles",), {"mapping": {"p": "T & <b>"}}),
+        ("incr", ("leaderboard:version",), {}),
+    ]
+    outcome = "EXECABORT <x>" if failed else "3 replies"
+    trace.add(KVPipeline("main", commands, pipe_seconds, outcome, failed))
+    return trace
+
+
+@pytest.mark.parametrize("failed", [False, True])
+@pytest.mark.parametrize("found", [False, True])
+def test_a_post_page_panel_from_its_layout_reads_as_the_row_by_row_one(monkeypatch, failed, found):
+    for times in [(0.0000123, 0.000045, 0.0000301), (0.5, 0.25, 0.125), (0.0, 0.0, 0.0)]:
+        trace = _post_page_trace(*times, failed=failed, found=found)
+        fast = render_panel(trace, 0.077, DESCRIPTIONS)
+        assert fast == _general(trace, 0.077, DESCRIPTIONS, monkeypatch)
+    assert "HSET titles mapping=" in fast and "T &amp; &lt;b&gt;" in fast
+    assert "3 key-value commands" not in fast and "2 key-value commands" in fast
+
+
+def test_layouts_read_as_row_by_row_panels_for_mixed_traces(monkeypatch):
+    events = [
+        KVGet("pages", "a", 0.001, b"v"),
+        StoreEvent("kv", "main", "SET <k> v", 0.002, "True"),
+        StoreEvent("wide", "main", "SELECT * FROM t", 0.003, "2 rows"),
+        KVGet("pages", "b", 0.004, ErrorReply("WRONGTYPE x"), failed=True),
+        StoreEvent("wide", "main", "INSERT <x>", 0.005, "boom", failed=True),
+        StoreEvent("other", "x", "ignored", 0.006, ""),
+    ]
+    for count in range(1, len(events) + 1):
+        trace = Trace()
+        for event in events[:count]:
+            trace.add(event)
+        if count % 2:
+            trace.note_cache("a", count % 3 == 0, "whole front page")
+        assert render_panel(trace, 1.5, DESCRIPTIONS) == _general(
+            trace, 1.5, DESCRIPTIONS, monkeypatch
+        )
+
+
+def test_a_slot_character_in_a_row_falls_back_to_row_by_row(monkeypatch):
+    trace = _post_page_trace(0.001, 0.002, 0.003)
+    trace.add(StoreEvent("wide", "main", "SELECT '\x00'", 0.004, "1 row"))
+    html = render_panel(trace, 0.5, DESCRIPTIONS)
+    assert html == _general(trace, 0.5, DESCRIPTIONS, monkeypatch)
+    assert "4.000</td>" in html
