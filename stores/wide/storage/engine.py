@@ -55,6 +55,7 @@ DEFAULT_ROW_CACHE_SIZE = 32 * 1024 * 1024
 HISTORY_LIMIT = 100
 MAX_KEY_SIZE = 0xFFFF
 BACKPRESSURE_FACTOR = 3
+_NOT_COVERED = "read not covered by the cached rows"
 
 
 class _Table:
@@ -866,15 +867,15 @@ class StorageEngine:
                     if result is not None:
                         trace.live_rows += len(result.rows)
                 return result
-            entry = None
-            reason = "miss (read not covered by the cached rows)"
+            # A fill would cache the same rows again: read the sources.
+            covered = False
         else:
-            reason = "miss"
+            covered = None
         cache.misses += 1
         state.row_cache_misses += 1
-        if trace is not None:
-            trace.row_cache = reason
-        if not is_head_read(slices, reverse):
+        if covered is False or not is_head_read(slices, reverse):
+            if trace is not None:
+                trace.row_cache = "miss" if covered is None else f"miss, {_NOT_COVERED}"
             return MISS
         rows = state.row_cache_rows
         placeholder = cache.begin_fill(key)
@@ -893,10 +894,13 @@ class StorageEngine:
         finally:
             cache.finish_fill(key, placeholder, entry)
         if entry is None:
+            if trace is not None:
+                trace.row_cache = "miss, nothing live to cache"
             return None
+        result = answer(entry, partition_key, slices, reverse, limit, columns)
         if trace is not None:
-            trace.row_cache = "miss, filled"
-        return answer(entry, partition_key, slices, reverse, limit, columns)
+            trace.row_cache = "miss, filled" + (f", {_NOT_COVERED}" if result is MISS else "")
+        return result
 
     def row_cache_stats(self) -> dict[str, Any]:
         """Describe the row cache: capacity and size in bytes, entries, hits, misses."""

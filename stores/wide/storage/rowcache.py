@@ -62,7 +62,8 @@ def _row_expiry(row: Row) -> tuple[int, int]:
     liveness = row.liveness
     if liveness is not None and liveness.ttl:
         expires = liveness.local_expiration_time
-    size = _ROW_OVERHEAD + len(row.clustering)
+    clustering = row.clustering
+    size = _ROW_OVERHEAD + (len(clustering) if type(clustering) is bytes else 0)
     for name, cell in row.cells.items():
         size += _CELL_OVERHEAD + len(name) + len(cell.value or b"")
         if cell.ttl and cell.local_deletion_time < expires:
