@@ -353,29 +353,31 @@ def read_benchmark(
                 "distinct": len({partition(k) for k in keys[:n]}),
                 "hits": after["row_cache_hits"] - before["row_cache_hits"],
             }
+        if phase == "cache_on":
+            results["cache_stats"] = engine.row_cache_stats()
     results["write_cost"] = write_cost(engine, hot, loaded, row_cache)
     return results
 
 
 def write_cost(engine: StorageEngine, hot: list[int], loaded: int, row_cache: int) -> dict:
-    """Return CPU µs per write to partitions the row cache holds, cache off and on.
+    """Return CPU µs per write to partitions whose head was just read, cache off and on.
 
-    Each write goes to a hot user whose head was just read, so with the
-    cache on every write removes an entry (and the next read refills it).
+    With the cache on every such write removes an entry (and the next read
+    refills it). Five rounds, off and on alternating; the median of each.
     """
-    out = {}
-    for phase, rows in (("off", 0), ("on", row_cache), ("off_again", 0)):
-        set_row_cache(engine, rows)
-        samples = []
-        for round_ in range(3):
+    samples: dict[str, list[float]] = {"off": [], "on": []}
+    written = 0
+    for _round in range(5):
+        for phase, rows in (("off", 0), ("on", row_cache)):
+            set_row_cache(engine, rows)
             for u in hot:  # fill (or, off, just read) every hot user's head
                 engine.read("bench", "history", b"user-%05d" % u, limit=20)
             cpu = time.process_time()
-            for n, u in enumerate(hot):
-                engine.apply(mutation(loaded + (round_ * len(hot) + n) * PARTITIONS + u))
-            samples.append((time.process_time() - cpu) / len(hot) * 1e6)
-        out[phase] = statistics.median(samples)
-    return out
+            for u in hot:
+                engine.apply(mutation(loaded + written * PARTITIONS + u))
+                written += 1
+            samples[phase].append((time.process_time() - cpu) / len(hot) * 1e6)
+    return {phase: statistics.median(values) for phase, values in samples.items()}
 
 
 def rows_per_partition(loaded: int) -> int:
@@ -537,11 +539,11 @@ def main() -> None:
                     p50_by_size.setdefault(key, []).append((loaded, e50))
             if args.row_cache:
                 cost = results["write_cost"]
-                stats = engine.row_cache_stats()
+                stats = results["cache_stats"]
                 print(
-                    f"|  | writes to cached partitions, CPU µs per write: row cache off"
-                    f" {cost['off']:.1f}, on {cost['on']:.1f}, off again {cost['off_again']:.1f};"
-                    f" row cache at the end: {stats['entries']:,} entries,"
+                    f"|  | writes to partitions just read, CPU µs per write: row cache off"
+                    f" {cost['off']:.1f}, on {cost['on']:.1f} (each write invalidates an entry);"
+                    f" row cache after the reads with it on: {stats['entries']:,} entries,"
                     f" {stats['size'] / 1e6:.1f} MB of {stats['capacity'] / 1e6:.0f} MB,"
                     f" {stats['evictions']:,} evictions | | | | | |",
                     flush=True,
