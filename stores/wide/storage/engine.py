@@ -22,6 +22,7 @@ from itertools import groupby
 from typing import Any
 
 from . import format as fmt
+from .blockrows import LiveContext
 from .cells import NO_DELETION, Cell, LivenessInfo
 from .codec import (
     decode_batch,
@@ -821,8 +822,15 @@ class StorageEngine:
             if result is not MISS:
                 return result
         token = partition_token(partition_key)
+        context = LiveContext()
         views = self._partition_views(
-            state, token, partition_key, ALL_SLICES if slices is None else slices, reverse, trace
+            state,
+            token,
+            partition_key,
+            ALL_SLICES if slices is None else slices,
+            reverse,
+            trace,
+            context,
         )
         result = read_partition(
             views,
@@ -831,6 +839,7 @@ class StorageEngine:
             columns=frozenset(columns) if columns is not None else None,
             now=now,
             trace=trace,
+            context=context,
         )
         if trace is not None:
             for view in views:
@@ -881,7 +890,10 @@ class StorageEngine:
         placeholder = cache.begin_fill(key)
         try:
             token = partition_token(partition_key)
-            views = self._partition_views(state, token, partition_key, ALL_SLICES, False, trace)
+            context = LiveContext()
+            views = self._partition_views(
+                state, token, partition_key, ALL_SLICES, False, trace, context
+            )
             full = read_partition(
                 views,
                 reverse=False,
@@ -889,6 +901,7 @@ class StorageEngine:
                 columns=None,
                 now=now,
                 trace=trace,
+                context=context,
             )
             entry = build_entry(full, rows, now)
         finally:
@@ -916,6 +929,7 @@ class StorageEngine:
         slices: list[Slice],
         reverse: bool,
         trace: ReadTrace | None,
+        context: LiveContext | None = None,
     ) -> list[PartitionView]:
         memtables = [state.memtable, *state.flushing]
         sstables = state.sstables_by_age
@@ -950,7 +964,7 @@ class StorageEngine:
             if not reader.has_partition_level_data:
                 lazy.append(reader)
                 continue
-            view = _open_view(reader, token, key, slices, reverse, trace)
+            view = _open_view(reader, token, key, slices, reverse, trace, context)
             if view is None:
                 continue
             views.append(view)
@@ -974,7 +988,7 @@ class StorageEngine:
                     None,
                     [],
                     None,
-                    _lazy_rows(reader, token, key, slices, reverse, trace),
+                    _lazy_rows(reader, token, key, slices, reverse, trace, context),
                     reader.name,
                     bound,
                     last,
@@ -1363,9 +1377,10 @@ def _lazy_rows(
     slices: list[Slice],
     reverse: bool,
     trace: ReadTrace | None,
+    context: LiveContext | None = None,
 ) -> Iterator:
     """Yield the partition's rows from ``reader``, touching it only when first asked."""
-    view = _open_view(reader, token, key, slices, reverse, trace)
+    view = _open_view(reader, token, key, slices, reverse, trace, context)
     if view is not None:
         yield from view.rows
 
@@ -1377,9 +1392,10 @@ def _open_view(
     slices: list[Slice],
     reverse: bool,
     trace: ReadTrace | None,
+    context: LiveContext | None = None,
 ) -> PartitionView | None:
     """Return the partition's view in ``reader``, or None (noted on the trace) if it has none."""
-    view = reader.cached_view(key, slices, reverse, trace)
+    view = reader.cached_view(key, slices, reverse, trace, context)
     if view is not None:
         if trace is not None:
             trace.sstables_consulted.append(reader.name)
@@ -1388,7 +1404,7 @@ def _open_view(
         if trace is not None:
             trace.skip(reader.name, "bloom filter")
         return None
-    view = reader.view(token, key, slices, reverse, trace)
+    view = reader.view(token, key, slices, reverse, trace, context)
     if view is None:
         if trace is not None:
             trace.skip(reader.name, "bloom filter false positive")
