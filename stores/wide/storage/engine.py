@@ -877,14 +877,23 @@ class StorageEngine:
                         trace.live_rows += len(result.rows)
                 return result
             # A fill would cache the same rows again: read the sources.
-            covered = False
+            reason = f"miss, {_NOT_COVERED}"
+        elif entry is not None and now < entry.filled_at:
+            # A read "in the past" must not replace a newer entry.
+            reason = "miss, read before the entry's fill"
         else:
-            covered = None
+            reason = None
         cache.misses += 1
         state.row_cache_misses += 1
-        if covered is False or not is_head_read(slices, reverse):
+        if reason is not None or not is_head_read(slices, reverse):
             if trace is not None:
-                trace.row_cache = "miss" if covered is None else f"miss, {_NOT_COVERED}"
+                trace.row_cache = reason or "miss"
+            return MISS
+        # An expired entry was hot: refill it at once.
+        if entry is None and not cache.admit(key):
+            # First touch: a partition read once costs no fill (see RowCache.admit).
+            if trace is not None:
+                trace.row_cache = "miss, first touch"
             return MISS
         rows = state.row_cache_rows
         placeholder = cache.begin_fill(key)

@@ -24,6 +24,9 @@ from .read import PartitionResult, Row
 # What a read that the cache cannot answer gets back (None is a valid answer).
 MISS = object()
 
+# How many recently missed partitions the admission filter remembers (hashes).
+ADMISSION_KEYS = 32_768
+
 # Rough per-object costs of a cached entry in CPython, for the byte bound.
 _ENTRY_OVERHEAD = 400
 _ROW_OVERHEAD = 250
@@ -242,6 +245,8 @@ class RowCache:
         self.capacity = capacity_bytes
         self.size = 0
         self._entries: OrderedDict = OrderedDict()
+        # Hashes of partitions missed once, oldest first (the admission filter).
+        self._seen: dict[int, None] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -259,6 +264,26 @@ class RowCache:
         except KeyError:
             pass
         return entry
+
+    def admit(self, key: Hashable) -> bool:
+        """Return True if ``key`` should be filled now: it was missed recently.
+
+        A partition is cached on its second miss, not its first (a
+        "doorkeeper", as in TinyLFU): a fill decodes every cached row and
+        may evict another entry, which reads of partitions touched once
+        (uniformly random reads over many partitions) would pay for nothing.
+        A partition whose entry a write removed is admitted at once.
+        """
+        digest = hash(key)
+        with self._lock:
+            seen = self._seen
+            if digest in seen:
+                del seen[digest]
+                return True
+            seen[digest] = None
+            if len(seen) > ADMISSION_KEYS:
+                del seen[next(iter(seen))]
+            return False
 
     def begin_fill(self, key: Hashable) -> _Filling:
         """Put a placeholder for ``key`` and return it (for ``finish_fill``)."""
@@ -297,6 +322,10 @@ class RowCache:
         with self._lock:
             if self._drop(key):
                 self.invalidations += 1
+                # Hot enough to have been cached: refill on the next read.
+                self._seen[hash(key)] = None
+                if len(self._seen) > ADMISSION_KEYS:
+                    del self._seen[next(iter(self._seen))]
 
     def invalidate_table(self, table_id: Hashable) -> None:
         """Forget every entry of one table (truncate, drop, alter)."""
@@ -309,6 +338,7 @@ class RowCache:
         """Forget everything."""
         with self._lock:
             self._entries.clear()
+            self._seen.clear()
             self.size = 0
 
     def _drop(self, key: Hashable) -> bool:

@@ -95,6 +95,12 @@ def head(engine, key=b"u", limit=3, **kwargs):
     return engine.read("ks", "t", key, limit=limit, **kwargs)
 
 
+def warm(engine, key=b"u", limit=3):
+    """Read a partition's head twice: a partition is cached on its second miss."""
+    head(engine, key=key, limit=limit)
+    return head(engine, key=key, limit=limit)
+
+
 def clusterings(result) -> list[bytes]:
     return [r.clustering for r in result.rows] if result is not None else []
 
@@ -248,6 +254,9 @@ def test_second_head_read_is_a_hit_and_the_trace_says_so():
     fill_partition(engine, 10)
     engine.flush()
     trace = ReadTrace()
+    head(engine, trace=trace)
+    assert trace.summary()["row_cache"] == "miss, first touch"
+    trace = ReadTrace()
     first = head(engine, trace=trace)
     assert trace.summary()["row_cache"] == "miss, filled"
     assert trace.sstables_consulted
@@ -260,17 +269,17 @@ def test_second_head_read_is_a_hit_and_the_trace_says_so():
     assert shape(first) == shape(second)
     assert clusterings(second) == [ck(0), ck(1), ck(2)]
     stats = engine.row_cache_stats()
-    assert stats["enabled"] and stats["hits"] == 1 and stats["misses"] == 1
+    assert stats["enabled"] and stats["hits"] == 1 and stats["misses"] == 2
     assert stats["entries"] == 1 and stats["size"] > 0
     table = engine.table_stats("ks", "t")
-    assert table["row_cache_hits"] == 1 and table["row_cache_misses"] == 1
+    assert table["row_cache_hits"] == 1 and table["row_cache_misses"] == 2
     assert table["caching"] == CACHING
 
 
 def test_a_read_past_the_cached_rows_goes_to_the_sources():
     engine = open_engine()
     fill_partition(engine, 10)
-    head(engine)
+    warm(engine)
     trace = ReadTrace()
     assert len(head(engine, limit=5, trace=trace).rows) == 5
     assert trace.row_cache == "miss, read not covered by the cached rows"
@@ -349,8 +358,8 @@ def test_every_write_path_invalidates(kind, path):
         fill_partition(target, 6)
         fill_partition(target, 6, key=b"other")
         target.flush()
-    head(engine)
-    head(engine, key=b"other")
+    warm(engine)
+    warm(engine, key=b"other")
     for mutation in writes(b"u")[kind]:
         if path == "apply_batch":
             engine.apply_batch([mutation, put(b"third", ck(0), b"x", 20)])
@@ -374,7 +383,7 @@ def test_table_operations(operation):
     fill_partition(engine, 6)
     engine.flush()
     fill_partition(engine, 6, ts=11)
-    before = shape(head(engine))
+    before = shape(warm(engine))
     if operation == "truncate":
         engine.truncate("ks", "t")
         assert head(engine) is None
@@ -388,6 +397,7 @@ def test_table_operations(operation):
         schema = engine.table("ks", "t")
         options = replace(schema.options, caching={"keys": "ALL", "rows_per_partition": "1"})
         engine.alter_table(replace(schema, options=options))
+        assert shape(head(engine)) == before
         trace = ReadTrace()
         assert shape(head(engine, trace=trace)) == before
         assert trace.row_cache == "miss, filled, read not covered by the cached rows"
@@ -406,16 +416,20 @@ def test_cached_ttl_cells_expire_at_read_time():
     engine = open_engine(clock)
     engine.apply(put(b"u", ck(0), b"short", 10, ttl=5))
     fill_partition(engine, 4, ts=9)
-    assert [r.cells["v"].value for r in head(engine).rows] == [b"short", b"v1", b"v2"]
+    assert [r.cells["v"].value for r in warm(engine).rows] == [b"short", b"v1", b"v2"]
     assert head(engine) is not None and engine.row_cache_stats()["hits"] == 1
     clock.advance(5)
     # The TTL'd row (its marker too) came first; once it expires the head moves on.
     assert [r.cells["v"].value for r in head(engine).rows] == [b"v1", b"v2", b"v3"]
     assert [r.cells["v"].value for r in head(engine).rows] == [b"v1", b"v2", b"v3"]
     assert engine.row_cache_stats()["hits"] == 2
-    # A read "in the past" is not answered from an entry filled later.
-    past = head(engine, now=int(clock.now) - 10)
+    # A read "in the past" is not answered from an entry filled later, nor refills it.
+    trace = ReadTrace()
+    past = head(engine, now=int(clock.now) - 10, trace=trace)
     assert [r.cells["v"].value for r in past.rows] == [b"short", b"v1", b"v2"]
+    assert trace.row_cache == "miss, read before the entry's fill"
+    assert [r.cells["v"].value for r in head(engine).rows] == [b"v1", b"v2", b"v3"]
+    assert engine.row_cache_stats()["hits"] == 3
 
 
 def test_columns_and_static_rows_through_the_engine():
@@ -427,7 +441,7 @@ def test_columns_and_static_rows_through_the_engine():
             "ks", "t", b"u", rows=[RowUpdate(ck(1), complex_cells={"tags": {b"x": Cell(b"1", 12)}})]
         )
     )
-    head(engine)
+    warm(engine)
     for columns in (None, {"v"}, {"tags"}, {"name"}, set()):
         trace = ReadTrace()
         cached = head(engine, columns=columns, trace=trace)
@@ -436,6 +450,42 @@ def test_columns_and_static_rows_through_the_engine():
         assert shape(cached)[2] == shape(direct)[2]
         assert shape(cached)[3] == list(reversed(shape(direct)[3]))
     assert head(engine, slices=[]).rows == [] and head(engine, slices=[]).static_row is not None
+
+
+def test_a_partition_is_cached_on_its_second_miss():
+    engine = open_engine()
+    for p in range(3):
+        fill_partition(engine, 4, key=b"p%d" % p)
+    traces = []
+    for key in (b"p0", b"p1", b"p0", b"p0", b"p1", b"p1"):
+        trace = ReadTrace()
+        head(engine, key=key, trace=trace)
+        traces.append(trace.row_cache)
+    assert traces == [
+        "miss, first touch",
+        "miss, first touch",
+        "miss, filled",
+        "hit",
+        "miss, filled",
+        "hit",
+    ]
+    # A write removes the entry; the next read refills it at once.
+    engine.apply(put(b"p0", b"a", b"new", 50))
+    trace = ReadTrace()
+    assert head(engine, key=b"p0", trace=trace).rows[0].cells["v"].value == b"new"
+    assert trace.row_cache == "miss, filled"
+    assert engine.row_cache_stats()["fills"] == 3
+
+
+def test_the_admission_filter_is_bounded(monkeypatch):
+    from stores.wide.storage import rowcache
+
+    monkeypatch.setattr(rowcache, "ADMISSION_KEYS", 10)
+    cache = RowCache(1 << 20)
+    for i in range(100):
+        assert not cache.admit(("t", 1, b"%d" % i))
+    assert len(cache._seen) == 10
+    assert cache.admit(("t", 1, b"99")) and not cache.admit(("t", 1, b"0"))
 
 
 def test_absent_partitions_are_not_cached():
@@ -450,7 +500,7 @@ def test_memory_stays_within_the_bound_with_many_partitions():
     for p in range(300):
         key = b"user-%03d" % p
         fill_partition(engine, 4, key=key)
-        head(engine, key=key)
+        warm(engine, key=key)
     stats = engine.row_cache_stats()
     assert stats["size"] <= 64 * 1024
     assert stats["evictions"] > 0
@@ -474,6 +524,7 @@ def test_a_write_racing_a_fill_never_leaves_a_stale_entry(monkeypatch):
             writer.join()
         return views
 
+    head(engine)  # first touch: the next read fills
     monkeypatch.setattr(engine, "_partition_views", views_then_write)
     head(engine)
     assert engine.row_cache_stats()["entries"] == 0
@@ -513,7 +564,7 @@ def test_restart_starts_with_an_empty_cache():
     engine.create_keyspace("ks", {})
     engine.create_table(history_schema(caching=dict(CACHING)))
     fill_partition(engine, 4)
-    head(engine)
+    warm(engine)
     engine.kill()
     engine = StorageEngine.open("/db", fs=fs, background=False)
     assert engine.row_cache_stats()["entries"] == 0
