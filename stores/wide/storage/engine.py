@@ -602,13 +602,13 @@ class StorageEngine:
         """Forget a partition's row cache entry (called after the write is applied)."""
         cache = self._row_cache
         if cache is not None:
-            cache.invalidate((table.schema.id, table.cache_epoch, partition_key))
+            cache.invalidate((table.id_bytes, table.cache_epoch, partition_key))
 
     def _invalidate_table(self, table: _Table) -> None:
         """Forget a table's row cache entries; entries filled meanwhile are never found."""
         table.cache_epoch += 1
         if self._row_cache is not None:
-            self._row_cache.invalidate_table(table.schema.id)
+            self._row_cache.invalidate_table(table.id_bytes)
 
     def _after_write(self, table: _Table) -> None:
         """Queue a flush of a full memtable, or hold the writer while flushing is behind."""
@@ -860,7 +860,7 @@ class StorageEngine:
     ) -> PartitionResult | None | object:
         """Answer a read from the row cache, filling it on a head read; MISS if it cannot."""
         cache = self._row_cache
-        key = (state.schema.id, state.cache_epoch, partition_key)
+        key = (state.id_bytes, state.cache_epoch, partition_key)
         columns = frozenset(columns) if columns is not None else None
         entry = cache.get(key)
         # An entry is valid from its fill until the first TTL in it expires
