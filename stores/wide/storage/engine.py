@@ -540,11 +540,13 @@ class StorageEngine:
         token = partition_token(mutation.partition_key)
         encoded, rows = encode_mutation_rows(table.id_bytes, mutation)
         payload = encode_batch([encoded])
+        dropped = None  # a removed row cache entry, freed after the lock is released
         with self._write_lock:
             commitlog.append(payload, table.id_set)
             table.memtable.apply(mutation, token, rows)
             if table.row_cache_rows:
-                self._invalidate(table, mutation.partition_key)
+                dropped = self._invalidate(table, mutation.partition_key)
+        del dropped
         if table.memtable.size >= self._flush_threshold:
             self._after_write(table)
 
@@ -555,6 +557,7 @@ class StorageEngine:
             return
         now = int(self._clock())
         prepared = []
+        dropped = []  # removed row cache entries, freed after the locks are released
         for mutation in mutations:
             table = self._table(mutation.keyspace, mutation.table)
             self._validate(table, mutation)
@@ -567,7 +570,7 @@ class StorageEngine:
                 for table, mutation, token in prepared:
                     table.memtable.apply(mutation, token)
                     if table.row_cache_rows:
-                        self._invalidate(table, mutation.partition_key)
+                        dropped.append(self._invalidate(table, mutation.partition_key))
         else:
             payload = encode_batch([encode_mutation(t.id_bytes, m) for t, m, _ in prepared])
             ids = {t.schema.id for t, _, _ in prepared}
@@ -581,7 +584,7 @@ class StorageEngine:
                         for table, mutation, token in prepared:
                             table.memtable.apply(mutation, token)
                             if table.row_cache_rows:
-                                self._invalidate(table, mutation.partition_key)
+                                dropped.append(self._invalidate(table, mutation.partition_key))
                 finally:
                     with self._write_lock:
                         self._inflight -= 1
@@ -593,16 +596,20 @@ class StorageEngine:
                     for table, mutation, token in prepared:
                         table.memtable.apply(mutation, token)
                         if table.row_cache_rows:
-                            self._invalidate(table, mutation.partition_key)
+                            dropped.append(self._invalidate(table, mutation.partition_key))
         for table, _, _ in prepared:
             if table.memtable.size >= self._flush_threshold:
                 self._after_write(table)
 
-    def _invalidate(self, table: _Table, partition_key: bytes) -> None:
-        """Forget a partition's row cache entry (called after the write is applied)."""
+    def _invalidate(self, table: _Table, partition_key: bytes) -> object:
+        """Forget a partition's row cache entry (called after the write is applied).
+
+        Return the removed entry, for the caller to free outside its locks.
+        """
         cache = self._row_cache
-        if cache is not None:
-            cache.invalidate((table.id_bytes, table.cache_epoch, partition_key))
+        if cache is None:
+            return None
+        return cache.invalidate((table.id_bytes, table.cache_epoch, partition_key))
 
     def _invalidate_table(self, table: _Table) -> None:
         """Forget a table's row cache entries; entries filled meanwhile are never found."""

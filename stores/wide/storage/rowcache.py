@@ -313,19 +313,26 @@ class RowCache:
                     self.evictions += 1
             return True
 
-    def invalidate(self, key: Hashable) -> None:
-        """Forget ``key``'s entry or pending fill (a write touched the partition)."""
+    def invalidate(self, key: Hashable) -> object:
+        """Forget ``key``'s entry or pending fill (a write touched the partition).
+
+        Return what was removed (or None): freeing an entry's few hundred
+        objects takes microseconds, so a caller holding a lock keeps it
+        until the lock is released.
+        """
         # Safe without the lock: the write is already applied, so a fill that
         # puts its placeholder after this check reads the written data.
         if key not in self._entries:
-            return
+            return None
         with self._lock:
-            if self._drop(key):
+            old = self._pop(key)
+            if old is not None:
                 self.invalidations += 1
                 # Hot enough to have been cached: refill on the next read.
                 self._seen[hash(key)] = None
                 if len(self._seen) > ADMISSION_KEYS:
                     del self._seen[next(iter(self._seen))]
+            return old
 
     def invalidate_table(self, table_id: Hashable) -> None:
         """Forget every entry of one table (truncate, drop, alter)."""
@@ -342,12 +349,13 @@ class RowCache:
             self.size = 0
 
     def _drop(self, key: Hashable) -> bool:
+        return self._pop(key) is not None
+
+    def _pop(self, key: Hashable) -> object:
         old = self._entries.pop(key, None)
-        if old is None:
-            return False
-        if type(old) is not _Filling:
+        if old is not None and type(old) is not _Filling:
             self.size -= old.size
-        return True
+        return old
 
     def __len__(self) -> int:
         return len(self._entries)
