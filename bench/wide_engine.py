@@ -12,12 +12,23 @@ Through the Python API, in one run:
    10M with ``--rows 100000,1000000,10000000`` (slow to load in Python). The
    engine decodes a row's cells only when asked, so the slice is measured
    twice: rows only, and with every row's key and values read (what
-   SQLite's ``fetchall`` hands back in both).
+   SQLite's ``fetchall`` hands back in both), plus newest-20 slices of a
+   hot set of 1,000 users (read again and again, as a site's active users
+   are).
+
+With ``--row-cache N`` the table also runs with Cassandra's row cache
+(``caching = {'rows_per_partition': N}``): every engine read measurement is
+taken with the cache off, then on (same queries, same data), then off again
+(to show how much of the "on" gain is only warmer block caches), each with
+the distinct partitions it read and its row-cache hits; the periodic write
+case is run with the cache on as well, and so are writes to partitions the
+cache holds (each such write invalidates an entry).
 
 Every loop is bounded by a count and by a time limit. Run:
 
     python bench/wide_engine.py                      # 100k and 1M rows
     python bench/wide_engine.py --rows 100000 --quick
+    python bench/wide_engine.py --row-cache 20       # also with the row cache
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -81,7 +93,7 @@ def mutation(i: int) -> Mutation:
     )
 
 
-def open_engine(directory: str, sync: str) -> StorageEngine:
+def open_engine(directory: str, sync: str, row_cache: int = 0) -> StorageEngine:
     engine = StorageEngine.open(directory, commitlog_sync=sync, commitlog_sync_period_ms=10000)
     engine.create_keyspace("bench", {})
     engine.create_table(
@@ -93,7 +105,15 @@ def open_engine(directory: str, sync: str) -> StorageEngine:
             regular=["video", "progress"],
         )
     )
+    set_row_cache(engine, row_cache)
     return engine
+
+
+def set_row_cache(engine: StorageEngine, rows: int) -> None:
+    """Set the bench table's rows_per_partition (0 = NONE), as ALTER TABLE WITH caching does."""
+    schema = engine.table("bench", "history")
+    caching = {"keys": "ALL", "rows_per_partition": str(rows) if rows else "NONE"}
+    engine.alter_table(replace(schema, options=replace(schema.options, caching=caching)))
 
 
 def open_sqlite(path: str, synchronous: str) -> sqlite3.Connection:
@@ -125,11 +145,11 @@ def bounded(count: int, seconds: float):
 
 
 def engine_writes(
-    root: str, sync: str, count: int, seconds: float, threads: int = 1
+    root: str, sync: str, count: int, seconds: float, threads: int = 1, row_cache: int = 0
 ) -> tuple[float, float]:
     """Return (rows per second, rows per CPU second of this process)."""
     directory = tempfile.mkdtemp(dir=root)
-    engine = open_engine(directory, sync)
+    engine = open_engine(directory, sync, row_cache)
     done = [0] * threads
 
     def work(worker: int) -> None:
@@ -237,7 +257,12 @@ def measure(fn, keys, seconds: float) -> tuple[float, float, int]:
 
 
 def read_benchmark(
-    engine: StorageEngine, conn: sqlite3.Connection, loaded: int, queries: int, seconds: float
+    engine: StorageEngine,
+    conn: sqlite3.Connection,
+    loaded: int,
+    queries: int,
+    seconds: float,
+    row_cache: int = 0,
 ) -> dict:
     rng = random.Random(42)
     point_ids = [rng.randrange(loaded) for _ in range(queries)]
@@ -246,6 +271,9 @@ def read_benchmark(
     # these slices find warmer caches than the plain newest-20 ones (compare
     # base and new code per query, not the two slice rows with each other).
     values_users = [rng.randrange(min(PARTITIONS, loaded)) for _ in range(queries)]
+    # Active users come back: 1,000 users read again and again.
+    hot = rng.sample(range(min(PARTITIONS, loaded)), min(1000, PARTITIONS, loaded))
+    hot_users = [rng.choice(hot) for _ in range(queries)]
     results = {}
 
     def engine_point(i: int) -> None:
@@ -300,9 +328,66 @@ def read_benchmark(
         ("sqlite_slice", sqlite_slice, users),
         ("engine_slice_values", engine_slice_values, values_users),
         ("sqlite_slice_values", sqlite_slice, values_users),
+        ("engine_slice_hot", engine_slice_values, hot_users),
+        ("sqlite_slice_hot", sqlite_slice, hot_users),
     ):
         results[name] = measure(fn, keys, seconds)
+    if not row_cache:
+        return results
+    engine_cases = (
+        ("point", engine_point, point_ids, lambda i: row_values(i)[0]),
+        ("slice", engine_slice, users, lambda u: u),
+        ("slice_values", engine_slice_values, values_users, lambda u: u),
+        ("slice_hot", engine_slice_values, hot_users, lambda u: u),
+    )
+    # Off again after on: how much of "on" is only the warmer block caches.
+    for phase, rows in (("cache_on", row_cache), ("cache_off_again", 0)):
+        set_row_cache(engine, rows)
+        for name, fn, keys, partition in engine_cases:
+            before = engine.table_stats("bench", "history")
+            p50, p99, n = measure(fn, keys, seconds)
+            after = engine.table_stats("bench", "history")
+            results[f"{phase}_{name}"] = (p50, p99, n)
+            results[f"{phase}_{name}_reads"] = {
+                "reads": n,
+                "distinct": len({partition(k) for k in keys[:n]}),
+                "hits": after["row_cache_hits"] - before["row_cache_hits"],
+            }
+        if phase == "cache_on":
+            results["cache_stats"] = engine.row_cache_stats()
+    results["write_cost"] = write_cost(engine, hot, loaded, row_cache)
     return results
+
+
+def write_cost(engine: StorageEngine, hot: list[int], loaded: int, row_cache: int) -> dict:
+    """Return CPU µs per write to partitions whose head was just read, cache off and on.
+
+    With the cache on every such write removes an entry (and the next read
+    refills it). Five rounds, off and on alternating; the median of each.
+    The entries held are counted too, to show the writes met cached partitions.
+    """
+    samples: dict[str, list[float]] = {"off": [], "on": []}
+    held: list[int] = []
+    written = 0
+    for _round in range(5):
+        for phase, rows in (("off", 0), ("on", row_cache)):
+            set_row_cache(engine, rows)
+            # Fill (or, off, just read) every hot user's head: a partition is
+            # cached on its second miss.
+            for _ in range(2):
+                for u in hot:
+                    engine.read("bench", "history", b"user-%05d" % u, limit=20)
+            entries = engine.row_cache_stats().get("entries", 0)
+            cpu = time.process_time()
+            for u in hot:
+                engine.apply(mutation(loaded + written * PARTITIONS + u))
+                written += 1
+            samples[phase].append((time.process_time() - cpu) / len(hot) * 1e6)
+            if rows:
+                held.append(entries)
+    out = {phase: statistics.median(values) for phase, values in samples.items()}
+    out["entries"] = min(held)
+    return out
 
 
 def rows_per_partition(loaded: int) -> int:
@@ -342,6 +427,13 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=ROUNDS, help="alternating write rounds per case (median)"
     )
+    parser.add_argument(
+        "--row-cache",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also measure with the row cache holding N rows per partition (0 = off)",
+    )
     args = parser.parse_args()
     PARTITIONS = args.partitions
     if args.quick:
@@ -363,24 +455,39 @@ def main() -> None:
         )
         print("|---|---:|---:|---:|---:|---:|---:|")
         cases = [
-            ("periodic vs NORMAL, 1 writer", "periodic", "NORMAL", args.writes, 1),
-            ("batch vs FULL, 1 writer", "batch", "FULL", args.sync_writes, 1),
+            ("periodic vs NORMAL, 1 writer", "periodic", "NORMAL", args.writes, 1, 0),
+            ("batch vs FULL, 1 writer", "batch", "FULL", args.sync_writes, 1, 0),
             (
                 f"batch vs FULL, {args.threads} writers",
                 "batch",
                 "FULL",
                 args.sync_writes,
                 args.threads,
+                0,
             ),
         ]
-        for label, sync, synchronous, count, threads in cases:
+        if args.row_cache:
+            cases.insert(
+                1,
+                (
+                    f"periodic vs NORMAL, 1 writer, row cache {args.row_cache} on",
+                    "periodic",
+                    "NORMAL",
+                    args.writes,
+                    1,
+                    args.row_cache,
+                ),
+            )
+        for label, sync, synchronous, count, threads, row_cache in cases:
             # Alternate short rounds so that load from other processes on the
             # machine hits both sides alike; report the median round. Each
             # round is bounded as with the default three (count and time / 3).
             ours, theirs = [], []
             for _ in range(args.rounds):
                 ours.append(
-                    engine_writes(root, sync, count // ROUNDS, args.seconds / ROUNDS, threads)
+                    engine_writes(
+                        root, sync, count // ROUNDS, args.seconds / ROUNDS, threads, row_cache
+                    )
                 )
                 theirs.append(
                     sqlite_writes(
@@ -407,20 +514,51 @@ def main() -> None:
         p50_by_size = {}
         for size in [int(s) for s in args.rows.split(",") if s]:
             engine, conn, loaded, timings = load(root, size, args.load_seconds)
-            results = read_benchmark(engine, conn, loaded, args.queries, args.seconds)
-            for query in ("point", "slice", "slice_values"):
-                e50, e99, _ = results[f"engine_{query}"]
+            results = read_benchmark(
+                engine, conn, loaded, args.queries, args.seconds, args.row_cache
+            )
+            for query in ("point", "slice", "slice_values", "slice_hot"):
                 s50, s99, _ = results[f"sqlite_{query}"]
                 label = {
                     "point": "point read",
                     "slice": "newest 20",
                     "slice_values": "newest 20, values read",
+                    "slice_hot": "newest 20, values read, 1k hot users",
                 }[query]
+                phases = [("engine", "")]
+                if args.row_cache:
+                    phases += [
+                        ("cache_on", f", row cache {args.row_cache}"),
+                        ("cache_off_again", ", row cache off again"),
+                    ]
+                for phase, suffix in phases:
+                    e50, e99, _ = results[f"{phase}_{query}"]
+                    reads = results.get(f"{phase}_{query}_reads")
+                    note = ""
+                    if reads is not None:
+                        note = (
+                            f" ({reads['reads']:,} reads of {reads['distinct']:,} partitions,"
+                            f" {reads['hits']:,} row-cache hits)"
+                        )
+                    print(
+                        f"| {loaded:,} | {label}{suffix}{note} | {e50:.0f} | {e99:.0f}"
+                        f" | {s50:.0f} | {s99:.0f} | {s50 / e50:.2f}x |",
+                        flush=True,
+                    )
+                    key = query if phase == "engine" else f"{query}{suffix}"
+                    p50_by_size.setdefault(key, []).append((loaded, e50))
+            if args.row_cache:
+                cost = results["write_cost"]
+                stats = results["cache_stats"]
                 print(
-                    f"| {loaded:,} | {label} | {e50:.0f} | {e99:.0f} | {s50:.0f} | {s99:.0f} | {s50 / e50:.2f}x |",
+                    f"|  | writes to partitions just read, CPU µs per write: row cache off"
+                    f" {cost['off']:.1f}, on {cost['on']:.1f} (each write invalidates one of"
+                    f" {cost['entries']:,} entries);"
+                    f" row cache after the reads with it on: {stats['entries']:,} entries,"
+                    f" {stats['size'] / 1e6:.1f} MB of {stats['capacity'] / 1e6:.0f} MB,"
+                    f" {stats['evictions']:,} evictions | | | | | |",
                     flush=True,
                 )
-                p50_by_size.setdefault(query, []).append((loaded, e50))
             sstables = engine.table_stats("bench", "history")["sstable_count"]
             print(
                 f"|  | load: engine {loaded / timings['engine_load_s']:,.0f} rows/s"

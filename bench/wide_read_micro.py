@@ -66,7 +66,12 @@ def load(directory: str, rows: int, seconds: float, batch: int) -> None:
 
 
 def measure(
-    directory: str, side: str, queries: int, seconds: float, no_compaction: bool = False
+    directory: str,
+    side: str,
+    queries: int,
+    seconds: float,
+    no_compaction: bool = False,
+    row_cache: int = 0,
 ) -> None:
     with open(os.path.join(directory, "info.json")) as f:
         info = json.load(f)
@@ -83,6 +88,7 @@ def measure(
         engine = StorageEngine.open(
             directory, commitlog_sync="periodic", auto_compaction=not no_compaction
         )
+        wb.set_row_cache(engine, row_cache)
 
         def point(i: int) -> None:
             user, viewed_at, video, _ = wb.row_values(i)
@@ -135,8 +141,11 @@ def measure(
         ("newest20", newest, users),
         ("newest20_values", newest_values, values_users),
     ):
+        before = engine.row_cache_stats().get("hits", 0) if side == "engine" else 0
         p50, p99, n = wb.measure(fn, keys, seconds)
         out[name] = {"p50_us": round(p50, 1), "p99_us": round(p99, 1), "n": n}
+        if side == "engine" and row_cache:
+            out[name]["row_cache_hits"] = engine.row_cache_stats()["hits"] - before
     print(json.dumps(out))
     if side == "engine":
         engine.close()
@@ -162,12 +171,15 @@ def main() -> None:
     parser.add_argument(
         "--batch", type=int, default=1, help="mutations per apply_batch call when loading"
     )
+    parser.add_argument(
+        "--row-cache", type=int, default=0, metavar="N", help="engine side: row cache of N rows"
+    )
     args = parser.parse_args()
     wb.PARTITIONS = args.partitions
     if args.load:
         load(args.dir, args.rows, args.load_seconds, args.batch)
     else:
-        measure(args.dir, args.side, args.queries, args.seconds, args.no_compaction)
+        measure(args.dir, args.side, args.queries, args.seconds, args.no_compaction, args.row_cache)
 
 
 if __name__ == "__main__":

@@ -198,6 +198,8 @@ def table_options(options: dict, current: dict | None = None, *, counter: bool =
             if not isinstance(value, dict):
                 raise SyntaxException(f"Invalid value for property '{name}'. It should be a map.")
             out[name] = {str(k): str(v) for k, v in value.items()}
+            if name == "caching":
+                out[name] = _caching(out[name])
         elif name in ("cdc", "allow_auto_snapshot", "incremental_backups"):
             out[name] = value if isinstance(value, bool) else str(value).lower() == "true"
         else:
@@ -205,6 +207,36 @@ def table_options(options: dict, current: dict | None = None, *, counter: bool =
     if counter and out.get("default_time_to_live"):
         raise InvalidRequest("Cannot set default_time_to_live on a table with counters")
     return out
+
+
+_ROWS_ALL = 2**31 - 1
+
+
+def _caching(options: dict[str, str]) -> dict[str, str]:
+    """Return a caching map as Cassandra's CachingParams reads it (a sub-option left out is off)."""
+    rest = dict(options)
+    keys = rest.pop("keys", "NONE")
+    rows = rest.pop("rows_per_partition", "NONE")
+    if rest:
+        raise ConfigurationException(
+            f"Invalid caching sub-options [{', '.join(rest)}]: only 'keys' and"
+            " 'rows_per_partition' are allowed"
+        )
+    if keys.upper() not in ("ALL", "NONE"):
+        raise ConfigurationException(
+            f"Invalid value '{keys}' for caching sub-option 'keys': only 'ALL' and 'NONE' are allowed"
+        )
+    if rows.upper() in ("ALL", "NONE"):
+        rows = rows.upper()
+    elif rows.isascii() and rows.isdigit() and int(rows) <= _ROWS_ALL:
+        count = int(rows)
+        rows = "NONE" if count == 0 else "ALL" if count == _ROWS_ALL else str(count)
+    else:
+        raise ConfigurationException(
+            f"Invalid value '{rows}' for caching sub-option 'rows_per_partition':"
+            " only 'ALL', 'NONE', and integer values are allowed"
+        )
+    return {"keys": keys.upper(), "rows_per_partition": rows}
 
 
 def _compaction(value) -> dict:
@@ -245,6 +277,7 @@ def storage_options(options: dict) -> TableOptions:
         gc_grace_seconds=int(options.get("gc_grace_seconds", 864000)),
         compaction=compaction,
         bloom_filter_fp_chance=float(options.get("bloom_filter_fp_chance", 0.01)),
+        caching=dict(options.get("caching", DEFAULT_TABLE_OPTIONS["caching"])),
     )
 
 

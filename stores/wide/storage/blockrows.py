@@ -1,8 +1,9 @@
 """Rows read straight out of a cached SSTable block, decoded only as far as needed.
 
 Owns BlockRowData (a row of a data block: its clustering key decoded, the
-rest when first touched) and LazyRow (a live Row whose cells are decoded
-when a caller first asks for them). A read's merge needs a row's clustering
+rest when first touched), LazyRow (a live Row whose cells are decoded
+when a caller first asks for them) and LiveContext (what lets a reader
+hand out LazyRows straight from a block). A read's merge needs a row's clustering
 key, and, to know the row is live, only its flags and row marker: a row
 with a live marker and no deletion in sight is live whatever its cells
 hold, so decoding the cells can wait, and never happens for rows a caller
@@ -21,6 +22,37 @@ from .read import Row
 
 _unpack_liveness = LIVENESS.unpack_from
 _NOT_FAST = ROW_DELETION | ROW_STATIC
+
+
+class LiveContext:
+    """A read's promise to its row sources that no deletion outside a row covers it.
+
+    ``merge.read_partition`` sets ``fast`` (with ``now`` and ``columns``)
+    before it takes the first row, when the partition has no deletion and
+    no range tombstone, no trace is kept, and no two sources' rows are
+    merged. A source that sees ``fast`` may then yield a LazyRow for a row
+    whose flags and marker prove it live, skipping the BlockRowData.
+    """
+
+    __slots__ = ("fast", "now", "columns")
+
+    def __init__(self) -> None:
+        self.fast = False
+        self.now = 0
+        self.columns: frozenset[str] | None = None
+
+
+def live_in_block(
+    clustering: bytes, buf: bytes, pos: int, now: int, columns: frozenset[str] | None
+) -> LazyRow | None:
+    """Return the row at ``pos`` as a LazyRow if its flags and marker prove it live, else None."""
+    flags = buf[pos]
+    if flags & _NOT_FAST or not flags & ROW_LIVENESS:
+        return None
+    marker = _unpack_liveness(buf, pos + 3 + len(clustering))
+    if marker[1] and now >= marker[2]:
+        return None
+    return LazyRow(clustering, buf, pos, marker, now, columns)
 
 
 class BlockRowData(RowData):
@@ -83,15 +115,8 @@ class BlockRowData(RowData):
         alone (a row deletion, no marker, an expired marker): the caller
         then takes the general path over ``decoded()``.
         """
-        buf = self._buf
-        pos = self._pos
-        flags = buf[pos]
-        if flags & _NOT_FAST or not flags & ROW_LIVENESS:
-            return False
-        marker = _unpack_liveness(buf, pos + 3 + len(self.clustering))
-        if marker[1] and now >= marker[2]:
-            return False
-        return LazyRow(self, marker, now, columns)
+        row = live_in_block(self.clustering, self._buf, self._pos, now, columns)
+        return False if row is None else row
 
 
 class LazyRow(Row):
@@ -104,17 +129,20 @@ class LazyRow(Row):
 
     # ``_cells`` and ``_complex`` are None until decoded. (Left unset, a first
     # access would cost a raised AttributeError: dearer than the assignment.)
-    __slots__ = ("_source", "_marker", "_now", "_columns", "_cells", "_complex")
+    __slots__ = ("_buf", "_pos", "_marker", "_now", "_columns", "_cells", "_complex")
 
     def __init__(
         self,
-        source: BlockRowData,
+        clustering: bytes,
+        buf: bytes,
+        pos: int,
         marker: tuple[int, int, int],
         now: int,
         columns: frozenset[str] | None,
     ) -> None:
-        self.clustering = source.clustering
-        self._source = source
+        self.clustering = clustering
+        self._buf = buf
+        self._pos = pos
         self._marker = marker
         self._now = now
         self._columns = columns
@@ -122,16 +150,17 @@ class LazyRow(Row):
         self._complex = None
 
     def _decode(self) -> None:
-        source = self._source
-        if source is None:  # decoded before, then a part was replaced
+        buf = self._buf
+        if buf is None:  # decoded before, then a part was replaced
             return
         # The cells follow the flags, the clustering (u16 length) and the 20-byte marker.
-        at = source._pos + 23 + len(self.clustering)
-        cells, has_complex = decode_live_cells(source._buf, at, self._now, self._columns)
+        at = self._pos + 23 + len(self.clustering)
+        cells, has_complex = decode_live_cells(buf, at, self._now, self._columns)
         if has_complex:
             from .merge import live_row  # merge imports this module
 
-            full = live_row(source.decoded(), None, self._now, self._columns)
+            whole = decode_row(buf, self._pos)[0]
+            full = live_row(whole, None, self._now, self._columns)
             cells, complex_cells = full.cells, full.complex_cells
         else:
             complex_cells = {}
@@ -141,7 +170,7 @@ class LazyRow(Row):
             self._complex = complex_cells
         # Decoded: let go of the block, so a row kept by the caller does not
         # keep its 4 KiB block alive.
-        self._source = None
+        self._buf = None
 
     @property
     def cells(self) -> dict[str, Cell]:  # type: ignore[override]

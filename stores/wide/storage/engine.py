@@ -22,6 +22,7 @@ from itertools import groupby
 from typing import Any
 
 from . import format as fmt
+from .blockrows import LiveContext
 from .cells import NO_DELETION, Cell, LivenessInfo
 from .codec import (
     decode_batch,
@@ -41,7 +42,8 @@ from .merge import Purger, compact_partition, read_partition
 from .mutation import STATIC, Mutation, RowUpdate, Slice, TokenBound
 from .partition import PartitionView
 from .read import PartitionResult, ReadTrace
-from .schema import TableSchema
+from .rowcache import MISS, RowCache, answer, build_entry, is_head_read
+from .schema import ALL_ROWS, TableSchema
 from .sstable_reader import SSTableReader
 from .sstable_writer import SSTableWriter, component_path
 from .token import token as partition_token
@@ -50,9 +52,11 @@ log = logging.getLogger(__name__)
 
 ALL_SLICES = [Slice()]
 DEFAULT_FLUSH_THRESHOLD = 16 * 1024 * 1024
+DEFAULT_ROW_CACHE_SIZE = 32 * 1024 * 1024
 HISTORY_LIMIT = 100
 MAX_KEY_SIZE = 0xFFFF
 BACKPRESSURE_FACTOR = 3
+_NOT_COVERED = "read not covered by the cached rows"
 
 
 class _Table:
@@ -68,10 +72,18 @@ class _Table:
         self.replay_position: tuple[int, int] = (0, 0)
         self.lock = lock
         self.flush_requested = False
+        # Row cache: rows kept per partition (0 = off), and an epoch that
+        # truncate/alter bump so entries filled before them are never found.
+        self.row_cache_rows = 0
+        self.cache_epoch = 0
+        self.row_cache_hits = 0
+        self.row_cache_misses = 0
         self._refresh_columns()
 
     def _refresh_columns(self) -> None:
         schema = self.schema
+        self.row_cache_rows = schema.options.rows_per_partition
+        self.cache_epoch += 1
         self._id_bytes = schema.id.bytes
         self.id_set = frozenset((schema.id,))
         self.simple_regular = frozenset(schema.regular) - schema.collections
@@ -150,12 +162,15 @@ class StorageEngine:
         background: bool = True,
         compaction_throughput_mb_per_s: float = 64.0,
         auto_compaction: bool = True,
+        row_cache_size: int = DEFAULT_ROW_CACHE_SIZE,
     ) -> StorageEngine:
         """Open (creating if needed) the engine on ``directory``; None = memory only.
 
         ``background=False`` runs flushes and compactions in the calling
         thread when they are triggered (deterministic tests); otherwise one
-        flusher and one compaction thread do them.
+        flusher and one compaction thread do them. ``row_cache_size`` bounds
+        the row cache in bytes (0 = no row cache); it holds partitions only
+        of tables whose ``caching`` option asks for ``rows_per_partition``.
         """
         if commitlog_sync not in ("periodic", "batch"):
             raise InvalidRequest(
@@ -193,6 +208,9 @@ class StorageEngine:
         self._flush_queue: list[_Table] = []
         self._flush_cond = threading.Condition(threading.Lock())
         self._replayed = 0
+        if row_cache_size < 0:
+            raise InvalidRequest("row_cache_size must be >= 0")
+        self._row_cache = RowCache(row_cache_size) if row_cache_size else None
         fs = self._fs
         fs.makedirs(self._root)
         if not self._memory:
@@ -449,6 +467,7 @@ class StorageEngine:
             self._save_manifest()
             with self._write_lock:
                 table.set_schema(schema)
+                self._invalidate_table(table)
         self._wake_compaction()
 
     def drop_table(self, keyspace: str, name: str) -> None:
@@ -463,6 +482,7 @@ class StorageEngine:
             self._save_manifest()
             self._delete_sstables(table.directory, table.sstables)
             table.set_sstables([])
+            self._invalidate_table(table)
 
     def truncate(self, keyspace: str, name: str) -> None:
         """Remove every row of a table (memtables and SSTables)."""
@@ -476,6 +496,7 @@ class StorageEngine:
                 position = self._commitlog.position() if self._commitlog is not None else (0, 0)
                 old = table.sstables
                 table.set_sstables([])
+                self._invalidate_table(table)
             table.replay_position = position
             entry = self._manifest["tables"][str(table.schema.id)]
             entry["sstables"] = []
@@ -519,9 +540,13 @@ class StorageEngine:
         token = partition_token(mutation.partition_key)
         encoded, rows = encode_mutation_rows(table.id_bytes, mutation)
         payload = encode_batch([encoded])
+        dropped = None  # a removed row cache entry, freed after the lock is released
         with self._write_lock:
             commitlog.append(payload, table.id_set)
             table.memtable.apply(mutation, token, rows)
+            if table.row_cache_rows:
+                dropped = self._invalidate(table, mutation.partition_key)
+        del dropped
         if table.memtable.size >= self._flush_threshold:
             self._after_write(table)
 
@@ -532,6 +557,7 @@ class StorageEngine:
             return
         now = int(self._clock())
         prepared = []
+        dropped = []  # removed row cache entries, freed after the locks are released
         for mutation in mutations:
             table = self._table(mutation.keyspace, mutation.table)
             self._validate(table, mutation)
@@ -543,6 +569,8 @@ class StorageEngine:
             with self._write_lock:
                 for table, mutation, token in prepared:
                     table.memtable.apply(mutation, token)
+                    if table.row_cache_rows:
+                        dropped.append(self._invalidate(table, mutation.partition_key))
         else:
             payload = encode_batch([encode_mutation(t.id_bytes, m) for t, m, _ in prepared])
             ids = {t.schema.id for t, _, _ in prepared}
@@ -555,6 +583,8 @@ class StorageEngine:
                     with self._write_lock:
                         for table, mutation, token in prepared:
                             table.memtable.apply(mutation, token)
+                            if table.row_cache_rows:
+                                dropped.append(self._invalidate(table, mutation.partition_key))
                 finally:
                     with self._write_lock:
                         self._inflight -= 1
@@ -565,9 +595,27 @@ class StorageEngine:
                     commitlog.append(payload, ids)
                     for table, mutation, token in prepared:
                         table.memtable.apply(mutation, token)
+                        if table.row_cache_rows:
+                            dropped.append(self._invalidate(table, mutation.partition_key))
         for table, _, _ in prepared:
             if table.memtable.size >= self._flush_threshold:
                 self._after_write(table)
+
+    def _invalidate(self, table: _Table, partition_key: bytes) -> object:
+        """Forget a partition's row cache entry (called after the write is applied).
+
+        Return the removed entry, for the caller to free outside its locks.
+        """
+        cache = self._row_cache
+        if cache is None:
+            return None
+        return cache.invalidate((table.id_bytes, table.cache_epoch, partition_key))
+
+    def _invalidate_table(self, table: _Table) -> None:
+        """Forget a table's row cache entries; entries filled meanwhile are never found."""
+        table.cache_epoch += 1
+        if self._row_cache is not None:
+            self._row_cache.invalidate_table(table.id_bytes)
 
     def _after_write(self, table: _Table) -> None:
         """Queue a flush of a full memtable, or hold the writer while flushing is behind."""
@@ -773,10 +821,23 @@ class StorageEngine:
         state = self._table(keyspace, table)
         if limit is not None and limit < 0:
             raise InvalidRequest("limit must be >= 0")
-        token = partition_token(partition_key)
         now = int(self._clock()) if now is None else now
+        if state.row_cache_rows and self._row_cache is not None:
+            result = self._read_through_cache(
+                state, partition_key, slices, reverse, limit, columns, now, trace
+            )
+            if result is not MISS:
+                return result
+        token = partition_token(partition_key)
+        context = LiveContext()
         views = self._partition_views(
-            state, token, partition_key, ALL_SLICES if slices is None else slices, reverse, trace
+            state,
+            token,
+            partition_key,
+            ALL_SLICES if slices is None else slices,
+            reverse,
+            trace,
+            context,
         )
         result = read_partition(
             views,
@@ -785,12 +846,96 @@ class StorageEngine:
             columns=frozenset(columns) if columns is not None else None,
             now=now,
             trace=trace,
+            context=context,
         )
         if trace is not None:
             for view in views:
                 if view.bound is not None and getgeneratorstate(view.rows) == GEN_CREATED:
                     trace.skip(view.source, "limit reached before its clustering range")
         return result
+
+    def _read_through_cache(
+        self,
+        state: _Table,
+        partition_key: bytes,
+        slices: list[Slice] | None,
+        reverse: bool,
+        limit: int | None,
+        columns: set[str] | frozenset[str] | None,
+        now: int,
+        trace: ReadTrace | None,
+    ) -> PartitionResult | None | object:
+        """Answer a read from the row cache, filling it on a head read; MISS if it cannot."""
+        cache = self._row_cache
+        key = (state.id_bytes, state.cache_epoch, partition_key)
+        columns = frozenset(columns) if columns is not None else None
+        entry = cache.get(key)
+        # An entry is valid from its fill until the first TTL in it expires
+        # (a read "in the past" could see cells that expired before the fill).
+        if entry is not None and entry.filled_at <= now < entry.expires_at:
+            result = answer(entry, partition_key, slices, reverse, limit, columns)
+            if result is not MISS:
+                cache.hits += 1
+                state.row_cache_hits += 1
+                if trace is not None:
+                    trace.row_cache = "hit"
+                    trace.partitions_read += 1
+                    if result is not None:
+                        trace.live_rows += len(result.rows)
+                return result
+            # A fill would cache the same rows again: read the sources.
+            reason = f"miss, {_NOT_COVERED}"
+        elif entry is not None and now < entry.filled_at:
+            # A read "in the past" must not replace a newer entry.
+            reason = "miss, read before the entry's fill"
+        else:
+            reason = None
+        cache.misses += 1
+        state.row_cache_misses += 1
+        if reason is not None or not is_head_read(slices, reverse):
+            if trace is not None:
+                trace.row_cache = reason or "miss"
+            return MISS
+        # An expired entry was hot: refill it at once.
+        if entry is None and not cache.admit(key):
+            # First touch: a partition read once costs no fill (see RowCache.admit).
+            if trace is not None:
+                trace.row_cache = "miss, first touch"
+            return MISS
+        rows = state.row_cache_rows
+        placeholder = cache.begin_fill(key)
+        try:
+            token = partition_token(partition_key)
+            context = LiveContext()
+            views = self._partition_views(
+                state, token, partition_key, ALL_SLICES, False, trace, context
+            )
+            full = read_partition(
+                views,
+                reverse=False,
+                limit=None if rows >= ALL_ROWS else rows + 1,
+                columns=None,
+                now=now,
+                trace=trace,
+                context=context,
+            )
+            entry = build_entry(full, rows, now)
+        finally:
+            cache.finish_fill(key, placeholder, entry)
+        if entry is None:
+            if trace is not None:
+                trace.row_cache = "miss, nothing live to cache"
+            return None
+        result = answer(entry, partition_key, slices, reverse, limit, columns)
+        if trace is not None:
+            trace.row_cache = "miss, filled" + (f", {_NOT_COVERED}" if result is MISS else "")
+        return result
+
+    def row_cache_stats(self) -> dict[str, Any]:
+        """Describe the row cache: capacity and size in bytes, entries, hits, misses."""
+        if self._row_cache is None:
+            return {"enabled": False}
+        return {"enabled": True, **self._row_cache.stats()}
 
     def _partition_views(
         self,
@@ -800,6 +945,7 @@ class StorageEngine:
         slices: list[Slice],
         reverse: bool,
         trace: ReadTrace | None,
+        context: LiveContext | None = None,
     ) -> list[PartitionView]:
         memtables = [state.memtable, *state.flushing]
         sstables = state.sstables_by_age
@@ -834,7 +980,7 @@ class StorageEngine:
             if not reader.has_partition_level_data:
                 lazy.append(reader)
                 continue
-            view = _open_view(reader, token, key, slices, reverse, trace)
+            view = _open_view(reader, token, key, slices, reverse, trace, context)
             if view is None:
                 continue
             views.append(view)
@@ -858,7 +1004,7 @@ class StorageEngine:
                     None,
                     [],
                     None,
-                    _lazy_rows(reader, token, key, slices, reverse, trace),
+                    _lazy_rows(reader, token, key, slices, reverse, trace, context),
                     reader.name,
                     bound,
                     last,
@@ -1212,6 +1358,9 @@ class StorageEngine:
             "bloom_negatives": sum(r.bloom_negatives for r in readers),
             "replay_position": list(state.replay_position),
             "compaction": dict(state.schema.options.compaction),
+            "caching": dict(state.schema.options.caching),
+            "row_cache_hits": state.row_cache_hits,
+            "row_cache_misses": state.row_cache_misses,
         }
 
     def compaction_history(self) -> list[dict[str, Any]]:
@@ -1244,9 +1393,10 @@ def _lazy_rows(
     slices: list[Slice],
     reverse: bool,
     trace: ReadTrace | None,
+    context: LiveContext | None = None,
 ) -> Iterator:
     """Yield the partition's rows from ``reader``, touching it only when first asked."""
-    view = _open_view(reader, token, key, slices, reverse, trace)
+    view = _open_view(reader, token, key, slices, reverse, trace, context)
     if view is not None:
         yield from view.rows
 
@@ -1258,9 +1408,10 @@ def _open_view(
     slices: list[Slice],
     reverse: bool,
     trace: ReadTrace | None,
+    context: LiveContext | None = None,
 ) -> PartitionView | None:
     """Return the partition's view in ``reader``, or None (noted on the trace) if it has none."""
-    view = reader.cached_view(key, slices, reverse, trace)
+    view = reader.cached_view(key, slices, reverse, trace, context)
     if view is not None:
         if trace is not None:
             trace.sstables_consulted.append(reader.name)
@@ -1269,7 +1420,7 @@ def _open_view(
         if trace is not None:
             trace.skip(reader.name, "bloom filter")
         return None
-    view = reader.view(token, key, slices, reverse, trace)
+    view = reader.view(token, key, slices, reverse, trace, context)
     if view is None:
         if trace is not None:
             trace.skip(reader.name, "bloom filter false positive")

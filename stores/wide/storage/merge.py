@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 
-from .blockrows import BlockRowData
+from .blockrows import BlockRowData, LazyRow, LiveContext
 from .cells import Cell, DeletionTime, expired_as_tombstone, max_deletion
 from .mutation import RangeTombstone
 from .partition import PartitionView, RowData, merge_rows
@@ -217,8 +217,13 @@ def read_partition(
     columns: frozenset[str] | None,
     now: int,
     trace: ReadTrace | None,
+    context: LiveContext | None = None,
 ) -> PartitionResult | None:
-    """Merge one partition's ``views`` into its live result, or None if nothing is live."""
+    """Merge one partition's ``views`` into its live result, or None if nothing is live.
+
+    ``context``, when the views' SSTable sources were opened with it, is
+    told before the first row whether they may hand out final LazyRows.
+    """
     if not views:
         return None
     first = views[0]
@@ -247,17 +252,30 @@ def read_partition(
         static_row = live_row(static, partition_deletion, now, columns)
     rows: list[Row] = []
     if limit is None or limit > 0:
+        merged = False
         if len(views) == 1:
             rows_in = first.rows
         else:
             rows_in = chain_disjoint(views, reverse)
             if rows_in is None:
+                merged = True
                 rows_in = iter_merged_rows(
                     [v.rows for v in views], reverse, [v.bound for v in views]
                 )
         if trace is None and partition_deletion is None and not range_tombstones:
             # Nothing outside the rows can delete them: the common case, kept tight.
+            if context is not None and not merged:
+                # No two versions of a row meet: a source may hand out a row
+                # its marker proves live as the final LazyRow.
+                context.now = now
+                context.columns = columns
+                context.fast = True
             for row in rows_in:
+                if type(row) is LazyRow:
+                    rows.append(row)
+                    if limit is not None and len(rows) >= limit:
+                        break
+                    continue
                 if type(row) is BlockRowData:
                     result = row.live(now, columns)
                     if result is False:

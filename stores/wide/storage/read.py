@@ -45,6 +45,8 @@ class ReadTrace:
     live_rows: int = 0
     blocks_read: int = 0
     events: list[str] = field(default_factory=list)
+    # "hit", "miss", ... for a table with a row cache; None when not consulted.
+    row_cache: str | None = None
 
     def skip(self, sstable: str, reason: str) -> None:
         self.sstables_skipped.append((sstable, reason))
@@ -61,4 +63,5 @@ class ReadTrace:
             "tombstones_read": self.tombstones_read,
             "live_rows": self.live_rows,
             "blocks_read": self.blocks_read,
+            "row_cache": self.row_cache,
         }

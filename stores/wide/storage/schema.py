@@ -14,6 +14,9 @@ from typing import Any
 from .errors import InvalidRequest
 
 DEFAULT_COMPACTION = {"class": "SizeTieredCompactionStrategy"}
+DEFAULT_CACHING = {"keys": "ALL", "rows_per_partition": "NONE"}
+# rows_per_partition "ALL": every row of a partition is cached.
+ALL_ROWS = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +31,38 @@ class TableOptions:
     gc_grace_seconds: int = 864000
     compaction: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_COMPACTION))
     bloom_filter_fp_chance: float = 0.01
+    # Cassandra's table option: "keys" ALL|NONE (this engine's key cache is
+    # process-wide and always on; the value is kept for the CQL layer) and
+    # "rows_per_partition" NONE|ALL|N, the head of a partition the row cache
+    # keeps.
+    caching: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CACHING))
+
+    @property
+    def rows_per_partition(self) -> int:
+        """Return how many rows of a partition the row cache keeps (0 = none)."""
+        value = str(self.caching.get("rows_per_partition", "NONE")).upper()
+        if value == "NONE":
+            return 0
+        if value == "ALL":
+            return ALL_ROWS
+        return int(value)
+
+    def validate(self) -> None:
+        """Raise InvalidRequest if an option is out of range."""
+        if not 0 < self.bloom_filter_fp_chance <= 1:
+            raise InvalidRequest("bloom_filter_fp_chance must be in (0, 1]")
+        if self.gc_grace_seconds < 0 or self.default_time_to_live < 0:
+            raise InvalidRequest("gc_grace_seconds and default_time_to_live must be >= 0")
+        unknown = set(self.caching) - set(DEFAULT_CACHING)
+        if unknown:
+            raise InvalidRequest(f"unknown caching options {sorted(unknown)}")
+        if str(self.caching.get("keys", "ALL")).upper() not in ("ALL", "NONE"):
+            raise InvalidRequest("caching keys must be ALL or NONE")
+        rows = str(self.caching.get("rows_per_partition", "NONE")).upper()
+        if rows not in ("ALL", "NONE") and not (rows.isdigit() and 0 < int(rows) < ALL_ROWS):
+            raise InvalidRequest(
+                "caching rows_per_partition must be ALL, NONE or a positive integer"
+            )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -35,6 +70,7 @@ class TableOptions:
             "gc_grace_seconds": self.gc_grace_seconds,
             "compaction": dict(self.compaction),
             "bloom_filter_fp_chance": self.bloom_filter_fp_chance,
+            "caching": dict(self.caching),
         }
 
     @classmethod
@@ -44,6 +80,7 @@ class TableOptions:
             gc_grace_seconds=int(data.get("gc_grace_seconds", 864000)),
             compaction=dict(data.get("compaction", DEFAULT_COMPACTION)),
             bloom_filter_fp_chance=float(data.get("bloom_filter_fp_chance", 0.01)),
+            caching=dict(data.get("caching", DEFAULT_CACHING)),
         )
 
 
@@ -78,11 +115,7 @@ class TableSchema:
             raise InvalidRequest("static columns need clustering columns")
         if not set(self.collections) <= set(self.static) | set(self.regular):
             raise InvalidRequest("collections must be static or regular columns")
-        opts = self.options
-        if not 0 < opts.bloom_filter_fp_chance <= 1:
-            raise InvalidRequest("bloom_filter_fp_chance must be in (0, 1]")
-        if opts.gc_grace_seconds < 0 or opts.default_time_to_live < 0:
-            raise InvalidRequest("gc_grace_seconds and default_time_to_live must be >= 0")
+        self.options.validate()
 
     def to_json(self) -> dict[str, Any]:
         return {

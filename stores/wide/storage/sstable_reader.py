@@ -14,7 +14,7 @@ import json
 import struct
 from collections.abc import Iterator
 
-from .blockrows import BlockRowData
+from .blockrows import BlockRowData, LiveContext, live_in_block
 from .blocks import read_block, unframe
 from .bloom import BloomFilter
 from .cache import BLOCKS, HEADERS, INDEX_BLOCKS, KEYS, next_reader_number
@@ -175,7 +175,7 @@ class SSTableReader:
         slices: list[Slice],
         reverse: bool,
         trace: ReadTrace | None = None,
-        lazy: bool = False,
+        lazy: bool | LiveContext = False,
     ) -> PartitionView:
         """Return the partition whose header block is at ``offset``.
 
@@ -197,7 +197,7 @@ class SSTableReader:
         slices: list[Slice],
         reverse: bool,
         trace: ReadTrace | None,
-        lazy: bool,
+        lazy: bool | LiveContext,
     ) -> PartitionView:
         key, token, deletion, rts, static, blocks = header
         return PartitionView(
@@ -257,10 +257,12 @@ class SSTableReader:
         slices: list[Slice],
         reverse: bool,
         trace: ReadTrace | None = None,
+        context: LiveContext | None = None,
     ) -> PartitionView | None:
         """Return the partition's data restricted to ``slices``, or None if absent.
 
-        Rows come lazily decoded (BlockRowData): this is the read path.
+        Rows come lazily decoded (BlockRowData, or LazyRow when ``context``
+        allows it): this is the read path.
         """
         header = KEYS.get((self._number, partition_key))
         if header is None:
@@ -269,7 +271,7 @@ class SSTableReader:
                 return None
             header = self._header(found[0], found[1], trace)
             KEYS.put((self._number, partition_key), header)
-        return self._view(header, slices, reverse, trace, True)
+        return self._view(header, slices, reverse, trace, context or True)
 
     def cached_view(
         self,
@@ -277,6 +279,7 @@ class SSTableReader:
         slices: list[Slice],
         reverse: bool,
         trace: ReadTrace | None = None,
+        context: LiveContext | None = None,
     ) -> PartitionView | None:
         """Return the partition's view if the key cache knows it, else None.
 
@@ -286,7 +289,7 @@ class SSTableReader:
         header = KEYS.get((self._number, partition_key))
         if header is None:
             return None
-        return self._view(header, slices, reverse, trace, True)
+        return self._view(header, slices, reverse, trace, context or True)
 
     def _block_span(
         self, block: RowBlock, low: bytes | None, high: bytes | None, trace: ReadTrace | None
@@ -336,13 +339,15 @@ class SSTableReader:
         slices: list[Slice],
         reverse: bool,
         trace: ReadTrace | None,
-        lazy: bool,
+        lazy: bool | LiveContext,
     ) -> Iterator[RowData]:
         """Yield the rows of ``blocks`` inside ``slices``, in the read's order.
 
         One generator for every block (rows are the hot loop of a read: a
         nested generator per block would cost a frame switch per row).
+        ``lazy`` may be a LiveContext (lazy, and LazyRows when it says so).
         """
+        context = lazy if type(lazy) is LiveContext else None
         for sl in reversed(slices) if reverse else slices:
             low, high = slice_range(sl)
             if low is None and high is None:
@@ -359,7 +364,21 @@ class SSTableReader:
                 payload, offsets, start, stop = self._block_span(block, low, high, trace)
                 indexes = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
                 try:
-                    if lazy:
+                    if context is not None:
+                        for index in indexes:
+                            at = offsets[index]
+                            length = (payload[at + 1] << 8) | payload[at + 2]
+                            clustering = payload[at + 3 : at + 3 + length]
+                            # Read at each row: the merge sets it before the first.
+                            if context.fast:
+                                row = live_in_block(
+                                    clustering, payload, at, context.now, context.columns
+                                )
+                                if row is not None:
+                                    yield row
+                                    continue
+                            yield BlockRowData(clustering, payload, at)
+                    elif lazy:
                         for index in indexes:
                             at = offsets[index]
                             length = (payload[at + 1] << 8) | payload[at + 2]

@@ -64,7 +64,7 @@ def test_live_marker_makes_a_lazy_row_and_cells_wait_until_asked():
     assert isinstance(row, LazyRow)
     assert row._cells is None
     assert row.cells == {"a": Cell(b"1", ts), "c": Cell(b"3", ts, 60, 100)}
-    assert row._source is None  # decoded: the block is no longer held
+    assert row._buf is None  # decoded: the block is no longer held
     assert row.complex_cells == {}
     assert row.liveness == LivenessInfo(ts)
     # At 100 the TTL cell has expired: gone, while the row stays (its marker is live).
@@ -93,3 +93,73 @@ def test_assigning_cells_keeps_the_other_parts():
     assert row.cells == {} and row.complex_cells == {"m": [(b"k", Cell(b"v", 3))]}
     row.liveness = None
     assert row.liveness is None
+
+
+# -- LazyRows straight from a block (LiveContext) ----------------------------------
+
+_CKS = [b"a", b"b", b"c", b"d", b"e", b"f", b"g", b"h"]
+
+
+def _shape(result):
+    if result is None:
+        return None
+    return [
+        (r.clustering, r.cells, r.complex_cells, r.liveness)
+        for r in ([result.static_row] if result.static_row else []) + result.rows
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(_CKS),
+            st.sampled_from(["plain", "no marker", "ttl", "expired marker", "row deletion"]),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    flushes=st.lists(st.integers(0, 11), max_size=3),
+    partition_deletion=st.booleans(),
+    reverse=st.booleans(),
+    limit=st.none() | st.integers(0, 6),
+    columns=column_sets,
+)
+def test_rows_handed_out_live_by_the_reader_equal_the_general_path(
+    rows, flushes, partition_deletion, reverse, limit, columns
+):
+    from stores.wide.storage import DeletionTime, Mutation, StorageEngine
+    from stores.wide.storage.engine import ALL_SLICES
+    from stores.wide.storage.merge import read_partition
+    from stores.wide.storage.token import token
+
+    from .engine_support import Clock, setup
+
+    clock = Clock()
+    engine = StorageEngine.open(None, clock=clock, background=False, auto_compaction=False)
+    setup(engine)
+    now = int(clock.now)
+    for index, (ck, kind) in enumerate(rows):
+        ts = 10 + index
+        if kind == "row deletion":
+            update = RowUpdate(ck, deletion=DeletionTime(ts, now))
+        else:
+            ttl = 5 if kind == "ttl" else 0
+            marker = None if kind == "no marker" else LivenessInfo(ts, ttl)
+            if kind == "expired marker":
+                marker = LivenessInfo(ts, 1, now - 1)
+            update = RowUpdate(ck, marker, cells={"v": Cell(b"x%d" % index, ts, ttl)})
+        engine.apply(Mutation("ks", "t", b"k", rows=[update]))
+        if index in flushes:
+            engine.flush()
+    if partition_deletion:
+        engine.apply(Mutation("ks", "t", b"k", partition_deletion=DeletionTime(12, now)))
+    engine.flush()
+    got = engine.read("ks", "t", b"k", reverse=reverse, limit=limit, columns=columns, now=now)
+    state = engine._table("ks", "t")
+    views = engine._partition_views(state, token(b"k"), b"k", ALL_SLICES, reverse, None)
+    expected = read_partition(
+        views, reverse=reverse, limit=limit, columns=columns, now=now, trace=None
+    )
+    assert _shape(got) == _shape(expected)
+    engine.close()

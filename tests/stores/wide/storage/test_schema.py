@@ -52,3 +52,34 @@ def test_defaults_match_cassandra():
     assert options.gc_grace_seconds == 864000
     assert options.bloom_filter_fp_chance == 0.01
     assert options.compaction == {"class": "SizeTieredCompactionStrategy"}
+
+
+def test_caching_option_round_trips_and_reads_rows_per_partition():
+    from stores.wide.storage.schema import ALL_ROWS
+
+    options = TableOptions(caching={"keys": "ALL", "rows_per_partition": "20"})
+    assert options.rows_per_partition == 20
+    assert TableOptions.from_json(options.to_json()).caching == options.caching
+    assert TableOptions().rows_per_partition == 0
+    assert TableOptions(caching={"rows_per_partition": "all"}).rows_per_partition == ALL_ROWS
+    # A manifest written before the option existed.
+    old = options.to_json()
+    del old["caching"]
+    assert TableOptions.from_json(old).caching == {"keys": "ALL", "rows_per_partition": "NONE"}
+
+
+@pytest.mark.parametrize(
+    "caching",
+    [
+        {"rows_per_partition": "0"},
+        {"rows_per_partition": "-3"},
+        {"rows_per_partition": "lots"},
+        {"rows_per_partition": str(2**31)},
+        {"keys": "SOME"},
+        {"rows": "5"},
+    ],
+)
+def test_bad_caching_options_are_refused(caching):
+    schema = TableSchema("ks", "t", partition_key=["k"], options=TableOptions(caching=caching))
+    with pytest.raises(InvalidRequest):
+        schema.validate()
