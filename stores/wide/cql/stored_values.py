@@ -155,3 +155,45 @@ def wire_clustering_cells(
         return (prefix + data[:1].translate(first) + rest,)
 
     return fixed
+
+
+def wire_clustering_columns(
+    types: list[CQLType], descending: list[bool], decode: Callable[[bytes], tuple]
+) -> Callable[[list[bytes]], list[list[bytes]]]:
+    """Return a function giving, per clustering column, the [value] cells of many keys.
+
+    Column-major ``wire_clustering_cells``: for keys ``k1..kn`` it returns one
+    list per clustering column holding that column's cell of each key (a
+    key shorter than the table's clustering gives null cells). A lone
+    fixed-size integer column converts every key at once: the keys joined
+    are one big integer, and flipping the bits of each key (DESC) and its
+    sign bit is one XOR with a repeated mask.
+    """
+    per_key = wire_clustering_cells(types, descending, decode)
+    width = len(types)
+
+    def general(keys: list[bytes]) -> list[list[bytes]]:
+        cells = [per_key(k) for k in keys]
+        return [[c[i] if i < len(c) else NULL_CELL for c in cells] for i in range(width)]
+
+    if width != 1 or type(types[0]) not in _FIXED_INTS:
+        return general
+    size = types[0].size
+    prefix = _LENGTH.pack(size)
+    bits = 8 * size
+    element = (1 << (bits - 1)) ^ ((1 << bits) - 1 if descending[0] else 0)
+    element_bytes = element.to_bytes(size, "big")
+    from_bytes = int.from_bytes
+
+    def fixed(keys: list[bytes]) -> list[list[bytes]]:
+        n = len(keys)
+        joined = b"".join(keys)
+        if len(joined) != n * size or (n and max(map(len, keys)) != size):
+            return general(keys)
+        total = n * size
+        data = (from_bytes(joined, "big") ^ from_bytes(element_bytes * n, "big")).to_bytes(
+            total, "big"
+        )
+        return [[prefix + data[i : i + size] for i in range(0, total, size)]]
+
+    return fixed

@@ -116,6 +116,24 @@ class CQLBackend:
             return True
         return self.executor.is_quick(prepared, message.parameters.page_size)
 
+    def execute_if_quick(
+        self, query_id: bytes, parameters: QueryParameters, keyspace: str | None
+    ) -> Response | None:
+        """Run an EXECUTE if it is quick (``is_quick``), else return None.
+
+        One statement lookup for both the question and the answer: the
+        event loop's path. An unknown id raises ``Unprepared`` (a quick answer).
+        """
+        prepared = self._prepared(query_id)
+        if not self.executor.is_quick(prepared, parameters.page_size):
+            return None
+        return self._run(
+            prepared,
+            parameters,
+            prepared.keyspace or keyspace,
+            skip_metadata=parameters.skip_metadata,
+        )
+
     def _prepared(self, query_id: bytes):
         prepared = self.executor.prepared_by_id(query_id)
         if prepared is None:
