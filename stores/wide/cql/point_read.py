@@ -19,7 +19,6 @@ writes, never reads more than one partition.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 
 from stores.wide.cql.keys import decode_partition_key
@@ -28,8 +27,6 @@ from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, STATIC, TableInfo
 from stores.wide.cql.stored_values import NULL_CELL, as_cell, wire_cell, wire_clustering_columns
 from stores.wide.cql.terms import ExecContext, positive_int
 from stores.wide.cql.types import ListType, SetType
-
-_interleave = itertools.chain.from_iterable
 
 
 def compile_point_read(plan) -> PointRead | None:
@@ -162,8 +159,9 @@ class _CellEncoder:
 
     Each selected column becomes the list of its cells for every row, from
     the stored bytes (``stored_values``); the lists are then interleaved
-    row by row and joined once. Column by column, the per-row work is one
-    list-comprehension step per column instead of a call per value.
+    row by row (slice assignments) and joined once. Column by column, the
+    per-row work is one list-comprehension step per column instead of a
+    call per value.
     """
 
     __slots__ = ("columns", "clustering", "pk_serializers", "needs_pk")
@@ -217,10 +215,14 @@ class _CellEncoder:
         ck = None
         if self.clustering is not None:
             ck = self.clustering([row.clustering for row in rows])
-        columns = [column(rows, pk, ck, page.static) for column in self.columns]
-        if len(columns) == 1:
-            return b"".join(columns[0])
-        return b"".join(_interleave(zip(*columns, strict=True)))
+        width = len(self.columns)
+        if width == 1:
+            return b"".join(self.columns[0](rows, pk, ck, page.static))
+        # Row after row: column i's cells go to every width-th slot from i.
+        cells = [NULL_CELL] * (width * len(rows))
+        for i, column in enumerate(self.columns):
+            cells[i::width] = column(rows, pk, ck, page.static)
+        return b"".join(cells)
 
 
 def _pk_column(position: int) -> Callable:

@@ -28,6 +28,8 @@ from stores.wide.cql.types import (
 _FIXED_INTS = (TinyIntType, SmallIntType, IntType, BigIntType)
 _LENGTH = struct.Struct(">i")
 NULL_CELL = _LENGTH.pack(-1)
+# wire_clustering_columns keeps its XOR masks for pages of up to this many rows.
+_CACHED_MASKS = 256
 
 
 def as_cell(value: bytes | None) -> bytes:
@@ -184,16 +186,21 @@ def wire_clustering_columns(
     element = (1 << (bits - 1)) ^ ((1 << bits) - 1 if descending[0] else 0)
     element_bytes = element.to_bytes(size, "big")
     from_bytes = int.from_bytes
+    # The mask for n keys, for the page sizes seen most (bounded).
+    masks: dict[int, int] = {}
 
     def fixed(keys: list[bytes]) -> list[list[bytes]]:
         n = len(keys)
         joined = b"".join(keys)
         if len(joined) != n * size or (n and max(map(len, keys)) != size):
             return general(keys)
+        mask = masks.get(n)
+        if mask is None:
+            mask = from_bytes(element_bytes * n, "big")
+            if n <= _CACHED_MASKS:
+                masks[n] = mask
         total = n * size
-        data = (from_bytes(joined, "big") ^ from_bytes(element_bytes * n, "big")).to_bytes(
-            total, "big"
-        )
+        data = (from_bytes(joined, "big") ^ mask).to_bytes(total, "big")
         return [[prefix + data[i : i + size] for i in range(0, total, size)]]
 
     return fixed
