@@ -14,7 +14,7 @@ as much CPU as the server, so the server's own cost is the figure to compare
 between server versions. Every loop is bounded in count and time.
 
     python bench/wide_server.py [--ops 20000] [--clients 2] [--concurrency 32] [--seconds 20]
-        [--workers N] [--inline] [--no-compression] [--row-factory tuple|named_tuple]
+        [--workers N] [--inline | --no-inline] [--no-compression] [--row-factory tuple|named_tuple]
         [--profile-server PREFIX] [--server-root DIR] [--skip-in-process]
 
 ``--server-root /work/main`` runs another checkout's server under the same
@@ -378,8 +378,10 @@ def main() -> int:
     )
     parser.add_argument(
         "--inline",
-        action="store_true",
-        help="start the server with --inline (quick EXECUTEs answered on its event loop)",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="start the server with --inline (quick EXECUTEs answered on its event loop) or "
+        "--no-inline (every CQL request in a worker); default: neither, the server's default",
     )
     parser.add_argument(
         "--server-root",
@@ -407,7 +409,7 @@ def main() -> int:
         f"cpus: {os.cpu_count()}  ops/phase: {options.ops}  clients: {options.clients}  "
         f"in flight/client: {options.concurrency}  server workers: {options.workers}  "
         f"compression: {'off' if options.no_compression else 'driver default'}  "
-        f"inline: {'quick requests' if options.inline else 'off'}  "
+        f"inline: {({None: 'server default', True: 'on', False: 'off'})[options.inline]}  "
         f"row factory: {options.row_factory}  "
         f"server: {options.server_root or 'this checkout'}  "
         f"load average: {os.getloadavg()[0]:.1f}"
@@ -421,7 +423,7 @@ def main() -> int:
         options.seconds,
         options.workers,
         options.profile_server,
-        ("--inline",) if options.inline else (),
+        () if options.inline is None else ("--inline" if options.inline else "--no-inline",),
         options.row_factory,
         options.server_root,
     )

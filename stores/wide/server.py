@@ -2,10 +2,11 @@
 
 Owns sockets, the event loop and the worker threads: bytes read from a client
 go to its ``ServerConnection``; handshake requests are answered on the loop,
-CQL requests run in a thread pool (the loop never waits for an fsync, a
-password hash or a scan). With ``quick_inline`` quick EXECUTEs (writes that
-wait for no fsync, one-partition reads: ``Dispatcher.handle_quick``) are
-answered on the loop too; ``workers=0`` runs everything on the loop. Answers
+quick EXECUTEs (writes that wait for no fsync, one-partition reads:
+``Dispatcher.handle_quick``) are answered on the loop too unless
+``quick_inline`` is off; every other CQL request runs in a thread pool (the
+loop never waits for an fsync, a password hash or a scan); ``workers=0``
+runs everything on the loop. Answers
 are written as they finish, in any order, those ready together in one write.
 Limits keep a client from growing the server's memory: a frame length cap, a
 bound on requests in flight per connection (reading pauses at the bound), and
@@ -265,7 +266,7 @@ class CQLServer:
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         workers: int = 4,
         compressions=None,
-        quick_inline: bool = False,
+        quick_inline: bool = True,
     ):
         self.host = host
         self.port = port
@@ -282,8 +283,8 @@ class CQLServer:
             else None
         )
         # Answer quick EXECUTEs (Dispatcher.handle_quick) on the loop, the
-        # rest in the worker threads (off by default: see docs/wide/protocol.md,
-        # "Execution model", for what it measured).
+        # rest in the worker threads (see docs/wide/protocol.md, "Execution
+        # model", for what it measured).
         self.quick_inline = quick_inline
         self.connections: set[ClientConnection] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
