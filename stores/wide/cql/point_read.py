@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from stores.wide.cql.keys import decode_partition_key
+from stores.wide.cql.keys import clustering_columns, decode_partition_key
 from stores.wide.cql.results import PagingState, Rows, StoredRows
 from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, STATIC, TableInfo
 from stores.wide.cql.stored_values import NULL_CELL, as_cell, wire_cell, wire_clustering_columns
@@ -59,8 +59,7 @@ class PointRead:
         "limit",
         "reverse",
         "columns",
-        "getters",
-        "decode_clustering",
+        "decoder",
         "encoder",
     )
 
@@ -71,8 +70,9 @@ class PointRead:
         self.limit = plan.limit
         self.reverse = plan.reverse
         self.columns = plan.result_columns
-        self.getters = plan.getters
-        self.decode_clustering = plan.decode_clustering
+        self.decoder = _ValueDecoder.compile(
+            plan.table, [c.evaluate for c in plan.columns], plan.decode_clustering
+        )
         self.encoder = _CellEncoder.compile(
             plan.table, [c.evaluate for c in plan.columns], plan.decode_clustering
         )
@@ -137,21 +137,63 @@ class _Page:
         self.count = len(rows)
 
     def values(self) -> list[tuple]:
-        """Return the rows as tuples of Python values."""
-        read = self.read
-        pk = decode_partition_key(read.table.pk_types, self.key)
-        decode = read.decode_clustering
-        getters = read.getters
-        static = self.static
-        out = []
-        for row in self.rows:
-            ck = decode(row.clustering)
-            out.append(tuple([g(pk, ck, row, static) for g in getters]))
-        return out
+        """Return the rows as tuples of Python values, built column by column."""
+        return self.read.decoder.decode(self)
 
     def cells(self) -> bytes:
         """Return every row's values as [value] cells, row after row."""
         return self.read.encoder.encode(self)
+
+
+class _ValueDecoder:
+    """Turn a page's stored rows into tuples of Python values, one column at a time.
+
+    The column-major twin of ``select._direct_getters``: each selected
+    column becomes the list of its values for every row; ``zip`` then makes
+    the row tuples.
+    """
+
+    __slots__ = ("columns", "clustering", "needs_pk")
+
+    def __init__(self, columns, clustering, needs_pk) -> None:
+        self.columns = columns
+        self.clustering = clustering
+        self.needs_pk = needs_pk
+
+    @classmethod
+    def compile(
+        cls, table: TableInfo, evaluators: list, decode_clustering: Callable[[bytes], tuple]
+    ) -> _ValueDecoder:
+        """Return the decoder of a selection of plain, non-multicell columns."""
+        columns: list[Callable] = []
+        needs_pk = needs_clustering = False
+        for evaluate in evaluators:
+            info = table.columns[evaluate.column_name]
+            if info.kind == PARTITION_KEY:
+                needs_pk = True
+                columns.append(_pk_column(info.position))
+            elif info.kind == CLUSTERING:
+                needs_clustering = True
+                columns.append(_clustering_column(info.position))
+            elif info.kind == STATIC:
+                columns.append(_static_column(info.name, info.cql_type.deserialize, None))
+            else:
+                columns.append(_regular_column(info.name, info.cql_type.deserialize, None))
+        clustering = None
+        if needs_clustering:
+            clustering = clustering_columns(table.ck_types, table.ck_desc, decode_clustering)
+        return cls(columns, clustering, needs_pk)
+
+    def decode(self, page: _Page) -> list[tuple]:
+        rows = page.rows
+        pk = decode_partition_key(page.read.table.pk_types, page.key) if self.needs_pk else None
+        ck = None
+        if self.clustering is not None:
+            ck = self.clustering([row.clustering for row in rows])
+        columns = [column(rows, pk, ck, page.static) for column in self.columns]
+        if not columns:
+            return [() for _ in rows]
+        return list(zip(*columns, strict=True))
 
 
 class _CellEncoder:
@@ -194,9 +236,9 @@ class _CellEncoder:
                 needs_clustering = True
                 columns.append(_clustering_column(info.position))
             elif info.kind == STATIC:
-                columns.append(_static_column(info.name, wire_cell(info.cql_type)))
+                columns.append(_static_column(info.name, wire_cell(info.cql_type), NULL_CELL))
             else:
-                columns.append(_regular_column(info.name, wire_cell(info.cql_type)))
+                columns.append(_regular_column(info.name, wire_cell(info.cql_type), NULL_CELL))
         clustering = None
         if needs_clustering:
             clustering = wire_clustering_columns(table.ck_types, table.ck_desc, decode_clustering)
@@ -239,19 +281,18 @@ def _clustering_column(position: int) -> Callable:
     return cells
 
 
-def _static_column(name: str, cell_of: Callable[[bytes], bytes]) -> Callable:
-    def cells(rows, pk, ck, static) -> list[bytes]:
+def _static_column(name: str, convert: Callable[[bytes], object], null) -> Callable:
+    def cells(rows, pk, ck, static) -> list:
         cell = None if static is None else static.cells.get(name)
-        return [NULL_CELL if cell is None else cell_of(cell.value)] * len(rows)
+        return [null if cell is None else convert(cell.value)] * len(rows)
 
     return cells
 
 
-def _regular_column(name: str, cell_of: Callable[[bytes], bytes]) -> Callable:
-    def cells(rows, pk, ck, static) -> list[bytes]:
+def _regular_column(name: str, convert: Callable[[bytes], object], null) -> Callable:
+    def cells(rows, pk, ck, static) -> list:
         return [
-            NULL_CELL if (cell := row.cells.get(name)) is None else cell_of(cell.value)
-            for row in rows
+            null if (cell := row.cells.get(name)) is None else convert(cell.value) for row in rows
         ]
 
     return cells

@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+from stores.wide.cql.keys import fixed_int_keys
 from stores.wide.cql.types import (
     AsciiType,
     BigIntType,
@@ -28,8 +29,6 @@ from stores.wide.cql.types import (
 _FIXED_INTS = (TinyIntType, SmallIntType, IntType, BigIntType)
 _LENGTH = struct.Struct(">i")
 NULL_CELL = _LENGTH.pack(-1)
-# wire_clustering_columns keeps its XOR masks for pages of up to this many rows.
-_CACHED_MASKS = 256
 
 
 def as_cell(value: bytes | None) -> bytes:
@@ -167,9 +166,8 @@ def wire_clustering_columns(
     Column-major ``wire_clustering_cells``: for keys ``k1..kn`` it returns one
     list per clustering column holding that column's cell of each key (a
     key shorter than the table's clustering gives null cells). A lone
-    fixed-size integer column converts every key at once: the keys joined
-    are one big integer, and flipping the bits of each key (DESC) and its
-    sign bit is one XOR with a repeated mask.
+    fixed-size integer column converts every key at once
+    (``keys.fixed_int_keys``: one XOR over the keys joined).
     """
     per_key = wire_clustering_cells(types, descending, decode)
     width = len(types)
@@ -182,25 +180,12 @@ def wire_clustering_columns(
         return general
     size = types[0].size
     prefix = _LENGTH.pack(size)
-    bits = 8 * size
-    element = (1 << (bits - 1)) ^ ((1 << bits) - 1 if descending[0] else 0)
-    element_bytes = element.to_bytes(size, "big")
-    from_bytes = int.from_bytes
-    # The mask for n keys, for the page sizes seen most (bounded).
-    masks: dict[int, int] = {}
+    desc = bool(descending[0])
 
     def fixed(keys: list[bytes]) -> list[list[bytes]]:
-        n = len(keys)
-        joined = b"".join(keys)
-        if len(joined) != n * size or (n and max(map(len, keys)) != size):
+        data = fixed_int_keys(keys, size, desc)
+        if data is None:
             return general(keys)
-        mask = masks.get(n)
-        if mask is None:
-            mask = from_bytes(element_bytes * n, "big")
-            if n <= _CACHED_MASKS:
-                masks[n] = mask
-        total = n * size
-        data = (from_bytes(joined, "big") ^ mask).to_bytes(total, "big")
-        return [[prefix + data[i : i + size] for i in range(0, total, size)]]
+        return [[prefix + data[i : i + size] for i in range(0, len(data), size)]]
 
     return fixed
