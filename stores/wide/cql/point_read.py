@@ -69,6 +69,8 @@ class PointRead:
         self.sliced = bool(plan.restrictions.ck_prefix or plan.restrictions.ck_slice)
         self.limit = plan.limit
         self.reverse = plan.reverse
+        # One list shared by every page's Rows (the result metadata is
+        # encoded once per list: protocol.cql_results); nothing mutates it.
         self.columns = plan.result_columns
         self.decoder = _ValueDecoder.compile(
             plan.table, [c.evaluate for c in plan.columns], plan.decode_clustering
