@@ -14,8 +14,13 @@ as much CPU as the server, so the server's own cost is the figure to compare
 between server versions. Every loop is bounded in count and time.
 
     python bench/wide_server.py [--ops 20000] [--clients 2] [--concurrency 32] [--seconds 20]
-        [--workers N] [--inline] [--no-compression] [--row-factory tuple|named_tuple]
-        [--profile-server PREFIX]
+        [--workers N] [--inline | --no-inline] [--no-compression] [--row-factory tuple|named_tuple]
+        [--profile-server PREFIX] [--server-root DIR] [--skip-in-process]
+
+``--server-root /work/main`` runs another checkout's server under the same
+clients, so two server versions can be compared back to back; the server
+columns also give its read and write system calls per request (/proc/PID/io:
+how many requests one socket read and one write carry).
 """
 
 from __future__ import annotations
@@ -70,6 +75,30 @@ def process_cpu_seconds(pid: int) -> float:
     """Return user+system CPU seconds a process (all its threads) has used."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_syscalls(pid: int) -> tuple[int, int]:
+    """Return the read and write system calls a process has made (/proc/PID/io)."""
+    fields = dict(
+        line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines() if line
+    )
+    return int(fields["syscr"]), int(fields["syscw"])
+
+
+def server_command(root: str | None) -> list[str] | None:
+    """Return the interpreter arguments running ``stores.wide`` from another checkout.
+
+    None runs this checkout's server. A path (e.g. the main branch's worktree)
+    lets one run compare two versions of the server with the same clients and
+    the same measuring code.
+    """
+    if root is None:
+        return None
+    code = (
+        f"import runpy, sys; sys.path.insert(0, {str(Path(root).resolve())!r}); "
+        "runpy.run_module('stores.wide', run_name='__main__', alter_sys=True)"
+    )
+    return ["-c", code]
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -249,11 +278,14 @@ def over_network(
     profile: str | None = None,
     server_args: tuple[str, ...] = (),
     row_factory: str = "tuple",
+    server_root: str | None = None,
 ) -> list[dict]:
     sys.path.insert(0, str(ROOT))
     from tests.stores.wide.server_process import ServerProcess
 
-    server = ServerProcess("--workers", str(workers), *server_args)
+    server = ServerProcess(
+        "--workers", str(workers), *server_args, command=server_command(server_root)
+    )
     results = []
     try:
         from cassandra.cluster import Cluster
@@ -297,9 +329,11 @@ def over_network(
             if profile:
                 profiler = start_profiler(server.proc.pid, f"{profile}-{phase.split()[0]}.txt")
             cpu_start = process_cpu_seconds(server.proc.pid)
+            calls_start = process_syscalls(server.proc.pid)
             go.set()
             outcomes = [queue.get(timeout=seconds + 120) for _ in procs]
             server_cpu = process_cpu_seconds(server.proc.pid) - cpu_start
+            calls = process_syscalls(server.proc.pid)
             for proc in procs:
                 proc.join(30)
             if profiler is not None:
@@ -313,6 +347,8 @@ def over_network(
             summary["errors"] = errors
             summary["cpu_us_per_op"] = server_cpu / max(count, 1) * 1e6
             summary["client_cpu_us_per_op"] = sum(o[4] for o in outcomes) / max(count, 1) * 1e6
+            summary["server_reads_per_op"] = (calls[0] - calls_start[0]) / max(count, 1)
+            summary["server_writes_per_op"] = (calls[1] - calls_start[1]) / max(count, 1)
             results.append(summary)
     finally:
         code, output = server.stop()
@@ -342,8 +378,21 @@ def main() -> int:
     )
     parser.add_argument(
         "--inline",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="start the server with --inline (quick EXECUTEs answered on its event loop) or "
+        "--no-inline (every CQL request in a worker); default: neither, the server's default",
+    )
+    parser.add_argument(
+        "--server-root",
+        metavar="DIR",
+        help="run the server from another checkout (e.g. the main branch's) with this "
+        "script's clients and measuring code, to compare two server versions",
+    )
+    parser.add_argument(
+        "--skip-in-process",
         action="store_true",
-        help="start the server with --inline (quick EXECUTEs answered on its event loop)",
+        help="measure the network side only (the ratio columns are then left out)",
     )
     parser.add_argument(
         "--row-factory",
@@ -360,11 +409,12 @@ def main() -> int:
         f"cpus: {os.cpu_count()}  ops/phase: {options.ops}  clients: {options.clients}  "
         f"in flight/client: {options.concurrency}  server workers: {options.workers}  "
         f"compression: {'off' if options.no_compression else 'driver default'}  "
-        f"inline: {'quick requests' if options.inline else 'off'}  "
+        f"inline: {({None: 'server default', True: 'on', False: 'off'})[options.inline]}  "
         f"row factory: {options.row_factory}  "
+        f"server: {options.server_root or 'this checkout'}  "
         f"load average: {os.getloadavg()[0]:.1f}"
     )
-    local = in_process(options.ops, options.seconds)
+    local = None if options.skip_in_process else in_process(options.ops, options.seconds)
     remote = over_network(
         not options.no_compression,
         options.ops,
@@ -373,30 +423,38 @@ def main() -> int:
         options.seconds,
         options.workers,
         options.profile_server,
-        ("--inline",) if options.inline else (),
+        () if options.inline is None else ("--inline" if options.inline else "--no-inline",),
         options.row_factory,
+        options.server_root,
     )
     print(f"load average after the run: {os.getloadavg()[0]:.1f}")
     print(
         f"{'workload':<18}{'side':<14}{'ops':>8}{'ops/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'server CPU us/op':>18}{'client CPU us/op':>18}"
+        f"{'server reads/op':>17}{'server writes/op':>18}"
     )
-    for a, b in zip(local, remote, strict=True):
-        for side, r in (("in-process", a), ("network", b)):
-            print(
+    for i, b in enumerate(remote):
+        sides = [("network", b)] if local is None else [("in-process", local[i]), ("network", b)]
+        for side, r in sides:
+            line = (
                 f"{r['name']:<18}{side:<14}{r['ops']:>8}{r['ops_per_s']:>10.0f}"
                 f"{r['p50_ms']:>9.3f}{r['p99_ms']:>9.3f}{r['cpu_us_per_op']:>18.0f}"
-                + (
-                    f"{r['client_cpu_us_per_op']:>18.0f}"
-                    if "client_cpu_us_per_op" in r
-                    else f"{'-':>18}"
-                )
             )
-        ratio = b["ops_per_s"] / a["ops_per_s"] if a["ops_per_s"] else float("nan")
-        print(
-            f"{'':<18}{'network/in-process throughput ratio':<36} {ratio:.2f}"
-            + (f"  (errors: {b['errors']})" if b.get("errors") else "")
-        )
+            if "client_cpu_us_per_op" in r:
+                line += (
+                    f"{r['client_cpu_us_per_op']:>18.0f}"
+                    f"{r['server_reads_per_op']:>17.2f}{r['server_writes_per_op']:>18.2f}"
+                )
+            else:
+                line += f"{'-':>18}{'-':>17}{'-':>18}"
+            print(line)
+        errors = f"  (errors: {b['errors']})" if b.get("errors") else ""
+        if local is not None:
+            a = local[i]
+            ratio = b["ops_per_s"] / a["ops_per_s"] if a["ops_per_s"] else float("nan")
+            print(f"{'':<18}{'network/in-process throughput ratio':<36} {ratio:.2f}{errors}")
+        elif errors:
+            print(f"{'':<18}{errors.strip()}")
     total = sum(r["ops"] for r in remote) / sum(
         r["ops"] / r["ops_per_s"] for r in remote if r["ops_per_s"]
     )

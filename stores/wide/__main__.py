@@ -67,9 +67,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--inline",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=True,
         help="answer quick EXECUTEs (writes that wait for no fsync, one-partition reads) on "
-        "the event loop instead of a worker thread",
+        "the event loop, the rest in the worker threads (default); --no-inline sends every "
+        "CQL request to a worker",
     )
     parser.add_argument(
         "--max-frame-size",

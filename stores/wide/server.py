@@ -2,10 +2,11 @@
 
 Owns sockets, the event loop and the worker threads: bytes read from a client
 go to its ``ServerConnection``; handshake requests are answered on the loop,
-CQL requests run in a thread pool (the loop never waits for an fsync, a
-password hash or a scan). With ``quick_inline`` quick EXECUTEs (writes that
-wait for no fsync, one-partition reads: ``Dispatcher.runs_inline``) are
-answered on the loop too; ``workers=0`` runs everything on the loop. Answers
+quick EXECUTEs (writes that wait for no fsync, one-partition reads:
+``Dispatcher.handle_quick``) are answered on the loop too unless
+``quick_inline`` is off; every other CQL request runs in a thread pool (the
+loop never waits for an fsync, a password hash or a scan); ``workers=0``
+runs everything on the loop. Answers
 are written as they finish, in any order, those ready together in one write.
 Limits keep a client from growing the server's memory: a frame length cap, a
 bound on requests in flight per connection (reading pauses at the bound), and
@@ -26,7 +27,7 @@ from stores.wide.protocol import format as fmt
 from stores.wide.protocol.compression import available_compressions
 from stores.wide.protocol.connection import RequestReceived, ServerConnection, ViolationDetected
 from stores.wide.protocol.dispatch import Authenticator, Backend, ConnectionState, Dispatcher
-from stores.wide.protocol.requests import Execute, Startup
+from stores.wide.protocol.requests import Startup
 from stores.wide.protocol.responses import Error, Response, SchemaChangeEvent, SchemaChangeResult
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class ClientConnection(asyncio.Protocol):
     # Request handling ------------------------------------------------------
 
     def _process(self) -> None:
-        # With quick_inline, quick requests (``Dispatcher.runs_inline``) are
+        # With quick_inline, quick requests (``Dispatcher.handle_quick``) are
         # answered right here, on the loop: no thread hand-off, no GIL
         # ping-pong with a worker.
         # The others decoded from one read go to a worker together. While
@@ -113,20 +114,16 @@ class ClientConnection(asyncio.Protocol):
                 self._answer_violation(event)
                 continue
             message = event.message
-            if (
-                not batch
-                and not self.worker_jobs
-                and (
-                    inline
-                    or (
-                        quick_inline
-                        and not event.tracing
-                        and dispatcher.runs_inline(state, message)
-                    )
-                )
-            ):
-                self._run_inline(event)
-            elif dispatcher.needs_worker(state, message):
+            if not batch and not self.worker_jobs:
+                if inline:
+                    self._run_inline(event)
+                    continue
+                if quick_inline and not event.tracing:
+                    response = dispatcher.handle_quick(state, message)
+                    if response is not None:
+                        self._answer(self._encode(event.stream, response), response)
+                        continue
+            if dispatcher.needs_worker(state, message):
                 batch.append(event)
                 self.in_flight += 1
             else:
@@ -144,12 +141,11 @@ class ClientConnection(asyncio.Protocol):
         if not dispatcher.needs_worker(self.state, message):
             self._handle_control(event)
             return
-        if event.tracing or message.__class__ is not Execute:
-            ((response, data),) = self._execute([event])
-        else:
-            # runs_inline checked the connection is ready for CQL.
-            response = dispatcher.handle_cql(self.state, message)
-            data = self._encode(event.stream, response)
+        ((response, data),) = self._execute([event])
+        self._answer(data, response)
+
+    def _answer(self, data: bytes, response: Response) -> None:
+        """Queue an answer computed on the loop (written at the end of this read)."""
         self._pending.append(data)
         self._pending_bytes += len(data)
         if self._pending_bytes >= FLUSH_AT:
@@ -270,7 +266,7 @@ class CQLServer:
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         workers: int = 4,
         compressions=None,
-        quick_inline: bool = False,
+        quick_inline: bool = True,
     ):
         self.host = host
         self.port = port
@@ -286,9 +282,9 @@ class CQLServer:
             if workers > 0
             else None
         )
-        # Answer quick EXECUTEs (Dispatcher.runs_inline) on the loop, the
-        # rest in the worker threads (off by default: see docs/wide/protocol.md,
-        # "Execution model", for what it measured).
+        # Answer quick EXECUTEs (Dispatcher.handle_quick) on the loop, the
+        # rest in the worker threads (see docs/wide/protocol.md, "Execution
+        # model", for what it measured).
         self.quick_inline = quick_inline
         self.connections: set[ClientConnection] = set()
         self.loop: asyncio.AbstractEventLoop | None = None

@@ -61,6 +61,8 @@ class Compiled:
     result_columns: list | None = None
     pk_indexes: list[int] = field(default_factory=list)
     fast: object = None
+    # Executor.is_quick's answers (without, with a page size), once computed.
+    quick: tuple[bool, bool] | None = None
 
 
 @dataclass
@@ -191,12 +193,17 @@ class Executor:
                 compiled = self._current(prepared)
         except CQLError:
             return True
-        kind = compiled.kind
-        if kind == "SELECT":
+        quick = compiled.quick
+        if quick is None:
+            quick = compiled.quick = (self._quick(compiled, False), self._quick(compiled, True))
+        return quick[1] if page_size else quick[0]
+
+    def _quick(self, compiled: Compiled, paged: bool) -> bool:
+        if compiled.kind == "SELECT":
             plan: SelectPlan = compiled.plan
             restrictions = plan.restrictions
             return (
-                (bool(page_size) or plan.limit is not None)
+                (paged or plan.limit is not None)
                 and restrictions.pk_complete
                 and not restrictions.pk_in
                 and not restrictions.filters

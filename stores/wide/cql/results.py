@@ -3,7 +3,7 @@
 ``Rows`` carries result metadata (keyspace, table, column name and CQL type
 per column) and the rows as Python values; ``serialized_rows()`` gives the
 native-protocol bytes the protocol server sends (``StoredRows`` builds both
-lazily from storage rows). ``Void``, ``SetKeyspace``
+lazily from a page of storage rows). ``Void``, ``SetKeyspace``
 and ``SchemaChange`` mirror the protocol's other RESULT kinds. Never
 executes anything.
 """
@@ -11,8 +11,8 @@ executes anything.
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from stores.wide.cql.errors import ProtocolError
 from stores.wide.cql.types import CQLType
@@ -70,11 +70,23 @@ class Rows:
         ]
 
 
+class StoredPage(Protocol):
+    """Rows still in their stored form: what ``StoredRows`` builds its views from."""
+
+    count: int
+
+    def values(self) -> list[tuple]:
+        """Return the rows as tuples of Python values."""
+
+    def cells(self) -> bytes:
+        """Return every row's values as native-protocol [value] cells, row after row."""
+
+
 class StoredRows(Rows):
     """Rows still in their stored form, built on demand.
 
     ``rows`` (Python values) is built on first access, for in-process users;
-    until then ``serialized_rows()`` builds the native-protocol bytes
+    until then ``wire_body()`` gives the native-protocol bytes built
     straight from the stored cell bytes (``stored_values``), so the protocol
     server skips decoding values only to re-serialize them. Both describe
     the same rows.
@@ -83,46 +95,34 @@ class StoredRows(Rows):
     def __init__(
         self,
         columns: list[ColumnSpec],
-        build_rows: Callable[[], list[tuple]],
-        build_wire_rows: Callable[[], list[list[bytes | None]]],
+        page: StoredPage,
         paging_state: bytes | None = None,
         trace: object = None,
-        *,
-        build_wire_body: Callable[[], bytes] | None = None,
-        row_count: int = 0,
     ) -> None:
         self.columns = columns
         self.paging_state = paging_state
         self.trace = trace
         self._rows: list[tuple] | None = None
-        self._build_rows = build_rows
-        self._build_wire_rows = build_wire_rows
-        self._build_wire_body = build_wire_body
-        self._row_count = row_count
+        self._page = page
 
     @property
     def rows(self) -> list[tuple]:
         if self._rows is None:
-            self._rows = self._build_rows()
+            self._rows = self._page.values()
         return self._rows
 
     @rows.setter
     def rows(self, value: list[tuple]) -> None:
         self._rows = value
 
-    def serialized_rows(self) -> list[list[bytes | None]]:
-        if self._rows is not None:
-            return super().serialized_rows()
-        return self._build_wire_rows()
-
     def wire_body(self) -> tuple[int, bytes] | None:
         """Return (row count, every row's values as [value] cells back to back), or None.
 
-        None when this result cannot build it (then use ``serialized_rows``).
+        None once ``rows`` was read or replaced (then serialize ``rows``).
         """
-        if self._rows is not None or self._build_wire_body is None:
+        if self._rows is not None:
             return None
-        return self._row_count, self._build_wire_body()
+        return self._page.count, self._page.cells()
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Rows):

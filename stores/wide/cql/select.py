@@ -17,19 +17,12 @@ from stores.wide.cql.errors import InvalidRequest
 from stores.wide.cql.functions import AGGREGATES, cast_value, make_aggregate, resolve_function
 from stores.wide.cql.json_values import dumps, to_json_value
 from stores.wide.cql.keys import decode_clustering, decode_partition_key, invert
+from stores.wide.cql.point_read import PointRead, compile_point_read
 from stores.wide.cql.restrictions import ColumnFilter, Restrictions, compile_where
-from stores.wide.cql.results import UNSET, ColumnSpec, PagingState, Rows, StoredRows
+from stores.wide.cql.results import UNSET, ColumnSpec, PagingState, Rows
 from stores.wide.cql.rows import row_values
 from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, STATIC, TableInfo, quote_name
-from stores.wide.cql.stored_values import (
-    NULL_CELL,
-    as_cell,
-    wire_cell,
-    wire_clustering,
-    wire_clustering_cells,
-    wire_value,
-)
-from stores.wide.cql.terms import ExecContext, TermCompiler
+from stores.wide.cql.terms import ExecContext, TermCompiler, positive_int
 from stores.wide.cql.types import BIGINT, INT, TEXT, ListType, MapType, SetType
 from stores.wide.storage import Bound, Slice, TokenBound, token
 
@@ -70,14 +63,9 @@ class SelectPlan:
     order_by: bool = False
     needed: object = None
     getters: list | None = None
-    wire_getters: list | None = None
-    wire_clustering: Callable | None = None
     decode_clustering: Callable | None = None
-    # The same values as ``wire_getters`` in [value] notation, for the
-    # one-partition page's wire body (``pk`` holds the partition key's cells).
-    cell_getters: list | None = None
-    clustering_cells: Callable | None = None
-    pk_serializers: list | None = None
+    # The first page of a one-partition read of plain columns (point_read).
+    point: PointRead | None = None
 
     @property
     def result_columns(self) -> list[ColumnSpec]:
@@ -133,32 +121,8 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
             "Cannot restrict clustering columns when selecting only static columns"
         )
     plan.getters = _direct_getters(plan, table)
-    plan.wire_getters = _wire_getters(plan, table) if plan.getters is not None else None
     plan.decode_clustering = _clustering_decoder(table)
-    if plan.wire_getters is not None:
-        selects_clustering = any(
-            table.columns[c.evaluate.column_name].kind == CLUSTERING for c in plan.columns
-        )
-        plan.wire_clustering = (
-            wire_clustering(
-                [c.cql_type for c in table.clustering],
-                [c.descending for c in table.clustering],
-                plan.decode_clustering,
-            )
-            if selects_clustering
-            else _no_clustering
-        )
-        plan.cell_getters = _cell_getters(plan, table)
-        plan.clustering_cells = (
-            wire_clustering_cells(
-                [c.cql_type for c in table.clustering],
-                [c.descending for c in table.clustering],
-                plan.decode_clustering,
-            )
-            if selects_clustering
-            else _no_clustering
-        )
-        plan.pk_serializers = [c.cql_type.serialize for c in table.partition_key]
+    plan.point = compile_point_read(plan)
     return plan
 
 
@@ -216,84 +180,6 @@ def _direct_getters(plan: SelectPlan, table: TableInfo) -> list | None:
                     return None
                 cell = source.cells.get(name)
                 return None if cell is None else deserialize(cell.value)
-
-            getters.append(get)
-    return getters
-
-
-def _no_clustering(data: bytes) -> tuple:
-    return ()
-
-
-def _wire_getters(plan: SelectPlan, table: TableInfo) -> list | None:
-    """Return per-column getters of native-protocol bytes, matching ``_direct_getters``.
-
-    Each returns what serializing the direct getter's value gives (None for
-    null), taking a regular cell's stored bytes as they are where that is
-    the same (``stored_values``).
-    """
-    getters = []
-    for column in plan.columns:
-        info = table.columns[column.evaluate.column_name]
-        if isinstance(info.cql_type, ListType | SetType):
-            # The protocol writes null elements of these itself (cql_results).
-            return None
-        serialize = info.cql_type.serialize
-        if info.kind == PARTITION_KEY:
-
-            def get_pk(pk, ck, row, static, i=info.position, serialize=serialize):
-                value = pk[i]
-                return None if value is None else serialize(value)
-
-            getters.append(get_pk)
-        elif info.kind == CLUSTERING:
-            # ``ck`` holds wire bytes here (plan.wire_clustering).
-            getters.append(
-                lambda pk, ck, row, static, i=info.position: ck[i] if i < len(ck) else None
-            )
-        else:
-            use_static = info.kind == STATIC
-            wire = wire_value(info.cql_type)
-            name = info.name
-
-            def get(pk, ck, row, static, name=name, use_static=use_static, wire=wire):
-                source = static if use_static else row
-                if source is None:
-                    return None
-                cell = source.cells.get(name)
-                return None if cell is None else wire(cell.value)
-
-            getters.append(get)
-    return getters
-
-
-def _cell_getters(plan: SelectPlan, table: TableInfo) -> list:
-    """Return per-column getters of [value] cells, matching ``_wire_getters``.
-
-    ``pk`` and ``ck`` hold the partition and clustering values as cells
-    already; a regular or static column's getter turns its stored cell into
-    one (``stored_values.wire_cell``).
-    """
-    getters = []
-    for column in plan.columns:
-        info = table.columns[column.evaluate.column_name]
-        if info.kind == PARTITION_KEY:
-            getters.append(lambda pk, ck, row, static, i=info.position: pk[i])
-        elif info.kind == CLUSTERING:
-            getters.append(
-                lambda pk, ck, row, static, i=info.position: ck[i] if i < len(ck) else NULL_CELL
-            )
-        else:
-            use_static = info.kind == STATIC
-            cell_of = wire_cell(info.cql_type)
-            name = info.name
-
-            def get(pk, ck, row, static, name=name, use_static=use_static, cell_of=cell_of):
-                source = static if use_static else row
-                if source is None:
-                    return NULL_CELL
-                cell = source.cells.get(name)
-                return NULL_CELL if cell is None else cell_of(cell.value)
 
             getters.append(get)
     return getters
@@ -593,21 +479,6 @@ def _compile_order(plan: SelectPlan, stmt: ast.Select, table: TableInfo) -> None
 # Execution -------------------------------------------------------------------
 
 
-def _positive(evaluator, ctx, what: str) -> int | None:
-    if evaluator is None:
-        return None
-    value = evaluator(ctx)
-    if value is None:
-        raise InvalidRequest(f"Invalid null value of {what}")
-    if value is UNSET:
-        return None
-    if value <= 0:
-        raise InvalidRequest(
-            f"{what.upper() if what == 'limit' else 'PER PARTITION LIMIT'} must be strictly positive"
-        )
-    return value
-
-
 class _Filter:
     """Evaluate the row filters of a plan for one execution."""
 
@@ -693,8 +564,19 @@ def run_select(
     plan: SelectPlan, engine, ctx: ExecContext, page_size: int | None, paging_state: bytes | None
 ) -> Rows:
     """Execute a plan and return one page of rows."""
-    limit = _positive(plan.limit, ctx, "limit")
-    per_partition = _positive(plan.per_partition_limit, ctx, "per partition limit")
+    if plan.point is not None and paging_state is None:
+        page = plan.point.page(engine, ctx, page_size)
+        if page is not None:
+            return page
+    return run_select_general(plan, engine, ctx, page_size, paging_state)
+
+
+def run_select_general(
+    plan: SelectPlan, engine, ctx: ExecContext, page_size: int | None, paging_state: bytes | None
+) -> Rows:
+    """Execute a plan without the point-read path (its reference behaviour)."""
+    limit = positive_int(plan.limit, ctx, "limit")
+    per_partition = positive_int(plan.per_partition_limit, ctx, "per partition limit")
     row_filter = _Filter(plan.restrictions.filters, plan.table, ctx)
     now_seconds = ctx.now_micros // 1_000_000
     unpaged = plan.is_aggregate or (plan.order_by and plan.restrictions.pk_in)
@@ -718,17 +600,6 @@ def run_select(
             ]
         if bounds and state is None:
             read_limit = min(bounds)
-    if (
-        state is None
-        and plan.getters is not None
-        and not row_filter
-        and per_partition is None
-        and not unpaged
-        and plan.restrictions.pk_complete
-    ):
-        fast = _single_partition_page(plan, engine, ctx, limit, page_size, read_limit)
-        if fast is not None:
-            return fast
     views = _iter_views(
         plan, engine, ctx, row_filter, per_partition, state, now_seconds, read_limit
     )
@@ -776,84 +647,6 @@ def run_select(
             1 if view.clustering is None else 0,
         ).encode()
     return Rows(plan.result_columns, out, paging)
-
-
-def _single_partition_page(
-    plan: SelectPlan, engine, ctx, limit, page_size, read_limit
-) -> Rows | None:
-    """Return the first page of a plain one-partition SELECT, or None to take the general path.
-
-    The hot path of a prepared "newest N rows of a partition" query: one
-    read, rows built straight from the storage rows.
-    """
-    keys = plan.restrictions.partition_keys(ctx)
-    if len(keys) != 1:
-        return None
-    table = plan.table
-    key = keys[0]
-    result = engine.read(
-        table.keyspace,
-        table.name,
-        key,
-        slices=plan.restrictions.slices(ctx),
-        reverse=plan.reverse,
-        limit=read_limit,
-        trace=ctx.trace,
-    )
-    if result is None:
-        return Rows(plan.result_columns, [])
-    rows = result.rows
-    if not rows or table.dropped:
-        return None
-    cap = len(rows)
-    if limit is not None:
-        cap = min(cap, limit)
-    if page_size:
-        cap = min(cap, page_size)
-    taken = rows[:cap]
-    pk_values = decode_partition_key(table.pk_types, key)
-    static = result.static_row
-    decode = plan.decode_clustering
-
-    def build(getters: list, wrap, decode) -> list:
-        out = []
-        for row in taken:
-            ck = decode(row.clustering)
-            out.append(wrap([g(pk_values, ck, row, static) for g in getters]))
-        return out
-
-    paging = None
-    remaining = None if limit is None else limit - len(taken)
-    if len(rows) > cap and (remaining is None or remaining > 0):
-        paging = PagingState(
-            key, taken[-1].clustering, -1 if remaining is None else remaining, len(taken), 0
-        ).encode()
-    if plan.wire_getters is None:
-        return Rows(plan.result_columns, build(plan.getters, tuple, decode), paging)
-
-    def build_wire_body() -> bytes:
-        pk = tuple(
-            NULL_CELL if v is None else as_cell(s(v))
-            for v, s in zip(pk_values, plan.pk_serializers, strict=True)
-        )
-        getters = plan.cell_getters
-        clustering_cells = plan.clustering_cells
-        cells = []
-        append = cells.append
-        for row in taken:
-            ck = clustering_cells(row.clustering)
-            for g in getters:
-                append(g(pk, ck, row, static))
-        return b"".join(cells)
-
-    return StoredRows(
-        plan.result_columns,
-        lambda: build(plan.getters, tuple, decode),
-        lambda: build(plan.wire_getters, list, plan.wire_clustering),
-        paging,
-        build_wire_body=build_wire_body,
-        row_count=len(taken),
-    )
 
 
 def _clustering_decoder(table: TableInfo):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+from stores.wide.cql.keys import fixed_int_keys
 from stores.wide.cql.types import (
     AsciiType,
     BigIntType,
@@ -153,5 +154,38 @@ def wire_clustering_cells(
         if flip is not None:
             rest = rest.translate(flip)
         return (prefix + data[:1].translate(first) + rest,)
+
+    return fixed
+
+
+def wire_clustering_columns(
+    types: list[CQLType], descending: list[bool], decode: Callable[[bytes], tuple]
+) -> Callable[[list[bytes]], list[list[bytes]]]:
+    """Return a function giving, per clustering column, the [value] cells of many keys.
+
+    Column-major ``wire_clustering_cells``: for keys ``k1..kn`` it returns one
+    list per clustering column holding that column's cell of each key (a
+    key shorter than the table's clustering gives null cells). A lone
+    fixed-size integer column converts every key at once
+    (``keys.fixed_int_keys``: one XOR over the keys joined).
+    """
+    per_key = wire_clustering_cells(types, descending, decode)
+    width = len(types)
+
+    def general(keys: list[bytes]) -> list[list[bytes]]:
+        cells = [per_key(k) for k in keys]
+        return [[c[i] if i < len(c) else NULL_CELL for c in cells] for i in range(width)]
+
+    if width != 1 or type(types[0]) not in _FIXED_INTS:
+        return general
+    size = types[0].size
+    prefix = _LENGTH.pack(size)
+    desc = bool(descending[0])
+
+    def fixed(keys: list[bytes]) -> list[list[bytes]]:
+        data = fixed_int_keys(keys, size, desc)
+        if data is None:
+            return general(keys)
+        return [[prefix + data[i : i + size] for i in range(0, len(data), size)]]
 
     return fixed

@@ -231,3 +231,22 @@ def _no_nulls(items: list) -> list:
 def receiver(table, column) -> ColumnSpec:
     """Return the ColumnSpec of a table column."""
     return ColumnSpec(table.keyspace, table.name, column.name, column.cql_type)
+
+
+def positive_int(evaluator: Evaluator | None, ctx: ExecContext, what: str) -> int | None:
+    """Return a LIMIT or PER PARTITION LIMIT value, or None when absent or unset.
+
+    Raise Cassandra's errors for a null or a value that is not strictly positive.
+    """
+    if evaluator is None:
+        return None
+    value = evaluator(ctx)
+    if value is None:
+        raise InvalidRequest(f"Invalid null value of {what}")
+    if value is UNSET:
+        return None
+    if value <= 0:
+        raise InvalidRequest(
+            f"{what.upper() if what == 'limit' else 'PER PARTITION LIMIT'} must be strictly positive"
+        )
+    return value

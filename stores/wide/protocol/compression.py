@@ -32,23 +32,33 @@ class Compression:
     decompress: Callable[[bytes, int], bytes]
 
 
+# lz4 bodies start with the uncompressed length (a big-endian int), as the
+# native protocol's lz4 framing says.
+_SIZE = struct.Struct(">i")
+
+
 def _lz4() -> Compression | None:
     try:
         import lz4.block
     except ImportError:
         return None
 
+    block_compress = lz4.block.compress
+    block_decompress = lz4.block.decompress
+    pack_size = _SIZE.pack
+    unpack_size = _SIZE.unpack_from
+
     def compress(body: bytes) -> bytes:
-        return struct.pack(">i", len(body)) + lz4.block.compress(body, store_size=False)
+        return pack_size(len(body)) + block_compress(body, store_size=False)
 
     def decompress(body: bytes, limit: int) -> bytes:
         if len(body) < 4:
             raise ProtocolViolation("lz4 body shorter than its length prefix", fatal=False)
-        size = struct.unpack(">i", body[:4])[0]
+        size = unpack_size(body)[0]
         if size < 0 or size > limit:
             raise ProtocolViolation(f"lz4 uncompressed length {size} is out of range")
         try:
-            return lz4.block.decompress(body[4:], uncompressed_size=size)
+            return block_decompress(body[4:], uncompressed_size=size)
         except Exception as exc:
             raise ProtocolViolation(f"cannot decompress lz4 body: {exc}", fatal=False) from None
 

@@ -36,8 +36,9 @@ def _bind(prepared, values, names) -> list:
     decode raise the CQL layer's Invalid error. UNSET becomes the CQL
     layer's UNSET.
     """
-    values = list(values or ())
-    specs = prepared.bind_specs
+    if values is None:
+        values = ()
+    specs = prepared.compiled.bind_specs
     if names is not None:
         by_name = {}
         for name, value in zip(names, values, strict=True):
@@ -115,6 +116,30 @@ class CQLBackend:
         if prepared is None:
             return True
         return self.executor.is_quick(prepared, message.parameters.page_size)
+
+    def execute_if_quick(
+        self, query_id: bytes, parameters: QueryParameters, keyspace: str | None
+    ) -> Response | None:
+        """Run an EXECUTE if it is quick (``is_quick``), else return None.
+
+        One statement lookup for both the question and the answer: the
+        event loop's path. An unknown id raises ``Unprepared`` (a quick answer).
+        """
+        prepared = self._prepared(query_id)
+        executor = self.executor
+        if not executor.is_quick(prepared, parameters.page_size):
+            return None
+        # Unlike _run: a quick statement never reads system_traces (a
+        # virtual table is never quick) and a traced request is never quick.
+        result = executor.execute(
+            prepared,
+            _bind(prepared, parameters.values, parameters.names),
+            keyspace=prepared.keyspace or keyspace,
+            page_size=parameters.page_size,
+            paging_state=parameters.paging_state,
+            timestamp=parameters.timestamp,
+        )
+        return to_response(result, skip_metadata=parameters.skip_metadata)
 
     def _prepared(self, query_id: bytes):
         prepared = self.executor.prepared_by_id(query_id)

@@ -5,7 +5,7 @@ Python values and CQL types; this module builds the RESULT responses, asking
 the CQL types (``stores.wide.cql.types``) to serialize values; the only
 encoding it does itself is a null element inside a list or set result
 (``_result_serializer``). ``StoredRows`` come with their bytes already
-(``serialized_rows()``, mostly the stored cell bytes as they are). It never
+(``wire_body()``, mostly the stored cell bytes as they are). It never
 executes statements.
 """
 
@@ -116,7 +116,16 @@ def _result_metadata(columns: list) -> tuple[list[ColumnSpec], tuple[int, bytes]
 
 def to_response(result, *, skip_metadata: bool = False) -> Response:
     """Return the RESULT response for a CQL layer result."""
-    if result.__class__ is cql_results.Void:
+    kind = result.__class__
+    if kind is cql_results.StoredRows:
+        # Stored cell bytes are already native-protocol values.
+        wire = result.wire_body()
+        if wire is not None:
+            specs, encoded = _result_metadata(result.columns)
+            metadata = RowsMetadata(specs, result.paging_state, skip_metadata, encoded)
+            count, body = wire
+            return RowsResult(metadata, _RowValues(result), wire_body=body, row_count=count)
+    if kind is cql_results.Void:
         return VoidResult()
     if isinstance(result, cql_results.Rows):
         specs, encoded = _result_metadata(result.columns)
@@ -126,13 +135,6 @@ def to_response(result, *, skip_metadata: bool = False) -> Response:
             no_metadata=skip_metadata,
             encoded=encoded,
         )
-        if isinstance(result, cql_results.StoredRows):
-            # Stored cell bytes are already native-protocol values.
-            wire = result.wire_body()
-            if wire is not None:
-                count, body = wire
-                return RowsResult(metadata, _RowValues(result), wire_body=body, row_count=count)
-            return RowsResult(metadata, _RowValues(result), wire_rows=result.serialized_rows())
         serializers = [_result_serializer(column.cql_type) for column in result.columns]
         return RowsResult(metadata, result.rows, serializers)
     if isinstance(result, cql_results.SetKeyspace):

@@ -109,6 +109,7 @@ class Dispatcher:
         compressions: dict[str, Compression] | None = None,
     ):
         self.backend = backend
+        self._execute_if_quick = getattr(backend, "execute_if_quick", None)
         self.authenticator = authenticator
         self.compressions = compressions or {}
 
@@ -135,17 +136,31 @@ class Dispatcher:
             return self.authenticator is not None and state.started and not state.authenticated
         return self.needs_backend(state, message)
 
-    def runs_inline(self, state: ConnectionState, message: Request) -> bool:
-        """Return True if a CQL request is quick enough to answer on the event loop.
+    def handle_quick(self, state: ConnectionState, message: Request) -> Response | None:
+        """Answer a CQL request now if it is quick enough for the event loop, else return None.
 
         Only EXECUTEs the backend calls quick (``Backend.is_quick``: never
         waits for an fsync or a lock held long, bounded work); a backend
-        without that method gets every CQL request in a worker.
+        without that method gets every CQL request in a worker. A backend
+        with ``execute_if_quick`` answers the question and the request in
+        one call. Never raises.
         """
         if message.__class__ is not Execute or not (state.started and state.authenticated):
-            return False
+            return None
+        if self._execute_if_quick is not None:
+            try:
+                response = self._execute_if_quick(
+                    message.query_id, message.parameters, state.keyspace
+                )
+            except Exception as exc:
+                return error_from_exception(exc)
+            if response.__class__ is SetKeyspaceResult:
+                state.keyspace = response.keyspace
+            return response
         is_quick = getattr(self.backend, "is_quick", None)
-        return is_quick is not None and is_quick(message)
+        if is_quick is None or not is_quick(message):
+            return None
+        return self.handle_cql(state, message)
 
     def handle_control(self, state: ConnectionState, message: Request) -> Response:
         """Answer a request that needs no backend call (handshake, refusals)."""

@@ -17,6 +17,8 @@ from stores.wide.protocol.type_options import TypeSpec, write_type
 
 _INT = struct.Struct(">i")
 _NULL = _INT.pack(fmt.VALUE_NULL)
+_FLAGS_AND_COUNT = struct.Struct(">ii")
+_ROWS_KIND = _INT.pack(fmt.RESULT_ROWS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,24 +78,35 @@ class RowsMetadata:
     encoded: tuple[int, bytes] | None = None
 
     def write(self, writer: BodyWriter) -> None:
-        flags = 0
+        if self.encoded is not None or self.no_metadata:
+            writer.write_raw(self.encode())
+            return
+        flags = _global_spec_flag(self.columns)
         if self.paging_state is not None:
             flags |= fmt.METADATA_HAS_MORE_PAGES
-        if self.no_metadata:
-            flags |= fmt.METADATA_NO_METADATA
-        elif self.encoded is not None:
-            flags |= self.encoded[0]
-        else:
-            flags |= _global_spec_flag(self.columns)
         writer.write_int(flags).write_int(len(self.columns))
         if self.paging_state is not None:
             writer.write_bytes(self.paging_state)
+        _write_column_specs(writer, self.columns, flags)
+
+    def encode(self) -> bytes:
+        """Return the metadata's bytes (from ``encoded`` when given)."""
+        paging_state = self.paging_state
+        flags = 0 if paging_state is None else fmt.METADATA_HAS_MORE_PAGES
         if self.no_metadata:
-            return
-        if self.encoded is not None:
-            writer.write_raw(self.encoded[1])
+            flags |= fmt.METADATA_NO_METADATA
+            specs = b""
+        elif self.encoded is not None:
+            flags |= self.encoded[0]
+            specs = self.encoded[1]
         else:
-            _write_column_specs(writer, self.columns, flags)
+            writer = BodyWriter()
+            self.write(writer)
+            return writer.getvalue()
+        head = _FLAGS_AND_COUNT.pack(flags, len(self.columns))
+        if paging_state is None:
+            return head + specs
+        return b"".join((head, _INT.pack(len(paging_state)), paging_state, specs))
 
 
 @dataclass(slots=True)
@@ -233,10 +246,9 @@ class RowsResult:
 
     def encode_body(self) -> bytes:
         if self.wire_body is not None:
-            writer = BodyWriter().write_int(fmt.RESULT_ROWS)
-            self.metadata.write(writer)
-            writer.write_int(self.row_count).write_raw(self.wire_body)
-            return writer.getvalue()
+            return b"".join(
+                (_ROWS_KIND, self.metadata.encode(), _INT.pack(self.row_count), self.wire_body)
+            )
         rows, serializers = self.rows, self.serializers
         if self.wire_rows is not None:
             rows, serializers = self.wire_rows, None

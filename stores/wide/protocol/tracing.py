@@ -115,9 +115,15 @@ class TraceStore:
         self._sessions: OrderedDict[uuid.UUID, TraceSession] = OrderedDict()
         self._lock = threading.Lock()
         self._running = threading.local()
+        # Sessions begun and not finished, on any thread: while there are
+        # none, ``current`` skips the thread-local lookup (every untraced
+        # request asks).
+        self._open = 0
 
     def current(self) -> TraceSession | None:
         """Return the session being traced on this thread, if any."""
+        if not self._open:
+            return None
         return getattr(self._running, "session", None)
 
     def begin(
@@ -129,6 +135,7 @@ class TraceStore:
         session.event(f"{request} received")
         self._running.session = session
         with self._lock:
+            self._open += 1
             self._sessions[session.session_id] = session
             while len(self._sessions) > self.max_sessions:
                 self._sessions.popitem(last=False)
@@ -137,6 +144,8 @@ class TraceStore:
     def finish(self, session: TraceSession) -> None:
         """Mark a traced request complete (its duration makes it visible as done)."""
         self._running.session = None
+        with self._lock:
+            self._open -= 1
         session.event("Request complete")
         session.duration = int((time.perf_counter() - session.start) * 1_000_000)
 

@@ -346,13 +346,16 @@ def test_quick_executes_run_on_the_loop_and_never_jump_a_connections_queue():
         thread.stop()
 
 
-def test_quick_inline_is_off_by_default():
+@pytest.mark.parametrize("quick_inline", [None, True, False])
+def test_quick_inline_is_on_by_default_and_can_be_turned_off(quick_inline):
     backend = QuickBackend()
-    thread = ServerThread(backend, workers=1).start()
+    options = {} if quick_inline is None else {"quick_inline": quick_inline}
+    thread = ServerThread(backend, workers=1, **options).start()
     try:
         client = connect(thread)
         select = ask(client, PrepareMessage("SELECT 1")).query_id
         assert ask(client, ExecuteMessage(select, [], 1)).parsed_rows == [(0,)]
-        assert backend.threads[-1][1].startswith("cql-worker")
+        on_loop = backend.threads[-1][1] == thread._thread.name
+        assert on_loop is (quick_inline is not False)
     finally:
         thread.stop()

@@ -1,8 +1,9 @@
-"""cassandra-driver against ``python -m stores.wide --inline``: quick EXECUTEs on the loop.
+"""cassandra-driver against ``python -m stores.wide``, quick EXECUTEs on the loop or not.
 
 The same prepared statements give the same answers whether the server runs
-them on its event loop or in a worker; statements that are not quick
-(conditional writes, counters, scans) still work beside them.
+them on its event loop (the default, ``--inline``) or in a worker
+(``--no-inline``); statements that are not quick (conditional writes,
+counters, scans) still work beside them.
 """
 
 import pytest
@@ -12,9 +13,9 @@ from cassandra.query import SimpleStatement
 from tests.stores.wide.server_process import ServerProcess, driver_cluster
 
 
-@pytest.fixture(scope="module")
-def session():
-    process = ServerProcess("--inline")
+@pytest.fixture(scope="module", params=["--inline", "--no-inline"])
+def session(request):
+    process = ServerProcess(request.param)
     cluster = driver_cluster(process.port, protocol_version=4)
     session = cluster.connect()
     session.execute(

@@ -12,6 +12,7 @@ from stores.wide.cql.stored_values import (
     wire_cell,
     wire_clustering,
     wire_clustering_cells,
+    wire_clustering_columns,
     wire_value,
 )
 from stores.wide.cql.types import SIMPLE_TYPES
@@ -111,3 +112,38 @@ def test_wire_clustering_cells_match_wire_clustering(name, desc, data):
     values = wire_clustering(types, descending, decode)
     expected = _outcome(lambda k: tuple(as_cell(v) for v in values(k)), key)
     assert _outcome(wire_clustering_cells(types, descending, decode), key) == expected
+
+
+@pytest.mark.parametrize(
+    "names", [["tinyint"], ["int"], ["bigint"], ["text"], ["int", "text"], ["bigint", "int"]]
+)
+@pytest.mark.parametrize("desc", [False, True])
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_wire_clustering_columns_are_the_cells_of_each_key_by_column(names, desc, data):
+    types = [SIMPLE_TYPES[n] for n in names]
+    descending = [desc] * len(types)
+
+    def decode(key):
+        return decode_clustering(types, descending, key)
+
+    full = st.tuples(*(VALUES[n] for n in names)).map(
+        lambda values: encode_clustering(types, descending, list(values))
+    )
+    keys = data.draw(
+        st.lists(full, max_size=8)
+        | st.lists(full | st.binary(min_size=1, max_size=10), max_size=4)
+        # Longer than the columns' cached masks.
+        | st.integers(257, 300).flatmap(lambda n: st.lists(full, min_size=n, max_size=n))
+    )
+    per_key = wire_clustering_cells(types, descending, decode)
+    expected = _outcome(
+        lambda ks: [
+            [cells[i] if i < len(cells) else as_cell(None) for cells in map(per_key, ks)]
+            for i in range(len(types))
+        ],
+        keys,
+    )
+    columns = wire_clustering_columns(types, descending, decode)
+    assert _outcome(columns, keys) == expected
+    assert _outcome(columns, keys) == expected  # again, with its mask cached

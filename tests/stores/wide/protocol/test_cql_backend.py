@@ -115,3 +115,34 @@ def test_batch_mixes_text_and_prepared_children(backend):
     assert found == [["p"], ["q"]]
     with pytest.raises(Unprepared):
         backend.batch(Batch(fmt.BATCH_LOGGED, [BatchChild(None, b"nope", [])]), "ks")
+
+
+def test_execute_if_quick_answers_quick_statements_as_execute_does(backend):
+    for c in range(6):
+        backend.query(f"INSERT INTO t (k, c, v) VALUES (3, {c}, 'v{c}')", QueryParameters(), "ks")
+    newest = backend.prepare("SELECT c, v FROM t WHERE k = ? LIMIT ?", "ks").statement_id
+    insert = backend.prepare("INSERT INTO t (k, c, v) VALUES (?, ?, ?)", "ks").statement_id
+    scan = backend.prepare("SELECT c FROM t", "ks").statement_id
+    lwt = backend.prepare("INSERT INTO t (k, c) VALUES (?, ?) IF NOT EXISTS", "ks").statement_id
+    for values, page_size, skip in (
+        ([INT.serialize(3), INT.serialize(4)], 5000, False),
+        ([INT.serialize(3), INT.serialize(5)], 2, True),
+        ([INT.serialize(3), UNSET], 4, False),
+        ([INT.serialize(9), INT.serialize(4)], None, False),
+    ):
+
+        def params(values=values, page_size=page_size, skip=skip):
+            return QueryParameters(values=values, page_size=page_size, skip_metadata=skip)
+
+        quick = backend.execute_if_quick(newest, params(), None)
+        assert quick.encode_body() == backend.execute(newest, params(), None).encode_body()
+    assert backend.execute_if_quick(scan, QueryParameters(page_size=10), None) is None
+    assert backend.execute_if_quick(lwt, QueryParameters(values=[b"", b""]), None) is None
+    write = QueryParameters(values=[INT.serialize(4), INT.serialize(1), TEXT.serialize("w")])
+    assert isinstance(backend.execute_if_quick(insert, write, None), VoidResult)
+    found, _ = rows(backend, "SELECT v FROM t WHERE k = 4")
+    assert found == [["w"]]
+    with pytest.raises(Unprepared):
+        backend.execute_if_quick(b"\x01" * 16, QueryParameters(), "ks")
+    with pytest.raises(InvalidRequest):
+        backend.execute_if_quick(newest, QueryParameters(values=[INT.serialize(3)]), None)

@@ -4,8 +4,10 @@ from stores.wide.protocol import format as fmt
 from stores.wide.protocol.dispatch import ConnectionState, Dispatcher, error_from_exception
 from stores.wide.protocol.requests import (
     AuthResponse,
+    Execute,
     Options,
     Query,
+    QueryParameters,
     Register,
     Startup,
 )
@@ -85,3 +87,59 @@ def test_error_mapping_keeps_extra_fields():
     assert error.statement_id == b"\x01"
     assert error_from_exception(KeyError("x")).code == fmt.ERR_SERVER
     assert error_from_exception(OSError(5, "disk")).code == fmt.ERR_SERVER
+
+
+class _QuickBackend(FakeBackend):
+    """A FakeBackend with ``execute_if_quick``: statements starting with WAIT are slow."""
+
+    def execute_if_quick(self, query_id, parameters, keyspace):
+        text = self.prepared.get(query_id, "")
+        if text.startswith("WAIT"):
+            return None
+        if text.startswith("USE"):
+            return SetKeyspaceResult(text.split()[1])
+        if text.startswith("FAIL"):
+            raise FakeCQLError(0x2200, "boom")
+        return self.execute(query_id, parameters, keyspace)
+
+
+def test_handle_quick_answers_quick_executes_only():
+    backend = _QuickBackend()
+    dispatcher = Dispatcher(backend)
+    state = ConnectionState()
+    ids = {
+        text: backend.prepare(text, None).statement_id
+        for text in ("SELECT 1", "WAIT", "USE k2", "FAIL")
+    }
+    execute = Execute(ids["SELECT 1"], QueryParameters())
+    # Not started: a handshake error is not quick, the general path answers it.
+    assert dispatcher.handle_quick(state, execute) is None
+    state = started(dispatcher)
+    assert dispatcher.handle_quick(state, Options()) is None
+    assert dispatcher.handle_quick(state, Query("SELECT 1", QueryParameters())) is None
+    assert dispatcher.handle_quick(state, Execute(ids["WAIT"], QueryParameters())) is None
+    answer = dispatcher.handle_quick(state, execute)
+    assert answer == dispatcher.handle_cql(state, execute)
+    assert isinstance(
+        dispatcher.handle_quick(state, Execute(ids["USE k2"], QueryParameters())), SetKeyspaceResult
+    )
+    assert state.keyspace == "k2"
+    error = dispatcher.handle_quick(state, Execute(ids["FAIL"], QueryParameters()))
+    assert isinstance(error, Error) and (error.code, error.message) == (0x2200, "boom")
+
+
+def test_handle_quick_with_a_backend_that_only_says_what_is_quick():
+    class IsQuick(FakeBackend):
+        def is_quick(self, message):
+            return not self.prepared.get(message.query_id, "").startswith("WAIT")
+
+    for backend, quick in ((IsQuick(), True), (FakeBackend(), False)):
+        dispatcher = Dispatcher(backend)
+        state = started(dispatcher)
+        select = Execute(backend.prepare("SELECT 1", None).statement_id, QueryParameters())
+        answer = dispatcher.handle_quick(state, select)
+        assert (answer is not None) is quick
+        if quick:
+            assert answer == dispatcher.handle_cql(state, select)
+            wait = Execute(backend.prepare("WAIT", None).statement_id, QueryParameters())
+            assert dispatcher.handle_quick(state, wait) is None

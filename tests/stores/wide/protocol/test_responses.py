@@ -206,3 +206,31 @@ def test_rows_result_with_wrong_width_is_refused():
 
 def test_result_message_is_driver_result():
     assert isinstance(through_driver(VoidResult()), ResultMessage)
+
+
+@pytest.mark.parametrize("paging_state", [None, b"", b"\x01\x02"])
+@pytest.mark.parametrize("no_metadata", [False, True])
+@pytest.mark.parametrize("tables", [("t",), ("t", "u")])
+def test_rows_metadata_from_encoded_specs_is_written_as_without(paging_state, no_metadata, tables):
+    from stores.wide.protocol.primitives import BodyWriter
+    from stores.wide.protocol.responses import encode_column_specs
+
+    columns = [col("a", "int", tables[0]), col("b", "map<text, int>", tables[-1])]
+    plain = RowsMetadata(columns, paging_state=paging_state, no_metadata=no_metadata)
+    cached = RowsMetadata(
+        columns,
+        paging_state=paging_state,
+        no_metadata=no_metadata,
+        encoded=encode_column_specs(columns),
+    )
+    writer = BodyWriter()
+    plain.write(writer)
+    assert cached.encode() == plain.encode() == writer.getvalue()
+    body = [[b"\x00\x00\x00\x01", None]]
+    wire = RowsResult(
+        cached,
+        [(1, None)],
+        wire_body=b"\x00\x00\x00\x04\x00\x00\x00\x01\xff\xff\xff\xff",
+        row_count=1,
+    )
+    assert wire.encode_body() == RowsResult(plain, body).encode_body()

@@ -121,3 +121,19 @@ def test_current_session_is_per_request():
     assert store.current() is session
     store.finish(session)
     assert store.current() is None
+
+
+def test_current_session_is_per_thread_while_others_run():
+    import threading
+
+    store = TraceStore()
+    session = store.begin("r", {})
+    seen = []
+    other = threading.Thread(target=lambda: seen.append(store.current()))
+    other.start()
+    other.join()
+    assert seen == [None] and store.current() is session
+    second = store.begin("s", {})
+    store.finish(second)
+    store.finish(session)
+    assert store.current() is None

@@ -1,0 +1,300 @@
+"""The one-partition SELECT's first page: one storage read, one pass over its rows.
+
+Owns the hot path of a SELECT that names one partition by equality and
+selects plain columns (the "newest N rows of a partition" read of a
+prepared statement). ``compile_point_read`` decides once per compiled plan
+whether a SELECT qualifies and fixes everything that does not depend on the
+bound values: the restrictions to evaluate, the projection, and per column
+how a stored value becomes a native-protocol [value] cell. ``PointRead.page``
+then evaluates the LIMIT and the partition key, reads, and returns the page
+as ``StoredRows`` (Python values built only if someone asks; the protocol's
+bytes built column by column from the stored cell bytes).
+
+Its answer is always the one ``select.run_select``'s general loop gives for
+the same first page (the tests compare them); a partition it cannot answer
+exactly that way (no live rows, columns an older schema dropped, an IN that
+names several keys) gets None and the caller takes the general path. Never
+writes, never reads more than one partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from stores.wide.cql.keys import clustering_columns, decode_partition_key
+from stores.wide.cql.results import PagingState, Rows, StoredRows
+from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, STATIC, TableInfo
+from stores.wide.cql.stored_values import NULL_CELL, as_cell, wire_cell, wire_clustering_columns
+from stores.wide.cql.terms import ExecContext, positive_int
+from stores.wide.cql.types import ListType, SetType
+
+
+def compile_point_read(plan) -> PointRead | None:
+    """Return the point read of a SelectPlan, or None if the SELECT does not qualify.
+
+    It qualifies when every partition-key column is restricted by = or IN
+    (one key at run time), there is no row filter, no PER PARTITION LIMIT,
+    no ORDER BY over an IN, and every selected item is a plain column
+    (``plan.getters``: no functions, aggregates, JSON or DISTINCT).
+    """
+    r = plan.restrictions
+    if (
+        plan.getters is None
+        or not r.pk_complete
+        or r.filters
+        or plan.per_partition_limit is not None
+        or (plan.order_by and r.pk_in)
+    ):
+        return None
+    return PointRead(plan)
+
+
+class PointRead:
+    """The compiled first-page read of a one-partition SELECT."""
+
+    __slots__ = (
+        "table",
+        "restrictions",
+        "sliced",
+        "limit",
+        "reverse",
+        "columns",
+        "decoder",
+        "encoder",
+    )
+
+    def __init__(self, plan) -> None:
+        self.table: TableInfo = plan.table
+        self.restrictions = plan.restrictions
+        self.sliced = bool(plan.restrictions.ck_prefix or plan.restrictions.ck_slice)
+        self.limit = plan.limit
+        self.reverse = plan.reverse
+        # One list shared by every page's Rows (the result metadata is
+        # encoded once per list: protocol.cql_results); nothing mutates it.
+        self.columns = plan.result_columns
+        self.decoder = _ValueDecoder.compile(
+            plan.table, [c.evaluate for c in plan.columns], plan.decode_clustering
+        )
+        self.encoder = _CellEncoder.compile(
+            plan.table, [c.evaluate for c in plan.columns], plan.decode_clustering
+        )
+
+    def page(self, engine, ctx: ExecContext, page_size: int | None) -> Rows | None:
+        """Return the first page (no paging state given), or None to take the general path."""
+        limit = positive_int(self.limit, ctx, "limit")
+        r = self.restrictions
+        keys = r.partition_keys(ctx)
+        if len(keys) != 1:
+            return None
+        key = keys[0]
+        if page_size:
+            read_limit = page_size + 1
+            if limit is not None and limit < read_limit:
+                read_limit = limit
+        else:
+            read_limit = limit
+        table = self.table
+        result = engine.read(
+            table.keyspace,
+            table.name,
+            key,
+            slices=r.slices(ctx) if self.sliced else None,
+            reverse=self.reverse,
+            limit=read_limit,
+            trace=ctx.trace,
+        )
+        if result is None:
+            return Rows(self.columns, [])
+        rows = result.rows
+        if not rows or table.dropped:
+            return None
+        cap = len(rows)
+        if limit is not None and limit < cap:
+            cap = limit
+        if page_size and page_size < cap:
+            cap = page_size
+        taken = rows if cap == len(rows) else rows[:cap]
+        paging = None
+        remaining = None if limit is None else limit - cap
+        if len(rows) > cap and (remaining is None or remaining > 0):
+            paging = PagingState(
+                key, taken[-1].clustering, -1 if remaining is None else remaining, cap, 0
+            ).encode()
+        page = _Page(self, taken, key, result.static_row)
+        if self.encoder is None:
+            return Rows(self.columns, page.values(), paging)
+        return StoredRows(self.columns, page, paging)
+
+
+class _Page:
+    """The rows of one point read, turned into values or cells on demand."""
+
+    __slots__ = ("read", "rows", "key", "static", "count")
+
+    def __init__(self, read: PointRead, rows: list, key: bytes, static) -> None:
+        self.read = read
+        self.rows = rows
+        self.key = key
+        self.static = static
+        self.count = len(rows)
+
+    def values(self) -> list[tuple]:
+        """Return the rows as tuples of Python values, built column by column."""
+        return self.read.decoder.decode(self)
+
+    def cells(self) -> bytes:
+        """Return every row's values as [value] cells, row after row."""
+        return self.read.encoder.encode(self)
+
+
+class _ValueDecoder:
+    """Turn a page's stored rows into tuples of Python values, one column at a time.
+
+    The column-major twin of ``select._direct_getters``: each selected
+    column becomes the list of its values for every row; ``zip`` then makes
+    the row tuples.
+    """
+
+    __slots__ = ("columns", "clustering", "needs_pk")
+
+    def __init__(self, columns, clustering, needs_pk) -> None:
+        self.columns = columns
+        self.clustering = clustering
+        self.needs_pk = needs_pk
+
+    @classmethod
+    def compile(
+        cls, table: TableInfo, evaluators: list, decode_clustering: Callable[[bytes], tuple]
+    ) -> _ValueDecoder:
+        """Return the decoder of a selection of plain, non-multicell columns."""
+        columns: list[Callable] = []
+        needs_pk = needs_clustering = False
+        for evaluate in evaluators:
+            info = table.columns[evaluate.column_name]
+            if info.kind == PARTITION_KEY:
+                needs_pk = True
+                columns.append(_pk_column(info.position))
+            elif info.kind == CLUSTERING:
+                needs_clustering = True
+                columns.append(_clustering_column(info.position))
+            elif info.kind == STATIC:
+                columns.append(_static_column(info.name, info.cql_type.deserialize, None))
+            else:
+                columns.append(_regular_column(info.name, info.cql_type.deserialize, None))
+        clustering = None
+        if needs_clustering:
+            clustering = clustering_columns(table.ck_types, table.ck_desc, decode_clustering)
+        return cls(columns, clustering, needs_pk)
+
+    def decode(self, page: _Page) -> list[tuple]:
+        rows = page.rows
+        pk = decode_partition_key(page.read.table.pk_types, page.key) if self.needs_pk else None
+        ck = None
+        if self.clustering is not None:
+            ck = self.clustering([row.clustering for row in rows])
+        columns = [column(rows, pk, ck, page.static) for column in self.columns]
+        if not columns:
+            return [() for _ in rows]
+        return list(zip(*columns, strict=True))
+
+
+class _CellEncoder:
+    """Turn a page's stored rows into the Rows body's cells, one column at a time.
+
+    Each selected column becomes the list of its cells for every row, from
+    the stored bytes (``stored_values``); the lists are then interleaved
+    row by row (slice assignments) and joined once. Column by column, the
+    per-row work is one list-comprehension step per column instead of a
+    call per value.
+    """
+
+    __slots__ = ("columns", "clustering", "pk_serializers", "needs_pk")
+
+    def __init__(self, columns, clustering, pk_serializers, needs_pk) -> None:
+        self.columns = columns
+        self.clustering = clustering
+        self.pk_serializers = pk_serializers
+        self.needs_pk = needs_pk
+
+    @classmethod
+    def compile(
+        cls, table: TableInfo, evaluators: list, decode_clustering: Callable[[bytes], tuple]
+    ) -> _CellEncoder | None:
+        """Return the encoder of a selection of plain columns, or None.
+
+        None when a selected column is a list or a set: the protocol layer
+        writes their null elements itself (``protocol.cql_results``).
+        """
+        columns: list[Callable] = []
+        needs_pk = needs_clustering = False
+        for evaluate in evaluators:
+            info = table.columns[evaluate.column_name]
+            if isinstance(info.cql_type, ListType | SetType):
+                return None
+            if info.kind == PARTITION_KEY:
+                needs_pk = True
+                columns.append(_pk_column(info.position))
+            elif info.kind == CLUSTERING:
+                needs_clustering = True
+                columns.append(_clustering_column(info.position))
+            elif info.kind == STATIC:
+                columns.append(_static_column(info.name, wire_cell(info.cql_type), NULL_CELL))
+            else:
+                columns.append(_regular_column(info.name, wire_cell(info.cql_type), NULL_CELL))
+        clustering = None
+        if needs_clustering:
+            clustering = wire_clustering_columns(table.ck_types, table.ck_desc, decode_clustering)
+        pk_serializers = [c.cql_type.serialize for c in table.partition_key]
+        return cls(columns, clustering, pk_serializers, needs_pk)
+
+    def encode(self, page: _Page) -> bytes:
+        rows = page.rows
+        pk = None
+        if self.needs_pk:
+            values = decode_partition_key(page.read.table.pk_types, page.key)
+            pk = [
+                NULL_CELL if v is None else as_cell(s(v))
+                for v, s in zip(values, self.pk_serializers, strict=True)
+            ]
+        ck = None
+        if self.clustering is not None:
+            ck = self.clustering([row.clustering for row in rows])
+        width = len(self.columns)
+        if width == 1:
+            return b"".join(self.columns[0](rows, pk, ck, page.static))
+        # Row after row: column i's cells go to every width-th slot from i.
+        cells = [NULL_CELL] * (width * len(rows))
+        for i, column in enumerate(self.columns):
+            cells[i::width] = column(rows, pk, ck, page.static)
+        return b"".join(cells)
+
+
+def _pk_column(position: int) -> Callable:
+    def cells(rows, pk, ck, static) -> list[bytes]:
+        return [pk[position]] * len(rows)
+
+    return cells
+
+
+def _clustering_column(position: int) -> Callable:
+    def cells(rows, pk, ck, static) -> list[bytes]:
+        return ck[position]
+
+    return cells
+
+
+def _static_column(name: str, convert: Callable[[bytes], object], null) -> Callable:
+    def cells(rows, pk, ck, static) -> list:
+        cell = None if static is None else static.cells.get(name)
+        return [null if cell is None else convert(cell.value)] * len(rows)
+
+    return cells
+
+
+def _regular_column(name: str, convert: Callable[[bytes], object], null) -> Callable:
+    def cells(rows, pk, ck, static) -> list:
+        return [
+            null if (cell := row.cells.get(name)) is None else convert(cell.value) for row in rows
+        ]
+
+    return cells

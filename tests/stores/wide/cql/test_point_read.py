@@ -1,0 +1,285 @@
+"""The point read answers exactly what the general SELECT path answers.
+
+Random partitions (rows with nulls, TTL cells that expire, row and range
+deletions, static cells, partitions with only a static row) are read with
+prepared one-partition SELECTs of several shapes, each through
+``select.run_select`` (the point read when the plan has one) and through
+``select.run_select_general``; the two must give the same rows, paging state
+and error, and the same RESULT body bytes on the wire.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stores.wide.cql.errors import CQLError
+from stores.wide.cql.executor import Executor
+from stores.wide.cql.point_read import PointRead
+from stores.wide.cql.results import UNSET, Rows, StoredRows
+from stores.wide.cql.select import run_select, run_select_general
+from stores.wide.protocol.cql_results import to_response
+from stores.wide.storage import StorageEngine
+
+TABLES = {
+    "d": (
+        "CREATE TABLE ks.d (k int, c bigint, v int, t text, b blob, s text static, "
+        "PRIMARY KEY (k, c)) WITH CLUSTERING ORDER BY (c DESC)"
+    ),
+    "m": (
+        "CREATE TABLE ks.m (k text, c1 int, c2 text, v double, l frozen<list<int>>, "
+        "PRIMARY KEY (k, c1, c2)) WITH CLUSTERING ORDER BY (c1 ASC, c2 DESC)"
+    ),
+    "p": (
+        "CREATE TABLE ks.p (k1 int, k2 text, c tinyint, v bigint, st int static, "
+        "PRIMARY KEY ((k1, k2), c))"
+    ),
+    "n": "CREATE TABLE ks.n (k int PRIMARY KEY, v text, w int)",
+}
+
+# (table, SELECT text); every one has a point read.
+QUERIES = [
+    ("d", "SELECT c, v FROM ks.d WHERE k = ? LIMIT ?"),
+    ("d", "SELECT * FROM ks.d WHERE k = ?"),
+    ("d", "SELECT k, s, t, b, c FROM ks.d WHERE k = ? LIMIT 3"),
+    ("d", "SELECT c, t FROM ks.d WHERE k = ? AND c > ? LIMIT ?"),
+    ("d", "SELECT v, c FROM ks.d WHERE k = ? AND c >= ? AND c < ?"),
+    ("d", "SELECT c FROM ks.d WHERE k = ? ORDER BY c ASC LIMIT ?"),
+    ("d", "SELECT s FROM ks.d WHERE k = ?"),
+    ("d", "SELECT c, v FROM ks.d WHERE k IN ? LIMIT ?"),
+    ("m", "SELECT * FROM ks.m WHERE k = ? LIMIT ?"),
+    ("m", "SELECT c2, v, c1 FROM ks.m WHERE k = ? AND c1 = ?"),
+    ("m", "SELECT c1, c2, v FROM ks.m WHERE k = ? ORDER BY c1 DESC"),
+    ("p", "SELECT * FROM ks.p WHERE k1 = ? AND k2 = ? LIMIT ?"),
+    ("p", "SELECT c, v, k2 FROM ks.p WHERE k1 = ? AND k2 = ? AND c <= ?"),
+    ("n", "SELECT * FROM ks.n WHERE k = ?"),
+    ("n", "SELECT w, v FROM ks.n WHERE k = ? LIMIT ?"),
+]
+
+PARTITIONS = 3
+_ints = st.integers(-5, 5)
+_text = st.text(alphabet="ab\u00e9", max_size=3)
+
+
+class Clock:
+    """The storage engine's clock, moved by the test (TTL expiry)."""
+
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def world():
+    clock = Clock()
+    engine = StorageEngine.open(None, clock=clock)
+    executor = Executor(engine)
+    executor.execute_query(
+        "CREATE KEYSPACE ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"
+    )
+    for text in TABLES.values():
+        executor.execute_query(text)
+    yield executor, engine, clock
+    executor.close()
+    engine.close()
+
+
+_fresh = itertools.count()
+
+
+def _partition_values(table: str, n: int) -> list:
+    """Return the partition-key values of a test's partition ``n`` of ``table``."""
+    if table == "m":
+        return [f"p{n}"]
+    if table == "p":
+        return [n, f"q{n}"]
+    return [n]
+
+
+def _write(executor, table: str, pk: list, op: tuple) -> None:
+    kind = op[0]
+    keys = {"m": ("k",), "p": ("k1", "k2")}.get(table, ("k",))
+    where = " AND ".join(f"{k} = ?" for k in keys)
+    ttl = " USING TTL 5" if op[-1] else ""
+    run = executor.execute_query
+    if table == "d":
+        if kind == "row":
+            _, c, v, t, b, _ = op
+            run(f"INSERT INTO ks.d (k, c, v, t, b) VALUES (?, ?, ?, ?, ?){ttl}", [*pk, c, v, t, b])
+        elif kind == "static":
+            run(f"INSERT INTO ks.d (k, s) VALUES (?, ?){ttl}", [*pk, op[1]])
+        elif kind == "delete":
+            run(f"DELETE FROM ks.d WHERE {where} AND c = ?", [*pk, op[1]])
+        elif kind == "range":
+            run(f"DELETE FROM ks.d WHERE {where} AND c > ?", [*pk, op[1]])
+        elif kind == "cell":
+            run(f"DELETE v FROM ks.d WHERE {where} AND c = ?", [*pk, op[1]])
+    elif table == "m":
+        if kind == "row":
+            _, c, v, t, b, _ = op
+            lst = None if v is None else [v, c]
+            run(
+                f"INSERT INTO ks.m (k, c1, c2, v, l) VALUES (?, ?, ?, ?, ?){ttl}",
+                [*pk, c, t or "", None if v is None else v / 4, lst],
+            )
+        elif kind in ("delete", "range", "cell"):
+            run(f"DELETE FROM ks.m WHERE {where} AND c1 = ?", [*pk, op[1]])
+    elif table == "p":
+        if kind == "row":
+            _, c, v, _t, _b, _ = op
+            run(f"INSERT INTO ks.p (k1, k2, c, v) VALUES (?, ?, ?, ?){ttl}", [*pk, c, v])
+        elif kind == "static":
+            value = None if op[1] is None else len(op[1])
+            run(f"INSERT INTO ks.p (k1, k2, st) VALUES (?, ?, ?){ttl}", [*pk, value])
+        elif kind in ("delete", "cell"):
+            run(f"DELETE FROM ks.p WHERE {where} AND c = ?", [*pk, op[1]])
+        elif kind == "range":
+            run(f"DELETE FROM ks.p WHERE {where} AND c > ?", [*pk, op[1]])
+    elif kind == "row":
+        _, c, v, t, _b, _ = op
+        run(f"INSERT INTO ks.n (k, v, w) VALUES (?, ?, ?){ttl}", [*pk, t, v])
+    elif kind in ("delete", "range", "cell"):
+        run("DELETE w FROM ks.n WHERE k = ?", pk)
+
+
+_ops = st.one_of(
+    st.tuples(
+        st.just("row"),
+        _ints,
+        st.none() | _ints,
+        st.none() | _text,
+        st.none() | st.binary(max_size=3),
+        st.booleans(),
+    ),
+    st.tuples(st.just("static"), st.none() | _text.map(lambda t: t or "s"), st.booleans()),
+    st.tuples(st.sampled_from(["delete", "range", "cell"]), _ints, st.just(False)),
+)
+
+
+def _bind_values(table: str, text: str, pk: list, draw) -> list:
+    """Return values for every marker of a query: the key, then slices and LIMIT."""
+    markers = text.count("?")
+    values: list = []
+    if " IN ?" in text:
+        values.append(pk if draw(st.booleans()) else [pk[0], pk[0] + 1])
+    else:
+        values.extend(pk)
+    while len(values) < markers:
+        if len(values) == markers - 1 and text.rstrip().endswith("LIMIT ?"):
+            values.append(draw(st.integers(1, 6) | st.sampled_from([None, UNSET, 0, -1])))
+        elif "c1 = ?" in text or "c <= ?" in text:
+            values.append(draw(_ints))
+        else:
+            values.append(draw(_ints))
+    return values
+
+
+def _outcome(run):
+    try:
+        return ("rows", run())
+    except CQLError as exc:
+        return ("error", type(exc), str(exc))
+
+
+def _wire(result) -> bytes:
+    return to_response(result).encode_body()
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_point_read_gives_what_the_general_path_gives(world, data):
+    executor, engine, clock = world
+    table = data.draw(st.sampled_from(sorted(TABLES)))
+    base = next(_fresh) * 10
+    pks = [_partition_values(table, base + n) for n in range(PARTITIONS)]
+    for op in data.draw(st.lists(st.tuples(st.integers(0, PARTITIONS - 1), _ops), max_size=14)):
+        _write(executor, table, pks[op[0]], op[1])
+    if data.draw(st.booleans()):
+        clock.now += 10  # every TTL cell and row written so far expires
+    queries = [q for t, q in QUERIES if t == table]
+    for text in data.draw(st.lists(st.sampled_from(queries), min_size=1, max_size=3)):
+        prepared = executor.prepare(text)
+        plan = prepared.compiled.plan
+        assert isinstance(plan.point, PointRead)
+        pk = data.draw(st.sampled_from(pks + [_partition_values(table, base + PARTITIONS)]))
+        values = _bind_values(table, text, pk, data.draw)
+        page_size = data.draw(st.none() | st.integers(1, 4))
+
+        def run(path, values=values, page_size=page_size, prepared=prepared):
+            ctx = executor._context(prepared.compiled, values, False, None, None)
+            return path(prepared.compiled.plan, engine, ctx, page_size, None)
+
+        fast, general = _outcome(lambda: run(run_select)), _outcome(lambda: run(run_select_general))
+        if fast[0] == "error" or general[0] == "error":
+            assert fast == general
+            continue
+        fast_wire = _wire(fast[1])
+        general_rows = general[1]
+        assert fast_wire == _wire(
+            Rows(general_rows.columns, list(general_rows.rows), general_rows.paging_state)
+        )
+        again = run(run_select)
+        assert again.columns == general_rows.columns
+        assert list(again.rows) == list(general_rows.rows)
+        assert again.paging_state == general_rows.paging_state
+
+
+def test_point_read_errors_match_the_general_path(world):
+    executor, engine, _ = world
+    cases = [
+        ("SELECT c, v FROM ks.d WHERE k = ? LIMIT ?", [None, 3]),
+        ("SELECT c, v FROM ks.d WHERE k = ? LIMIT ?", [UNSET, 3]),
+        ("SELECT c, v FROM ks.d WHERE k = ? LIMIT ?", [1, 0]),
+        ("SELECT c, v FROM ks.d WHERE k = ? LIMIT ?", [1, -2]),
+        ("SELECT c, v FROM ks.d WHERE k = ? LIMIT ?", [1, None]),
+        ("SELECT c, v FROM ks.d WHERE k = ? LIMIT ?", [None, None]),
+        ("SELECT * FROM ks.m WHERE k = ? LIMIT ?", ["", 3]),
+        ("SELECT c, t FROM ks.d WHERE k = ? AND c > ? LIMIT ?", [1, None, 3]),
+        ("SELECT * FROM ks.p WHERE k1 = ? AND k2 = ? LIMIT ?", [1, None, 2]),
+    ]
+    for text, values in cases:
+        prepared = executor.prepare(text)
+        plan = prepared.compiled.plan
+        ctx = executor._context(prepared.compiled, values, False, None, None)
+        fast = _outcome(lambda plan=plan, ctx=ctx: run_select(plan, engine, ctx, 10, None))
+        general = _outcome(
+            lambda plan=plan, ctx=ctx: run_select_general(plan, engine, ctx, 10, None)
+        )
+        assert fast[0] == "error", (text, values)
+        assert fast == general
+
+
+def test_first_page_of_the_point_read_pages_on_through_the_general_path(world):
+    executor, _, _ = world
+    k = next(_fresh) * 10
+    for c in range(7):
+        executor.execute_query("INSERT INTO ks.d (k, c, v) VALUES (?, ?, ?)", [k, c, c * 2])
+    select = executor.prepare("SELECT c, v FROM ks.d WHERE k = ? LIMIT ?")
+    first = executor.execute(select, [k, 6], page_size=4)
+    assert isinstance(first, StoredRows) and first.paging_state is not None
+    rest = executor.execute(select, [k, 6], page_size=4, paging_state=first.paging_state)
+    assert [r[0] for r in first.rows] + [r[0] for r in rest.rows] == [6, 5, 4, 3, 2, 1]
+    assert rest.paging_state is None
+
+
+def test_selects_without_a_point_read(world):
+    executor, _, _ = world
+    for text in (
+        "SELECT c, v FROM ks.d WHERE k = ? AND v = 3 ALLOW FILTERING",
+        "SELECT count(*) FROM ks.d WHERE k = ?",
+        "SELECT JSON c FROM ks.d WHERE k = ?",
+        "SELECT c FROM ks.d WHERE k = ? PER PARTITION LIMIT 2",
+        "SELECT c, v FROM ks.d WHERE k IN (1, 2) ORDER BY c ASC",
+        "SELECT c, v FROM ks.d",
+        "SELECT writetime(v) FROM ks.d WHERE k = ?",
+    ):
+        assert executor.prepare(text).compiled.plan.point is None, text
