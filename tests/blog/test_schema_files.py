@@ -55,3 +55,36 @@ def test_apply_schema_twice_applies_once(wide_store):
     }
     assert versions == {f.version for f in schema_files()}
     session.execute("SELECT post_id FROM schema_test.posts LIMIT 1")
+
+
+def test_history_table_caches_the_newest_rows_and_keeps_its_ttl(wide_store):
+    from stores import clients
+
+    session = clients.wide()
+    apply_schema(session, "schema_test", REPLICATION, log=lambda m: None)
+    row = session.execute(
+        "SELECT caching, default_time_to_live FROM system_schema.tables"
+        " WHERE keyspace_name = 'schema_test' AND table_name = 'history_by_user'"
+    ).one()
+    assert row.caching == {"keys": "ALL", "rows_per_partition": "21"}
+    assert row.default_time_to_live == 7776000
+
+
+def test_history_pages_are_served_from_the_row_cache(repo):
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from stores import clients
+
+    start = datetime.now(UTC) - timedelta(minutes=30)
+    for n in range(25):
+        repo.record_view(7, uuid.uuid4(), f"Post {n}", 3600, start + timedelta(seconds=n))
+    engine = clients.wide().engine
+    pages = [repo.history(7, 20) for _ in range(4)]
+    assert all(len(p.items) == 20 for p in pages)
+    assert [e.post_title for e in pages[-1].items] == [e.post_title for e in pages[0].items]
+    stats = engine.table_stats(repo.keyspace, "history_by_user")
+    assert stats["row_cache_hits"] >= 1, stats
+    # A new view invalidates the cached head: the next page shows it first.
+    repo.record_view(7, uuid.uuid4(), "Newest", 3600)
+    assert repo.history(7, 20).items[0].post_title == "Newest"
