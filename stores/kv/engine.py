@@ -308,7 +308,9 @@ class Session:
             self.multi_error = True
             return ErrorReply("ERR Command not allowed inside a transaction")
         engine = self.engine
-        if cmd.denyoom and engine.maxmemory:
+        # Redis 7 refuses any command queued over maxmemory, not only the
+        # denyoom ones: a queue could otherwise grow without bound.
+        if engine.maxmemory:
             with engine.lock:
                 if not engine.memory.make_room():
                     self.multi_error = True

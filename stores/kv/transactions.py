@@ -233,6 +233,6 @@ def _queue_error(s: Session, cmd: Command | None, argv: list[bytes]) -> ErrorRep
     if "no_multi" in cmd.flags:
         return ErrorReply(NOT_IN_MULTI)
     engine = s.engine
-    if cmd.denyoom and engine.maxmemory and not engine.memory.make_room():
+    if engine.maxmemory and not engine.memory.make_room():
         return ErrorReply(OOM)
     return None
