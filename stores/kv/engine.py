@@ -200,6 +200,43 @@ class Session:
                         except CommandError as exc:
                             return ErrorReply(exc.message)
                         return reply
+            elif (
+                fast is not None
+                and cmd.readonly
+                and (not engine.maxmemory or engine.memory.used <= engine.maxmemory)
+            ):
+                # The read lane: WATCH, key waiters, memory accounting, a
+                # rewrite or a write refusal need to see only writes, so a
+                # read's fast path may run while they close the lane; under
+                # maxmemory only while make_room() would have nothing to do.
+                timed = engine.slowlog_times_fast_paths
+                if timed:
+                    start = _perf()
+                try:
+                    reply = fast(self, argv, no_log)
+                except CommandError as exc:
+                    reply = ErrorReply(exc.message)
+                except Exception as exc:  # a bug must never take the server down
+                    reply = self._internal_error(cmd, argv, exc)
+                if reply is not FALLBACK:
+                    engine.commands_processed += 1
+                    if timed:
+                        elapsed = _perf() - start
+                        if elapsed > engine.slowlog_threshold:
+                            engine.record_slow(self, argv, elapsed)
+                    if (
+                        not persisting
+                        or self.batching
+                        or getattr(engine.persistence, "write_lane", None) is not None
+                    ):
+                        return reply
+                    # after_command has work (write_lane is None): as on the
+                    # general path, it decides this reply.
+                    try:
+                        engine.persistence.after_command()
+                    except CommandError as exc:
+                        return ErrorReply(exc.message)
+                    return reply
             if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
                 return ErrorReply(OOM)
             if cmd.write:
