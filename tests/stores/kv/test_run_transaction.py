@@ -21,8 +21,16 @@ import stores.kv
 import stores.kv.client
 from stores.kv.expiry import ManualClock
 from stores.kv.replies import NULL_ARRAY, ErrorReply
+from stores.kv import transactions
 from stores.kv.transactions import EXECABORT, run_transaction
-from tests.stores.kv.test_fast_lane import contents, incr_files, persisted, random_command
+from tests.stores.kv.test_fast_lane import (  # noqa: F401  (fixtures)
+    contents,
+    handlers_without_fast_paths,
+    incr_files,
+    persisted,
+    random_command,
+    taken,
+)
 
 
 def three_steps(session, argvs):
@@ -64,11 +72,19 @@ def counters(client) -> tuple:
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_one_step_matches_three_steps(tmp_path, seed):
+def test_one_step_matches_three_steps(
+    tmp_path, taken, handlers_without_fast_paths, monkeypatch, seed
+):
     rng = random.Random(seed)
     clock = ManualClock()
     one = persisted(tmp_path / "one", clock)
     three = persisted(tmp_path / "three", clock)
+    # The reference runs every queued command through its handler's own
+    # code (no fast paths inside its EXEC, none shared by the handlers).
+    lane_open = transactions._lane_open
+    monkeypatch.setattr(
+        transactions, "_lane_open", lambda engine: engine is not three.engine and lane_open(engine)
+    )
     for step in range(150):
         argvs = random_transaction(rng)
         got = run_transaction(one.session, [list(a) for a in argvs])
@@ -85,6 +101,8 @@ def test_one_step_matches_three_steps(tmp_path, seed):
     one.close()
     three.close()
     assert incr_files(tmp_path / "one") == incr_files(tmp_path / "three")
+    assert min(taken.get(name, 0) for name in (b"INCR", b"LPUSH", b"HSET", b"ZINCRBY")) >= 1, taken
+    assert sum(taken.values()) >= 50, taken
 
 
 def test_one_step_leaves_an_aof_with_multi_exec_around_the_writes(tmp_path):
