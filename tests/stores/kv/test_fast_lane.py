@@ -25,37 +25,7 @@ from stores.kv.expiry import ManualClock
 from stores.kv.replies import NULL_ARRAY, OK, ErrorReply
 from stores.kv.types.zsets import ZSet
 from tests.stores.kv.compat import NOT_INT, WRONGTYPE, error_of
-
-FAST = [
-    b"GET",
-    b"SET",
-    b"INCR",
-    b"DECR",
-    b"INCRBY",
-    b"DECRBY",
-    b"HSET",
-    b"LPUSH",
-    b"RPUSH",
-    b"ZINCRBY",
-    b"ZREVRANGE",
-]
-
-
-@pytest.fixture
-def taken(monkeypatch):
-    """Count, per command, the fast paths that did the whole command."""
-    counts: dict[bytes, int] = {}
-    for name in FAST:
-        cmd = COMMANDS[name]
-
-        def spy(s, argv, log, original=cmd.fast, name=name):
-            reply = original(s, argv, log)
-            if reply is not FALLBACK:
-                counts[name] = counts.get(name, 0) + 1
-            return reply
-
-        monkeypatch.setattr(cmd, "fast", spy)
-    return counts
+from tests.stores.kv.conftest import FAST
 
 
 def persisted(directory: Path, clock: ManualClock, **options):
@@ -170,29 +140,6 @@ def random_command(rng: random.Random) -> list[bytes]:
     if lower:
         argv[0] = argv[0].lower()
     return argv
-
-
-@pytest.fixture
-def handlers_without_fast_paths(monkeypatch):
-    """Make the handlers skip the fast paths they share, so they run only their general code.
-
-    The lane keeps calling the real fast paths (``Command.fast``); an engine
-    whose lane is closed then runs an independent implementation.
-    """
-    from stores.kv.types import hashes, lists, strings, zsets
-
-    def never(*args):
-        return FALLBACK
-
-    for module, name in [
-        (lists, "lpush_fast"),
-        (hashes, "hset_fast"),
-        (strings, "incr_fast"),
-        (strings, "_incr_fast"),
-        (zsets, "zincrby_fast"),
-    ]:
-        assert callable(getattr(module, name))
-        monkeypatch.setattr(module, name, never)
 
 
 def reads_only_by_handlers(monkeypatch, engine) -> None:

@@ -19,18 +19,11 @@ import redis
 
 import stores.kv
 import stores.kv.client
+from stores.kv import transactions
 from stores.kv.expiry import ManualClock
 from stores.kv.replies import NULL_ARRAY, ErrorReply
-from stores.kv import transactions
 from stores.kv.transactions import EXECABORT, run_transaction
-from tests.stores.kv.test_fast_lane import (  # noqa: F401  (fixtures)
-    contents,
-    handlers_without_fast_paths,
-    incr_files,
-    persisted,
-    random_command,
-    taken,
-)
+from tests.stores.kv.test_fast_lane import contents, incr_files, persisted, random_command
 
 
 def three_steps(session, argvs):
