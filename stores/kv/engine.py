@@ -39,6 +39,9 @@ _perf = time.perf_counter
 # Slow log thresholds (seconds) from which fast paths are not timed.
 FAST_PATHS_UNTIMED_FROM = 0.001
 _SESSION_IDS = itertools.count(1)
+# What a transaction is wrapped in for persistence (never changed by anyone).
+_MULTI = [b"MULTI"]
+_EXEC = [b"EXEC"]
 SUBSCRIBED_ONLY = (
     "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
     "are allowed in this context"
@@ -593,10 +596,23 @@ class Engine:
         self.refresh_fast_lane()
         if buffered:
             first_db = buffered[0][0]
-            self.persistence.propagate(first_db, [b"MULTI"])
+            persistence = self.persistence
+            block = getattr(persistence, "propagate_block", None)
+            if block is not None:
+                commands = [_MULTI]
+                for db, argv in buffered:
+                    if db != first_db:
+                        break
+                    commands.append(argv)
+                else:
+                    # One database (the usual transaction): one append for the block.
+                    commands.append(_EXEC)
+                    block(first_db, commands)
+                    return
+            persistence.propagate(first_db, _MULTI)
             for db, argv in buffered:
-                self.persistence.propagate(db, argv)
-            self.persistence.propagate(buffered[-1][0], [b"EXEC"])
+                persistence.propagate(db, argv)
+            persistence.propagate(buffered[-1][0], _EXEC)
 
     # -- blocking commands ----------------------------------------------------
 

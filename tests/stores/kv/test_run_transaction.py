@@ -306,3 +306,33 @@ def test_the_three_step_reply_of_an_execabort_is_the_one_step_reply():
     assert reply == ErrorReply(EXECABORT)
     assert errors == [(1, ErrorReply("ERR wrong number of arguments for 'get' command"))]
     client.close()
+
+
+def test_a_transaction_over_two_databases_is_logged_command_by_command_and_reloads(tmp_path):
+    clock = ManualClock()
+    client = persisted(tmp_path, clock)
+    pipe = client.pipeline()
+    pipe.incr("a").execute_command("SELECT", 1).incr("b").execute_command("SELECT", 0)
+    assert pipe.execute() == [1, True, 1, True]
+    pipe.incr("a").hset("h", "f", "v")
+    assert pipe.execute() == [2, 1]
+    changes = client.info("persistence")["rdb_changes_since_last_save"]
+    client.close()
+    assert incr_files(tmp_path).endswith(
+        b"*1\r\n$5\r\nMULTI\r\n"
+        b"*3\r\n$6\r\nINCRBY\r\n$1\r\na\r\n$1\r\n1\r\n"
+        b"*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n"
+        b"*3\r\n$6\r\nINCRBY\r\n$1\r\nb\r\n$1\r\n1\r\n"
+        b"*1\r\n$4\r\nEXEC\r\n"
+        b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n"
+        b"*1\r\n$5\r\nMULTI\r\n"
+        b"*3\r\n$6\r\nINCRBY\r\n$1\r\na\r\n$1\r\n1\r\n"
+        b"*4\r\n$4\r\nHSET\r\n$1\r\nh\r\n$1\r\nf\r\n$1\r\nv\r\n"
+        b"*1\r\n$4\r\nEXEC\r\n"
+    )
+    assert changes == 4  # MULTI and EXEC are not changes
+    again = persisted(tmp_path, clock)
+    assert again.get("a") == b"2" and again.hget("h", "f") == b"v"
+    again.execute_command("SELECT", 1)
+    assert again.get("b") == b"1"
+    again.close()
