@@ -636,8 +636,14 @@ class Pipeline(Client):
                 if isinstance(item, Exception):
                     raise item
         results = []
+        callbacks = self.response_callbacks
         for item, (args, options) in zip(replies, stack, strict=True):
-            if isinstance(item, Exception):
+            if type(item) is int and not options:
+                # _finish for the commonest reply: an integer is its own
+                # Python value before the callback.
+                callback = callbacks.get(args[0])
+                results.append(item if callback is None else callback(item))
+            elif isinstance(item, Exception):
                 results.append(item)
             elif type(item) is ErrorReply:
                 results.append(_parse_error(item.message))
