@@ -619,3 +619,35 @@ def test_a_watch_sees_every_fast_command_of_another_session():
         assert watcher.execute([b"EXEC"]) is NULL_ARRAY, argv  # the transaction was aborted
         watcher.close()
     client.close()
+
+
+def test_fast_zincrby_keeps_a_ttl_until_it_passes(tmp_path, taken):
+    clock = ManualClock()
+    client = persisted(tmp_path, clock)
+    client.zadd("day", {"m": 1})
+    client.pexpire("day", 100)
+    taken.clear()
+    assert client.zincrby("day", 1, "m") == 2.0
+    assert taken == {b"ZINCRBY": 1}
+    assert client.pttl("day") == 100  # the TTL is kept
+    clock.advance(99)
+    assert client.zincrby("day", 1, "m") == 3.0
+    assert taken == {b"ZINCRBY": 2}
+    clock.advance(1)  # exactly at the TTL: expired
+    assert client.zincrby("day", 1, "m") == 1.0
+    assert taken == {b"ZINCRBY": 2}  # the handler expired it and made a new set
+    assert client.pttl("day") == -1
+    client.close()
+    assert incr_files(tmp_path).endswith(
+        b"*4\r\n$7\r\nZINCRBY\r\n$3\r\nday\r\n$1\r\n1\r\n$1\r\nm\r\n"
+        b"*2\r\n$3\r\nDEL\r\n$3\r\nday\r\n"
+        b"*4\r\n$7\r\nZINCRBY\r\n$3\r\nday\r\n$1\r\n1\r\n$1\r\nm\r\n"
+    )
+
+
+def test_zincrby_on_a_key_with_a_ttl_as_on_redis(r):
+    r.zadd("day", {"m": 1})
+    r.expire("day", 1000)
+    assert r.zincrby("day", 1, "m") == 2.0
+    assert 0 < r.ttl("day") <= 1000
+    assert r.zrevrange("day", 0, 9, withscores=True) == [(b"m", 2.0)]
