@@ -39,6 +39,7 @@ from stores.kv.replies import (
     Verbatim,
     format_double,
 )
+from stores.kv.transactions import run_transaction
 
 try:
     from redis.client import CaseInsensitiveDict
@@ -592,24 +593,27 @@ class Pipeline(Client):
 
     def _execute_transaction(self, stack: list, raise_on_error: bool) -> list:
         session = self.session
-        engine = self.engine
+        argvs = [self._argv(args) for args, _ in stack]
         errors: list[tuple[int, Exception]] = []
         session.batching = True
         try:
-            with engine.lock:
-                session.execute([b"MULTI"])
-                for index, (args, options) in enumerate(stack):
-                    queued = session.execute(self._argv(args))
-                    if type(queued) is ErrorReply:
-                        if _EMPTY_RESPONSE in options:
-                            errors.append((index, options[_EMPTY_RESPONSE]))
-                            continue
-                        error = _parse_error(queued.message)
-                        self._annotate(error, index + 1, args)
-                        errors.append((index, error))
-                reply = session.execute([b"EXEC"])
+            # MULTI, the queued commands and EXEC in one step, each command
+            # run once; None when only the three steps answer right.
+            ran = run_transaction(session, argvs)
+            if ran is None:
+                queued, reply = self._send_transaction(argvs)
+            else:
+                queued, reply = ran
         finally:
             failure = session.finish_batch()  # outside the lock: an fsync may wait
+        for index, queue_error in queued:
+            options = stack[index][1]
+            if _EMPTY_RESPONSE in options:
+                errors.append((index, options[_EMPTY_RESPONSE]))
+                continue
+            error = _parse_error(queue_error.message)
+            self._annotate(error, index + 1, stack[index][0])
+            errors.append((index, error))
         if failure is not None:
             reply = failure
         self.watching = False
@@ -632,14 +636,32 @@ class Pipeline(Client):
                 if isinstance(item, Exception):
                     raise item
         results = []
+        callbacks = self.response_callbacks
         for item, (args, options) in zip(replies, stack, strict=True):
-            if isinstance(item, Exception):
+            if type(item) is int and not options:
+                # _finish for the commonest reply: an integer is its own
+                # Python value before the callback.
+                callback = callbacks.get(args[0])
+                results.append(item if callback is None else callback(item))
+            elif isinstance(item, Exception):
                 results.append(item)
             elif type(item) is ErrorReply:
                 results.append(_parse_error(item.message))
             else:
                 results.append(self._finish(args[0], item, dict(options)))
         return results
+
+    def _send_transaction(self, argvs: list[list[bytes]]) -> tuple[list, Any]:
+        """Send MULTI, each command and EXEC through the session; return queue errors and EXEC's reply."""
+        session = self.session
+        queued = []
+        with self.engine.lock:
+            session.execute([b"MULTI"])
+            for index, argv in enumerate(argvs):
+                reply = session.execute(argv)
+                if type(reply) is ErrorReply:
+                    queued.append((index, reply))
+            return queued, session.execute([b"EXEC"])
 
 
 class PubSub:

@@ -35,6 +35,7 @@ class Command:
         "keys_fn",
         "fast",
         "write",
+        "readonly",
         "denyoom",
         "blocking",
         "in_multi",
@@ -66,6 +67,7 @@ class Command:
         self.keys_fn = keys_fn
         self.fast: Callable[..., Any] | None = None
         self.write = "write" in self.flags
+        self.readonly = "readonly" in self.flags
         self.denyoom = "denyoom" in self.flags
         self.blocking = "blocking" in self.flags
         self.in_multi = name in ("exec", "discard", "multi", "watch", "unwatch", "quit", "reset")

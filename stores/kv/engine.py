@@ -39,6 +39,9 @@ _perf = time.perf_counter
 # Slow log thresholds (seconds) from which fast paths are not timed.
 FAST_PATHS_UNTIMED_FROM = 0.001
 _SESSION_IDS = itertools.count(1)
+# What a transaction is wrapped in for persistence (never changed by anyone).
+_MULTI = [b"MULTI"]
+_EXEC = [b"EXEC"]
 SUBSCRIBED_ONLY = (
     "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
     "are allowed in this context"
@@ -200,6 +203,43 @@ class Session:
                         except CommandError as exc:
                             return ErrorReply(exc.message)
                         return reply
+            elif (
+                fast is not None
+                and cmd.readonly
+                and (not engine.maxmemory or engine.memory.used <= engine.maxmemory)
+            ):
+                # The read lane: WATCH, key waiters, memory accounting, a
+                # rewrite or a write refusal need to see only writes, so a
+                # read's fast path may run while they close the lane; under
+                # maxmemory only while make_room() would have nothing to do.
+                timed = engine.slowlog_times_fast_paths
+                if timed:
+                    start = _perf()
+                try:
+                    reply = fast(self, argv, no_log)
+                except CommandError as exc:
+                    reply = ErrorReply(exc.message)
+                except Exception as exc:  # a bug must never take the server down
+                    reply = self._internal_error(cmd, argv, exc)
+                if reply is not FALLBACK:
+                    engine.commands_processed += 1
+                    if timed:
+                        elapsed = _perf() - start
+                        if elapsed > engine.slowlog_threshold:
+                            engine.record_slow(self, argv, elapsed)
+                    if (
+                        not persisting
+                        or self.batching
+                        or getattr(engine.persistence, "write_lane", None) is not None
+                    ):
+                        return reply
+                    # after_command has work (write_lane is None): as on the
+                    # general path, it decides this reply.
+                    try:
+                        engine.persistence.after_command()
+                    except CommandError as exc:
+                        return ErrorReply(exc.message)
+                    return reply
             if engine.maxmemory and not engine.memory.make_room() and cmd.denyoom:
                 return ErrorReply(OOM)
             if cmd.write:
@@ -308,7 +348,9 @@ class Session:
             self.multi_error = True
             return ErrorReply("ERR Command not allowed inside a transaction")
         engine = self.engine
-        if cmd.denyoom and engine.maxmemory:
+        # Redis 7 refuses any command queued over maxmemory, not only the
+        # denyoom ones: a queue could otherwise grow without bound.
+        if engine.maxmemory:
             with engine.lock:
                 if not engine.memory.make_room():
                     self.multi_error = True
@@ -554,10 +596,23 @@ class Engine:
         self.refresh_fast_lane()
         if buffered:
             first_db = buffered[0][0]
-            self.persistence.propagate(first_db, [b"MULTI"])
+            persistence = self.persistence
+            block = getattr(persistence, "propagate_block", None)
+            if block is not None:
+                commands = [_MULTI]
+                for db, argv in buffered:
+                    if db != first_db:
+                        break
+                    commands.append(argv)
+                else:
+                    # One database (the usual transaction): one append for the block.
+                    commands.append(_EXEC)
+                    block(first_db, commands)
+                    return
+            persistence.propagate(first_db, _MULTI)
             for db, argv in buffered:
-                self.persistence.propagate(db, argv)
-            self.persistence.propagate(buffered[-1][0], [b"EXEC"])
+                persistence.propagate(db, argv)
+            persistence.propagate(buffered[-1][0], _EXEC)
 
     # -- blocking commands ----------------------------------------------------
 

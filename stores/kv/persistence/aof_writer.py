@@ -299,6 +299,31 @@ class AppendOnlyWriter:
             self._buffer += data
             self._appended += len(data)
 
+    def append_block(self, db: int, commands: Sequence[Sequence[bytes]]) -> None:
+        """Append ``commands`` for database ``db`` in one copy: the bytes of ``append`` each.
+
+        For a transaction's MULTI ... EXEC block. The block's first byte is
+        copied last, as a command's is, so an interrupted copy leaves at
+        most the unfinished block at the end of the file (which the loader
+        drops, as it drops a MULTI without its EXEC). Anything but a mapped
+        file with room and the same database goes through ``append``.
+        """
+        if not self._mapped or db != self._db or self._backlog:
+            for argv in commands:
+                self.append(db, argv)
+            return
+        body = b"*".join([encode_body(argv) for argv in commands])
+        end = self._end
+        size = len(body) + 1
+        if end + size <= self._limit:
+            at = end - self._base
+            mapping = self._map
+            mapping[at + 1 : at + size] = body
+            mapping[at] = AOF_ARRAY
+            self._end = end + size
+        else:
+            self._copy(b"*" + body)
+
     def lane(self, changes: Any) -> Callable[[int, Sequence[bytes]], None]:
         """Return ``log(db, argv)``: count one change, then ``append``, in one call.
 

@@ -176,6 +176,17 @@ class Persistence:
         if writer is not None:
             writer.append(db, argv)
 
+    def propagate_block(self, db: int, commands: list[list[bytes]]) -> None:
+        """Record ``commands`` of one database as ``propagate`` would each, in one append."""
+        counted = 0
+        for argv in commands:
+            if argv[0] not in _NOT_COUNTED:
+                counted += 1
+        self.changes_since_save += counted
+        writer = self._writer
+        if writer is not None:
+            writer.append_block(db, commands)
+
     def _count_change(self, db: int, argv: list[bytes]) -> None:
         """Record a write command with the AOF off (the fast lane's ``write_lane``)."""
         self.changes_since_save += 1

@@ -76,11 +76,18 @@ def get(s: Session, argv: list[bytes]) -> Any:
 
 @fast_path("get")
 def get_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
-    """GET of a key without a TTL (LRU policy): ``get`` with ``Keyspace.get`` inlined."""
+    """GET of a key whose TTL, if any, has not passed (LRU policy): ``Keyspace.get`` inlined.
+
+    A key past its TTL falls back: the handler expires it and propagates the DEL.
+    """
     ks = s.keyspace
     key = argv[1]
-    expires = ks.expires
-    if ks.freq is None and (not expires or key not in expires):
+    if ks.freq is None:
+        expires = ks.expires
+        if expires:
+            when = expires.get(key)
+            if when is not None and when <= s.engine.clock():
+                return FALLBACK
         value = ks.data.get(key)
         if value is None:
             ks.misses += 1

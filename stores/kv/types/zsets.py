@@ -440,11 +440,12 @@ def zincrby(s: Session, argv: list[bytes]) -> float:
 
 @fast_path("zincrby")
 def zincrby_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
-    """ZINCRBY of an existing member of a small set without a TTL (LRU policy), in one step.
+    """ZINCRBY of an existing member of a small set (LRU policy), in one step.
 
-    The usual leaderboard step: get_for_write and ``ZSet.incr`` inlined.
-    Anything else (a new member or key, a score that becomes 0 or NaN, a
-    large set) falls back.
+    The usual leaderboard step: get_for_write and ``ZSet.incr`` inlined. A
+    TTL that has not passed is kept as the handler keeps it (a day's board
+    has one). Anything else (a key past its TTL, a new member or key, a
+    score that becomes 0 or NaN, a large set) falls back.
     """
     increment = SMALL_FLOATS.get(argv[2])
     if increment is None:
@@ -452,7 +453,9 @@ def zincrby_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
     key = argv[1]
     ks = s.keyspace
     expires = ks.expires
-    if ks.freq is None and (not expires or key not in expires):
+    if ks.freq is None and (
+        not expires or (when := expires.get(key)) is None or when > s.engine.clock()
+    ):
         zset = ks.data.get(key)
         if type(zset) is ZSet:
             member = argv[3]

@@ -11,6 +11,7 @@ import pytest
 import redis
 
 import stores.kv
+from stores.kv.commands import COMMANDS, FALLBACK
 from stores.kv.engine import Engine
 from stores.kv.expiry import ManualClock
 from tests.stores.kv.server_backends import kill_leftover_servers
@@ -85,3 +86,59 @@ def kv(clock):
     client = stores.kv.connect("memory:", clock=clock, background=False)
     yield client
     client.close()
+
+
+# The fast lane's test fixtures (test_fast_lane.py, test_run_transaction.py).
+FAST = [
+    b"GET",
+    b"SET",
+    b"INCR",
+    b"DECR",
+    b"INCRBY",
+    b"DECRBY",
+    b"HSET",
+    b"LPUSH",
+    b"RPUSH",
+    b"ZINCRBY",
+    b"ZREVRANGE",
+]
+
+
+@pytest.fixture
+def taken(monkeypatch):
+    """Count, per command, the fast paths that did the whole command."""
+    counts: dict[bytes, int] = {}
+    for name in FAST:
+        cmd = COMMANDS[name]
+
+        def spy(s, argv, log, original=cmd.fast, name=name):
+            reply = original(s, argv, log)
+            if reply is not FALLBACK:
+                counts[name] = counts.get(name, 0) + 1
+            return reply
+
+        monkeypatch.setattr(cmd, "fast", spy)
+    return counts
+
+
+@pytest.fixture
+def handlers_without_fast_paths(monkeypatch):
+    """Make the handlers skip the fast paths they share, so they run only their general code.
+
+    The lane keeps calling the real fast paths (``Command.fast``); an engine
+    whose lane is closed then runs an independent implementation.
+    """
+    from stores.kv.types import hashes, lists, strings, zsets
+
+    def never(*args):
+        return FALLBACK
+
+    for module, name in [
+        (lists, "lpush_fast"),
+        (hashes, "hset_fast"),
+        (strings, "incr_fast"),
+        (strings, "_incr_fast"),
+        (zsets, "zincrby_fast"),
+    ]:
+        assert callable(getattr(module, name))
+        monkeypatch.setattr(module, name, never)

@@ -25,37 +25,7 @@ from stores.kv.expiry import ManualClock
 from stores.kv.replies import NULL_ARRAY, OK, ErrorReply
 from stores.kv.types.zsets import ZSet
 from tests.stores.kv.compat import NOT_INT, WRONGTYPE, error_of
-
-FAST = [
-    b"GET",
-    b"SET",
-    b"INCR",
-    b"DECR",
-    b"INCRBY",
-    b"DECRBY",
-    b"HSET",
-    b"LPUSH",
-    b"RPUSH",
-    b"ZINCRBY",
-    b"ZREVRANGE",
-]
-
-
-@pytest.fixture
-def taken(monkeypatch):
-    """Count, per command, the fast paths that did the whole command."""
-    counts: dict[bytes, int] = {}
-    for name in FAST:
-        cmd = COMMANDS[name]
-
-        def spy(s, argv, log, original=cmd.fast, name=name):
-            reply = original(s, argv, log)
-            if reply is not FALLBACK:
-                counts[name] = counts.get(name, 0) + 1
-            return reply
-
-        monkeypatch.setattr(cmd, "fast", spy)
-    return counts
+from tests.stores.kv.conftest import FAST
 
 
 def persisted(directory: Path, clock: ManualClock, **options):
@@ -172,37 +142,28 @@ def random_command(rng: random.Random) -> list[bytes]:
     return argv
 
 
-@pytest.fixture
-def handlers_without_fast_paths(monkeypatch):
-    """Make the handlers skip the fast paths they share, so they run only their general code.
+def reads_only_by_handlers(monkeypatch, engine) -> None:
+    """Keep ``engine``'s reads off their fast paths (the read lane runs them whatever WATCHes)."""
+    for name in (b"GET", b"ZREVRANGE"):
+        cmd = COMMANDS[name]
 
-    The lane keeps calling the real fast paths (``Command.fast``); an engine
-    whose lane is closed then runs an independent implementation.
-    """
-    from stores.kv.types import hashes, lists, strings, zsets
+        def fast(s, argv, log, original=cmd.fast):
+            return FALLBACK if s.engine is engine else original(s, argv, log)
 
-    def never(*args):
-        return FALLBACK
-
-    for module, name in [
-        (lists, "lpush_fast"),
-        (hashes, "hset_fast"),
-        (strings, "incr_fast"),
-        (strings, "_incr_fast"),
-        (zsets, "zincrby_fast"),
-    ]:
-        assert callable(getattr(module, name))
-        monkeypatch.setattr(module, name, never)
+        monkeypatch.setattr(cmd, "fast", fast)
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_the_fast_lane_matches_the_general_path(tmp_path, taken, handlers_without_fast_paths, seed):
+def test_the_fast_lane_matches_the_general_path(
+    tmp_path, taken, handlers_without_fast_paths, monkeypatch, seed
+):
     rng = random.Random(seed)
     clock = ManualClock()
     fast = persisted(tmp_path / "fast", clock)
     general = persisted(tmp_path / "general", clock)
     watcher = general.engine.new_session()
     watcher.execute([b"WATCH", b"never-written"])  # closes the lane on that engine
+    reads_only_by_handlers(monkeypatch, general.engine)
     if seed % 4 == 0:
         # A sorted set past the flat-list size: ZINCRBY falls back on it.
         big = [b"ZADD", b"z1"] + [x for i in range(2100) for x in (b"%d" % i, b"b%d" % i)]
@@ -388,10 +349,9 @@ def test_fast_zrevrange_ranges(r):
 
 
 @pytest.mark.parametrize("protocol", [2, 3])
-def test_fast_zrevrange_replies_as_the_handler_in_each_protocol(protocol, taken):
+def test_fast_zrevrange_replies_as_the_handler_in_each_protocol(protocol, taken, monkeypatch):
     engines = [stores.kv.connect("memory:", background=False) for _ in range(2)]
-    watcher = engines[1].engine.new_session()
-    watcher.execute([b"WATCH", b"never-written"])  # the second engine runs the handler
+    reads_only_by_handlers(monkeypatch, engines[1].engine)  # the second engine runs the handler
     replies = []
     for client in engines:
         session = client.session
@@ -462,7 +422,7 @@ def test_the_lane_is_closed_while_a_key_is_watched(taken):
     client.close()
 
 
-def test_a_transaction_runs_the_general_path_and_logs_multi_exec(tmp_path, taken):
+def test_a_transaction_runs_fast_paths_inside_exec_and_logs_multi_exec(tmp_path, taken):
     client = persisted(tmp_path, ManualClock())
     client.set("n", "1")
     client.lpush("l", "a")
@@ -470,7 +430,9 @@ def test_a_transaction_runs_the_general_path_and_logs_multi_exec(tmp_path, taken
     pipe = client.pipeline(True)
     pipe.incr("n").lpush("l", "b").zincrby("z", 1, "m")
     assert pipe.execute() == [2, 2, 1.0]
-    assert taken == {}
+    # Inside EXEC the fast paths log into the transaction's buffer (a
+    # ZINCRBY creating its key takes the handler).
+    assert taken == {b"INCRBY": 1, b"LPUSH": 1}
     client.close()
     assert incr_files(tmp_path).endswith(
         b"*1\r\n$5\r\nMULTI\r\n"
@@ -657,3 +619,35 @@ def test_a_watch_sees_every_fast_command_of_another_session():
         assert watcher.execute([b"EXEC"]) is NULL_ARRAY, argv  # the transaction was aborted
         watcher.close()
     client.close()
+
+
+def test_fast_zincrby_keeps_a_ttl_until_it_passes(tmp_path, taken):
+    clock = ManualClock()
+    client = persisted(tmp_path, clock)
+    client.zadd("day", {"m": 1})
+    client.pexpire("day", 100)
+    taken.clear()
+    assert client.zincrby("day", 1, "m") == 2.0
+    assert taken == {b"ZINCRBY": 1}
+    assert client.pttl("day") == 100  # the TTL is kept
+    clock.advance(99)
+    assert client.zincrby("day", 1, "m") == 3.0
+    assert taken == {b"ZINCRBY": 2}
+    clock.advance(1)  # exactly at the TTL: expired
+    assert client.zincrby("day", 1, "m") == 1.0
+    assert taken == {b"ZINCRBY": 2}  # the handler expired it and made a new set
+    assert client.pttl("day") == -1
+    client.close()
+    assert incr_files(tmp_path).endswith(
+        b"*4\r\n$7\r\nZINCRBY\r\n$3\r\nday\r\n$1\r\n1\r\n$1\r\nm\r\n"
+        b"*2\r\n$3\r\nDEL\r\n$3\r\nday\r\n"
+        b"*4\r\n$7\r\nZINCRBY\r\n$3\r\nday\r\n$1\r\n1\r\n$1\r\nm\r\n"
+    )
+
+
+def test_zincrby_on_a_key_with_a_ttl_as_on_redis(r):
+    r.zadd("day", {"m": 1})
+    r.expire("day", 1000)
+    assert r.zincrby("day", 1, "m") == 2.0
+    assert 0 < r.ttl("day") <= 1000
+    assert r.zrevrange("day", 0, 9, withscores=True) == [(b"m", 2.0)]

@@ -562,3 +562,60 @@ def test_byte_counts_go_on_across_files(tmp_path):
         == first + len(encode_command([b"SELECT", b"0"]) + encode_command([b"SET", b"c", b"3"]))
     )
     writer.close()
+
+
+def blocks(rng_seed: int) -> list[tuple[int, list[list[bytes]]]]:
+    """Return transaction blocks (database, MULTI ... EXEC) of every shape, some long."""
+    import random
+
+    rng = random.Random(rng_seed)
+    out = []
+    for i in range(200):
+        inner = [rng.choice(SHAPES) for _ in range(rng.randint(0, 6))]
+        if i % 17 == 0:
+            inner.append([b"SET", b"big", b"x" * rng.choice([3000, 9000])])  # past a window
+        out.append((rng.choice([0, 0, 0, 1]), [[b"MULTI"], *inner, [b"EXEC"]]))
+    return out
+
+
+@pytest.mark.parametrize("mapped", [True, False])
+def test_a_block_is_the_bytes_of_its_commands_appended_one_by_one(tmp_path, monkeypatch, mapped):
+    monkeypatch.setattr(mapped_tail, "WINDOW", 8192)  # window moves inside blocks
+    (tmp_path / "block").mkdir()
+    (tmp_path / "each").mkdir()
+    block_writer, block_path = real_writer(tmp_path / "block", "no", mapped=mapped)
+    each_writer, each_path = real_writer(tmp_path / "each", "no", mapped=mapped)
+    assert block_writer._mapped is mapped
+    for db, commands in blocks(1):
+        block_writer.append_block(db, commands)
+        for argv in commands:
+            each_writer.append(db, argv)
+        block_writer.after_command()
+        each_writer.after_command()
+    block_writer.close()
+    each_writer.close()
+    assert block_path.read_bytes() == each_path.read_bytes()
+    assert block_writer._written_total() == each_writer._written_total()
+
+
+def test_a_block_on_a_full_disk_waits_in_the_backlog_and_catches_up_in_order(tmp_path, monkeypatch):
+    monkeypatch.setattr(mapped_tail, "WINDOW", 4096)
+    writer, path = real_writer(tmp_path, "no")
+    real_fallocate = mapped_tail.os.posix_fallocate
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    writer.append(0, [b"SET", b"a", b"1"])
+    monkeypatch.setattr(mapped_tail.os, "posix_fallocate", full)
+    block = [[b"MULTI"], [b"SET", b"k", b"v" * 5000], [b"EXEC"]]
+    writer.append_block(0, block)
+    assert writer.last_write_error
+    writer.append_block(0, [[b"MULTI"], [b"INCR", b"n"], [b"EXEC"]])  # behind the backlog
+    monkeypatch.setattr(mapped_tail.os, "posix_fallocate", real_fallocate)
+    writer.append(0, [b"SET", b"b", b"2"])
+    assert not writer.last_write_error
+    writer.close()
+    expected = [[b"SELECT", b"0"], [b"SET", b"a", b"1"], *block]
+    expected += [[b"MULTI"], [b"INCR", b"n"], [b"EXEC"], [b"SET", b"b", b"2"]]
+    assert path.read_bytes() == b"".join(encode_command(argv) for argv in expected)
