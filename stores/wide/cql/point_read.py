@@ -27,6 +27,7 @@ from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, STATIC, TableInfo
 from stores.wide.cql.stored_values import NULL_CELL, as_cell, wire_cell, wire_clustering_columns
 from stores.wide.cql.terms import ExecContext, positive_int
 from stores.wide.cql.types import ListType, SetType
+from stores.wide.storage.rowvalues import column_values
 
 
 def compile_point_read(plan) -> PointRead | None:
@@ -293,8 +294,6 @@ def _static_column(name: str, convert: Callable[[bytes], object], null) -> Calla
 
 def _regular_column(name: str, convert: Callable[[bytes], object], null) -> Callable:
     def cells(rows, pk, ck, static) -> list:
-        return [
-            null if (cell := row.cells.get(name)) is None else convert(cell.value) for row in rows
-        ]
+        return [null if value is None else convert(value) for value in column_values(rows, name)]
 
     return cells

@@ -106,6 +106,16 @@ def _encode_name(name: str, out: list) -> None:
     out.append(encoded)
 
 
+def encoded_name(name: str) -> bytes:
+    """Return a column name as rows store it: a u8 length, then its UTF-8 bytes."""
+    encoded = _ENCODED_NAMES.get(name)
+    if encoded is None:
+        out: list = []
+        _encode_name(name, out)
+        encoded = out[0]
+    return encoded
+
+
 def _decode_name(buf: bytes, pos: int) -> tuple[str, int]:
     length = buf[pos]
     return buf[pos + 1 : pos + 1 + length].decode(), pos + 1 + length
