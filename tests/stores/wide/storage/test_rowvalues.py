@@ -1,6 +1,6 @@
 """column_values gives what a row's decoded cells give, for every kind of row."""
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from stores.wide.storage import DeletionTime, Mutation, RangeTombstone, StorageEngine
@@ -99,10 +99,32 @@ def test_a_row_with_no_simple_cells():
 # -- through the engine: memtable, SSTables, merges, row cache ---------------------
 
 _CKS = [b"a", b"b", b"c", b"d", b"e", b"f"]
-_KINDS = ["plain", "no marker", "ttl", "ttl cell", "expired marker", "row deletion", "tombstone"]
+_KINDS = [
+    "plain",
+    "no marker",
+    "ttl",
+    "ttl cell",
+    "expired marker",
+    "expired marker, dead cell",
+    "row deletion",
+    "tombstone",
+]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
+@example(  # an expired marker and no live cell, in the memtable: no row
+    writes=[(b"a", "expired marker, dead cell", False), (b"b", "ttl cell", True)],
+    flushes=[],
+    final_flush=False,
+    partition_deletion=False,
+    range_deletion=False,
+    static=False,
+    reverse=False,
+    limit=None,
+    columns=None,
+    later=0,
+    cached=False,
+)
 @given(
     writes=st.lists(
         st.tuples(st.sampled_from(_CKS), st.sampled_from(_KINDS), st.booleans()),
@@ -145,13 +167,13 @@ def test_engine_reads_give_what_decoded_cells_give(
         cells = {"v": Cell(b"v%d" % index, ts, 5 if kind == "ttl cell" else 0)}
         if second:
             cells["w"] = Cell(b"w%d" % index, ts)
-        if kind == "tombstone":
+        if kind in ("tombstone", "expired marker, dead cell"):
             cells["v"] = Cell(None, ts, 0, now)
         if kind == "row deletion":
             update = RowUpdate(ck, deletion=DeletionTime(ts, now))
         else:
             marker = None if kind == "no marker" else LivenessInfo(ts, 5 if kind == "ttl" else 0)
-            if kind == "expired marker":
+            if kind.startswith("expired marker"):
                 marker = LivenessInfo(ts, 1, now - 1)
             update = RowUpdate(ck, marker, cells=cells)
         engine.apply(Mutation("ks", "t", b"k", rows=[update]))
@@ -179,13 +201,15 @@ def test_engine_reads_give_what_decoded_cells_give(
     )
     for _ in range(3):  # a row-cache table misses, fills, then hits
         result = engine.read("ks", "t", b"k", reverse=reverse, limit=limit, columns=columns)
+        assert (result is None) == (expected is None)
         if result is None:
-            assert expected is None
             continue
         assert [r.clustering for r in result.rows] == [r.clustering for r in expected.rows]
         for name in ("v", "w", "name", "tags", "absent"):
             assert column_values(result.rows, name) == from_cells(expected.rows, name), name
-        assert [r.cells for r in result.rows] == [r.cells for r in expected.rows]
+        assert [(r.cells, r.complex_cells, r.liveness) for r in result.rows] == [
+            (r.cells, r.complex_cells, r.liveness) for r in expected.rows
+        ]
     engine.close()
 
 
