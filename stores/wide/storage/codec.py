@@ -106,10 +106,15 @@ def _encode_name(name: str, out: list) -> None:
     out.append(encoded)
 
 
-def encoded_name(name: str) -> bytes:
-    """Return a column name as rows store it: a u8 length, then its UTF-8 bytes."""
+def encoded_name(name: str) -> bytes | None:
+    """Return a column name as rows store it: a u8 length, then its UTF-8 bytes.
+
+    None for a name longer than 255 bytes, which no stored row can hold.
+    """
     encoded = _ENCODED_NAMES.get(name)
     if encoded is None:
+        if len(name.encode()) > 255:
+            return None
         out: list = []
         _encode_name(name, out)
         encoded = out[0]

@@ -29,6 +29,8 @@ def column_values(rows: list[Row], name: str) -> list[bytes | None]:
     (a LazyRow stays undecoded).
     """
     encoded = encoded_name(name)
+    if encoded is None:  # no row holds such a name: let ``cells`` say so
+        return [None if (c := row.cells.get(name)) is None else c.value for row in rows]
     lazy = LazyRow
     out: list[bytes | None] = []
     append = out.append

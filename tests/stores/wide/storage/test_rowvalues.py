@@ -89,6 +89,15 @@ def test_rows_whose_cells_were_replaced_answer_from_the_new_cells():
     assert column_values([], "a") == []
 
 
+def test_a_name_no_row_can_hold_reads_as_none():
+    row = live_row(
+        block_row(RowUpdate(b"c", LivenessInfo(1), cells={"a": Cell(b"1", 1)})), None, 9, None
+    )
+    assert column_values([row], "x" * 300) == [None]
+    assert column_values([row], "é" * 128) == [None]  # 256 bytes of UTF-8
+    assert column_values([row], "a") == [b"1"]
+
+
 def test_a_row_with_no_simple_cells():
     update = RowUpdate(b"c", LivenessInfo(1), complex_cells={"m": {b"k": Cell(b"v", 1)}})
     row = live_row(block_row(update), None, 9, None)
