@@ -5,8 +5,11 @@ simple column per row (None where the row holds no live cell of it), what
 ``row.cells.get(name).value`` gives, but read straight from the stored
 bytes of a LazyRow whose cells were never decoded, so no Cell and no dict
 is built for it. Rows of any other kind (merged rows, row-cache rows,
-decoded LazyRows) answer through their ``cells``. Never reads files and
-never changes a row.
+decoded LazyRows) answer through their ``cells``. Reads a LazyRow's slots
+directly, as ``blockrows`` does: the point is one call per page of rows,
+not one per row, so the byte layout (docs/wide/storage.md, "Rows and
+deletions") is read here too and the cell rules are those of
+``codec.decode_live_cells``. Never reads files and never changes a row.
 """
 
 from __future__ import annotations
