@@ -292,7 +292,8 @@ def decode_live_cells(
 
     Keep only names in ``columns`` unless it is None. Return the cells and
     whether the row goes on with complex columns (left undecoded here). The
-    live-cell rule is ``merge.live_row``'s for a row no deletion covers.
+    live-cell rule is ``merge.live_row``'s for a row no deletion covers
+    (``rowvalues.column_values`` applies it to one cell in place).
     """
     count = (buf[pos] << 8) | buf[pos + 1]
     pos += 2
