@@ -134,7 +134,7 @@ class Memtable:
                             _CHUNK,
                         )
                     )
-                    stored = partition.rows
+                    stored = partition.rows.mapping()
                     # Read at each chunk: the merge sets it before the first row.
                     if context is not None and context.fast:
                         now = context.now
