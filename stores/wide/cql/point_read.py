@@ -24,9 +24,16 @@ from collections.abc import Callable
 from stores.wide.cql.keys import clustering_columns, decode_partition_key
 from stores.wide.cql.results import PagingState, Rows, StoredRows
 from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, STATIC, TableInfo
-from stores.wide.cql.stored_values import NULL_CELL, as_cell, wire_cell, wire_clustering_columns
+from stores.wide.cql.stored_values import (
+    NULL_CELL,
+    as_cell,
+    fixed_cell_prefix,
+    wire_cell,
+    wire_clustering_columns,
+)
 from stores.wide.cql.terms import ExecContext, positive_int
 from stores.wide.cql.types import ListType, SetType
+from stores.wide.storage.rowvalues import column_values
 
 
 def compile_point_read(plan) -> PointRead | None:
@@ -240,7 +247,7 @@ class _CellEncoder:
             elif info.kind == STATIC:
                 columns.append(_static_column(info.name, wire_cell(info.cql_type), NULL_CELL))
             else:
-                columns.append(_regular_column(info.name, wire_cell(info.cql_type), NULL_CELL))
+                columns.append(_regular_cells(info.name, info.cql_type))
         clustering = None
         if needs_clustering:
             clustering = wire_clustering_columns(table.ck_types, table.ck_desc, decode_clustering)
@@ -293,8 +300,23 @@ def _static_column(name: str, convert: Callable[[bytes], object], null) -> Calla
 
 def _regular_column(name: str, convert: Callable[[bytes], object], null) -> Callable:
     def cells(rows, pk, ck, static) -> list:
+        return [null if value is None else convert(value) for value in column_values(rows, name)]
+
+    return cells
+
+
+def _regular_cells(name: str, cql_type) -> Callable:
+    """Return ``_regular_column``'s [value] cells, fixed-size integers without a call each."""
+    convert = wire_cell(cql_type)
+    fixed = fixed_cell_prefix(cql_type)
+    if fixed is None:
+        return _regular_column(name, convert, NULL_CELL)
+    size, prefix = fixed
+
+    def cells(rows, pk, ck, static) -> list:
         return [
-            null if (cell := row.cells.get(name)) is None else convert(cell.value) for row in rows
+            NULL_CELL if value is None else prefix + value if len(value) == size else convert(value)
+            for value in column_values(rows, name)
         ]
 
     return cells

@@ -129,6 +129,17 @@ def wire_cell(cql_type: CQLType) -> Callable[[bytes], bytes]:
     return general
 
 
+def fixed_cell_prefix(cql_type: CQLType) -> tuple[int, bytes] | None:
+    """Return (size, [value] length prefix) of a fixed-size integer type, else None.
+
+    A stored value of exactly that size is its own wire form: ``prefix +
+    data`` is ``wire_cell(cql_type)(data)``, with no call per value.
+    """
+    if type(cql_type) not in _FIXED_INTS:
+        return None
+    return cql_type.size, _LENGTH.pack(cql_type.size)
+
+
 def wire_clustering_cells(
     types: list[CQLType], descending: list[bool], decode: Callable[[bytes], tuple]
 ) -> Callable[[bytes], tuple]:

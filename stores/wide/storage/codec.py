@@ -106,6 +106,21 @@ def _encode_name(name: str, out: list) -> None:
     out.append(encoded)
 
 
+def encoded_name(name: str) -> bytes | None:
+    """Return a column name as rows store it: a u8 length, then its UTF-8 bytes.
+
+    None for a name longer than 255 bytes, which no stored row can hold.
+    """
+    encoded = _ENCODED_NAMES.get(name)
+    if encoded is None:
+        if len(name.encode()) > 255:
+            return None
+        out: list = []
+        _encode_name(name, out)
+        encoded = out[0]
+    return encoded
+
+
 def _decode_name(buf: bytes, pos: int) -> tuple[str, int]:
     length = buf[pos]
     return buf[pos + 1 : pos + 1 + length].decode(), pos + 1 + length
@@ -277,7 +292,8 @@ def decode_live_cells(
 
     Keep only names in ``columns`` unless it is None. Return the cells and
     whether the row goes on with complex columns (left undecoded here). The
-    live-cell rule is ``merge.live_row``'s for a row no deletion covers.
+    live-cell rule is ``merge.live_row``'s for a row no deletion covers
+    (``rowvalues.column_values`` applies it to one cell in place).
     """
     count = (buf[pos] << 8) | buf[pos + 1]
     pos += 2

@@ -957,7 +957,7 @@ class StorageEngine:
                 trace.memtables_consulted += 1
             if not len(memtable):
                 continue
-            view = memtable.view(token, key, slices, reverse)
+            view = memtable.view(token, key, slices, reverse, context)
             if view is not None:
                 views.append(view)
                 if view.deletion is not None and (

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from itertools import islice
 
-from .blockrows import BlockRowData
+from .blockrows import BlockRowData, LiveContext, live_in_block
 from .cells import NO_TIMESTAMP, max_deletion
 from .codec import decode_row, encode_row, encode_simple_row
 from .mutation import STATIC, Mutation, RowUpdate, Slice, slice_range
@@ -83,9 +83,18 @@ class Memtable:
         return self.partitions.get((token, partition_key))
 
     def view(
-        self, token: int, partition_key: bytes, slices: list[Slice], reverse: bool
+        self,
+        token: int,
+        partition_key: bytes,
+        slices: list[Slice],
+        reverse: bool,
+        context: LiveContext | None = None,
     ) -> PartitionView | None:
-        """Return the partition's data for a read, rows restricted to ``slices``."""
+        """Return the partition's data for a read, rows restricted to ``slices``.
+
+        With ``context``, rows come as final LazyRows while it says ``fast``
+        (as from ``SSTableReader.view``), else as BlockRowData.
+        """
         with self.lock:
             partition = self.partitions.get((token, partition_key))
             if partition is None:
@@ -99,11 +108,15 @@ class Memtable:
             deletion,
             range_tombstones,
             static,
-            self._iter_rows(partition, slices, reverse),
+            self._iter_rows(partition, slices, reverse, context),
         )
 
     def _iter_rows(
-        self, partition: PartitionData, slices: list[Slice], reverse: bool
+        self,
+        partition: PartitionData,
+        slices: list[Slice],
+        reverse: bool,
+        context: LiveContext | None,
     ) -> Iterator[RowData]:
         for sl in reversed(slices) if reverse else slices:
             low, high = slice_range(sl)
@@ -121,8 +134,18 @@ class Memtable:
                             _CHUNK,
                         )
                     )
-                    stored = partition.rows
-                    rows = [BlockRowData(k, stored[k], 0) for k in keys]
+                    stored = partition.rows.mapping()
+                    # Read at each chunk: the merge sets it before the first row.
+                    if context is not None and context.fast:
+                        now = context.now
+                        columns = context.columns
+                        rows = [
+                            live_in_block(k, stored[k], 0, now, columns)
+                            or BlockRowData(k, stored[k], 0)
+                            for k in keys
+                        ]
+                    else:
+                        rows = [BlockRowData(k, stored[k], 0) for k in keys]
                 yield from rows
                 if len(keys) < _CHUNK:
                     break

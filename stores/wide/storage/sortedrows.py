@@ -37,6 +37,13 @@ class SortedRows:
     def __getitem__(self, key: Any) -> Any:
         return self._map[key]
 
+    def mapping(self) -> dict:
+        """Return the key -> value dict itself (readers only: never mutate it).
+
+        Lookups through it skip a method call each (the memtable's read loop).
+        """
+        return self._map
+
     def get(self, key: Any, default: Any = None) -> Any:
         return self._map.get(key, default)
 

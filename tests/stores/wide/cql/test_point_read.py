@@ -11,6 +11,7 @@ and error, and the same RESULT body bytes on the wire.
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -38,6 +39,12 @@ TABLES = {
         "PRIMARY KEY ((k1, k2), c))"
     ),
     "n": "CREATE TABLE ks.n (k int PRIMARY KEY, v text, w int)",
+    # Rows served from the storage engine's row cache too.
+    "r": (
+        "CREATE TABLE ks.r (k int, c bigint, v int, t text, PRIMARY KEY (k, c)) "
+        "WITH CLUSTERING ORDER BY (c DESC) "
+        "AND caching = {'keys': 'ALL', 'rows_per_partition': '3'}"
+    ),
 }
 
 # (table, SELECT text); every one has a point read.
@@ -57,6 +64,8 @@ QUERIES = [
     ("p", "SELECT c, v, k2 FROM ks.p WHERE k1 = ? AND k2 = ? AND c <= ?"),
     ("n", "SELECT * FROM ks.n WHERE k = ?"),
     ("n", "SELECT w, v FROM ks.n WHERE k = ? LIMIT ?"),
+    ("r", "SELECT c, v FROM ks.r WHERE k = ? LIMIT ?"),
+    ("r", "SELECT t, c, v FROM ks.r WHERE k = ?"),
 ]
 
 PARTITIONS = 3
@@ -65,10 +74,14 @@ _text = st.text(alphabet="ab\u00e9", max_size=3)
 
 
 class Clock:
-    """The storage engine's clock, moved by the test (TTL expiry)."""
+    """The storage engine's clock, moved by the test (TTL expiry).
+
+    It starts at the real time: the CQL layer stamps writes (and TTL
+    expiries) with the real clock, so only a clock ahead of it sees them expire.
+    """
 
     def __init__(self) -> None:
-        self.now = 1_700_000_000.0
+        self.now = time.time()
 
     def __call__(self) -> float:
         return self.now
@@ -76,6 +89,15 @@ class Clock:
 
 @pytest.fixture(scope="module")
 def world():
+    yield from _world()
+
+
+@pytest.fixture()
+def fresh_world():
+    yield from _world()
+
+
+def _world():
     clock = Clock()
     engine = StorageEngine.open(None, clock=clock)
     executor = Executor(engine)
@@ -119,6 +141,20 @@ def _write(executor, table: str, pk: list, op: tuple) -> None:
             run(f"DELETE FROM ks.d WHERE {where} AND c > ?", [*pk, op[1]])
         elif kind == "cell":
             run(f"DELETE v FROM ks.d WHERE {where} AND c = ?", [*pk, op[1]])
+    elif table == "r":
+        if kind == "row":
+            _, c, v, t, _b, _ = op
+            run(f"INSERT INTO ks.r (k, c, v, t) VALUES (?, ?, ?, ?){ttl}", [*pk, c, v, t])
+        elif kind == "static":
+            # A TTL cell in a row whose marker may live on (an INSERT without TTL).
+            c = 0 if op[1] is None else len(op[1])
+            run("UPDATE ks.r USING TTL 5 SET t = ? WHERE k = ? AND c = ?", [op[1], *pk, c])
+        elif kind == "delete":
+            run(f"DELETE FROM ks.r WHERE {where} AND c = ?", [*pk, op[1]])
+        elif kind == "range":
+            run(f"DELETE FROM ks.r WHERE {where} AND c > ?", [*pk, op[1]])
+        elif kind == "cell":
+            run(f"DELETE v FROM ks.r WHERE {where} AND c = ?", [*pk, op[1]])
     elif table == "m":
         if kind == "row":
             _, c, v, t, b, _ = op
@@ -158,6 +194,8 @@ _ops = st.one_of(
     ),
     st.tuples(st.just("static"), st.none() | _text.map(lambda t: t or "s"), st.booleans()),
     st.tuples(st.sampled_from(["delete", "range", "cell"]), _ints, st.just(False)),
+    # Every memtable to an SSTable: later writes merge with them on reads.
+    st.tuples(st.just("flush"), st.just(False)),
 )
 
 
@@ -202,7 +240,10 @@ def test_point_read_gives_what_the_general_path_gives(world, data):
     base = next(_fresh) * 10
     pks = [_partition_values(table, base + n) for n in range(PARTITIONS)]
     for op in data.draw(st.lists(st.tuples(st.integers(0, PARTITIONS - 1), _ops), max_size=14)):
-        _write(executor, table, pks[op[0]], op[1])
+        if op[1][0] == "flush":
+            engine.flush()
+        else:
+            _write(executor, table, pks[op[0]], op[1])
     if data.draw(st.booleans()):
         clock.now += 10  # every TTL cell and row written so far expires
     queries = [q for t, q in QUERIES if t == table]
@@ -283,3 +324,31 @@ def test_selects_without_a_point_read(world):
         "SELECT writetime(v) FROM ks.d WHERE k = ?",
     ):
         assert executor.prepare(text).compiled.plan.point is None, text
+
+
+@pytest.mark.parametrize("where", ["memtable", "sstable", "merged", "row cache"])
+def test_cells_the_point_read_takes_from_stored_bytes(fresh_world, where):
+    """Rows whose marker lives on while some cells are dead or expired."""
+    executor, engine, clock = fresh_world
+    k = next(_fresh) * 10
+    run = executor.execute_query
+    for c in range(4):
+        run("INSERT INTO ks.r (k, c, v, t) VALUES (?, ?, ?, ?)", [k, c, c, f"t{c}"])
+    if where in ("sstable", "merged"):
+        engine.flush()
+    run("UPDATE ks.r USING TTL 5 SET t = ? WHERE k = ? AND c = 1", ["short", k])
+    run("UPDATE ks.r USING TTL 50 SET v = ? WHERE k = ? AND c = 2", [7, k])
+    run("DELETE v FROM ks.r WHERE k = ? AND c = 3", [k])
+    if where != "merged":
+        engine.flush()
+    clock.now += 10  # the 5-second TTL cell has expired, the 50-second one has not
+    select = executor.prepare("SELECT c, t, v FROM ks.r WHERE k = ?")
+    reads = 3 if where == "row cache" else 1  # a miss, a fill, then a hit
+    for _ in range(reads):
+        ctx = executor._context(select.compiled, [k], False, None, None)
+        fast = run_select(select.compiled.plan, engine, ctx, None, None)
+        general = run_select_general(select.compiled.plan, engine, ctx, None, None)
+        assert isinstance(fast, StoredRows)
+        assert _wire(fast) == _wire(Rows(general.columns, list(general.rows)))
+        expected = [(3, "t3", None), (2, "t2", 7), (1, None, 1), (0, "t0", 0)]
+        assert list(fast.rows) == list(general.rows) == expected

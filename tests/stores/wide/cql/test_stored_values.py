@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from stores.wide.cql.keys import decode_clustering, encode_clustering
 from stores.wide.cql.stored_values import (
     as_cell,
+    fixed_cell_prefix,
     wire_cell,
     wire_clustering,
     wire_clustering_cells,
@@ -86,6 +87,21 @@ def test_wire_cell_is_the_wire_value_in_value_notation(name, data):
     )
     expected = _outcome(lambda d: as_cell(wire_value(cql_type)(d)), raw)
     assert _outcome(wire_cell(cql_type), raw) == expected
+
+
+@pytest.mark.parametrize("name", TYPES)
+@settings(max_examples=30, deadline=None)
+@given(raw=st.binary(max_size=10))
+def test_fixed_cell_prefix_gives_wire_cell_for_values_of_its_size(name, raw):
+    cql_type = SIMPLE_TYPES[name]
+    fixed = fixed_cell_prefix(cql_type)
+    if name not in ("tinyint", "smallint", "int", "bigint"):
+        assert fixed is None
+        return
+    size, prefix = fixed
+    assert size == cql_type.size
+    raw = raw[:size].ljust(size, b"\x01")
+    assert prefix + raw == wire_cell(cql_type)(raw)
 
 
 def test_as_cell_writes_the_length_then_the_bytes():

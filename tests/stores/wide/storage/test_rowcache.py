@@ -40,6 +40,7 @@ from stores.wide.storage.rowcache import (
     build_entry,
     is_head_read,
 )
+from stores.wide.storage.rowvalues import column_values
 
 from .engine_support import Clock, delete_partition, delete_row, history_schema, put, static
 
@@ -72,6 +73,8 @@ def shape(result):
     def row(r):
         if r is None:
             return None
+        # Before ``cells``: a LazyRow answers from its bytes, undecoded.
+        values = [column_values([r], name) for name in ("v", "w", "name", "tags")]
         cells = {
             n: (c.value, c.timestamp, c.ttl, c.local_deletion_time) for n, c in r.cells.items()
         }
@@ -81,7 +84,11 @@ def shape(result):
         }
         liveness = r.liveness
         marker = None if liveness is None else (liveness.timestamp, liveness.ttl)
-        return (r.clustering, cells, complex_cells, marker)
+        assert values == [
+            [None if (c := r.cells.get(name)) is None else c.value]
+            for name in ("v", "w", "name", "tags")
+        ]
+        return (r.clustering, cells, complex_cells, marker, values)
 
     return (
         result.partition_key,

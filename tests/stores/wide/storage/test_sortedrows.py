@@ -50,3 +50,4 @@ def test_reads_between_writes_see_every_key_in_order(operations):
             rows[key] = -key
             model.add(key)
     assert list(rows.items()) == [(k, -k) for k in sorted(model)]
+    assert rows.mapping() == {k: -k for k in model}
