@@ -697,6 +697,11 @@ def zrevrange(s: Session, argv: list[bytes]) -> list:
         if span is None:
             return []
         start, stop = span
+    return _reverse_ranks_reply(s, sl, size, start, stop, scores)
+
+
+def _reverse_ranks_reply(s: Session, sl, size: int, start: int, stop: int, scores: bool) -> list:
+    """Return the reply for reverse ranks start..stop (in range) of a set's sorted list."""
     if type(sl) is FlatSortedList:
         pairs = sl[size - 1 - stop : size - start]
         pairs.reverse()
@@ -755,21 +760,7 @@ def zrevrange_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
         return []
     if stop >= size:
         stop = size - 1
-    if type(sl) is FlatSortedList:
-        pairs = sl[size - 1 - stop : size - start]
-        pairs.reverse()
-    else:
-        pairs = sl.islice(size - 1 - stop, size - start, reverse=True)
-    if count == 4:
-        return [member for _, member in pairs]
-    if s._protocol == 3:
-        return [[member, score] for score, member in pairs]
-    out: list = []
-    append = out.append
-    for score, member in pairs:
-        append(member)
-        append(score)
-    return out
+    return _reverse_ranks_reply(s, sl, size, start, stop, count == 5)
 
 
 def _by_score_variant(s: Session, argv: list[bytes], by: str, rev: bool) -> list:
