@@ -641,14 +641,13 @@ def report(
         p50_ratio = r.percentile(0.5) / embedded[r.page].percentile(0.5)
         cpu_cells = ""
         if cpu_round:
-            cpu_cells = (
-                f" {r.cpu_per_request * 1e6:.1f} | {cpu_ratio(embedded[r.page], r):.2f}x |"
-            )
+            cpu_cells = f" {r.cpu_per_request * 1e6:.1f} | {cpu_ratio(embedded[r.page], r):.2f}x |"
         print(
             f"| {r.config} | {r.page} | {r.rps:.0f} | {_ms(r.percentile(0.5))} | "
             f"{_ms(r.percentile(0.99))} | {r.errors} | {ratio(r, uncached[r.page]):.2f}x | "
             f"{ratio(embedded[r.page], r):.2f}x | {p50_ratio:.2f}x |" + cpu_cells
         )
+
 
 if __name__ == "__main__":
     main()
