@@ -19,7 +19,10 @@ changes. The same configurations are also measured in process: the ASGI
 application (kvsite.asgi) called directly from an event loop, no server and
 no sockets, one process per configuration, all started at once and measured
 in the same interleaved rounds as over HTTP; that shows the application's
-own cost per request. The load average is printed with each part. Run:
+own cost per request. Each table also gives the CPU time per request of the
+process that served it (the server process over HTTP, apart from the load
+generator; the measuring process in process). The load average is printed
+with each part. Run:
 ``python bench/site.py [--seconds 6] [--requests 3000]
 [--in-process-requests 20000] [--concurrency 8] [--rounds 5]
 [--servers daphne,uvicorn]``; ``--servers none`` runs only the in-process
@@ -66,6 +69,12 @@ class Result:
     errors: int
     seconds: float
     latencies: list[float]
+    cpu_seconds: float = 0.0
+
+    @property
+    def cpu_per_request(self) -> float:
+        """Return the serving process's CPU seconds per request (nan if nothing was done)."""
+        return self.cpu_seconds / self.requests if self.requests else float("nan")
 
     @property
     def rps(self) -> float:
@@ -76,6 +85,48 @@ class Result:
             return float("nan")
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_seconds(pid: int) -> tuple[float, float]:
+    """Return a process's CPU time so far from /proc, two ways: (fine, whole); nan if unknown.
+
+    Measures what the server itself spends, apart from the load generator
+    that shares the machine's cores with it. ``fine`` adds up the
+    scheduler's nanosecond count (``schedstat``) of the threads alive now;
+    ``whole`` is user + system time of every thread that ever ran, in clock
+    ticks (10 ms here). ``cpu_between`` picks one.
+    """
+    fine = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat", "rb") as stat:
+                    fine += int(stat.read().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                continue  # a thread that ended meanwhile
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return float("nan"), float("nan")
+    # After the command name: state is field 3, utime 14 and stime 15.
+    return fine / 1e9, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def cpu_between(before: tuple[float, float], after: tuple[float, float]) -> float:
+    """Return the CPU seconds a process spent between two ``process_cpu_seconds`` readings.
+
+    The fine count, unless the whole count shows clearly more: then threads
+    that ended in between (Django's handler runs each request's sync code
+    in a thread of its own) did work the fine count no longer sees.
+    """
+    fine = after[0] - before[0]
+    whole = after[1] - before[1]
+    if whole > fine * 1.05 + 2 / CLOCK_TICKS:
+        return whole
+    return fine
 
 
 def site_env(var_dir: str, overrides: dict[str, str]) -> dict[str, str]:
@@ -296,6 +347,7 @@ def in_process_child() -> None:
             latencies: list[float] = []
             errors = 0
             deadline = time.monotonic() + float(seconds)
+            cpu_started = time.process_time()
             started = time.perf_counter()
             while len(latencies) < int(total) and time.monotonic() < deadline:
                 start = time.perf_counter()
@@ -303,7 +355,8 @@ def in_process_child() -> None:
                 latencies.append(time.perf_counter() - start)
                 errors += status != 200
             elapsed = time.perf_counter() - started
-            record = {"errors": errors, "seconds": elapsed, "latencies": latencies}
+            cpu = time.process_time() - cpu_started
+            record = {"errors": errors, "seconds": elapsed, "latencies": latencies, "cpu": cpu}
             print(json.dumps(record), flush=True)
 
     asyncio.run(run())
@@ -361,6 +414,7 @@ def measure_in_process(redis_url: str, args) -> tuple[list[Result], dict]:
     sites: dict[str, InProcessSite] = {}
     totals: dict[tuple[str, str], Result] = {}
     per_round: dict[tuple[str, str], list[float]] = {}
+    cpu_round: dict[tuple[str, str], list[float]] = {}
     pages = (("front page", "front"), ("post page", "post"))
     try:
         for name, env in configs:
@@ -383,15 +437,19 @@ def measure_in_process(redis_url: str, args) -> tuple[list[Result], dict]:
                     total.errors += record["errors"]
                     total.seconds += record["seconds"]
                     total.latencies.extend(record["latencies"])
+                    total.cpu_seconds += record["cpu"]
                     per_round.setdefault((name, page), []).append(
                         done / record["seconds"] if record["seconds"] else 0.0
+                    )
+                    cpu_round.setdefault((name, page), []).append(
+                        record["cpu"] / done if done else float("nan")
                     )
             print(f"in process: round {round_index + 1}/{args.rounds} done", file=sys.stderr)
     finally:
         for site in sites.values():
             site.stop()
     ordered = [totals[(name, page)] for page, _ in pages for name, _ in configs]
-    return ordered, per_round
+    return ordered, per_round, cpu_round
 
 
 def configurations(redis_url: str) -> list[tuple[str, dict[str, str]]]:
@@ -425,6 +483,7 @@ def measure_http(server: str, redis_url: str, args) -> tuple[list[Result], dict]
     sites: dict[str, Site] = {}
     totals: dict[tuple[str, str], Result] = {}
     per_round: dict[tuple[str, str], list[float]] = {}
+    cpu_round: dict[tuple[str, str], list[float]] = {}
     try:
         for name, env in configs:
             print(f"{server}: starting {name}", file=sys.stderr)
@@ -439,6 +498,7 @@ def measure_http(server: str, redis_url: str, args) -> tuple[list[Result], dict]
                     path = "/" if page == "front page" else site.post_path
                     if round_index == 0:
                         load(site.port, path, WARMUP_REQUESTS, 10, 2)
+                    cpu_started = process_cpu_seconds(site.process.pid)
                     done, errors, elapsed, latencies = load(
                         site.port,
                         path,
@@ -446,20 +506,25 @@ def measure_http(server: str, redis_url: str, args) -> tuple[list[Result], dict]
                         args.seconds / args.rounds,
                         args.concurrency,
                     )
+                    cpu = cpu_between(cpu_started, process_cpu_seconds(site.process.pid))
                     total = totals.setdefault((name, page), Result(name, page, 0, 0, 0.0, []))
                     total.requests += done
                     total.errors += errors
                     total.seconds += elapsed
                     total.latencies.extend(latencies)
+                    total.cpu_seconds += cpu
                     per_round.setdefault((name, page), []).append(
                         done / elapsed if elapsed else 0.0
+                    )
+                    cpu_round.setdefault((name, page), []).append(
+                        cpu / done if done else float("nan")
                     )
             print(f"{server}: round {round_index + 1}/{args.rounds} done", file=sys.stderr)
     finally:
         for site in sites.values():
             site.stop()
     ordered = [totals[(name, page)] for page in ("front page", "post page") for name, _ in configs]
-    return ordered, per_round
+    return ordered, per_round, cpu_round
 
 
 def main() -> None:
@@ -510,13 +575,13 @@ def main() -> None:
             f"clients on loopback, {args.rounds} interleaved rounds; ratios are medians of "
             f"per-round ratios; load average {loads[server]}\n"
         )
-        report(*results[server])
+        report(*results[server], cpu_what="server CPU")
     print(
         "\nIn process: kvsite.asgi called from an event loop, one request at a time, no server "
         f"(one process per configuration), {args.rounds} interleaved rounds; ratios are medians "
         f"of per-round ratios; load average {loads['in process']}\n"
     )
-    report(*local)
+    report(*local, cpu_what="CPU")
 
 
 def _load_average() -> str:
@@ -534,8 +599,21 @@ def _median(values: list[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def report(results: list[Result], per_round: dict | None = None) -> None:
-    """Print the results as a Markdown table with ratios."""
+def report(
+    results: list[Result],
+    per_round: dict | None = None,
+    cpu_round: dict | None = None,
+    cpu_what: str = "CPU",
+) -> None:
+    """Print the results as a Markdown table with ratios.
+
+    ``cpu_round`` holds each configuration's CPU seconds per request, per
+    round, of the process that served it (``cpu_what`` names it): the
+    table then shows its CPU µs per request and the embedded engine's
+    ratio to it (median of per-round ratios; above 1x means the embedded
+    configuration spent less), the figure least moved by other jobs on the
+    machine and by the load generator sharing its cores.
+    """
     uncached = {r.page: r for r in results if r.config == UNCACHED}
     embedded = {r.page: r for r in results if r.config == EMBEDDED}
 
@@ -547,17 +625,27 @@ def report(results: list[Result], per_round: dict | None = None) -> None:
         )
         return _median([a / b for a, b in pairs if b])
 
+    def cpu_ratio(ours: Result, other: Result) -> float:
+        pairs = zip(
+            cpu_round[(ours.config, ours.page)], cpu_round[(other.config, other.page)], strict=True
+        )
+        return _median([b / a for a, b in pairs if a and a == a and b == b])
+
+    cpu_head = f" {cpu_what} µs/req | embedded vs this ({cpu_what}) |" if cpu_round else ""
     print(
         "| configuration | page | req/s | p50 ms | p99 ms | errors | vs uncached "
-        "| embedded vs this (req/s) | embedded vs this (p50) |"
+        "| embedded vs this (req/s) | embedded vs this (p50) |" + cpu_head
     )
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if cpu_round else ""))
     for r in results:
         p50_ratio = r.percentile(0.5) / embedded[r.page].percentile(0.5)
+        cpu_cells = ""
+        if cpu_round:
+            cpu_cells = f" {r.cpu_per_request * 1e6:.1f} | {cpu_ratio(embedded[r.page], r):.2f}x |"
         print(
             f"| {r.config} | {r.page} | {r.rps:.0f} | {_ms(r.percentile(0.5))} | "
             f"{_ms(r.percentile(0.99))} | {r.errors} | {ratio(r, uncached[r.page]):.2f}x | "
-            f"{ratio(embedded[r.page], r):.2f}x | {p50_ratio:.2f}x |"
+            f"{ratio(embedded[r.page], r):.2f}x | {p50_ratio:.2f}x |" + cpu_cells
         )
 
 

@@ -12,9 +12,16 @@ are medians of per-round ratios. Sessions stay on the embedded engine.
 Every loop is bounded in requests AND time.
 
 Run: ``python bench/site_cached.py [--rounds 15] [--requests 1000]
-[--seconds 1] [--profile]`` (``--profile`` prints cProfile's top functions
-of a cached front page per backend instead). Prints a Markdown table:
-requests/s, p50 and the process's CPU time per request, with ratios.
+[--seconds 1] [--profile] [--without-view-counting]`` (``--profile`` prints
+cProfile's top functions of a cached front page per backend instead).
+Prints a Markdown table: requests/s, p50 and the process's CPU time per
+request, with ratios.
+
+``--without-view-counting`` is a diagnostic, not the site's workload: the
+shortcut's ``count_view`` (a wide-column counter ``UPDATE`` and a key-value
+``MULTI``/``EXEC`` per post view, identical for every backend) is replaced
+by a no-op for every backend alike, so the post page shows what its page
+cache part alone costs on each backend. Its table is headed as such.
 """
 
 from __future__ import annotations
@@ -73,6 +80,12 @@ def child(args) -> None:
 
     from kvsite.asgi import application
 
+    if args.without_view_counting:
+        import blog.page_shortcut
+
+        # Diagnostic only, for every backend alike: see the module docstring.
+        blog.page_shortcut.count_view = _count_nothing
+
     variants = backends(os.environ["BENCH_REDIS_URL"])
     names = list(variants)
 
@@ -127,6 +140,10 @@ def child(args) -> None:
     asyncio.run(run())
 
 
+def _count_nothing(post_id, title) -> None:
+    """Count nothing (``--without-view-counting``)."""
+
+
 def report(names: list[str], p50s: dict, rates: dict, cpus: dict) -> None:
     """Print medians of per-round p50, req/s and CPU per request, and medians of per-round ratios.
 
@@ -159,6 +176,11 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000, help="request bound per measurement")
     parser.add_argument("--seconds", type=float, default=1.0, help="time bound per measurement")
     parser.add_argument("--profile", action="store_true", help="print cProfile output instead")
+    parser.add_argument(
+        "--without-view-counting",
+        action="store_true",
+        help="diagnostic: post views are not counted, for every backend alike",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -172,9 +194,15 @@ def main() -> None:
         env = site_env(var_dir, {"BENCH_REDIS_URL": redis.url})
         print(
             f"`python bench/site_cached.py --rounds {args.rounds} --requests {args.requests} "
-            f"--seconds {args.seconds:g}{' --profile' if args.profile else ''}` ({SEED}); "
+            f"--seconds {args.seconds:g}{' --profile' if args.profile else ''}"
+            f"{' --without-view-counting' if args.without_view_counting else ''}` ({SEED}); "
             f"load average {_load_average()} at start\n"
         )
+        if args.without_view_counting:
+            print(
+                "**Diagnostic, not the site's workload: post views not counted "
+                "(for every backend alike).**\n"
+            )
         sys.stdout.flush()
         command = [sys.executable, __file__, "--child", *sys.argv[1:]]
         subprocess.run(command, cwd=ROOT, env=env, check=True, timeout=900)
