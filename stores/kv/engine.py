@@ -132,21 +132,27 @@ class Session:
         """Return the number of channels and patterns this session listens to."""
         return len(self.channels) + len(self.patterns)
 
-    def execute(self, argv: list[bytes]) -> Any:
-        """Run one command and return its reply; command errors come back as ErrorReply."""
-        cmd = COMMANDS.get(argv[0]) if argv else None
+    def execute(self, argv: list[bytes], cmd: Command | None = None) -> Any:
+        """Run one command and return its reply; command errors come back as ErrorReply.
+
+        ``cmd``: the command ``argv[0]`` names, from a caller that looked it
+        up and built ``argv`` with a valid arity (the in-process client's
+        hot methods); the lookup and the arity check are then skipped.
+        """
         if cmd is None:
-            if not argv:
-                return ErrorReply("ERR unknown command ''")
-            cmd = lookup(argv[0])
+            cmd = COMMANDS.get(argv[0]) if argv else None
             if cmd is None:
-                return self._unknown(argv)
-        count = len(argv)
-        arity = cmd.arity
-        if (count != arity) if arity > 0 else (count < -arity):
-            if self.multi is not None:
-                self.multi_error = True
-            return ErrorReply(f"ERR wrong number of arguments for '{cmd.name}' command")
+                if not argv:
+                    return ErrorReply("ERR unknown command ''")
+                cmd = lookup(argv[0])
+                if cmd is None:
+                    return self._unknown(argv)
+            count = len(argv)
+            arity = cmd.arity
+            if (count != arity) if arity > 0 else (count < -arity):
+                if self.multi is not None:
+                    self.multi_error = True
+                return ErrorReply(f"ERR wrong number of arguments for '{cmd.name}' command")
         if self.guarded:
             if self._multi is not None and not cmd.in_multi:
                 return self._queue(cmd, argv)

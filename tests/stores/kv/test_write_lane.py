@@ -181,3 +181,59 @@ def test_changes_from_two_threads_leave_the_lane_as_their_last_state(tmp_path):
     assert engine.write_lane is persistence.write_lane is not None
     watcher.close()
     client.close()
+
+
+HOT_CALLS = [
+    ("get", ("s",)),
+    ("set", ("s", "v")),
+    ("incr", ("n",)),
+    ("incr", ("n", 5)),
+    ("hset", ("h", "f", "v")),
+    ("lpush", ("l", "v")),
+    ("zincrby", ("z", 2, "m")),
+    ("zrevrange", ("z", 0, 9)),
+    ("zrevrange", ("z", 0, -1, True)),
+    # The wrong type: WRONGTYPE from the fast path's command as from the handler's.
+    ("lpush", ("s", "v")),
+    ("incr", ("h",)),
+    ("zincrby", ("l", 1, "m")),
+]
+
+
+@pytest.mark.parametrize("state", ["open", "watched", "multi", "memory"])
+def test_hot_methods_skip_the_lookup_with_the_same_results(tmp_path, state):
+    # The client's hot methods hand execute() their Command: no lookup, no
+    # arity check. Each must give what redis-py's generic method (through
+    # execute_command and the lookup) gives, in every session state.
+    generic = redis.commands.core.CoreCommands
+    results = {}
+    for route in ("hot", "generic"):
+        if state == "memory":
+            client = stores.kv.connect("memory:", background=False)
+        else:
+            client = persisted(tmp_path / route)
+        client.set("s", "1")
+        client.set("n", "10")
+        client.hset("h", "f", "0")
+        client.lpush("l", "x")
+        client.zadd("z", {"m": 1, "o": 2})
+        if state == "watched":
+            client.engine.new_session().execute([b"WATCH", b"s"])
+        if state == "multi":
+            client.execute_command("MULTI")
+        out = []
+        for name, args in HOT_CALLS:
+            method = getattr(client, name) if route == "hot" else getattr(generic, name)
+            call_args = args if route == "hot" else (client, *args)
+            try:
+                out.append(method(*call_args))
+            except (redis.ResponseError, ValueError) as exc:  # ValueError: a reply shaped in MULTI
+                out.append((type(exc).__name__, str(exc)))
+        if state == "multi":
+            replies = client.execute_command("EXEC")
+            out.append(
+                [(type(r).__name__, str(r)) if isinstance(r, Exception) else r for r in replies]
+            )
+        results[route] = out
+        client.close()
+    assert results["hot"] == results["generic"]
