@@ -28,6 +28,7 @@ from redis.utils import safe_str, truncate_text
 
 from stores.kv.arguments import SMALL_INTS
 from stores.kv.blocking import KeyWaiter
+from stores.kv.commands import COMMANDS
 from stores.kv.engine import Engine, Session
 from stores.kv.replies import (
     NULL_ARRAY,
@@ -54,6 +55,13 @@ _RESPONSE_CALLBACKS = get_response_callbacks(user_protocol=2, legacy_responses=T
 # Small integer arguments (ZINCRBY 1, ZREVRANGE 0 9) by lookup: b"%d" % n costs
 # more than the rest of encoding a command.
 _INT_TEXT = {number: text for text, number in SMALL_INTS.items()}
+
+# The commands of the hot methods below: they build a well-formed argv, so
+# the session skips the lookup and the arity check (Session.execute's cmd).
+_GET, _SET, _INCR, _INCRBY, _HSET, _LPUSH, _ZINCRBY, _ZREVRANGE = (
+    COMMANDS[name]
+    for name in (b"GET", b"SET", b"INCR", b"INCRBY", b"HSET", b"LPUSH", b"ZINCRBY", b"ZREVRANGE")
+)
 
 
 def _to_python(reply: Any, decode: Callable[[bytes], Any] | None) -> Any:
@@ -247,7 +255,7 @@ class Client(CoreCommands):
             name = name.encode()
         elif type(name) is not bytes:
             name = self._encode(name)
-        reply = self._run([b"GET", name])
+        reply = self._run([b"GET", name], _GET)
         if type(reply) is bytes:
             return self._decode(reply) if self._decode else reply
         if reply is None:
@@ -267,7 +275,7 @@ class Client(CoreCommands):
             value = value.encode()
         elif type(value) is not bytes:
             value = self._encode(value)
-        reply = self._run([b"SET", name, value])
+        reply = self._run([b"SET", name, value], _SET)
         if reply is OK:
             return True
         return self._finish("SET", reply, {})
@@ -279,9 +287,9 @@ class Client(CoreCommands):
         elif type(name) is not bytes:
             name = self._encode(name)
         if amount == 1:
-            reply = self._run([b"INCR", name])
+            reply = self._run([b"INCR", name], _INCR)
         else:
-            reply = self._run([b"INCRBY", name, self._encode(amount)])
+            reply = self._run([b"INCRBY", name, self._encode(amount)], _INCRBY)
         if type(reply) is int:
             return reply
         return self._finish("INCRBY", reply, {})
@@ -305,7 +313,7 @@ class Client(CoreCommands):
             value = value.encode()
         elif type(value) is not bytes:
             value = self._encode(value)
-        reply = self._run([b"HSET", name, key, value])
+        reply = self._run([b"HSET", name, key, value], _HSET)
         if type(reply) is int:
             return reply
         return self._finish("HSET", reply, {})
@@ -323,7 +331,7 @@ class Client(CoreCommands):
                 value = value.encode()
             elif type(value) is not bytes:
                 value = self._encode(value)
-            reply = self._run([b"LPUSH", name, value])
+            reply = self._run([b"LPUSH", name, value], _LPUSH)
         else:
             encode = self._encode
             argv = [b"LPUSH", name]
@@ -349,7 +357,7 @@ class Client(CoreCommands):
             amount = _INT_TEXT.get(amount) or b"%d" % amount
         else:
             amount = self._encode(amount)
-        reply = self._run([b"ZINCRBY", name, amount, value])
+        reply = self._run([b"ZINCRBY", name, amount, value], _ZINCRBY)
         if type(reply) is float:
             return reply
         return self._finish("ZINCRBY", reply, {})
@@ -373,9 +381,9 @@ class Client(CoreCommands):
         else:
             start, end = self._encode(start), self._encode(end)
         if withscores:
-            reply = self._run([b"ZREVRANGE", name, start, end, b"WITHSCORES"])
+            reply = self._run([b"ZREVRANGE", name, start, end, b"WITHSCORES"], _ZREVRANGE)
         else:
-            reply = self._run([b"ZREVRANGE", name, start, end])
+            reply = self._run([b"ZREVRANGE", name, start, end], _ZREVRANGE)
         if type(reply) is not list:
             options = {"withscores": withscores, "score_cast_func": score_cast_func}
             return self._finish("ZREVRANGE", reply, options)

@@ -132,21 +132,27 @@ class Session:
         """Return the number of channels and patterns this session listens to."""
         return len(self.channels) + len(self.patterns)
 
-    def execute(self, argv: list[bytes]) -> Any:
-        """Run one command and return its reply; command errors come back as ErrorReply."""
-        cmd = COMMANDS.get(argv[0]) if argv else None
+    def execute(self, argv: list[bytes], cmd: Command | None = None) -> Any:
+        """Run one command and return its reply; command errors come back as ErrorReply.
+
+        ``cmd``: the command ``argv[0]`` names, from a caller that looked it
+        up and built ``argv`` with a valid arity (the in-process client's
+        hot methods); the lookup and the arity check are then skipped.
+        """
         if cmd is None:
-            if not argv:
-                return ErrorReply("ERR unknown command ''")
-            cmd = lookup(argv[0])
+            cmd = COMMANDS.get(argv[0]) if argv else None
             if cmd is None:
-                return self._unknown(argv)
-        count = len(argv)
-        arity = cmd.arity
-        if (count != arity) if arity > 0 else (count < -arity):
-            if self.multi is not None:
-                self.multi_error = True
-            return ErrorReply(f"ERR wrong number of arguments for '{cmd.name}' command")
+                if not argv:
+                    return ErrorReply("ERR unknown command ''")
+                cmd = lookup(argv[0])
+                if cmd is None:
+                    return self._unknown(argv)
+            count = len(argv)
+            arity = cmd.arity
+            if (count != arity) if arity > 0 else (count < -arity):
+                if self.multi is not None:
+                    self.multi_error = True
+                return ErrorReply(f"ERR wrong number of arguments for '{cmd.name}' command")
         if self.guarded:
             if self._multi is not None and not cmd.in_multi:
                 return self._queue(cmd, argv)
@@ -163,7 +169,28 @@ class Session:
         try:
             persisting = engine.persisting
             fast = cmd.fast
-            if fast is not None and engine.fast_lane_open:
+            if fast is not None and (log := engine.write_lane) is not None:
+                # The open fast lane, untimed: refresh_write_lane checked the
+                # conditions of the branch below once for every command. The
+                # fast path does the whole command and logs it itself.
+                try:
+                    reply = fast(self, argv, log)
+                except CommandError as exc:
+                    reply = ErrorReply(exc.message)
+                except Exception as exc:  # a bug must never take the server down
+                    reply = self._internal_error(cmd, argv, exc)
+                if reply is not FALLBACK:
+                    engine.commands_processed += 1
+                    if engine.write_lane is log or not persisting or self.batching:
+                        return reply
+                    # The lane closed under this command (its append met a
+                    # full disk): after_command decides this reply, as below.
+                    try:
+                        engine.persistence.after_command()
+                    except CommandError as exc:
+                        return ErrorReply(exc.message)
+                    return reply
+            elif fast is not None and engine.fast_lane_open:
                 # The fast lane: nothing but persistence needs to see this
                 # command, and persistence has nothing to do after it
                 # (write_lane is None otherwise), so the fast path does the
@@ -441,6 +468,14 @@ class Engine:
         self.fast_lane_open = True
         self.slowlog_threshold = 0.0
         self.slowlog_times_fast_paths = True
+        # What execute() checks first for a command with a fast path: the log
+        # the fast lane runs with (persistence's write_lane, or no_log) while
+        # the lane is open, persistence can take the command that way (no
+        # refusal, no rewrite, nothing to do after it) and the slow log does
+        # not time fast paths; None otherwise. Recomputed by
+        # refresh_write_lane() whenever one of those changes, from any thread.
+        self.write_lane: Callable[[int, list[bytes]], None] | None = None
+        self._write_lane_lock = threading.Lock()
         self.config_lfu_log_factor = 10
         self.config_lfu_decay_time = 1
         for name, value in self.config.as_dict().items():
@@ -478,6 +513,7 @@ class Engine:
         """Install the persistence hook object (``open_persistence`` does this)."""
         self.persistence = persistence
         self.persisting = bool(getattr(persistence, "enabled", True))
+        self.refresh_write_lane()
 
     def _config_changed(self, name: str, value: Any) -> None:
         if name == "maxmemory":
@@ -496,6 +532,7 @@ class Engine:
             # threshold of a millisecond or more only by waiting for the GIL
             # or the garbage collector, which Redis would never log.
             self.slowlog_times_fast_paths = self.slowlog_threshold < FAST_PATHS_UNTIMED_FROM
+            self.refresh_write_lane()
         elif name == "slowlog-max-len":
             self.slowlog.resize(value)
         elif name == "lfu-log-factor":
@@ -517,6 +554,37 @@ class Engine:
             or self.waiters
             or self._tx_buffer is not None
         )
+        self.refresh_write_lane()
+
+    def close_fast_lane(self) -> None:
+        """Close the fast lane until the next ``refresh_fast_lane()`` (the caller holds the lock)."""
+        self.fast_lane_open = False
+        self.refresh_write_lane()
+
+    def refresh_write_lane(self) -> None:
+        """Recompute ``write_lane`` from the fast lane, the slow log and persistence.
+
+        Persistence calls this (from any thread) whenever its ``write_lane``,
+        ``write_error`` or ``rewriting`` changes; the engine whenever
+        ``fast_lane_open`` or the slow log threshold changes. Computed and
+        stored under one small lock, so the last call stores what the last
+        change left: a lane is never left open by a computation that raced
+        with a change closing it.
+        """
+        with self._write_lane_lock:
+            lane = None
+            if self.fast_lane_open and not self.slowlog_times_fast_paths:
+                if not self.persisting:
+                    lane = no_log
+                else:
+                    persistence = self.persistence
+                    lane = getattr(persistence, "write_lane", None)
+                    if lane is not None and (
+                        getattr(persistence, "write_error", None) is not None
+                        or getattr(persistence, "rewriting", False)
+                    ):
+                        lane = None
+            self.write_lane = lane
 
     def write_refusal(self) -> ErrorReply | None:
         """Return the MISCONF reply while persistence refuses writes, else None."""
@@ -588,7 +656,7 @@ class Engine:
     def begin_transaction(self) -> None:
         """Start buffering propagated writes (EXEC)."""
         self._tx_buffer = []
-        self.fast_lane_open = False
+        self.close_fast_lane()
 
     def end_transaction(self) -> None:
         """Propagate the buffered writes wrapped in MULTI ... EXEC."""
@@ -640,7 +708,7 @@ class Engine:
                 while position and tickets.get(items[position - 1], -1) > ticket:
                     position -= 1
                 items.insert(position, waiter)
-            self.fast_lane_open = False
+            self.close_fast_lane()
             return ticket
 
     def remove_key_waiter(self, db: int, keys: list[bytes], waiter: Callable[[], None]) -> None:

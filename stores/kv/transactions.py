@@ -160,7 +160,7 @@ def watch(s: Session, argv: list[bytes]) -> Any:
             continue
         s.watched.add(item)
         watched.setdefault(item, set()).add(s)
-    s.engine.fast_lane_open = False
+    s.engine.close_fast_lane()
     return OK
 
 

@@ -16,6 +16,7 @@ import posixpath
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from stores.kv.persistence.aof_directory import AofDirectory
@@ -68,6 +69,9 @@ class Persistence:
         lock: Lock,
     ):
         self.engine = engine
+        # Tell the engine whenever write_lane, write_error or rewriting
+        # changes: it folds them into its own write_lane once, not per command.
+        self._lane_changed: Callable[[], None] = getattr(engine, "refresh_write_lane", _nothing)
         self.fs = fs
         self.directory = directory
         self.aof_directory = posixpath.join(directory, AOF_DIR)
@@ -77,9 +81,9 @@ class Persistence:
         self._save_rules = config.save_rules
         # The engine reads write_error before every write command: a plain
         # attribute, recomputed whenever what it depends on changes.
-        self.write_error: str | None = None
+        self._write_error: str | None = None
         self._last_bgsave_status = "ok"
-        self.rewriting = False
+        self._rewriting = False
         # Running walks (a SAVE may run during a rewrite, as in Redis); a
         # tuple replaced whole, so before_write iterates a stable snapshot.
         self._walks: tuple[CopyOnWriteWalk, ...] = ()
@@ -146,6 +150,27 @@ class Persistence:
         else:
             self.after_command = _no_aof
             self.write_lane = self._count_change if writer is None else writer.lane(self)
+        self._lane_changed()
+
+    @property
+    def write_error(self) -> str | None:
+        """The MISCONF error write commands must get now, or None (see _refresh_write_error)."""
+        return self._write_error
+
+    @write_error.setter
+    def write_error(self, value: str | None) -> None:
+        self._write_error = value
+        self._lane_changed()
+
+    @property
+    def rewriting(self) -> bool:
+        """True while a walk (rewrite or snapshot) needs ``before_write`` for every write."""
+        return self._rewriting
+
+    @rewriting.setter
+    def rewriting(self, value: bool) -> None:
+        self._rewriting = value
+        self._lane_changed()
 
     def remove_orphan_files(self) -> None:
         """Delete leftovers of interrupted jobs: temp files, AOF files not in the manifest."""
@@ -647,6 +672,10 @@ def _cron_loop(persistence_ref: weakref.ref, stop: threading.Event) -> None:
         except Exception:
             log.exception("persistence cron failed")
         del persistence
+
+
+def _nothing() -> None:
+    """Do nothing (an engine without ``refresh_write_lane``)."""
 
 
 def _no_aof() -> None:

@@ -209,7 +209,7 @@ def test_a_pipeline_whose_flush_fails_acknowledges_nothing(transaction):
 def test_hot_paths_encode_integer_arguments_as_redis_py_does(kv):
     sent = []
     run = kv._run
-    kv._run = lambda argv: (sent.append(argv), run(argv))[1]
+    kv._run = lambda argv, *cmd: (sent.append(argv), run(argv, *cmd))[1]
     kv.zadd("z", {"a": 1})
     generic = redis.commands.core.CoreCommands
     for amount in (1, -1, 0, 10_000, 10_001, -1025, 2**62):
