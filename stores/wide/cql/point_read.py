@@ -88,6 +88,35 @@ class PointRead:
 
     def page(self, engine, ctx: ExecContext, page_size: int | None) -> Rows | None:
         """Return the first page (no paging state given), or None to take the general path."""
+        read = self._read(engine, ctx, page_size)
+        if read is None or read is _NO_PARTITION:
+            return None if read is None else Rows(self.columns, [])
+        taken, key, static, paging = read
+        page = _Page(self, taken, key, static)
+        if self.encoder is None:
+            return Rows(self.columns, page.values(), paging)
+        return StoredRows(self.columns, page, paging)
+
+    def wire_page(
+        self, engine, ctx: ExecContext, page_size: int | None
+    ) -> tuple[int, bytes, bytes | None] | None:
+        """Return ``page``'s answer as (row count, [value] cells, paging state), or None.
+
+        The same rows, cells and paging state ``page(...).wire_body()``
+        gives, without the page objects: the protocol server's path. None
+        where ``page`` would give None, and for a selection without an
+        encoder (``page`` then builds Python values).
+        """
+        if self.encoder is None:
+            return None
+        read = self._read(engine, ctx, page_size)
+        if read is None or read is _NO_PARTITION:
+            return None if read is None else (0, b"", None)
+        taken, key, static, paging = read
+        return len(taken), self.encoder.encode(_Page(self, taken, key, static)), paging
+
+    def _read(self, engine, ctx: ExecContext, page_size: int | None):
+        """Read the page: (rows, key, static row, paging state), _NO_PARTITION or None."""
         limit = positive_int(self.limit, ctx, "limit")
         r = self.restrictions
         keys = r.partition_keys(ctx)
@@ -111,7 +140,7 @@ class PointRead:
             trace=ctx.trace,
         )
         if result is None:
-            return Rows(self.columns, [])
+            return _NO_PARTITION
         rows = result.rows
         if not rows or table.dropped:
             return None
@@ -127,10 +156,11 @@ class PointRead:
             paging = PagingState(
                 key, taken[-1].clustering, -1 if remaining is None else remaining, cap, 0
             ).encode()
-        page = _Page(self, taken, key, result.static_row)
-        if self.encoder is None:
-            return Rows(self.columns, page.values(), paging)
-        return StoredRows(self.columns, page, paging)
+        return taken, key, result.static_row, paging
+
+
+# ``PointRead._read``'s answer for a partition the storage does not hold.
+_NO_PARTITION = object()
 
 
 class _Page:

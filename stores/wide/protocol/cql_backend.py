@@ -16,10 +16,11 @@ from __future__ import annotations
 from stores.wide.cql.errors import InvalidRequest, Unprepared
 from stores.wide.cql.results import UNSET as CQL_UNSET
 from stores.wide.protocol import format as fmt
-from stores.wide.protocol.cql_results import to_response, wire_columns
+from stores.wide.cql.terms import ExecContext
+from stores.wide.protocol.cql_results import rows_body, to_response, wire_columns
 from stores.wide.protocol.primitives import UNSET as WIRE_UNSET
 from stores.wide.protocol.requests import Batch, Execute, QueryParameters
-from stores.wide.protocol.responses import PreparedResult, Response
+from stores.wide.protocol.responses import EncodedResult, PreparedResult, Response
 from stores.wide.protocol.tracing import TraceStore
 
 BATCH_KINDS = {
@@ -127,6 +128,12 @@ class CQLBackend:
         """
         prepared = self._prepared(query_id)
         executor = self.executor
+        if parameters.paging_state is None:
+            point = executor.quick_point_read(prepared, parameters.page_size)
+            if point is not None:
+                body = self._point_read(prepared, point, parameters, keyspace)
+                if body is not None:
+                    return EncodedResult(body)
         if not executor.is_quick(prepared, parameters.page_size):
             return None
         # Unlike _run: a quick statement never reads system_traces (a
@@ -140,6 +147,33 @@ class CQLBackend:
             timestamp=parameters.timestamp,
         )
         return to_response(result, skip_metadata=parameters.skip_metadata)
+
+    def _point_read(self, prepared, point, parameters: QueryParameters, keyspace) -> bytes | None:
+        """Return the Rows body of a quick one-partition SELECT's first page, or None.
+
+        The bound values go straight to the compiled point read
+        (``Executor.quick_point_read``), which writes the rows' cells from
+        the stored bytes; the body is ``execute``'s, byte for byte. None
+        when the point read declines, and on any error: reading has no
+        effects, so the caller runs the request again the general way,
+        which answers with the right error.
+        """
+        point_read, engine = point
+        try:
+            ctx = ExecContext(
+                _bind(prepared, parameters.values, parameters.names),
+                self.executor.clock(),
+                prepared.keyspace or keyspace,
+            )
+            page = point_read.wire_page(engine, ctx, parameters.page_size)
+        except Exception:
+            return None
+        if page is None:
+            return None
+        count, cells, paging_state = page
+        return rows_body(
+            point_read.columns, count, cells, paging_state, parameters.skip_metadata
+        )
 
     def _prepared(self, query_id: bytes):
         prepared = self.executor.prepared_by_id(query_id)

@@ -260,6 +260,7 @@ def test_point_read_gives_what_the_general_path_gives(world, data):
             return path(prepared.compiled.plan, engine, ctx, page_size, None)
 
         fast, general = _outcome(lambda: run(run_select)), _outcome(lambda: run(run_select_general))
+        _check_wire_page(executor, engine, prepared, values, page_size)
         if fast[0] == "error" or general[0] == "error":
             assert fast == general
             continue
@@ -272,6 +273,33 @@ def test_point_read_gives_what_the_general_path_gives(world, data):
         assert again.columns == general_rows.columns
         assert list(again.rows) == list(general_rows.rows)
         assert again.paging_state == general_rows.paging_state
+
+
+def _check_wire_page(executor, engine, prepared, values, page_size) -> None:
+    """Check that ``wire_page`` answers what ``page(...).wire_body()`` answers."""
+    point = prepared.compiled.plan.point
+
+    def ctx():
+        return executor._context(prepared.compiled, values, False, None, None)
+
+    direct = _outcome(lambda: point.wire_page(engine, ctx(), page_size))
+    if point.encoder is None:  # no cells from stored bytes: never answers
+        assert direct == ("rows", None)
+        return
+    page = _outcome(lambda: point.page(engine, ctx(), page_size))
+    if page[0] == "error":
+        assert direct == page
+        return
+    page = page[1]
+    if page is None:
+        assert direct == ("rows", None)
+        return
+    if isinstance(page, StoredRows):
+        wire = page.wire_body()
+    else:  # a partition the storage does not hold
+        assert list(page.rows) == []
+        wire = (0, b"")
+    assert direct == ("rows", (*wire, page.paging_state))
 
 
 def test_point_read_errors_match_the_general_path(world):
