@@ -22,6 +22,7 @@ from stores.wide.cql.executor import Executor
 from stores.wide.cql.point_read import PointRead
 from stores.wide.cql.results import UNSET, Rows, StoredRows
 from stores.wide.cql.select import run_select, run_select_general
+from stores.wide.cql.types import INT
 from stores.wide.protocol.cql_results import to_response
 from stores.wide.storage import StorageEngine
 
@@ -62,6 +63,8 @@ QUERIES = [
     ("m", "SELECT c1, c2, v FROM ks.m WHERE k = ? ORDER BY c1 DESC"),
     ("p", "SELECT * FROM ks.p WHERE k1 = ? AND k2 = ? LIMIT ?"),
     ("p", "SELECT c, v, k2 FROM ks.p WHERE k1 = ? AND k2 = ? AND c <= ?"),
+    # Fixed-size cells only (point_read._FixedRows): tinyint ASC, bigint.
+    ("p", "SELECT v, c FROM ks.p WHERE k1 = ? AND k2 = ? LIMIT ?"),
     ("n", "SELECT * FROM ks.n WHERE k = ?"),
     ("n", "SELECT w, v FROM ks.n WHERE k = ? LIMIT ?"),
     ("r", "SELECT c, v FROM ks.r WHERE k = ? LIMIT ?"),
@@ -380,3 +383,32 @@ def test_cells_the_point_read_takes_from_stored_bytes(fresh_world, where):
         assert _wire(fast) == _wire(Rows(general.columns, list(general.rows)))
         expected = [(3, "t3", None), (2, "t2", 7), (1, None, 1), (0, "t0", 0)]
         assert list(fast.rows) == list(general.rows) == expected
+
+
+def test_pages_of_fixed_size_cells_are_written_in_one_go(fresh_world):
+    """A time series of numbers takes ``_FixedRows``; a page with a null does not."""
+    executor, engine, _ = fresh_world
+    select = executor.prepare("SELECT c, v FROM ks.d WHERE k = ? LIMIT ?")
+    point = select.compiled.plan.point
+    fixed = point.encoder.fixed
+    assert fixed is not None
+    for text in (
+        "SELECT c, t FROM ks.d WHERE k = ?",
+        "SELECT k, c FROM ks.d WHERE k = ?",
+        "SELECT c, s FROM ks.d WHERE k = ?",
+        "SELECT c1, v FROM ks.m WHERE k = ?",
+    ):
+        assert executor.prepare(text).compiled.plan.point.encoder.fixed is None, text
+    insert = "INSERT INTO ks.d (k, c, v) VALUES (?, ?, ?)"
+    for c in range(-3, 4):
+        executor.execute_query(insert, [1, c * 2**40, -(2**31) if c == -3 else c])
+    executor.execute_query(insert, [2, 1, None])
+    executor.execute_query(insert, [2, 2, 5])
+    for k, takes_fixed in ((1, True), (2, False)):
+        rows = engine.read("ks", "d", INT.serialize(k), reverse=True, limit=5).rows
+        assert (fixed.encode(rows) is not None) == takes_fixed
+        fast = executor.execute(select, [k, 5], page_size=4)
+        ctx = executor._context(select.compiled, [k, 5], False, None, None)
+        general = run_select_general(select.compiled.plan, engine, ctx, 4, None)
+        assert _wire(fast) == _wire(Rows(general.columns, list(general.rows), general.paging_state))
+    assert fixed.encode([]) == b""
