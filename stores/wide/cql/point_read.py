@@ -114,7 +114,12 @@ class PointRead:
         if read is None or read is _NO_PARTITION:
             return None if read is None else (0, b"", None)
         taken, key, static, paging = read
-        return len(taken), self.encoder.encode(_Page(self, taken, key, static)), paging
+        encoder = self.encoder
+        if encoder.fixed is not None:
+            cells = encoder.fixed.encode(taken)
+            if cells is not None:
+                return len(taken), cells, paging
+        return len(taken), encoder.encode(_Page(self, taken, key, static)), paging
 
     def _read(self, engine, ctx: ExecContext, page_size: int | None):
         """Read the page: (rows, key, static row, paging state), _NO_PARTITION or None."""
