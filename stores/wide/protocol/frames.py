@@ -49,6 +49,11 @@ class Frame(NamedTuple):
         return OPCODE_NAMES.get(self.opcode, f"0x{self.opcode:02X}")
 
 
+# Frame(...) goes through a Python-level __new__; tuple.__new__(Frame, fields)
+# builds the same tuple without it (the hot path).
+_new_tuple = tuple.__new__
+
+
 def unsupported_version_message(version: int) -> str:
     """Return the error text that makes drivers retry with a lower version."""
     return (
@@ -124,7 +129,7 @@ class FrameDecoder:
                     self._start = end
                     if end >= _COMPACT_AFTER:
                         self._compact()
-                return Frame(PROTOCOL_VERSION, flags, stream, opcode, body)
+                return _new_tuple(Frame, (PROTOCOL_VERSION, flags, stream, opcode, body))
         first = buffer[start]
         version = first & VERSION_MASK
         try:
