@@ -379,7 +379,7 @@ class _FixedRows:
         template = self._templates.get(count)
         if template is None:
             template = [x for prefix in self.prefixes for x in (prefix, b"")] * count
-            if count <= _CACHED_PAGES:
+            if count <= _CACHED_ROWS and len(self._templates) < _CACHED_PAGES:
                 self._templates[count] = template
         pieces = template.copy()
         slot = 1
@@ -403,13 +403,16 @@ class _FixedRows:
         mask = self._masks.get(count)
         if mask is None:
             mask = int.from_bytes(self.row_mask * count, "big")
-            if count <= _CACHED_PAGES:
+            if count <= _CACHED_ROWS and len(self._masks) < _CACHED_PAGES:
                 self._masks[count] = mask
         return (int.from_bytes(data, "big") ^ mask).to_bytes(len(data), "big")
 
 
-# Page lengths whose templates and masks a _FixedRows keeps.
-_CACHED_PAGES = 256
+# A _FixedRows keeps the templates and masks of at most _CACHED_PAGES page
+# lengths (the first seen), each of at most _CACHED_ROWS rows: a newest-N
+# read sees one or two lengths; memory stays small whatever the pages.
+_CACHED_PAGES = 8
+_CACHED_ROWS = 256
 
 
 def _pk_column(position: int) -> Callable:
