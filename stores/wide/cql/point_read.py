@@ -65,6 +65,7 @@ class PointRead:
         "restrictions",
         "sliced",
         "limit",
+        "fixed_limit",
         "reverse",
         "columns",
         "decoder",
@@ -76,6 +77,16 @@ class PointRead:
         self.restrictions = plan.restrictions
         self.sliced = bool(plan.restrictions.ck_prefix or plan.restrictions.ck_slice)
         self.limit = plan.limit
+        # A literal LIMIT's value, evaluated once (_EACH_TIME: per execution,
+        # e.g. a bind marker, or a literal whose evaluation raises).
+        self.fixed_limit = _EACH_TIME
+        if plan.limit is None:
+            self.fixed_limit = None
+        elif plan.limit_is_literal:
+            try:
+                self.fixed_limit = positive_int(plan.limit, None, "limit")
+            except Exception:
+                pass
         self.reverse = plan.reverse
         # One list shared by every page's Rows (the result metadata is
         # encoded once per list: protocol.cql_results); nothing mutates it.
@@ -123,7 +134,9 @@ class PointRead:
 
     def _read(self, engine, ctx: ExecContext, page_size: int | None):
         """Read the page: (rows, key, static row, paging state), _NO_PARTITION or None."""
-        limit = positive_int(self.limit, ctx, "limit")
+        limit = self.fixed_limit
+        if limit is _EACH_TIME:
+            limit = positive_int(self.limit, ctx, "limit")
         r = self.restrictions
         keys = r.partition_keys(ctx)
         if len(keys) != 1:
@@ -136,14 +149,18 @@ class PointRead:
         else:
             read_limit = limit
         table = self.table
+        # Positional: (keyspace, table, key, slices, reverse, limit, columns,
+        # now, trace), the documented order of StorageEngine.read.
         result = engine.read(
             table.keyspace,
             table.name,
             key,
-            slices=r.slices(ctx) if self.sliced else None,
-            reverse=self.reverse,
-            limit=read_limit,
-            trace=ctx.trace,
+            r.slices(ctx) if self.sliced else None,
+            self.reverse,
+            read_limit,
+            None,
+            None,
+            ctx.trace,
         )
         if result is None:
             return _NO_PARTITION
@@ -167,6 +184,8 @@ class PointRead:
 
 # ``PointRead._read``'s answer for a partition the storage does not hold.
 _NO_PARTITION = object()
+# ``PointRead.fixed_limit`` of a LIMIT evaluated at each execution.
+_EACH_TIME = object()
 
 
 class _Page:

@@ -125,15 +125,36 @@ class CQLBackend:
 
         One statement lookup for both the question and the answer: the
         event loop's path. An unknown id raises ``Unprepared`` (a quick answer).
+        The first page of a quick one-partition SELECT goes from the bound
+        values to the compiled point read (``Executor.quick_point_read``),
+        which writes the rows' cells from the stored bytes, and comes back
+        as an ``EncodedResult``: ``execute``'s bytes, without the result
+        objects.
         """
         prepared = self._prepared(query_id)
         executor = self.executor
         if parameters.paging_state is None:
             point = executor.quick_point_read(prepared, parameters.page_size)
             if point is not None:
-                body = self._point_read(prepared, point, parameters, keyspace)
-                if body is not None:
-                    return EncodedResult(body)
+                # The point-read lane: bound values straight to the Rows
+                # body. Any error sends the request the general way below
+                # (a read has no effects), which answers with that error.
+                point_read, engine = point
+                try:
+                    ctx = ExecContext(
+                        _bind(prepared, parameters.values, parameters.names),
+                        executor.clock(),
+                        prepared.keyspace or keyspace,
+                    )
+                    page = point_read.wire_page(engine, ctx, parameters.page_size)
+                except Exception:
+                    page = None
+                if page is not None:
+                    return EncodedResult(
+                        rows_body(
+                            point_read.columns, page[0], page[1], page[2], parameters.skip_metadata
+                        )
+                    )
         if not executor.is_quick(prepared, parameters.page_size):
             return None
         # Unlike _run: a quick statement never reads system_traces (a
@@ -147,33 +168,6 @@ class CQLBackend:
             timestamp=parameters.timestamp,
         )
         return to_response(result, skip_metadata=parameters.skip_metadata)
-
-    def _point_read(self, prepared, point, parameters: QueryParameters, keyspace) -> bytes | None:
-        """Return the Rows body of a quick one-partition SELECT's first page, or None.
-
-        The bound values go straight to the compiled point read
-        (``Executor.quick_point_read``), which writes the rows' cells from
-        the stored bytes; the body is ``execute``'s, byte for byte. None
-        when the point read declines, and on any error: reading has no
-        effects, so the caller runs the request again the general way,
-        which answers with the right error.
-        """
-        point_read, engine = point
-        try:
-            ctx = ExecContext(
-                _bind(prepared, parameters.values, parameters.names),
-                self.executor.clock(),
-                prepared.keyspace or keyspace,
-            )
-            page = point_read.wire_page(engine, ctx, parameters.page_size)
-        except Exception:
-            return None
-        if page is None:
-            return None
-        count, cells, paging_state = page
-        return rows_body(
-            point_read.columns, count, cells, paging_state, parameters.skip_metadata
-        )
 
     def _prepared(self, query_id: bytes):
         prepared = self.executor.prepared_by_id(query_id)

@@ -317,6 +317,8 @@ def test_point_read_errors_match_the_general_path(world):
         ("SELECT * FROM ks.m WHERE k = ? LIMIT ?", ["", 3]),
         ("SELECT c, t FROM ks.d WHERE k = ? AND c > ? LIMIT ?", [1, None, 3]),
         ("SELECT * FROM ks.p WHERE k1 = ? AND k2 = ? LIMIT ?", [1, None, 2]),
+        ("SELECT c, v FROM ks.d WHERE k = ? LIMIT 0", [1]),
+        ("SELECT c, v FROM ks.d WHERE k = ? LIMIT -1", [1]),
     ]
     for text, values in cases:
         prepared = executor.prepare(text)
