@@ -8,7 +8,10 @@ CQL layer's Invalid error, never a server error), and turns results into RESULT 
 from the trace store (``tracing``); a traced SELECT adds the storage
 engine's read trace to its trace session. EXECUTE and
 BATCH children with an id the Executor no longer knows raise ``Unprepared``,
-and drivers re-prepare. Never touches sockets or frames.
+and drivers re-prepare. The first page of a quick one-partition SELECT
+skips the result objects: its compiled point read writes the Rows cells
+and ``cql_results.rows_body`` the body around them (``EncodedResult``).
+Never touches sockets or frames.
 """
 
 from __future__ import annotations
