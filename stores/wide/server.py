@@ -28,7 +28,13 @@ from stores.wide.protocol.compression import available_compressions
 from stores.wide.protocol.connection import RequestReceived, ServerConnection, ViolationDetected
 from stores.wide.protocol.dispatch import Authenticator, Backend, ConnectionState, Dispatcher
 from stores.wide.protocol.requests import Startup
-from stores.wide.protocol.responses import Error, Response, SchemaChangeEvent, SchemaChangeResult
+from stores.wide.protocol.responses import (
+    EncodedResult,
+    Error,
+    Response,
+    SchemaChangeEvent,
+    SchemaChangeResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +103,17 @@ class ClientConnection(asyncio.Protocol):
         # before it on the same connection. Every answer ready by the end of
         # this call leaves in one write.
         batch: list[RequestReceived] = []
-        dispatcher = self.server.dispatcher
+        server = self.server
+        dispatcher = server.dispatcher
         state = self.state
-        inline = self.server.pool is None
-        quick_inline = self.server.quick_inline
-        while not self.closing and not self._at_capacity():
+        protocol = self.protocol
+        pending = self._pending
+        inline = server.pool is None
+        quick_inline = server.quick_inline
+        max_in_flight = server.max_in_flight
+        while not self.closing and self.in_flight < max_in_flight and not self.writing_paused:
             try:
-                event = self.protocol.next_event()
+                event = protocol.next_event()
             except Exception:
                 log.exception("unexpected error decoding a request")
                 self._abort()
@@ -121,7 +131,16 @@ class ClientConnection(asyncio.Protocol):
                 if quick_inline and not event.tracing:
                     response = dispatcher.handle_quick(state, message)
                     if response is not None:
-                        self._answer(self._encode(event.stream, response), response)
+                        if response.__class__ is EncodedResult:
+                            # A point read's Rows, encoded already: framed
+                            # here (nothing in it can fail to encode).
+                            data = protocol.encode_result(event.stream, response.body)
+                            pending.append(data)
+                            self._pending_bytes += len(data)
+                            if self._pending_bytes >= FLUSH_AT:
+                                self._flush()
+                        else:
+                            self._answer(self._encode(event.stream, response), response)
                         continue
             if dispatcher.needs_worker(state, message):
                 batch.append(event)

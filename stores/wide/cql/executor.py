@@ -198,6 +198,23 @@ class Executor:
             quick = compiled.quick = (self._quick(compiled, False), self._quick(compiled, True))
         return quick[1] if page_size else quick[0]
 
+    def quick_point_read(self, prepared: Prepared, page_size: int | None = None):
+        """Return (point read, storage engine) of a quick one-partition SELECT, or None.
+
+        The statement's current plan's ``PointRead`` when ``is_quick`` says
+        yes and the point read writes its cells from the stored bytes
+        (``PointRead.wire_page``): what a protocol server may run itself,
+        with an ``ExecContext`` of the bound values, on its event loop. None
+        for anything else (run it with ``execute``).
+        """
+        compiled = prepared.compiled
+        if prepared.schema_version is not self.catalog.version or compiled.kind != "SELECT":
+            return None
+        point = compiled.plan.point
+        if point is None or point.encoder is None or not self.is_quick(prepared, page_size):
+            return None
+        return point, self.engine_for(compiled.plan.table)
+
     def _quick(self, compiled: Compiled, paged: bool) -> bool:
         if compiled.kind == "SELECT":
             plan: SelectPlan = compiled.plan

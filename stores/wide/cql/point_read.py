@@ -23,11 +23,12 @@ from collections.abc import Callable
 
 from stores.wide.cql.keys import clustering_columns, decode_partition_key
 from stores.wide.cql.results import PagingState, Rows, StoredRows
-from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, STATIC, TableInfo
+from stores.wide.cql.schema import CLUSTERING, PARTITION_KEY, REGULAR, STATIC, TableInfo
 from stores.wide.cql.stored_values import (
     NULL_CELL,
     as_cell,
     fixed_cell_prefix,
+    fixed_int_key_flip,
     wire_cell,
     wire_clustering_columns,
 )
@@ -64,6 +65,7 @@ class PointRead:
         "restrictions",
         "sliced",
         "limit",
+        "fixed_limit",
         "reverse",
         "columns",
         "decoder",
@@ -75,6 +77,16 @@ class PointRead:
         self.restrictions = plan.restrictions
         self.sliced = bool(plan.restrictions.ck_prefix or plan.restrictions.ck_slice)
         self.limit = plan.limit
+        # A literal LIMIT's value, evaluated once (_EACH_TIME: per execution,
+        # e.g. a bind marker, or a literal whose evaluation raises).
+        self.fixed_limit = _EACH_TIME
+        if plan.limit is None:
+            self.fixed_limit = None
+        elif plan.limit_is_literal:
+            try:
+                self.fixed_limit = positive_int(plan.limit, None, "limit")
+            except Exception:
+                pass
         self.reverse = plan.reverse
         # One list shared by every page's Rows (the result metadata is
         # encoded once per list: protocol.cql_results); nothing mutates it.
@@ -88,7 +100,43 @@ class PointRead:
 
     def page(self, engine, ctx: ExecContext, page_size: int | None) -> Rows | None:
         """Return the first page (no paging state given), or None to take the general path."""
-        limit = positive_int(self.limit, ctx, "limit")
+        read = self._read(engine, ctx, page_size)
+        if read is None or read is _NO_PARTITION:
+            return None if read is None else Rows(self.columns, [])
+        taken, key, static, paging = read
+        page = _Page(self, taken, key, static)
+        if self.encoder is None:
+            return Rows(self.columns, page.values(), paging)
+        return StoredRows(self.columns, page, paging)
+
+    def wire_page(
+        self, engine, ctx: ExecContext, page_size: int | None
+    ) -> tuple[int, bytes, bytes | None] | None:
+        """Return ``page``'s answer as (row count, [value] cells, paging state), or None.
+
+        The same rows, cells and paging state ``page(...).wire_body()``
+        gives, without the page objects: the protocol server's path. None
+        where ``page`` would give None, and for a selection without an
+        encoder (``page`` then builds Python values).
+        """
+        if self.encoder is None:
+            return None
+        read = self._read(engine, ctx, page_size)
+        if read is None or read is _NO_PARTITION:
+            return None if read is None else (0, b"", None)
+        taken, key, static, paging = read
+        encoder = self.encoder
+        if encoder.fixed is not None:
+            cells = encoder.fixed.encode(taken)
+            if cells is not None:
+                return len(taken), cells, paging
+        return len(taken), encoder.encode(_Page(self, taken, key, static)), paging
+
+    def _read(self, engine, ctx: ExecContext, page_size: int | None):
+        """Read the page: (rows, key, static row, paging state), _NO_PARTITION or None."""
+        limit = self.fixed_limit
+        if limit is _EACH_TIME:
+            limit = positive_int(self.limit, ctx, "limit")
         r = self.restrictions
         keys = r.partition_keys(ctx)
         if len(keys) != 1:
@@ -101,17 +149,21 @@ class PointRead:
         else:
             read_limit = limit
         table = self.table
+        # Positional: (keyspace, table, key, slices, reverse, limit, columns,
+        # now, trace), the documented order of StorageEngine.read.
         result = engine.read(
             table.keyspace,
             table.name,
             key,
-            slices=r.slices(ctx) if self.sliced else None,
-            reverse=self.reverse,
-            limit=read_limit,
-            trace=ctx.trace,
+            r.slices(ctx) if self.sliced else None,
+            self.reverse,
+            read_limit,
+            None,
+            None,
+            ctx.trace,
         )
         if result is None:
-            return Rows(self.columns, [])
+            return _NO_PARTITION
         rows = result.rows
         if not rows or table.dropped:
             return None
@@ -127,10 +179,13 @@ class PointRead:
             paging = PagingState(
                 key, taken[-1].clustering, -1 if remaining is None else remaining, cap, 0
             ).encode()
-        page = _Page(self, taken, key, result.static_row)
-        if self.encoder is None:
-            return Rows(self.columns, page.values(), paging)
-        return StoredRows(self.columns, page, paging)
+        return taken, key, result.static_row, paging
+
+
+# ``PointRead._read``'s answer for a partition the storage does not hold.
+_NO_PARTITION = object()
+# ``PointRead.fixed_limit`` of a LIMIT evaluated at each execution.
+_EACH_TIME = object()
 
 
 class _Page:
@@ -215,13 +270,14 @@ class _CellEncoder:
     call per value.
     """
 
-    __slots__ = ("columns", "clustering", "pk_serializers", "needs_pk")
+    __slots__ = ("columns", "clustering", "pk_serializers", "needs_pk", "fixed")
 
-    def __init__(self, columns, clustering, pk_serializers, needs_pk) -> None:
+    def __init__(self, columns, clustering, pk_serializers, needs_pk, fixed=None) -> None:
         self.columns = columns
         self.clustering = clustering
         self.pk_serializers = pk_serializers
         self.needs_pk = needs_pk
+        self.fixed = fixed
 
     @classmethod
     def compile(
@@ -252,10 +308,15 @@ class _CellEncoder:
         if needs_clustering:
             clustering = wire_clustering_columns(table.ck_types, table.ck_desc, decode_clustering)
         pk_serializers = [c.cql_type.serialize for c in table.partition_key]
-        return cls(columns, clustering, pk_serializers, needs_pk)
+        fixed = _FixedRows.compile(table, evaluators)
+        return cls(columns, clustering, pk_serializers, needs_pk, fixed)
 
     def encode(self, page: _Page) -> bytes:
         rows = page.rows
+        if self.fixed is not None:
+            cells = self.fixed.encode(rows)
+            if cells is not None:
+                return cells
         pk = None
         if self.needs_pk:
             values = decode_partition_key(page.read.table.pk_types, page.key)
@@ -274,6 +335,103 @@ class _CellEncoder:
         for i, column in enumerate(self.columns):
             cells[i::width] = column(rows, pk, ck, page.static)
         return b"".join(cells)
+
+
+class _FixedRows:
+    """Rows whose every selected cell has one fixed size, written with one join and one XOR.
+
+    For a selection of a lone fixed-size integer clustering column and
+    regular fixed-size integer columns (a time series of numbers), a page's
+    cells are, row after row, each column's length prefix and value; the
+    prefixes come from a template list, the values are dropped into its
+    slots column by column (slice assignments), and the stored keys'
+    sign and order flips are undone for the whole page by one XOR with a
+    mask that is zero outside the key bytes. A page where some cell is not
+    of its type's size (a null, an empty value) gets None: the
+    column-by-column encoder writes it.
+    """
+
+    __slots__ = ("columns", "row_size", "row_mask", "prefixes", "_templates", "_masks")
+
+    def __init__(self, columns, row_size, row_mask, prefixes) -> None:
+        # Per selected column: (None for the clustering key or the regular
+        # column's name, the value's size).
+        self.columns = columns
+        self.row_size = row_size
+        self.row_mask = row_mask
+        self.prefixes = prefixes
+        self._templates: dict[int, list[bytes]] = {}
+        self._masks: dict[int, int] = {}
+
+    @classmethod
+    def compile(cls, table: TableInfo, evaluators: list) -> _FixedRows | None:
+        """Return the fixed-rows form of a selection, or None when it has none."""
+        columns = []
+        prefixes = []
+        mask = []
+        for evaluate in evaluators:
+            info = table.columns[evaluate.column_name]
+            fixed = fixed_cell_prefix(info.cql_type)
+            if fixed is None:
+                return None
+            size, prefix = fixed
+            if info.kind == CLUSTERING:
+                if len(table.clustering) != 1:
+                    return None
+                flip = fixed_int_key_flip(info.cql_type, table.ck_desc[0])
+                columns.append((None, size))
+            elif info.kind == REGULAR:
+                flip = bytes(size)
+                columns.append((info.name, size))
+            else:
+                return None
+            prefixes.append(prefix)
+            mask.append(bytes(len(prefix)) + flip)
+        row_mask = b"".join(mask)
+        return cls(columns, len(row_mask), row_mask if any(row_mask) else None, prefixes)
+
+    def encode(self, rows: list) -> bytes | None:
+        count = len(rows)
+        if not count:
+            return b""
+        width = 2 * len(self.columns)
+        template = self._templates.get(count)
+        if template is None:
+            template = [x for prefix in self.prefixes for x in (prefix, b"")] * count
+            if count <= _CACHED_ROWS and len(self._templates) < _CACHED_PAGES:
+                self._templates[count] = template
+        pieces = template.copy()
+        slot = 1
+        for name, size in self.columns:
+            if name is None:
+                values = [row.clustering for row in rows]
+            else:
+                values = column_values(rows, name)
+                if None in values:
+                    return None
+            if max(map(len, values)) > size:
+                return None
+            pieces[slot::width] = values
+            slot += 2
+        data = b"".join(pieces)
+        # No value is longer than its size: the total says none is shorter.
+        if len(data) != count * self.row_size:
+            return None
+        if self.row_mask is None:
+            return data
+        mask = self._masks.get(count)
+        if mask is None:
+            mask = int.from_bytes(self.row_mask * count, "big")
+            if count <= _CACHED_ROWS and len(self._masks) < _CACHED_PAGES:
+                self._masks[count] = mask
+        return (int.from_bytes(data, "big") ^ mask).to_bytes(len(data), "big")
+
+
+# A _FixedRows keeps the templates and masks of at most _CACHED_PAGES page
+# lengths (the first seen), each of at most _CACHED_ROWS rows: a newest-N
+# read sees one or two lengths; memory stays small whatever the pages.
+_CACHED_PAGES = 8
+_CACHED_ROWS = 256
 
 
 def _pk_column(position: int) -> Callable:

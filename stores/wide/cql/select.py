@@ -57,6 +57,8 @@ class SelectPlan:
     group_by: list[str] = field(default_factory=list)
     reverse: bool = False
     limit: Callable | None = None
+    # True when LIMIT is a literal (its value is the same at every execution).
+    limit_is_literal: bool = False
     per_partition_limit: Callable | None = None
     distinct: bool = False
     json: bool = False
@@ -104,6 +106,7 @@ def compile_select(stmt: ast.Select, table: TableInfo, compiler: TermCompiler) -
         plan.limit = compiler.compile(
             stmt.limit, ColumnSpec(table.keyspace, table.name, "[limit]", INT)
         )
+        plan.limit_is_literal = isinstance(stmt.limit, ast.Literal)
     if stmt.per_partition_limit is not None:
         if stmt.distinct:
             raise InvalidRequest("PER PARTITION LIMIT is not allowed with SELECT DISTINCT queries")

@@ -200,3 +200,19 @@ def wire_clustering_columns(
         return [[prefix + data[i : i + size] for i in range(0, len(data), size)]]
 
     return fixed
+
+
+def fixed_int_key_flip(cql_type: CQLType, descending: bool) -> bytes | None:
+    """Return the bytes to XOR with a stored one-column fixed-size integer key, else None.
+
+    A lone fixed-size integer clustering column is stored as its value with
+    the sign bit flipped (and every bit inverted when descending: the
+    order-preserving key of ``keys``); XOR with these bytes gives the
+    value's native-protocol bytes back.
+    """
+    if type(cql_type) not in _FIXED_INTS:
+        return None
+    size = cql_type.size
+    bits = 8 * size
+    element = (1 << (bits - 1)) ^ ((1 << bits) - 1 if descending else 0)
+    return element.to_bytes(size, "big")

@@ -23,11 +23,13 @@ from stores.wide.protocol.compression import (
 from stores.wide.protocol.errors import ProtocolViolation
 from stores.wide.protocol.frames import FrameDecoder, encode_frame
 from stores.wide.protocol.primitives import BodyReader, BodyWriter
-from stores.wide.protocol.requests import Request, Startup, decode_request
+from stores.wide.protocol.requests import Request, Startup, decode_request, quick_execute
 from stores.wide.protocol.responses import Error, Response
 
 _RESPONSE_HEADER = struct.Struct(">BBhBi")
 _RESPONSE_VERSION = fmt.PROTOCOL_VERSION | fmt.RESPONSE_DIRECTION
+# Frame flags that send a request the general way (``next_event``).
+_NOT_QUICK_FLAGS = fmt.FLAG_TRACING | fmt.FLAG_CUSTOM_PAYLOAD | fmt.FLAG_WARNING | fmt.FLAG_BETA
 
 
 @dataclass(slots=True)
@@ -82,6 +84,24 @@ class ServerConnection:
             return ViolationDetected(violation)
         if frame is None:
             return None
+        flags = frame.flags
+        if frame.opcode == fmt.EXECUTE and not flags & _NOT_QUICK_FLAGS:
+            # The hot request of a prepared workload, in fewer steps: an
+            # EXECUTE without tracing or a custom payload, well formed
+            # (anything else goes the general way below, errors included).
+            body = frame.body
+            compression = self.compression
+            if flags & fmt.FLAG_COMPRESSION and compression is not None:
+                try:
+                    body = compression.decompress(body, self.max_frame_length)
+                except ProtocolViolation:
+                    body = None
+            elif flags:
+                body = None
+            if body is not None:
+                message = quick_execute(body)
+                if message is not None:
+                    return RequestReceived(frame.stream, message)
         try:
             body = frame.body
             if frame.flags & fmt.FLAG_COMPRESSION:
@@ -151,6 +171,14 @@ class ServerConnection:
             _RESPONSE_HEADER.pack(_RESPONSE_VERSION, flags, stream, response.opcode, len(body))
             + body
         )
+
+    def encode_result(self, stream: int, body: bytes) -> bytes:
+        """Return the frame of a RESULT whose body is encoded already (``encode``'s bytes)."""
+        flags = 0
+        if self.compression is not None and len(body) >= MIN_COMPRESSED_BODY:
+            body = self.compression.compress(body)
+            flags = fmt.FLAG_COMPRESSION
+        return _RESPONSE_HEADER.pack(_RESPONSE_VERSION, flags, stream, fmt.RESULT, len(body)) + body
 
     def start_compression(self) -> None:
         """Compress from now on, if STARTUP asked for it (call after its answer)."""

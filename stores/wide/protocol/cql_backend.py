@@ -8,7 +8,10 @@ CQL layer's Invalid error, never a server error), and turns results into RESULT 
 from the trace store (``tracing``); a traced SELECT adds the storage
 engine's read trace to its trace session. EXECUTE and
 BATCH children with an id the Executor no longer knows raise ``Unprepared``,
-and drivers re-prepare. Never touches sockets or frames.
+and drivers re-prepare. The first page of a quick one-partition SELECT
+skips the result objects: its compiled point read writes the Rows cells
+and ``cql_results.rows_body`` the body around them (``EncodedResult``).
+Never touches sockets or frames.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from __future__ import annotations
 from stores.wide.cql.errors import InvalidRequest, Unprepared
 from stores.wide.cql.results import UNSET as CQL_UNSET
 from stores.wide.protocol import format as fmt
-from stores.wide.protocol.cql_results import to_response, wire_columns
+from stores.wide.cql.terms import ExecContext
+from stores.wide.protocol.cql_results import rows_body, to_response, wire_columns
 from stores.wide.protocol.primitives import UNSET as WIRE_UNSET
 from stores.wide.protocol.requests import Batch, Execute, QueryParameters
-from stores.wide.protocol.responses import PreparedResult, Response
+from stores.wide.protocol.responses import EncodedResult, PreparedResult, Response
 from stores.wide.protocol.tracing import TraceStore
 
 BATCH_KINDS = {
@@ -124,9 +128,36 @@ class CQLBackend:
 
         One statement lookup for both the question and the answer: the
         event loop's path. An unknown id raises ``Unprepared`` (a quick answer).
+        The first page of a quick one-partition SELECT goes from the bound
+        values to the compiled point read (``Executor.quick_point_read``),
+        which writes the rows' cells from the stored bytes, and comes back
+        as an ``EncodedResult``: ``execute``'s bytes, without the result
+        objects.
         """
         prepared = self._prepared(query_id)
         executor = self.executor
+        if parameters.paging_state is None:
+            point = executor.quick_point_read(prepared, parameters.page_size)
+            if point is not None:
+                # The point-read lane: bound values straight to the Rows
+                # body. Any error sends the request the general way below
+                # (a read has no effects), which answers with that error.
+                point_read, engine = point
+                try:
+                    ctx = ExecContext(
+                        _bind(prepared, parameters.values, parameters.names),
+                        executor.clock(),
+                        prepared.keyspace or keyspace,
+                    )
+                    page = point_read.wire_page(engine, ctx, parameters.page_size)
+                except Exception:
+                    page = None
+                if page is not None:
+                    return EncodedResult(
+                        rows_body(
+                            point_read.columns, page[0], page[1], page[2], parameters.skip_metadata
+                        )
+                    )
         if not executor.is_quick(prepared, parameters.page_size):
             return None
         # Unlike _run: a quick statement never reads system_traces (a

@@ -5,8 +5,8 @@ Python values and CQL types; this module builds the RESULT responses, asking
 the CQL types (``stores.wide.cql.types``) to serialize values; the only
 encoding it does itself is a null element inside a list or set result
 (``_result_serializer``). ``StoredRows`` come with their bytes already
-(``wire_body()``, mostly the stored cell bytes as they are). It never
-executes statements.
+(``wire_body()``, mostly the stored cell bytes as they are); ``rows_body``
+writes a Rows body around such cells directly. It never executes statements.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from stores.wide.cql import results as cql_results
 from stores.wide.cql.types import ListType, SetType
+from stores.wide.protocol.format import RESULT_ROWS
 from stores.wide.protocol.responses import (
     ColumnSpec,
     Response,
@@ -112,6 +113,41 @@ def _result_metadata(columns: list) -> tuple[list[ColumnSpec], tuple[int, bytes]
             _COLUMNS_CACHE.clear()
         _COLUMNS_CACHE[key] = entry
     return entry[1], entry[2]
+
+
+# A column list's Rows body heads without a paging state, by the identity of
+# the list (held by each entry, as in _COLUMNS_CACHE): (with the metadata,
+# skipping it).
+_HEADS_CACHE: dict[int, tuple] = {}
+_ROWS_KIND = _INT.pack(RESULT_ROWS)
+
+
+def rows_body(
+    columns: list, count: int, cells: bytes, paging_state: bytes | None, skip_metadata: bool
+) -> bytes:
+    """Return the body of a Rows RESULT from its rows as [value] cells back to back.
+
+    The bytes ``to_response`` writes for a ``StoredRows`` of the same
+    columns, rows and paging state; the head (kind and metadata) of a page
+    without a paging state is built once per column list.
+    """
+    if paging_state is None:
+        entry = _HEADS_CACHE.get(id(columns))
+        if entry is None or entry[0] is not columns:
+            specs, encoded = _result_metadata(columns)
+            entry = (
+                columns,
+                _ROWS_KIND + RowsMetadata(specs, None, False, encoded).encode(),
+                _ROWS_KIND + RowsMetadata(specs, None, True, encoded).encode(),
+            )
+            if len(_HEADS_CACHE) >= _COLUMNS_CACHE_SIZE:
+                _HEADS_CACHE.clear()
+            _HEADS_CACHE[id(columns)] = entry
+        head = entry[2] if skip_metadata else entry[1]
+        return b"".join((head, _INT.pack(count), cells))
+    specs, encoded = _result_metadata(columns)
+    metadata = RowsMetadata(specs, paging_state, skip_metadata, encoded)
+    return b"".join((_ROWS_KIND, metadata.encode(), _INT.pack(count), cells))
 
 
 def to_response(result, *, skip_metadata: bool = False) -> Response:

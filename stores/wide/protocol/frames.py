@@ -49,6 +49,11 @@ class Frame(NamedTuple):
         return OPCODE_NAMES.get(self.opcode, f"0x{self.opcode:02X}")
 
 
+# Frame(...) goes through a Python-level __new__; tuple.__new__(Frame, fields)
+# builds the same tuple without it (the hot path).
+_new_tuple = tuple.__new__
+
+
 def unsupported_version_message(version: int) -> str:
     """Return the error text that makes drivers retry with a lower version."""
     return (
@@ -103,10 +108,29 @@ class FrameDecoder:
                 return None
             violation, self._too_big = self._too_big, None
             raise violation
-        available = len(self._buffer) - self._start
-        if available < 1:
-            return None
-        first = self._buffer[self._start]
+        buffer = self._buffer
+        start = self._start
+        available = len(buffer) - start
+        if available < HEADER_LENGTH:
+            if available < 1:
+                return None
+        elif buffer[start] == PROTOCOL_VERSION:
+            # A v4 request with its header in: the common case, read at once.
+            _, flags, stream, opcode, length = _HEADER.unpack_from(buffer, start)
+            if length >= 0 and length <= self.max_frame_length:
+                end = start + HEADER_LENGTH + length
+                if len(buffer) < end:
+                    return None
+                body = bytes(buffer[start + HEADER_LENGTH : end])
+                if end == len(buffer):
+                    buffer.clear()
+                    self._start = 0
+                else:
+                    self._start = end
+                    if end >= _COMPACT_AFTER:
+                        self._compact()
+                return _new_tuple(Frame, (PROTOCOL_VERSION, flags, stream, opcode, body))
+        first = buffer[start]
         version = first & VERSION_MASK
         try:
             if first & RESPONSE_DIRECTION:

@@ -231,7 +231,7 @@ _QUICK_FLAGS = (
 )
 
 
-def _quick_execute(body: bytes) -> Execute | None:
+def quick_execute(body: bytes) -> Execute | None:
     """Return the EXECUTE a well-formed body holds, or None to take the general decoder.
 
     The hot request of a prepared workload, read with offsets into the body
@@ -307,7 +307,7 @@ def decode_request(opcode: int, body: bytes) -> Request:
     that does not match its opcode's layout.
     """
     if opcode == fmt.EXECUTE:
-        message = _quick_execute(body)
+        message = quick_execute(body)
         if message is not None:
             return message
     decoder = _DECODERS.get(opcode)

@@ -276,6 +276,17 @@ class RowsResult:
 
 
 @dataclass(slots=True)
+class EncodedResult:
+    """A RESULT whose body was encoded already (a point read's Rows, written in one go)."""
+
+    body: bytes
+    opcode = fmt.RESULT
+
+    def encode_body(self) -> bytes:
+        return self.body
+
+
+@dataclass(slots=True)
 class SetKeyspaceResult:
     keyspace: str
     opcode = fmt.RESULT
@@ -329,6 +340,7 @@ Response = (
     | SchemaChangeEvent
     | VoidResult
     | RowsResult
+    | EncodedResult
     | SetKeyspaceResult
     | PreparedResult
     | SchemaChangeResult

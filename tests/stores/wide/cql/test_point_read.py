@@ -22,6 +22,7 @@ from stores.wide.cql.executor import Executor
 from stores.wide.cql.point_read import PointRead
 from stores.wide.cql.results import UNSET, Rows, StoredRows
 from stores.wide.cql.select import run_select, run_select_general
+from stores.wide.cql.types import INT
 from stores.wide.protocol.cql_results import to_response
 from stores.wide.storage import StorageEngine
 
@@ -62,6 +63,8 @@ QUERIES = [
     ("m", "SELECT c1, c2, v FROM ks.m WHERE k = ? ORDER BY c1 DESC"),
     ("p", "SELECT * FROM ks.p WHERE k1 = ? AND k2 = ? LIMIT ?"),
     ("p", "SELECT c, v, k2 FROM ks.p WHERE k1 = ? AND k2 = ? AND c <= ?"),
+    # Fixed-size cells only (point_read._FixedRows): tinyint ASC, bigint.
+    ("p", "SELECT v, c FROM ks.p WHERE k1 = ? AND k2 = ? LIMIT ?"),
     ("n", "SELECT * FROM ks.n WHERE k = ?"),
     ("n", "SELECT w, v FROM ks.n WHERE k = ? LIMIT ?"),
     ("r", "SELECT c, v FROM ks.r WHERE k = ? LIMIT ?"),
@@ -260,6 +263,7 @@ def test_point_read_gives_what_the_general_path_gives(world, data):
             return path(prepared.compiled.plan, engine, ctx, page_size, None)
 
         fast, general = _outcome(lambda: run(run_select)), _outcome(lambda: run(run_select_general))
+        _check_wire_page(executor, engine, prepared, values, page_size)
         if fast[0] == "error" or general[0] == "error":
             assert fast == general
             continue
@@ -274,6 +278,33 @@ def test_point_read_gives_what_the_general_path_gives(world, data):
         assert again.paging_state == general_rows.paging_state
 
 
+def _check_wire_page(executor, engine, prepared, values, page_size) -> None:
+    """Check that ``wire_page`` answers what ``page(...).wire_body()`` answers."""
+    point = prepared.compiled.plan.point
+
+    def ctx():
+        return executor._context(prepared.compiled, values, False, None, None)
+
+    direct = _outcome(lambda: point.wire_page(engine, ctx(), page_size))
+    if point.encoder is None:  # no cells from stored bytes: never answers
+        assert direct == ("rows", None)
+        return
+    page = _outcome(lambda: point.page(engine, ctx(), page_size))
+    if page[0] == "error":
+        assert direct == page
+        return
+    page = page[1]
+    if page is None:
+        assert direct == ("rows", None)
+        return
+    if isinstance(page, StoredRows):
+        wire = page.wire_body()
+    else:  # a partition the storage does not hold
+        assert list(page.rows) == []
+        wire = (0, b"")
+    assert direct == ("rows", (*wire, page.paging_state))
+
+
 def test_point_read_errors_match_the_general_path(world):
     executor, engine, _ = world
     cases = [
@@ -286,6 +317,8 @@ def test_point_read_errors_match_the_general_path(world):
         ("SELECT * FROM ks.m WHERE k = ? LIMIT ?", ["", 3]),
         ("SELECT c, t FROM ks.d WHERE k = ? AND c > ? LIMIT ?", [1, None, 3]),
         ("SELECT * FROM ks.p WHERE k1 = ? AND k2 = ? LIMIT ?", [1, None, 2]),
+        ("SELECT c, v FROM ks.d WHERE k = ? LIMIT 0", [1]),
+        ("SELECT c, v FROM ks.d WHERE k = ? LIMIT -1", [1]),
     ]
     for text, values in cases:
         prepared = executor.prepare(text)
@@ -352,3 +385,32 @@ def test_cells_the_point_read_takes_from_stored_bytes(fresh_world, where):
         assert _wire(fast) == _wire(Rows(general.columns, list(general.rows)))
         expected = [(3, "t3", None), (2, "t2", 7), (1, None, 1), (0, "t0", 0)]
         assert list(fast.rows) == list(general.rows) == expected
+
+
+def test_pages_of_fixed_size_cells_are_written_in_one_go(fresh_world):
+    """A time series of numbers takes ``_FixedRows``; a page with a null does not."""
+    executor, engine, _ = fresh_world
+    select = executor.prepare("SELECT c, v FROM ks.d WHERE k = ? LIMIT ?")
+    point = select.compiled.plan.point
+    fixed = point.encoder.fixed
+    assert fixed is not None
+    for text in (
+        "SELECT c, t FROM ks.d WHERE k = ?",
+        "SELECT k, c FROM ks.d WHERE k = ?",
+        "SELECT c, s FROM ks.d WHERE k = ?",
+        "SELECT c1, v FROM ks.m WHERE k = ?",
+    ):
+        assert executor.prepare(text).compiled.plan.point.encoder.fixed is None, text
+    insert = "INSERT INTO ks.d (k, c, v) VALUES (?, ?, ?)"
+    for c in range(-3, 4):
+        executor.execute_query(insert, [1, c * 2**40, -(2**31) if c == -3 else c])
+    executor.execute_query(insert, [2, 1, None])
+    executor.execute_query(insert, [2, 2, 5])
+    for k, takes_fixed in ((1, True), (2, False)):
+        rows = engine.read("ks", "d", INT.serialize(k), reverse=True, limit=5).rows
+        assert (fixed.encode(rows) is not None) == takes_fixed
+        fast = executor.execute(select, [k, 5], page_size=4)
+        ctx = executor._context(select.compiled, [k, 5], False, None, None)
+        general = run_select_general(select.compiled.plan, engine, ctx, 4, None)
+        assert _wire(fast) == _wire(Rows(general.columns, list(general.rows), general.paging_state))
+    assert fixed.encode([]) == b""

@@ -131,3 +131,34 @@ def test_quick_execute_decoder_agrees_with_the_general_one(body):
     assert _outcome(lambda b: decode_request(fmt.EXECUTE, b), body) == _outcome(
         _general_execute, body
     )
+
+
+@FUZZ
+@given(
+    execute_bodies() | st.binary(max_size=120),
+    st.integers(0, 0x1F).filter(lambda f: not f & fmt.FLAG_CUSTOM_PAYLOAD),
+    st.booleans(),
+)
+def test_connection_reads_executes_as_the_request_decoder_does(body, flags, negotiated):
+    """EXECUTE frames (next_event's quick lane) give the general decoder's message or violation."""
+    from stores.wide.protocol.compression import available_compressions
+    from stores.wide.protocol.connection import RequestReceived
+
+    lz4 = available_compressions().get("lz4")
+    connection = ServerConnection(compressions={} if lz4 is None else {"lz4": lz4})
+    if negotiated:
+        connection.compression = lz4
+    compressed = flags & fmt.FLAG_COMPRESSION and lz4 is not None
+    payload = lz4.compress(body) if compressed else body
+    connection.receive_data(struct.pack(">BBhBi", 4, flags, 7, fmt.EXECUTE, len(payload)) + payload)
+    event = connection.next_event()
+    if flags & fmt.FLAG_COMPRESSION and (lz4 is None or not negotiated):
+        assert isinstance(event, ViolationDetected)
+        return
+    expected = _outcome(lambda b: decode_request(fmt.EXECUTE, b), body)
+    if expected[0] == "violation":
+        assert isinstance(event, ViolationDetected)
+        assert not event.violation.fatal
+    else:
+        assert event == RequestReceived(7, expected[1], bool(flags & fmt.FLAG_TRACING), None)
+    assert connection.next_event() is None
