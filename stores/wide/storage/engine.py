@@ -1395,7 +1395,22 @@ def _lazy_rows(
     trace: ReadTrace | None,
     context: LiveContext | None = None,
 ) -> Iterator:
-    """Yield the partition's rows from ``reader``, touching it only when first asked."""
+    """Return the partition's rows from ``reader``, touching it only when first asked."""
+    if trace is None:
+        return reader.rows(token, key, slices, reverse, context)
+    return _traced_lazy_rows(reader, token, key, slices, reverse, trace, context)
+
+
+def _traced_lazy_rows(
+    reader: SSTableReader,
+    token: int,
+    key: bytes,
+    slices: list[Slice],
+    reverse: bool,
+    trace: ReadTrace,
+    context: LiveContext | None,
+) -> Iterator:
+    """Yield the partition's rows from ``reader``, opened (and traced) when first asked."""
     view = _open_view(reader, token, key, slices, reverse, trace, context)
     if view is not None:
         yield from view.rows
@@ -1411,6 +1426,8 @@ def _open_view(
     context: LiveContext | None = None,
 ) -> PartitionView | None:
     """Return the partition's view in ``reader``, or None (noted on the trace) if it has none."""
+    if trace is None:
+        return reader.open_view(token, key, slices, reverse, context)
     view = reader.cached_view(key, slices, reverse, trace, context)
     if view is not None:
         if trace is not None:
