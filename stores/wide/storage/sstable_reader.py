@@ -44,6 +44,15 @@ RowBlock = tuple[bytes, bytes, int, int]
 
 _TOKEN_FLAGS = struct.Struct(">qB").unpack_from  # a header's token and flags byte
 _unpack_liveness = LIVENESS.unpack_from
+# Estimated memory of parsed structures per byte of their block (Python
+# objects: a tuple, two bytes and two ints per 36-byte row index entry).
+_HEADER_BYTES = 6
+_INDEX_BLOCK_BYTES = 10
+
+
+def _header_footprint(block_size: int) -> int:
+    """Return the estimated bytes a parsed header of a ``block_size``-byte block holds."""
+    return 500 + _HEADER_BYTES * block_size
 # A row a LazyRow may stand for: a row marker, no row deletion, not static.
 _LIVE_FLAGS = ROW_LIVENESS | ROW_DELETION | ROW_STATIC
 
@@ -144,7 +153,7 @@ class SSTableReader:
         offset, size = self._summary_blocks[number]
         entries = _parse_entries(read_block(self._index, self.index_path, offset, size))
         block = (entries, {(t, k): (o, s) for t, k, o, s in entries})
-        INDEX_BLOCKS.put((self._number, number), block)
+        INDEX_BLOCKS.put((self._number, number), block, _INDEX_BLOCK_BYTES * size)
         return block
 
     def find(self, token: int, partition_key: bytes) -> tuple[int, int] | None:
@@ -203,7 +212,7 @@ class SSTableReader:
         header = HEADERS.get((self._number, offset))
         if header is None:
             header = self._parse_header(offset, size, trace)
-            HEADERS.put((self._number, offset), header)
+            HEADERS.put((self._number, offset), header, _header_footprint(size))
         return header
 
     def _view(
@@ -296,7 +305,7 @@ class SSTableReader:
             header = self._parse_header_block(
                 read_block(self._data, self.data_path, offset, size), offset
             )
-        KEYS.put((self._number, partition_key), header)
+        KEYS.put((self._number, partition_key), header, _header_footprint(size))
         return header
 
     def open_view(
@@ -333,7 +342,7 @@ class SSTableReader:
             if found is None:
                 return None
             header = self._header(found[0], found[1], trace)
-            KEYS.put((self._number, partition_key), header)
+            KEYS.put((self._number, partition_key), header, _header_footprint(found[1]))
         return self._view(header, slices, reverse, trace, context or True)
 
     def cached_view(
