@@ -964,6 +964,11 @@ class StorageEngine:
                     newest_deletion is None or view.deletion.marked_for_delete_at > newest_deletion
                 ):
                     newest_deletion = view.deletion.marked_for_delete_at
+        # A whole-partition read (LIMIT N from the head) intersects every
+        # SSTable's clustering bounds: asked once, not per SSTable.
+        everything = slices is ALL_SLICES or (
+            len(slices) == 1 and slices[0].start is None and slices[0].end is None
+        )
         for reader in sstables:
             if not reader.may_contain_token(token):
                 if trace is not None:
@@ -973,11 +978,13 @@ class StorageEngine:
                 if trace is not None:
                     trace.skip(reader.name, "older than a partition tombstone")
                 continue
-            if not reader.has_partition_level_data and not reader.may_intersect(slices):
-                if trace is not None:
-                    trace.skip(reader.name, "clustering bounds")
-                continue
             if not reader.has_partition_level_data:
+                if reader.min_clustering is None or (
+                    not everything and not reader.may_intersect(slices)
+                ):
+                    if trace is not None:
+                        trace.skip(reader.name, "clustering bounds")
+                    continue
                 lazy.append(reader)
                 continue
             view = _open_view(reader, token, key, slices, reverse, trace, context)
