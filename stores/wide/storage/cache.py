@@ -68,9 +68,7 @@ class LRUCache:
             sizes = self._sizes
             self.size += size - sizes.get(key, 0)
             sizes[key] = size
-            while len(entries) > self.capacity or (
-                max_bytes is not None and self.size > max_bytes
-            ):
+            while len(entries) > self.capacity or (max_bytes is not None and self.size > max_bytes):
                 evicted, _ = entries.popitem(last=False)
                 self.size -= sizes.pop(evicted, 0)
 

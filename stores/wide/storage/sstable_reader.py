@@ -53,6 +53,8 @@ _INDEX_BLOCK_BYTES = 10
 def _header_footprint(block_size: int) -> int:
     """Return the estimated bytes a parsed header of a ``block_size``-byte block holds."""
     return 500 + _HEADER_BYTES * block_size
+
+
 # A row a LazyRow may stand for: a row marker, no row deletion, not static.
 _LIVE_FLAGS = ROW_LIVENESS | ROW_DELETION | ROW_STATIC
 
@@ -95,8 +97,8 @@ class SSTableReader:
         summary = _parse_entries(unframe(fs.read_bytes(summary_path), summary_path))
         self._summary_keys = [(token, key) for token, key, _, _ in summary]
         self._summary_blocks = [(offset, size) for _, _, offset, size in summary]
-        self._data = fs.open_read(self.data_path)
-        self._index = fs.open_read(self.index_path)
+        self._data = fs.open_read_immutable(self.data_path)
+        self._index = fs.open_read_immutable(self.index_path)
         self._number = next_reader_number()
         self.min_token = self.stats["min_token"]
         self.max_token = self.stats["max_token"]
