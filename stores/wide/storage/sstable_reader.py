@@ -38,11 +38,15 @@ from .read import ReadTrace
 from .sstable_writer import component_path
 
 # A row index entry: (first clustering, last clustering, block offset, block
-# size). Plain tuples: a partition header holds one per row block, and a cold
-# read parses the whole header.
-RowBlock = tuple[bytes, bytes, int, int]
+# size, row count). Plain tuples: a partition header holds one per row block,
+# and a cold read parses the whole header.
+RowBlock = tuple[bytes, bytes, int, int, int]
 
 _TOKEN_FLAGS = struct.Struct(">qB").unpack_from  # a header's token and flags byte
+# Row index entries of fixed-width clustering keys, parsed in one pass (by
+# width; a few widths per process).
+_ROW_INDEX_LAYOUTS: dict[int, struct.Struct] = {}
+_FIXED_WIDTH_MIN_ENTRIES = 4
 _unpack_liveness = LIVENESS.unpack_from
 # Estimated memory of parsed structures per byte of their block (Python
 # objects: a tuple, two bytes and two ints per 36-byte row index entry).
@@ -74,6 +78,53 @@ def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
         pos += 12
         entries.append((token, key, offset, size))
     return entries
+
+
+def _parse_row_index(head: bytes, pos: int, count: int) -> list[RowBlock]:
+    """Return the ``count`` row index entries at ``pos``, the end of a partition header.
+
+    When every clustering key in them has one width (timestamps, uuids: the
+    common case), every entry has one size, and a single ``iter_unpack``
+    parses them all, once each entry's two length fields are checked to
+    hold that width (strided byte slices compared in C, no Python loop).
+    A partition of many row blocks (a long time series) then costs a cold
+    read little more than a short one.
+    """
+    if count >= _FIXED_WIDTH_MIN_ENTRIES:
+        width = (head[pos] << 8) | head[pos + 1]
+        size = 20 + 2 * width
+        end = pos + count * size
+        if end == len(head):
+            region = head[pos:end]
+            high = bytes((width >> 8,)) * count
+            low = bytes((width & 0xFF,)) * count
+            if (
+                region[0::size] == high
+                and region[1::size] == low
+                and region[2 + width :: size] == high
+                and region[3 + width :: size] == low
+            ):
+                layout = _ROW_INDEX_LAYOUTS.get(width)
+                if layout is None:
+                    layout = struct.Struct(f">2x{width}s2x{width}sQII")
+                    if len(_ROW_INDEX_LAYOUTS) < 64:
+                        _ROW_INDEX_LAYOUTS[width] = layout
+                return list(layout.iter_unpack(region))
+    blocks = []
+    unpack_tail = ROW_INDEX_TAIL.unpack_from
+    for _ in range(count):
+        length = (head[pos] << 8) | head[pos + 1]
+        first = head[pos + 2 : pos + 2 + length]
+        pos += 2 + length
+        length = (head[pos] << 8) | head[pos + 1]
+        last = head[pos + 2 : pos + 2 + length]
+        pos += 2 + length
+        block_offset, block_size, rows = unpack_tail(head, pos)
+        pos += 16
+        blocks.append((first, last, block_offset, block_size, rows))
+    if pos != len(head):
+        raise ValueError("bytes left after the row index")
+    return blocks
 
 
 class SSTableReader:
@@ -261,18 +312,7 @@ class SSTableReader:
                 static, pos = decode_row(head, pos)
             (count,) = U32.unpack_from(head, pos)
             pos += 4
-            blocks = []
-            unpack_tail = ROW_INDEX_TAIL.unpack_from
-            for _ in range(count):
-                length = (head[pos] << 8) | head[pos + 1]
-                first = head[pos + 2 : pos + 2 + length]
-                pos += 2 + length
-                length = (head[pos] << 8) | head[pos + 1]
-                last = head[pos + 2 : pos + 2 + length]
-                pos += 2 + length
-                block_offset, block_size, _rows = unpack_tail(head, pos)
-                pos += 16
-                blocks.append((first, last, block_offset, block_size))
+            blocks = _parse_row_index(head, pos, count)
         except Exception as exc:  # a verified block that does not parse is still corrupt
             raise CorruptionError(self.data_path, offset, f"bad partition header: {exc}") from None
         return key, token, deletion, rts, static, blocks
