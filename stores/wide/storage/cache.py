@@ -25,11 +25,19 @@ def next_reader_number() -> int:
 
 
 class LRUCache:
-    """A thread-safe mapping that forgets its least recently used entries."""
+    """A thread-safe mapping that forgets its least recently used entries.
 
-    def __init__(self, capacity: int) -> None:
+    Bounded in entries, and, when ``max_bytes`` is given, in the estimated
+    bytes of the entries (each ``put`` says how big its value is): parsed
+    headers and index blocks vary in size with the partitions they describe.
+    """
+
+    def __init__(self, capacity: int, max_bytes: int | None = None) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
+        self.size = 0
         self._entries: OrderedDict = OrderedDict()
+        self._sizes: dict = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -48,12 +56,27 @@ class LRUCache:
         self.hits += 1
         return value
 
-    def put(self, key: Any, value: Any) -> None:
+    def put(self, key: Any, value: Any, size: int = 0) -> None:
+        """Keep ``value`` under ``key``; ``size`` is its estimated footprint in bytes."""
+        max_bytes = self.max_bytes
+        if max_bytes is not None and size > max_bytes // 8:
+            return  # one huge entry would flush everything else
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.capacity:
-                self._entries.popitem(last=False)
+            entries = self._entries
+            entries[key] = value
+            entries.move_to_end(key)
+            sizes = self._sizes
+            self.size += size - sizes.get(key, 0)
+            sizes[key] = size
+            while len(entries) > self.capacity or (max_bytes is not None and self.size > max_bytes):
+                evicted, _ = entries.popitem(last=False)
+                self.size -= sizes.pop(evicted, 0)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._sizes.clear()
+            self.size = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -91,10 +114,12 @@ class BlockCache:
                 self.size -= len(evicted)
 
 
-HEADERS = LRUCache(50_000)
-# Cassandra's key cache: (reader number, partition key) -> parsed header, so a
-# hot partition skips the bloom filter, the summary and the index block.
-# Holds the same header objects as HEADERS, so it adds little memory.
-KEYS = LRUCache(50_000)
+# Parsed partition headers by (reader number, header offset), for scans and
+# compactions; and Cassandra's key cache: (reader number, partition key) ->
+# parsed header, so a hot partition skips the bloom filter, the summary and
+# the index block. Bounded in entries and in estimated bytes (a header holds
+# one row index entry per row block of its partition).
+HEADERS = LRUCache(50_000, 32 * 1024 * 1024)
+KEYS = LRUCache(50_000, 32 * 1024 * 1024)
 BLOCKS = BlockCache(64 * 1024 * 1024)
-INDEX_BLOCKS = LRUCache(2_048)
+INDEX_BLOCKS = LRUCache(2_048, 64 * 1024 * 1024)

@@ -964,6 +964,11 @@ class StorageEngine:
                     newest_deletion is None or view.deletion.marked_for_delete_at > newest_deletion
                 ):
                     newest_deletion = view.deletion.marked_for_delete_at
+        # A whole-partition read (LIMIT N from the head) intersects every
+        # SSTable's clustering bounds: asked once, not per SSTable.
+        everything = slices is ALL_SLICES or (
+            len(slices) == 1 and slices[0].start is None and slices[0].end is None
+        )
         for reader in sstables:
             if not reader.may_contain_token(token):
                 if trace is not None:
@@ -973,11 +978,13 @@ class StorageEngine:
                 if trace is not None:
                     trace.skip(reader.name, "older than a partition tombstone")
                 continue
-            if not reader.has_partition_level_data and not reader.may_intersect(slices):
-                if trace is not None:
-                    trace.skip(reader.name, "clustering bounds")
-                continue
             if not reader.has_partition_level_data:
+                if reader.min_clustering is None or (
+                    not everything and not reader.may_intersect(slices)
+                ):
+                    if trace is not None:
+                        trace.skip(reader.name, "clustering bounds")
+                    continue
                 lazy.append(reader)
                 continue
             view = _open_view(reader, token, key, slices, reverse, trace, context)
@@ -1395,7 +1402,22 @@ def _lazy_rows(
     trace: ReadTrace | None,
     context: LiveContext | None = None,
 ) -> Iterator:
-    """Yield the partition's rows from ``reader``, touching it only when first asked."""
+    """Return the partition's rows from ``reader``, touching it only when first asked."""
+    if trace is None:
+        return reader.rows(token, key, slices, reverse, context)
+    return _traced_lazy_rows(reader, token, key, slices, reverse, trace, context)
+
+
+def _traced_lazy_rows(
+    reader: SSTableReader,
+    token: int,
+    key: bytes,
+    slices: list[Slice],
+    reverse: bool,
+    trace: ReadTrace,
+    context: LiveContext | None,
+) -> Iterator:
+    """Yield the partition's rows from ``reader``, opened (and traced) when first asked."""
     view = _open_view(reader, token, key, slices, reverse, trace, context)
     if view is not None:
         yield from view.rows
@@ -1411,6 +1433,8 @@ def _open_view(
     context: LiveContext | None = None,
 ) -> PartitionView | None:
     """Return the partition's view in ``reader``, or None (noted on the trace) if it has none."""
+    if trace is None:
+        return reader.open_view(token, key, slices, reverse, context)
     view = reader.cached_view(key, slices, reverse, trace, context)
     if view is not None:
         if trace is not None:

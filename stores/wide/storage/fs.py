@@ -108,6 +108,13 @@ class FileSystem(ABC):
     @abstractmethod
     def open_read(self, path: str) -> ReadableFile: ...
 
+    def open_read_immutable(self, path: str) -> ReadableFile:
+        """Open a file nothing writes any more (an SSTable component) for random reads.
+
+        An implementation may map it into memory; by default it is ``open_read``.
+        """
+        return self.open_read(path)
+
     def read_bytes(self, path: str) -> bytes:
         handle = self.open_read(path)
         try:
@@ -237,6 +244,35 @@ class _OSReadableFile(ReadableFile):
         self.close()
 
 
+class _OSMappedReadableFile(_OSReadableFile):
+    """An immutable file read through a read-only memory map.
+
+    A read is a copy out of the OS page cache, with no system call
+    (Cassandra's ``disk_access_mode: mmap``); the mapped pages belong to
+    the page cache, not to the process. Reads past the mapped size go to
+    ``pread`` (and come back short, as from any file).
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._size = os.fstat(self._fd).st_size
+        self._map = mmap.mmap(self._fd, self._size, access=mmap.ACCESS_READ) if self._size else None
+
+    def pread(self, offset: int, length: int) -> bytes:
+        mapped = self._map
+        end = offset + length
+        if mapped is None or end > self._size or offset < 0:
+            return os.pread(self._fd, length, offset)
+        return mapped[offset:end]
+
+    def close(self) -> None:
+        mapped = getattr(self, "_map", None)
+        if mapped is not None:
+            self._map = None
+            mapped.close()
+        super().close()
+
+
 class _OSFileLock(FileLock):
     def __init__(self, fd: int, path: str) -> None:
         self._fd = fd
@@ -264,6 +300,9 @@ class OSFileSystem(FileSystem):
 
     def open_read(self, path: str) -> ReadableFile:
         return _OSReadableFile(path)
+
+    def open_read_immutable(self, path: str) -> ReadableFile:
+        return _OSMappedReadableFile(path)
 
     def rename(self, source: str, target: str) -> None:
         os.replace(source, target)

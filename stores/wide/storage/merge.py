@@ -231,8 +231,10 @@ def read_partition(
     range_tombstones: list[RangeTombstone] = []
     static: RowData | None = None
     for view in views:
-        partition_deletion = max_deletion(partition_deletion, view.deletion)
-        range_tombstones.extend(view.range_tombstones)
+        if view.deletion is not None:
+            partition_deletion = max_deletion(partition_deletion, view.deletion)
+        if view.range_tombstones:
+            range_tombstones.extend(view.range_tombstones)
         if view.static is not None:
             static = view.static if static is None else merge_rows(static, view.static)
     if trace is not None:

@@ -14,13 +14,23 @@ import json
 import struct
 from collections.abc import Iterator
 
-from .blockrows import BlockRowData, LiveContext, live_in_block
+from .blockrows import BlockRowData, LazyRow, LiveContext
 from .blocks import read_block, unframe
 from .bloom import BloomFilter
 from .cache import BLOCKS, HEADERS, INDEX_BLOCKS, KEYS, next_reader_number
 from .codec import decode_deletion, decode_range_tombstone, decode_row
 from .errors import CorruptionError
-from .format import I64, INDEX_ENTRY_HEAD, INDEX_ENTRY_TAIL, ROW_INDEX_TAIL, U16, U32
+from .format import (
+    INDEX_ENTRY_HEAD,
+    INDEX_ENTRY_TAIL,
+    LIVENESS,
+    ROW_DELETION,
+    ROW_INDEX_TAIL,
+    ROW_LIVENESS,
+    ROW_STATIC,
+    U16,
+    U32,
+)
 from .fs import FileSystem
 from .mutation import Slice, range_may_intersect, slice_range
 from .partition import PartitionView, RowData
@@ -28,9 +38,29 @@ from .read import ReadTrace
 from .sstable_writer import component_path
 
 # A row index entry: (first clustering, last clustering, block offset, block
-# size). Plain tuples: a partition header holds one per row block, and a cold
-# read parses the whole header.
-RowBlock = tuple[bytes, bytes, int, int]
+# size, row count). Plain tuples: a partition header holds one per row block,
+# and a cold read parses the whole header.
+RowBlock = tuple[bytes, bytes, int, int, int]
+
+_TOKEN_FLAGS = struct.Struct(">qB").unpack_from  # a header's token and flags byte
+# Row index entries of fixed-width clustering keys, parsed in one pass (by
+# width; a few widths per process).
+_ROW_INDEX_LAYOUTS: dict[int, struct.Struct] = {}
+_FIXED_WIDTH_MIN_ENTRIES = 4
+_unpack_liveness = LIVENESS.unpack_from
+# Estimated memory of parsed structures per byte of their block (Python
+# objects: a tuple, two bytes and two ints per 36-byte row index entry).
+_HEADER_BYTES = 6
+_INDEX_BLOCK_BYTES = 10
+
+
+def _header_footprint(block_size: int) -> int:
+    """Return the estimated bytes a parsed header of a ``block_size``-byte block holds."""
+    return 500 + _HEADER_BYTES * block_size
+
+
+# A row a LazyRow may stand for: a row marker, no row deletion, not static.
+_LIVE_FLAGS = ROW_LIVENESS | ROW_DELETION | ROW_STATIC
 
 
 def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
@@ -48,6 +78,53 @@ def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
         pos += 12
         entries.append((token, key, offset, size))
     return entries
+
+
+def _parse_row_index(head: bytes, pos: int, count: int) -> list[RowBlock]:
+    """Return the ``count`` row index entries at ``pos``, the end of a partition header.
+
+    When every clustering key in them has one width (timestamps, uuids: the
+    common case), every entry has one size, and a single ``iter_unpack``
+    parses them all, once each entry's two length fields are checked to
+    hold that width (strided byte slices compared in C, no Python loop).
+    A partition of many row blocks (a long time series) then costs a cold
+    read little more than a short one.
+    """
+    if count >= _FIXED_WIDTH_MIN_ENTRIES:
+        width = (head[pos] << 8) | head[pos + 1]
+        size = 20 + 2 * width
+        end = pos + count * size
+        if end == len(head):
+            region = head[pos:end]
+            high = bytes((width >> 8,)) * count
+            low = bytes((width & 0xFF,)) * count
+            if (
+                region[0::size] == high
+                and region[1::size] == low
+                and region[2 + width :: size] == high
+                and region[3 + width :: size] == low
+            ):
+                layout = _ROW_INDEX_LAYOUTS.get(width)
+                if layout is None:
+                    layout = struct.Struct(f">2x{width}s2x{width}sQII")
+                    if len(_ROW_INDEX_LAYOUTS) < 64:
+                        _ROW_INDEX_LAYOUTS[width] = layout
+                return list(layout.iter_unpack(region))
+    blocks = []
+    unpack_tail = ROW_INDEX_TAIL.unpack_from
+    for _ in range(count):
+        length = (head[pos] << 8) | head[pos + 1]
+        first = head[pos + 2 : pos + 2 + length]
+        pos += 2 + length
+        length = (head[pos] << 8) | head[pos + 1]
+        last = head[pos + 2 : pos + 2 + length]
+        pos += 2 + length
+        block_offset, block_size, rows = unpack_tail(head, pos)
+        pos += 16
+        blocks.append((first, last, block_offset, block_size, rows))
+    if pos != len(head):
+        raise ValueError("bytes left after the row index")
+    return blocks
 
 
 class SSTableReader:
@@ -71,8 +148,8 @@ class SSTableReader:
         summary = _parse_entries(unframe(fs.read_bytes(summary_path), summary_path))
         self._summary_keys = [(token, key) for token, key, _, _ in summary]
         self._summary_blocks = [(offset, size) for _, _, offset, size in summary]
-        self._data = fs.open_read(self.data_path)
-        self._index = fs.open_read(self.index_path)
+        self._data = fs.open_read_immutable(self.data_path)
+        self._index = fs.open_read_immutable(self.index_path)
         self._number = next_reader_number()
         self.min_token = self.stats["min_token"]
         self.max_token = self.stats["max_token"]
@@ -129,7 +206,7 @@ class SSTableReader:
         offset, size = self._summary_blocks[number]
         entries = _parse_entries(read_block(self._index, self.index_path, offset, size))
         block = (entries, {(t, k): (o, s) for t, k, o, s in entries})
-        INDEX_BLOCKS.put((self._number, number), block)
+        INDEX_BLOCKS.put((self._number, number), block, _INDEX_BLOCK_BYTES * size)
         return block
 
     def find(self, token: int, partition_key: bytes) -> tuple[int, int] | None:
@@ -188,7 +265,7 @@ class SSTableReader:
         header = HEADERS.get((self._number, offset))
         if header is None:
             header = self._parse_header(offset, size, trace)
-            HEADERS.put((self._number, offset), header)
+            HEADERS.put((self._number, offset), header, _header_footprint(size))
         return header
 
     def _view(
@@ -211,13 +288,15 @@ class SSTableReader:
         )
 
     def _parse_header(self, offset: int, size: int, trace: ReadTrace | None) -> tuple:
-        head = self._read_data(offset, size, trace)
+        return self._parse_header_block(self._read_data(offset, size, trace), offset)
+
+    def _parse_header_block(self, head: bytes, offset: int) -> tuple:
+        """Return the parsed partition header held in ``head`` (the block at ``offset``)."""
         try:
             (length,) = U16.unpack_from(head, 0)
-            key = bytes(head[2 : 2 + length])
+            key = head[2 : 2 + length]
             pos = 2 + length
-            (token,) = I64.unpack_from(head, pos)
-            flags = head[pos + 8]
+            token, flags = _TOKEN_FLAGS(head, pos)
             pos += 9
             deletion = None
             if flags & 1:
@@ -233,22 +312,57 @@ class SSTableReader:
                 static, pos = decode_row(head, pos)
             (count,) = U32.unpack_from(head, pos)
             pos += 4
-            blocks = []
-            unpack_tail = ROW_INDEX_TAIL.unpack_from
-            tail_size = ROW_INDEX_TAIL.size
-            for _ in range(count):
-                (length,) = U16.unpack_from(head, pos)
-                first = head[pos + 2 : pos + 2 + length]
-                pos += 2 + length
-                (length,) = U16.unpack_from(head, pos)
-                last = head[pos + 2 : pos + 2 + length]
-                pos += 2 + length
-                block_offset, block_size, _rows = unpack_tail(head, pos)
-                pos += tail_size
-                blocks.append((first, last, block_offset, block_size))
+            blocks = _parse_row_index(head, pos, count)
         except Exception as exc:  # a verified block that does not parse is still corrupt
             raise CorruptionError(self.data_path, offset, f"bad partition header: {exc}") from None
         return key, token, deletion, rts, static, blocks
+
+    def header(self, token: int, partition_key: bytes) -> tuple | None:
+        """Return the partition's parsed header, or None if this SSTable has no such partition.
+
+        The read path's lookup: the key cache first; then the summary names
+        the index block. When that index block is already in memory, the
+        lookup there is exact and cheaper than the bloom filter, so the
+        filter is asked only when the index block would have to be read
+        (what it is for). The header block is read and checksummed but
+        not kept in the block cache: its parsed form goes to the key cache.
+        """
+        header = KEYS.get((self._number, partition_key))
+        if header is not None:
+            return header
+        number = bisect.bisect_right(self._summary_keys, (token, partition_key)) - 1
+        if number < 0:
+            return None
+        block = INDEX_BLOCKS.get((self._number, number))
+        if block is None:
+            if not self.may_contain(partition_key):
+                return None
+            block = self._index_block(number)
+        found = block[1].get((token, partition_key))
+        if found is None:
+            return None
+        offset, size = found
+        header = HEADERS.get((self._number, offset))
+        if header is None:
+            header = self._parse_header_block(
+                read_block(self._data, self.data_path, offset, size), offset
+            )
+        KEYS.put((self._number, partition_key), header, _header_footprint(size))
+        return header
+
+    def open_view(
+        self,
+        token: int,
+        partition_key: bytes,
+        slices: list[Slice],
+        reverse: bool,
+        context: LiveContext | None = None,
+    ) -> PartitionView | None:
+        """Return the partition's lazily decoded view, or None if absent (reads without a trace)."""
+        header = self.header(token, partition_key)
+        if header is None:
+            return None
+        return self._view(header, slices, reverse, None, context or True)
 
     def view(
         self,
@@ -270,7 +384,7 @@ class SSTableReader:
             if found is None:
                 return None
             header = self._header(found[0], found[1], trace)
-            KEYS.put((self._number, partition_key), header)
+            KEYS.put((self._number, partition_key), header, _header_footprint(found[1]))
         return self._view(header, slices, reverse, trace, context or True)
 
     def cached_view(
@@ -333,20 +447,45 @@ class SSTableReader:
             raise CorruptionError(self.data_path, block[2], f"bad row block: {exc}") from None
         return payload, offsets, start, stop
 
+    def rows(
+        self,
+        token: int,
+        partition_key: bytes,
+        slices: list[Slice],
+        reverse: bool,
+        context: LiveContext | None = None,
+    ) -> Iterator[RowData]:
+        """Return the partition's rows inside ``slices``, looked up on the first ``next``.
+
+        For SSTables without partition-level data (no partition deletion,
+        range tombstone or static row), read without a trace: nothing but
+        rows can come from them, and a LIMIT read may never start this one.
+        """
+        return self._iter_rows(None, slices, reverse, None, context or True, (token, partition_key))
+
     def _iter_rows(
         self,
-        blocks: list[RowBlock],
+        blocks: list[RowBlock] | None,
         slices: list[Slice],
         reverse: bool,
         trace: ReadTrace | None,
         lazy: bool | LiveContext,
+        lookup: tuple[int, bytes] | None = None,
     ) -> Iterator[RowData]:
         """Yield the rows of ``blocks`` inside ``slices``, in the read's order.
 
         One generator for every block (rows are the hot loop of a read: a
         nested generator per block would cost a frame switch per row).
         ``lazy`` may be a LiveContext (lazy, and LazyRows when it says so).
+        With ``lookup`` (token, key) instead of ``blocks``, the partition is
+        looked up when the first row is asked for (see ``rows``).
         """
+        if blocks is None:
+            assert lookup is not None
+            header = self.header(*lookup)
+            if header is None:
+                return
+            blocks = header[5]
         context = lazy if type(lazy) is LiveContext else None
         for sl in reversed(slices) if reverse else slices:
             low, high = slice_range(sl)
@@ -364,18 +503,21 @@ class SSTableReader:
                 payload, offsets, start, stop = self._block_span(block, low, high, trace)
                 indexes = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
                 try:
-                    if context is not None:
+                    # The merge sets ``context.fast`` (or never does) before it
+                    # takes the first row, so it is read once per block.
+                    if context is not None and context.fast:
+                        now = context.now
+                        columns = context.columns
                         for index in indexes:
                             at = offsets[index]
                             length = (payload[at + 1] << 8) | payload[at + 2]
                             clustering = payload[at + 3 : at + 3 + length]
-                            # Read at each row: the merge sets it before the first.
-                            if context.fast:
-                                row = live_in_block(
-                                    clustering, payload, at, context.now, context.columns
-                                )
-                                if row is not None:
-                                    yield row
+                            # blockrows.live_in_block, inlined (the hot loop).
+                            flags = payload[at]
+                            if flags & _LIVE_FLAGS == ROW_LIVENESS:
+                                marker = _unpack_liveness(payload, at + 3 + length)
+                                if not marker[1] or now < marker[2]:
+                                    yield LazyRow(clustering, payload, at, marker, now, columns)
                                     continue
                             yield BlockRowData(clustering, payload, at)
                     elif lazy:

@@ -25,3 +25,17 @@ def test_block_cache_is_bounded_in_bytes():
     assert cache.size <= 800 and cache.get(19) == b"x" * 90 and cache.get(0) is None
     cache.put("huge", b"x" * 500)  # more than an eighth of the cache: not kept
     assert cache.get("huge") is None
+
+
+def test_lru_cache_is_bounded_in_estimated_bytes_too():
+    cache = LRUCache(100, max_bytes=800)
+    for i in range(20):
+        cache.put(i, str(i), 90)
+    assert cache.size <= 800 and len(cache) == 8
+    assert cache.get(19) == "19" and cache.get(0) is None
+    cache.put(19, "again", 10)  # replacing an entry replaces its size
+    assert cache.size == 7 * 90 + 10
+    cache.put("huge", "x", 500)  # more than an eighth of the cache: not kept
+    assert cache.get("huge") is None
+    cache.clear()
+    assert len(cache) == 0 and cache.size == 0

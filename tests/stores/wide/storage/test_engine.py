@@ -454,3 +454,23 @@ def test_key_cache_hit_skips_the_bloom_filter_and_reads_the_same(opener):
     assert [s["bloom_checks"] for s in engine.sstables("ks", "t")] == checks
     assert again == first and len(trace.sstables_consulted) == 1
     assert [r.cells["v"].value for r in again.rows] == [b"v0", b"v1", b"v2"]
+
+
+def test_index_block_in_memory_answers_without_the_bloom_filter(opener):
+    engine = opener(auto_compaction=False)
+    setup(engine)
+    for n in range(50):
+        engine.apply(put(b"u%02d" % n, b"a", b"v%d" % n, n + 1))
+    engine.flush()
+    assert engine.read("ks", "t", b"u07").rows[0].cells["v"].value == b"v7"
+    checks = sum(s["bloom_checks"] for s in engine.sstables("ks", "t"))
+    # The index block holding these keys is cached now: present keys are
+    # found and absent ones refused by the index itself, with the same results.
+    assert engine.read("ks", "t", b"u08").rows[0].cells["v"].value == b"v8"
+    assert engine.read("ks", "t", b"u07x") is None
+    assert engine.read("ks", "t", b"u08", limit=1).rows[0].clustering == b"a"
+    assert sum(s["bloom_checks"] for s in engine.sstables("ks", "t")) == checks
+    # A traced read still asks the filter, so its trace can name it.
+    trace = ReadTrace()
+    assert engine.read("ks", "t", b"u07x", trace=trace) is None
+    assert sum(s["bloom_checks"] for s in engine.sstables("ks", "t")) == checks + 1

@@ -240,6 +240,36 @@ def test_flipped_byte_in_an_sstable_is_reported_not_returned(tmp_path):
     engine.close()
 
 
+def test_a_flipped_byte_anywhere_in_the_data_file_never_reaches_an_untraced_read(tmp_path):
+    """Reads without a trace take the mapped, key-cached path: still checksummed."""
+    engine = StorageEngine.open(str(tmp_path), background=False)
+    setup(engine)
+    for i in range(60):
+        engine.apply(put(b"u%d" % (i % 3), b"%04d" % i, b"v%04d" % i, i + 1))
+    engine.flush()
+    expected = {u: engine.read("ks", "t", b"u%d" % u) for u in range(3)}
+    (sst,) = engine.sstables("ks", "t")
+    data = Path(sst["directory"]) / f"{sst['name']}-Data.db"
+    engine.close()
+    original = data.read_bytes()
+    for position in range(0, len(original), 7):
+        raw = bytearray(original)
+        raw[position] ^= 0x10
+        data.write_bytes(bytes(raw))
+        engine = StorageEngine.open(str(tmp_path), background=False)
+        try:
+            for u in range(3):
+                try:
+                    got = engine.read("ks", "t", b"u%d" % u, limit=20)
+                except CorruptionError as exc:
+                    assert exc.path == str(data)
+                    continue
+                assert got == expected[u] or got.rows == expected[u].rows[:20]
+        finally:
+            engine.close()
+    data.write_bytes(original)
+
+
 def test_flipped_byte_in_the_commit_log_is_reported_with_file_and_offset(tmp_path):
     engine = StorageEngine.open(str(tmp_path), commitlog_sync="batch", background=False)
     setup(engine)

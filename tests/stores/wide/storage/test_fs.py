@@ -99,3 +99,25 @@ def test_memory_lock_is_exclusive():
         fs.lock("/d/LOCK")
     lock.release()
     fs.lock("/d/LOCK").release()
+
+
+def test_os_immutable_reads_match_pread_and_come_back_short_past_the_end(tmp_path):
+    fs = OSFileSystem()
+    path = str(tmp_path / "f")
+    handle = fs.create(path)
+    handle.write(bytes(range(256)) * 40)
+    handle.sync()
+    handle.close()
+    plain = fs.open_read(path)
+    mapped = fs.open_read_immutable(path)
+    for offset, length in ((0, 10), (4000, 300), (10_230, 10), (10_235, 50), (20_000, 4)):
+        assert mapped.pread(offset, length) == plain.pread(offset, length)
+    assert len(mapped.pread(10_235, 50)) == 5 and mapped.size() == 10_240
+    mapped.close()
+    mapped.close()
+    plain.close()
+    empty = str(tmp_path / "empty")
+    fs.create(empty).close()
+    handle = fs.open_read_immutable(empty)
+    assert handle.pread(0, 8) == b"" and handle.size() == 0
+    handle.close()

@@ -1,13 +1,16 @@
 """SSTable reader: slices by row index, ordered iteration, checksum failures."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stores.wide.storage.blockrows import BlockRowData
 from stores.wide.storage.errors import CorruptionError
+from stores.wide.storage.format import ROW_INDEX_TAIL, U16
 from stores.wide.storage.fs import MemoryFileSystem
 from stores.wide.storage.mutation import Bound, Slice
 from stores.wide.storage.read import ReadTrace
-from stores.wide.storage.sstable_reader import SSTableReader
+from stores.wide.storage.sstable_reader import SSTableReader, _parse_row_index
 from stores.wide.storage.sstable_writer import component_path
 from stores.wide.storage.token import token
 
@@ -83,3 +86,36 @@ def test_key_cache_knows_a_partition_once_read():
     other = SSTableReader(fs, DIR, 7)
     assert other.cached_view(b"p", [Slice()], False) is None
     assert reader.cached_view(b"q", [Slice()], False) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    widths=st.lists(st.integers(0, 12), min_size=0, max_size=12),
+    fixed=st.booleans(),
+    prefix=st.binary(max_size=5),
+)
+def test_row_index_parses_the_same_with_fixed_and_mixed_key_widths(widths, fixed, prefix):
+    if fixed and widths:
+        widths = [widths[0]] * len(widths)
+    entries = []
+    raw = []
+    for n, width in enumerate(widths):
+        first, last = bytes([n % 256]) * width, bytes([255 - n % 256]) * width
+        entries.append((first, last, 1000 * n, 40 + n, n + 1))
+        raw.append(U16.pack(width) + first + U16.pack(width) + last)
+        raw.append(ROW_INDEX_TAIL.pack(1000 * n, 40 + n, n + 1))
+    head = prefix + b"".join(raw)
+    assert _parse_row_index(head, len(prefix), len(widths)) == entries
+    with pytest.raises(ValueError):  # a byte too many after the index
+        _parse_row_index(head + b"\x00", len(prefix), len(widths))
+
+
+def test_a_long_partition_with_fixed_width_keys_reads_every_slice():
+    fs = MemoryFileSystem()
+    _, reader = write_sstable(fs, [partition(b"p", make_rows(3000))])
+    header = reader.header(token(b"p"), b"p")
+    assert len(header[5]) > 20  # many row blocks: the one-pass parse
+    for low, high in ((0, 5), (1234, 1299), (2990, 2999), (0, 2999)):
+        sl = [Slice(Bound(b"%06d" % low, True), Bound(b"%06d" % high, True))]
+        rows = list(reader.view(token(b"p"), b"p", sl, False).rows)
+        assert [r.clustering for r in rows] == [b"%06d" % i for i in range(low, high + 1)]
