@@ -752,3 +752,39 @@ def test_fast_expireat_logs_pexpireat_and_a_past_time_del(tmp_path, taken):
     assert b"*2\r\n$3\r\nDEL\r\n$4\r\ngone\r\n" in data
     assert b"*2\r\n$3\r\nDEL\r\n$5\r\nshort\r\n" in data
     assert data.count(b"PEXPIREAT") == 2  # PEXPIRE short, EXPIREAT k: misses log nothing
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fast_zincrby_moves_past_ties_as_the_general_path(
+    tmp_path, taken, handlers_without_fast_paths, seed
+):
+    # A leaderboard whose scores even out: most increments pass neighbours
+    # of the same score (ordered by name), up or down, near or far.
+    rng = random.Random(seed)
+    clock = ManualClock()
+    fast = persisted(tmp_path / "fast", clock)
+    general = persisted(tmp_path / "general", clock)
+    watcher = general.engine.new_session()
+    watcher.execute([b"WATCH", b"never-written"])
+    names = [b"p%d" % i for i in range(60)]
+    for client in (fast, general):
+        client.zadd("board", dict.fromkeys(names, 1))
+    for _ in range(1500):
+        member = rng.choice(names[:10] if rng.random() < 0.5 else names)
+        increment = rng.choice([b"1", b"1", b"1", b"-1", b"2", b"-3", b"0.5", b"7"])
+        argv = [b"ZINCRBY", b"board", increment, member]
+        replies = [client.session.execute(list(argv)) for client in (fast, general)]
+        assert replies[0] == replies[1], argv
+        if rng.random() < 0.01:
+            # Removals leave hints behind: later moves must not trust them.
+            gone = [b"ZREM", b"board", rng.choice(names)]
+            assert fast.session.execute(gone) == general.session.execute(gone)
+    assert contents(fast.engine) == contents(general.engine)
+    assert list(fast.engine.databases[0].data[b"board"].sl) == sorted(
+        (score, member) for member, score in fast.engine.databases[0].data[b"board"].members.items()
+    )
+    watcher.close()
+    fast.close()
+    general.close()
+    assert incr_files(tmp_path / "fast") == incr_files(tmp_path / "general")
+    assert taken[b"ZINCRBY"] > 1000
