@@ -56,6 +56,14 @@ _RESPONSE_CALLBACKS = get_response_callbacks(user_protocol=2, legacy_responses=T
 # more than the rest of encoding a command.
 _INT_TEXT = {number: text for text, number in SMALL_INTS.items()}
 
+# Command names as redis-py's methods pass them ("ZINCRBY") to their bytes,
+# for UTF-8 clients: bounded, since any text can be a command name.
+_COMMAND_HEADS: dict[str, bytes] = {}
+_COMMAND_HEADS_LIMIT = 1024
+# redis-py's callback for replies that are doubles (ZINCRBY, ZSCORE): it parses
+# the text of the double, which gives back the very float the engine holds.
+_FLOAT_OR_NONE = _RESPONSE_CALLBACKS["ZINCRBY"]
+
 # The commands of the hot methods below: they build a well-formed argv, so
 # the session skips the lookup and the arity check (Session.execute's cmd).
 _GET, _SET, _INCR, _INCRBY, _HSET, _LPUSH, _ZINCRBY, _ZREVRANGE = (
@@ -184,13 +192,25 @@ class Client(CoreCommands):
 
     def _argv(self, args: tuple) -> list[bytes]:
         first = args[0]
-        if isinstance(first, str) and " " in first:
+        utf8 = self._utf8
+        head = _COMMAND_HEADS.get(first) if utf8 else None
+        if head is not None:
+            argv = [head]
+        elif isinstance(first, str) and " " in first:
             argv = [part.encode() for part in first.split()]
         else:
             argv = [self._encode(first)]
+            if utf8 and type(first) is str and len(_COMMAND_HEADS) < _COMMAND_HEADS_LIMIT:
+                _COMMAND_HEADS[first] = argv[0]
         encode = self._encode
         for arg in args[1:]:
-            argv.append(arg if type(arg) is bytes else encode(arg))
+            kind = type(arg)
+            if kind is bytes:
+                argv.append(arg)
+            elif kind is str and utf8:
+                argv.append(arg.encode())
+            else:
+                argv.append(encode(arg))
         return argv
 
     def _call(self, argv: list[bytes]) -> Any:
@@ -651,6 +671,9 @@ class Pipeline(Client):
                 # Python value before the callback.
                 callback = callbacks.get(args[0])
                 results.append(item if callback is None else callback(item))
+            elif type(item) is float and not options and callbacks.get(args[0]) is _FLOAT_OR_NONE:
+                # _finish's own result: format_double's text parses back to item.
+                results.append(item)
             elif isinstance(item, Exception):
                 results.append(item)
             elif type(item) is ErrorReply:
