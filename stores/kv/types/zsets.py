@@ -768,6 +768,14 @@ def zrevrange_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
         return []
     if stop >= size:
         stop = size - 1
+    if count == 5 and type(sl) is FlatSortedList and s._protocol == 2:
+        # _reverse_ranks_reply's usual case (a top ten WITHSCORES), inline.
+        out: list = []
+        append = out.append
+        for score, member in reversed(sl[size - 1 - stop : size - start]):
+            append(member)
+            append(score)
+        return out
     return _reverse_ranks_reply(s, sl, size, start, stop, count == 5)
 
 
