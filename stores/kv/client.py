@@ -63,6 +63,7 @@ _COMMAND_HEADS_LIMIT = 1024
 # redis-py's callback for replies that are doubles (ZINCRBY, ZSCORE): it parses
 # the text of the double, which gives back the very float the engine holds.
 _FLOAT_OR_NONE = _RESPONSE_CALLBACKS["ZINCRBY"]
+_dict_get = dict.get
 
 # The commands of the hot methods below: they build a well-formed argv, so
 # the session skips the lookup and the arity check (Session.execute's cmd).
@@ -653,28 +654,39 @@ class Pipeline(Client):
             raise error
         if reply is NULL_ARRAY:
             raise WatchError("Watched variable changed.")
-        replies = list(reply)
-        for index, error in errors:
-            replies.insert(index, error)
+        replies = reply  # EXEC's own new list
+        if errors:
+            replies = list(reply)
+            for index, error in errors:
+                replies.insert(index, error)
         if raise_on_error:
             for number, item in enumerate(replies, 1):
                 if type(item) is ErrorReply:
                     error = _parse_error(item.message)
                     self._annotate(error, number, stack[number - 1][0])
                     raise error
-                if isinstance(item, Exception):
+                if errors and isinstance(item, Exception):  # only queue errors are
                     raise item
         results = []
         callbacks = self.response_callbacks
         for item, (args, options) in zip(replies, stack, strict=True):
-            if type(item) is int and not options:
-                # _finish for the commonest reply: an integer is its own
-                # Python value before the callback.
-                callback = callbacks.get(args[0])
-                results.append(item if callback is None else callback(item))
-            elif type(item) is float and not options and callbacks.get(args[0]) is _FLOAT_OR_NONE:
-                # _finish's own result: format_double's text parses back to item.
-                results.append(item)
+            kind = type(item)
+            if (kind is int or kind is float) and not options:
+                name = args[0]
+                # CaseInsensitiveDict.get, without its Python call for
+                # redis-py's names, which are upper case already.
+                callback = _dict_get(callbacks, name)
+                if callback is None and not (type(name) is str and name.isupper()):
+                    callback = callbacks.get(name)
+                if kind is int:
+                    # _finish for the commonest reply: an integer is its own
+                    # Python value before the callback.
+                    results.append(item if callback is None else callback(item))
+                elif callback is _FLOAT_OR_NONE:
+                    # _finish's own result: format_double's text parses back to item.
+                    results.append(item)
+                else:
+                    results.append(self._finish(name, item, {}))
             elif isinstance(item, Exception):
                 results.append(item)
             elif type(item) is ErrorReply:

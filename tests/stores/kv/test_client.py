@@ -286,3 +286,16 @@ def test_pipeline_argument_encoding_matches_the_client(kv):
     latin = stores.kv.connect("memory:", background=False, encoding="latin-1")
     assert latin._argv(("SET", "k", "é")) == [b"SET", b"k", "é".encode("latin-1")]
     latin.close()
+
+
+def test_a_transaction_finds_callbacks_whatever_the_case_of_the_name(kv):
+    kv.set_response_callback("incr", lambda response, **options: ("incr", response))
+    pipe = kv.pipeline(transaction=True)
+    pipe.execute_command("incr", "n")
+    pipe.incr("n")
+    pipe.execute_command("zincrby", "z", 1, "m")
+    pipe.execute_command("ZScore", "z", "m")
+    pipe.execute_command("expire", "n", 100)
+    pipe.execute_command("INCRBYFLOAT", "f", 1.5)
+    # redis-py sends incr() as INCRBY, whose callback is not the one set.
+    assert pipe.execute() == [("incr", 1), 2, 1.0, 1.0, True, 1.5]
