@@ -210,6 +210,8 @@ class Client(CoreCommands):
                 argv.append(arg)
             elif kind is str and utf8:
                 argv.append(arg.encode())
+            elif kind is int:  # _encode's, inline: ZINCRBY's 1, EXPIREAT's time
+                argv.append(_INT_TEXT.get(arg) or b"%d" % arg)
             else:
                 argv.append(encode(arg))
         return argv

@@ -282,6 +282,8 @@ def test_pipeline_argument_encoding_matches_the_client(kv):
     assert kv._argv(("set", "k", "v")) == [b"set", b"k", b"v"]
     assert kv._argv(("CONFIG GET", "maxmemory")) == [b"CONFIG", b"GET", b"maxmemory"]
     assert kv._argv((b"GET", "k")) == [b"GET", b"k"]
+    with pytest.raises(redis.exceptions.DataError):
+        kv._argv(("SET", "k", True))  # redis-py refuses bools, which are ints too
     kv._run = run
     latin = stores.kv.connect("memory:", background=False, encoding="latin-1")
     assert latin._argv(("SET", "k", "é")) == [b"SET", b"k", "é".encode("latin-1")]
