@@ -13,6 +13,7 @@ work as in redis-py. This module never opens a socket.
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 from collections import deque
@@ -495,6 +496,9 @@ class Pipeline(Client):
         self.session.select(parent.session.db)
         self.transaction = transaction
         self.command_stack: list[tuple[tuple, dict]] = []
+        # Beside each queued command: its argv when a hot method encoded it
+        # while queuing, else None (``_argv`` encodes it at EXEC).
+        self._encoded: list[list[bytes] | None] = []
         self.watching = False
         self.explicit_transaction = False
 
@@ -514,6 +518,7 @@ class Pipeline(Client):
     def reset(self) -> None:
         """Forget queued commands and WATCHes."""
         self.command_stack = []
+        self._encoded = []
         if self.watching:
             self.session.execute([b"UNWATCH"])
         self.watching = False
@@ -532,7 +537,18 @@ class Pipeline(Client):
         if (self.watching or args[0] == "WATCH") and not self.explicit_transaction:
             return self._immediate(args, options)
         self.command_stack.append((args, options))
+        self._encoded.append(None)
         return self
+
+    def _queue_encoded(self, args: tuple, argv: list[bytes]) -> Pipeline:
+        """Queue ``args`` with ``argv``, what ``_argv(args)`` would give (the hot methods)."""
+        self.command_stack.append((args, {}))
+        self._encoded.append(argv)
+        return self
+
+    def _queues_now(self) -> bool:
+        """Return True if a command is queued now (not run at once while WATCHing), UTF-8."""
+        return (not self.watching or self.explicit_transaction) and self._utf8
 
     def _immediate(self, args: tuple, options: dict[str, Any]) -> Any:
         result = Client.execute_command(self, *args, **options)
@@ -559,18 +575,64 @@ class Pipeline(Client):
     def set(self, name: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
         return CoreCommands.set(self, name, value, *args, **kwargs)
 
+    # incr, hset, zincrby and expireat (a leaderboard's transaction): with
+    # str/bytes names and values and int numbers, the args redis-py's
+    # method would queue, encoded at once as _argv would encode them.
+
     def incr(self, name: Any, amount: int = 1) -> Any:
+        kind = type(name)
+        if (kind is str or kind is bytes) and type(amount) is int and self._queues_now():
+            argv = [b"INCRBY", name.encode() if kind is str else name]
+            argv.append(_INT_TEXT.get(amount) or b"%d" % amount)
+            return self._queue_encoded(("INCRBY", name, amount), argv)
         return CoreCommands.incr(self, name, amount)
 
     def hset(
         self, name: Any, key: Any = None, value: Any = None, mapping: Any = None, items: Any = None
     ) -> Any:
+        if mapping is None and items is None and key is not None:
+            kinds = (type(name), type(key), type(value))
+            if all(kind is str or kind is bytes for kind in kinds) and self._queues_now():
+                argv = [b"HSET"]
+                for arg in (name, key, value):
+                    argv.append(arg.encode() if type(arg) is str else arg)
+                return self._queue_encoded(("HSET", name, key, value), argv)
         return CoreCommands.hset(self, name, key, value, mapping=mapping, items=items)
+
+    def expireat(
+        self,
+        name: Any,
+        when: Any,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> Any:
+        kind = type(name)
+        if (kind is str or kind is bytes) and not (nx or xx or gt or lt) and self._queues_now():
+            if isinstance(when, datetime.datetime):
+                when = int(when.timestamp())  # as redis-py's expireat
+            if type(when) is int:
+                argv = [b"EXPIREAT", name.encode() if kind is str else name]
+                argv.append(_INT_TEXT.get(when) or b"%d" % when)
+                return self._queue_encoded(("EXPIREAT", name, when), argv)
+        return CoreCommands.expireat(self, name, when, nx=nx, xx=xx, gt=gt, lt=lt)
 
     def lpush(self, name: Any, *values: Any) -> Any:
         return CoreCommands.lpush(self, name, *values)
 
     def zincrby(self, name: Any, amount: float, value: Any) -> Any:
+        kind, value_kind = type(name), type(value)
+        if (
+            (kind is str or kind is bytes)
+            and (value_kind is str or value_kind is bytes)
+            and type(amount) is int
+            and self._queues_now()
+        ):
+            argv = [b"ZINCRBY", name.encode() if kind is str else name]
+            argv.append(_INT_TEXT.get(amount) or b"%d" % amount)
+            argv.append(value.encode() if value_kind is str else value)
+            return self._queue_encoded(("ZINCRBY", name, amount, value), argv)
         return CoreCommands.zincrby(self, name, amount, value)
 
     def zrevrange(
@@ -625,7 +687,14 @@ class Pipeline(Client):
 
     def _execute_transaction(self, stack: list, raise_on_error: bool) -> list:
         session = self.session
-        argvs = [self._argv(args) for args, _ in stack]
+        encoded = self._encoded
+        if len(encoded) == len(stack):
+            argvs = [
+                argv if argv is not None else self._argv(stack[index][0])
+                for index, argv in enumerate(encoded)
+            ]
+        else:  # the stack was changed from outside
+            argvs = [self._argv(args) for args, _ in stack]
         errors: list[tuple[int, Exception]] = []
         session.batching = True
         try:

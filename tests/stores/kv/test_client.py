@@ -301,3 +301,49 @@ def test_a_transaction_finds_callbacks_whatever_the_case_of_the_name(kv):
     pipe.execute_command("INCRBYFLOAT", "f", 1.5)
     # redis-py sends incr() as INCRBY, whose callback is not the one set.
     assert pipe.execute() == [("incr", 1), 2, 1.0, 1.0, True, 1.5]
+
+
+def test_a_pipelines_hot_methods_queue_what_redis_pys_methods_queue(kv):
+    import datetime
+
+    from redis.commands.core import CoreCommands
+
+    when = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    calls = [
+        ("zincrby", ("board", 1, "m"), {}),
+        ("zincrby", (b"board", -7, b"m"), {}),
+        ("zincrby", ("board", 2**70, "m"), {}),
+        ("zincrby", ("board", 0.5, "m"), {}),  # not an int: redis-py's method
+        ("incr", ("n",), {}),
+        ("incr", (b"n", 12345), {}),
+        ("hset", ("h", "f", "é"), {}),
+        ("hset", ("h", b"f", 3), {}),  # an int value: redis-py's method
+        ("hset", ("h",), {"mapping": {"a": "1"}}),
+        ("expireat", ("k", when), {}),
+        ("expireat", ("k", 1893456000), {}),
+        ("expireat", ("k", 1893456000), {"gt": True}),
+        ("expireat", ("k", 1893456000.5), {}),
+    ]
+    hot = kv.pipeline(transaction=True)
+    generic = kv.pipeline(transaction=True)
+    for name, args, kwargs in calls:
+        assert getattr(hot, name)(*args, **kwargs) is hot
+        getattr(CoreCommands, name)(generic, *args, **kwargs)
+    assert hot.command_stack == generic.command_stack
+    assert len(hot._encoded) == len(hot.command_stack)
+    for (args, _), argv in zip(hot.command_stack, hot._encoded, strict=True):
+        assert argv is None or argv == hot._argv(args), args
+    assert sum(argv is not None for argv in hot._encoded) == 8
+    generic.reset()
+    hot.reset()
+    assert hot._encoded == []
+    kv.set("n", "1")
+    # While WATCHing, before MULTI, a command runs at once and queues nothing.
+    hot.watch("w")
+    assert hot.incr("n") == 2
+    assert hot.zincrby("board", 1, "m") == 1.0
+    assert hot.command_stack == [] and hot._encoded == []
+    hot.multi()
+    hot.incr("n").zincrby("board", 1, "m").hset("h", "f", "v").expireat("board", when)
+    assert hot.execute() == [3, 2.0, 1, True]
+    assert kv.expiretime("board") == int(when.timestamp())
