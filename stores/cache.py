@@ -14,7 +14,8 @@ handle is shared with other data.
 
 ``get`` is the cached page's whole read path, so on an embedded handle it
 sends its ``GET`` straight to the engine session the handle's client uses
-(``Session.execute``, the engine's one command path: expiry, LRU clock,
+(``Session.execute`` with GET's command, as the client's hot methods call
+it; the engine's one command path: expiry, LRU clock,
 keyspace hits and misses, stats) and records the command on the trace
 itself, as ``stores.tracing.TracedKV`` would. Never changes what is stored
 or returned: only how many Python layers a read crosses.
@@ -82,6 +83,7 @@ class KVCacheClient(RedisCacheClient):
         self._client = None
         self._session = None
         self._session_run = None
+        self._get_command = None
         self._label = name
         self.key_prefix = options.get("key_prefix", "")
 
@@ -98,6 +100,7 @@ class KVCacheClient(RedisCacheClient):
 
     def _bind(self, handle) -> None:
         from stores.kv.client import Client
+        from stores.kv.commands import COMMANDS
 
         self._client = handle
         raw = getattr(handle, "wrapped", handle)
@@ -111,6 +114,9 @@ class KVCacheClient(RedisCacheClient):
             direct = utf8 and options["encoding_errors"] == "strict"
         self._session = raw.session if direct else None
         self._session_run = raw.session.execute if direct else None
+        # GET's command, passed with its well-formed argv as the client's hot
+        # methods pass theirs: the session then skips the lookup and arity check.
+        self._get_command = COMMANDS[_GET] if direct else None
 
     def clear(self):
         client = self.get_client(None, write=True)
@@ -188,10 +194,10 @@ class KVCache(RedisCache):
         argv = [_GET, full.encode()]
         trace = _current()
         if trace is None:
-            value = run(argv)
+            value = run(argv, client._get_command)
         else:
             start = _perf()
-            value = run(argv)
+            value = run(argv, client._get_command)
             elapsed = _perf() - start
             if value is None or type(value) is bytes:
                 # Trace.add, inline: this runs on every cached page.

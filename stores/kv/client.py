@@ -13,6 +13,7 @@ work as in redis-py. This module never opens a socket.
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 from collections import deque
@@ -55,6 +56,15 @@ _RESPONSE_CALLBACKS = get_response_callbacks(user_protocol=2, legacy_responses=T
 # Small integer arguments (ZINCRBY 1, ZREVRANGE 0 9) by lookup: b"%d" % n costs
 # more than the rest of encoding a command.
 _INT_TEXT = {number: text for text, number in SMALL_INTS.items()}
+
+# Command names as redis-py's methods pass them ("ZINCRBY") to their bytes,
+# for UTF-8 clients: bounded, since any text can be a command name.
+_COMMAND_HEADS: dict[str, bytes] = {}
+_COMMAND_HEADS_LIMIT = 1024
+# redis-py's callback for replies that are doubles (ZINCRBY, ZSCORE): it parses
+# the text of the double, which gives back the very float the engine holds.
+_FLOAT_OR_NONE = _RESPONSE_CALLBACKS["ZINCRBY"]
+_dict_get = dict.get
 
 # The commands of the hot methods below: they build a well-formed argv, so
 # the session skips the lookup and the arity check (Session.execute's cmd).
@@ -184,13 +194,27 @@ class Client(CoreCommands):
 
     def _argv(self, args: tuple) -> list[bytes]:
         first = args[0]
-        if isinstance(first, str) and " " in first:
+        utf8 = self._utf8
+        head = _COMMAND_HEADS.get(first) if utf8 else None
+        if head is not None:
+            argv = [head]
+        elif isinstance(first, str) and " " in first:
             argv = [part.encode() for part in first.split()]
         else:
             argv = [self._encode(first)]
+            if utf8 and type(first) is str and len(_COMMAND_HEADS) < _COMMAND_HEADS_LIMIT:
+                _COMMAND_HEADS[first] = argv[0]
         encode = self._encode
         for arg in args[1:]:
-            argv.append(arg if type(arg) is bytes else encode(arg))
+            kind = type(arg)
+            if kind is bytes:
+                argv.append(arg)
+            elif kind is str and utf8:
+                argv.append(arg.encode())
+            elif kind is int:  # _encode's, inline: ZINCRBY's 1, EXPIREAT's time
+                argv.append(_INT_TEXT.get(arg) or b"%d" % arg)
+            else:
+                argv.append(encode(arg))
         return argv
 
     def _call(self, argv: list[bytes]) -> Any:
@@ -394,7 +418,8 @@ class Client(CoreCommands):
             if decode:
                 return [(decode(reply[i]), reply[i + 1]) for i in range(0, len(reply), 2)]
             pairs = iter(reply)  # the engine built this list for us: no copies
-            return list(zip(pairs, pairs, strict=False))
+            # An even list: the strict= keyword would only cost (~0.1 us a call).
+            return list(zip(pairs, pairs))  # noqa: B905
         return [
             (
                 decode(reply[i]) if decode else reply[i],
@@ -471,6 +496,9 @@ class Pipeline(Client):
         self.session.select(parent.session.db)
         self.transaction = transaction
         self.command_stack: list[tuple[tuple, dict]] = []
+        # Beside each queued command: its argv when a hot method encoded it
+        # while queuing, else None (``_argv`` encodes it at EXEC).
+        self._encoded: list[list[bytes] | None] = []
         self.watching = False
         self.explicit_transaction = False
 
@@ -490,6 +518,7 @@ class Pipeline(Client):
     def reset(self) -> None:
         """Forget queued commands and WATCHes."""
         self.command_stack = []
+        self._encoded = []
         if self.watching:
             self.session.execute([b"UNWATCH"])
         self.watching = False
@@ -508,7 +537,18 @@ class Pipeline(Client):
         if (self.watching or args[0] == "WATCH") and not self.explicit_transaction:
             return self._immediate(args, options)
         self.command_stack.append((args, options))
+        self._encoded.append(None)
         return self
+
+    def _queue_encoded(self, args: tuple, argv: list[bytes]) -> Pipeline:
+        """Queue ``args`` with ``argv``, what ``_argv(args)`` would give (the hot methods)."""
+        self.command_stack.append((args, {}))
+        self._encoded.append(argv)
+        return self
+
+    def _queues_now(self) -> bool:
+        """Return True if a command is queued now (not run at once while WATCHing), UTF-8."""
+        return (not self.watching or self.explicit_transaction) and self._utf8
 
     def _immediate(self, args: tuple, options: dict[str, Any]) -> Any:
         result = Client.execute_command(self, *args, **options)
@@ -535,18 +575,64 @@ class Pipeline(Client):
     def set(self, name: Any, value: Any, *args: Any, **kwargs: Any) -> Any:
         return CoreCommands.set(self, name, value, *args, **kwargs)
 
+    # incr, hset, zincrby and expireat (a leaderboard's transaction): with
+    # str/bytes names and values and int numbers, the args redis-py's
+    # method would queue, encoded at once as _argv would encode them.
+
     def incr(self, name: Any, amount: int = 1) -> Any:
+        kind = type(name)
+        if (kind is str or kind is bytes) and type(amount) is int and self._queues_now():
+            argv = [b"INCRBY", name.encode() if kind is str else name]
+            argv.append(_INT_TEXT.get(amount) or b"%d" % amount)
+            return self._queue_encoded(("INCRBY", name, amount), argv)
         return CoreCommands.incr(self, name, amount)
 
     def hset(
         self, name: Any, key: Any = None, value: Any = None, mapping: Any = None, items: Any = None
     ) -> Any:
+        if mapping is None and items is None and key is not None:
+            kinds = (type(name), type(key), type(value))
+            if all(kind is str or kind is bytes for kind in kinds) and self._queues_now():
+                argv = [b"HSET"]
+                for arg in (name, key, value):
+                    argv.append(arg.encode() if type(arg) is str else arg)
+                return self._queue_encoded(("HSET", name, key, value), argv)
         return CoreCommands.hset(self, name, key, value, mapping=mapping, items=items)
+
+    def expireat(
+        self,
+        name: Any,
+        when: Any,
+        nx: bool = False,
+        xx: bool = False,
+        gt: bool = False,
+        lt: bool = False,
+    ) -> Any:
+        kind = type(name)
+        if (kind is str or kind is bytes) and not (nx or xx or gt or lt) and self._queues_now():
+            if isinstance(when, datetime.datetime):
+                when = int(when.timestamp())  # as redis-py's expireat
+            if type(when) is int:
+                argv = [b"EXPIREAT", name.encode() if kind is str else name]
+                argv.append(_INT_TEXT.get(when) or b"%d" % when)
+                return self._queue_encoded(("EXPIREAT", name, when), argv)
+        return CoreCommands.expireat(self, name, when, nx=nx, xx=xx, gt=gt, lt=lt)
 
     def lpush(self, name: Any, *values: Any) -> Any:
         return CoreCommands.lpush(self, name, *values)
 
     def zincrby(self, name: Any, amount: float, value: Any) -> Any:
+        kind, value_kind = type(name), type(value)
+        if (
+            (kind is str or kind is bytes)
+            and (value_kind is str or value_kind is bytes)
+            and type(amount) is int
+            and self._queues_now()
+        ):
+            argv = [b"ZINCRBY", name.encode() if kind is str else name]
+            argv.append(_INT_TEXT.get(amount) or b"%d" % amount)
+            argv.append(value.encode() if value_kind is str else value)
+            return self._queue_encoded(("ZINCRBY", name, amount, value), argv)
         return CoreCommands.zincrby(self, name, amount, value)
 
     def zrevrange(
@@ -601,7 +687,14 @@ class Pipeline(Client):
 
     def _execute_transaction(self, stack: list, raise_on_error: bool) -> list:
         session = self.session
-        argvs = [self._argv(args) for args, _ in stack]
+        encoded = self._encoded
+        if len(encoded) == len(stack):
+            argvs = [
+                argv if argv is not None else self._argv(stack[index][0])
+                for index, argv in enumerate(encoded)
+            ]
+        else:  # the stack was changed from outside
+            argvs = [self._argv(args) for args, _ in stack]
         errors: list[tuple[int, Exception]] = []
         session.batching = True
         try:
@@ -632,25 +725,39 @@ class Pipeline(Client):
             raise error
         if reply is NULL_ARRAY:
             raise WatchError("Watched variable changed.")
-        replies = list(reply)
-        for index, error in errors:
-            replies.insert(index, error)
+        replies = reply  # EXEC's own new list
+        if errors:
+            replies = list(reply)
+            for index, error in errors:
+                replies.insert(index, error)
         if raise_on_error:
             for number, item in enumerate(replies, 1):
                 if type(item) is ErrorReply:
                     error = _parse_error(item.message)
                     self._annotate(error, number, stack[number - 1][0])
                     raise error
-                if isinstance(item, Exception):
+                if errors and isinstance(item, Exception):  # only queue errors are
                     raise item
         results = []
         callbacks = self.response_callbacks
         for item, (args, options) in zip(replies, stack, strict=True):
-            if type(item) is int and not options:
-                # _finish for the commonest reply: an integer is its own
-                # Python value before the callback.
-                callback = callbacks.get(args[0])
-                results.append(item if callback is None else callback(item))
+            kind = type(item)
+            if (kind is int or kind is float) and not options:
+                name = args[0]
+                # CaseInsensitiveDict.get, without its Python call for
+                # redis-py's names, which are upper case already.
+                callback = _dict_get(callbacks, name)
+                if callback is None and not (type(name) is str and name.isupper()):
+                    callback = callbacks.get(name)
+                if kind is int:
+                    # _finish for the commonest reply: an integer is its own
+                    # Python value before the callback.
+                    results.append(item if callback is None else callback(item))
+                elif callback is _FLOAT_OR_NONE:
+                    # _finish's own result: format_double's text parses back to item.
+                    results.append(item)
+                else:
+                    results.append(self._finish(name, item, {}))
             elif isinstance(item, Exception):
                 results.append(item)
             elif type(item) is ErrorReply:

@@ -39,6 +39,7 @@ class Command:
         "denyoom",
         "blocking",
         "in_multi",
+        "queueable",
         "pubsub_context",
         "group",
         "summary",
@@ -71,6 +72,8 @@ class Command:
         self.denyoom = "denyoom" in self.flags
         self.blocking = "blocking" in self.flags
         self.in_multi = name in ("exec", "discard", "multi", "watch", "unwatch", "quit", "reset")
+        # May be queued after MULTI (EXEC's queue check reads this, not the flags).
+        self.queueable = "no_multi" not in self.flags
         self.pubsub_context = name in (
             "subscribe",
             "unsubscribe",

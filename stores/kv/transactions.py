@@ -203,7 +203,16 @@ def run_transaction(
         engine.commands_processed += 1
         errors: list[tuple[int, ErrorReply]] = []
         queued: list[tuple[Command, list[bytes]]] = []
-        for index, (cmd, argv) in enumerate(zip(commands, argvs, strict=True)):
+        maxmemory = engine.maxmemory
+        for index, cmd in enumerate(commands):
+            argv = argvs[index]
+            # _queue_error's common case inline: a known command of the
+            # right arity that may be queued, with no maxmemory to check.
+            if cmd is not None and not maxmemory and cmd.queueable:
+                arity = cmd.arity
+                if len(argv) == arity if arity > 0 else len(argv) >= -arity:
+                    queued.append((cmd, argv))
+                    continue
             error = _queue_error(s, cmd, argv)
             if error is None:
                 queued.append((cmd, argv))

@@ -234,3 +234,29 @@ def test_key_memo_is_bounded(kv_url, monkeypatch):
     for i in range(50):
         cache.get(f"k{i}")
     assert len(cache._keys) <= 8
+
+
+def test_get_passes_gets_command_to_the_engine_session(settings):
+    # The read skips the command lookup as the client's hot methods do, and
+    # still answers as the session's general entry point does.
+    from stores.kv.commands import COMMANDS
+
+    settings.KV_URL = "memory:"
+    clients.reset()
+    try:
+        cache = _cache("pages", "page")
+        cache.set("page", b"<html>")
+        cache.set("n", 7)
+        client = cache._cache
+        seen = []
+        run = client._session_run
+        client._session_run = lambda argv, *cmd: (seen.append((argv, cmd)), run(argv, *cmd))[1]
+        assert (cache.get("page"), cache.get("n"), cache.get("nope", "d")) == (b"<html>", 7, "d")
+        assert [cmd for _, cmd in seen] == [(COMMANDS[b"GET"],)] * 3
+        assert [argv for argv, _ in seen] == [
+            [b"GET", cache.make_key(k).encode()] for k in ("page", "n", "nope")
+        ]
+        session = client._session
+        assert [session.execute(argv) for argv, _ in seen] == [b"<html>", b"7", None]
+    finally:
+        clients.reset()

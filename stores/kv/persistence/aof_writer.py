@@ -74,8 +74,8 @@ _CRLF = b"\r\n"
 
 
 def _name_heads(name: bytes) -> tuple[bytes, ...]:
-    """Return the body prefixes (count, then the command name) for 2, 3 and 4 arguments."""
-    heads = (b"", b"", *(b"%d\r\n$%d\r\n%b\r\n" % (n, len(name), name) for n in (2, 3, 4)))
+    """Return the body prefixes (count, then the command name) for 1 to 4 arguments."""
+    heads = (b"", *(b"%d\r\n$%d\r\n%b\r\n" % (n, len(name), name) for n in (1, 2, 3, 4)))
     if len(_NAME_HEADS) < _NAME_HEADS_LIMIT:
         _NAME_HEADS[bytes(name)] = heads
     return heads
@@ -84,9 +84,11 @@ def _name_heads(name: bytes) -> tuple[bytes, ...]:
 def encode_body(argv: Sequence[bytes]) -> bytes:
     """Return ``argv`` as a RESP array of bulk strings without its first byte (``*``)."""
     count = len(argv)
-    if 2 <= count <= 4 and type(argv[0]) is bytes:
+    if 1 <= count <= 4 and type(argv[0]) is bytes:
         heads = _NAME_HEADS.get(argv[0]) or _name_heads(argv[0])
         try:
+            if count == 1:  # MULTI and EXEC around every transaction
+                return heads[1]
             if count == 2:
                 key = argv[1]
                 return b"".join((heads[2], _LENGTHS[len(key)], key, _CRLF))

@@ -2,7 +2,8 @@
 
 These commands work on the keyspace itself rather than on one value type.
 Expiry changes are propagated as absolute ``PEXPIREAT`` (or ``DEL`` when
-the time is already past), as Redis does. Never reads a value's contents
+the time is already past), as Redis does; EXPIREAT and PEXPIREAT have a
+fast path for a key that stays alive. Never reads a value's contents
 except to copy it (COPY) or describe it (OBJECT, MEMORY USAGE).
 """
 
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import copy as copy_module
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stores.kv.arguments import LLONG_MAX, LLONG_MIN, int_or_none, parse_int
-from stores.kv.commands import command
+from stores.kv.commands import FALLBACK, command, fast_path
 from stores.kv.errors import DB_INDEX, NO_SUCH_KEY, SYNTAX, CommandError, subcommand_error
 from stores.kv.eviction import estimate_key
 from stores.kv.glob import compile_glob
@@ -174,6 +176,68 @@ def expireat(s: Session, argv: list[bytes]) -> int:
 def pexpireat(s: Session, argv: list[bytes]) -> int:
     """Set a key's expiry as a Unix time in milliseconds."""
     return _expire(s, argv, 1, False)
+
+
+# EXPIREAT's options as the fast path reads them (exact case; others fall back).
+_NX, _XX, _GT, _LT = 1, 2, 4, 8
+_EXPIRE_OPTIONS = {b"NX": _NX, b"XX": _XX, b"GT": _GT, b"LT": _LT}
+
+
+def _expire_at_fast(s: Session, argv: list[bytes], log: Callable, unit: int) -> Any:
+    """EXPIREAT/PEXPIREAT (NX XX GT LT) of a live key to a future time, in one step.
+
+    ``_expire`` for an absolute time: the same checks in the same order, the
+    same reply and the same PEXPIREAT logged. Everything that needs more
+    (an error in the options, a time out of range or already past, a key
+    whose TTL has passed and must be expired first) falls back.
+    """
+    when = parse_int(argv[2])  # the handler's first check, with its error
+    flags = 0
+    if len(argv) > 3:
+        for raw in argv[3:]:
+            flag = _EXPIRE_OPTIONS.get(raw)
+            if flag is None:
+                return FALLBACK
+            flags |= flag
+        if (flags & _NX and flags != _NX) or flags & (_GT | _LT) == _GT | _LT:
+            return FALLBACK
+    if unit == 1000:
+        if when > LLONG_MAX // 1000 or when < LLONG_MIN // 1000:
+            return FALLBACK
+        when *= 1000
+    ks = s.keyspace
+    key = argv[1]
+    expires = ks.expires
+    current = expires.get(key)
+    now = s.engine.clock()
+    if current is not None and current <= now:
+        return FALLBACK
+    if key not in ks.data:
+        return 0
+    if flags and (
+        (flags & _NX and current is not None)
+        or (flags & _XX and current is None)
+        or (flags & _GT and (current is None or when <= current))
+        or (flags & _LT and current is not None and when >= current)
+    ):
+        return 0
+    if when <= now:
+        return FALLBACK
+    expires[key] = when
+    log(s.db, [b"PEXPIREAT", key, b"%d" % when])
+    return 1
+
+
+@fast_path("expireat")
+def expireat_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """EXPIREAT of a live key to a future time, in one step (``_expire_at_fast``)."""
+    return _expire_at_fast(s, argv, log, 1000)
+
+
+@fast_path("pexpireat")
+def pexpireat_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
+    """PEXPIREAT of a live key to a future time, in one step (``_expire_at_fast``)."""
+    return _expire_at_fast(s, argv, log, 1)
 
 
 def _ttl(s: Session, key: bytes, in_ms: bool, absolute: bool) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable
 from itertools import islice
 from typing import TYPE_CHECKING, Any
@@ -491,15 +491,23 @@ def zincrby_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
                                 stays = True
                         else:
                             stays = index == 0 or sl[index - 1] < pair
-                        if stays:
-                            sl[index] = pair
-                            members[member] = score
-                            if index != hint:
-                                hints[member] = index
-                                if len(hints) > len(members):
-                                    hints.clear()  # hints of removed members: keep it bounded
+                        if not stays:
+                            # It passes neighbours (a tie broken by name, as
+                            # when views even out): move it, searching only
+                            # the side it moves to.
+                            del sl[index]
+                            if score > old:
+                                index = bisect_right(sl, pair, index)
+                            else:
+                                index = bisect_left(sl, pair, 0, index)
+                            sl.insert(index, pair)
                         else:
-                            zset.incr(member, increment)
+                            sl[index] = pair
+                        members[member] = score
+                        if index != hint:
+                            hints[member] = index
+                            if len(hints) > len(members):
+                                hints.clear()  # hints of removed members: keep it bounded
                     log(s.db, argv)
                     return score
     return FALLBACK
@@ -760,6 +768,14 @@ def zrevrange_fast(s: Session, argv: list[bytes], log: Callable) -> Any:
         return []
     if stop >= size:
         stop = size - 1
+    if count == 5 and type(sl) is FlatSortedList and s._protocol == 2:
+        # _reverse_ranks_reply's usual case (a top ten WITHSCORES), inline.
+        out: list = []
+        append = out.append
+        for score, member in reversed(sl[size - 1 - stop : size - start]):
+            append(member)
+            append(score)
+        return out
     return _reverse_ranks_reply(s, sl, size, start, stop, count == 5)
 
 

@@ -101,6 +101,8 @@ FAST = [
     b"RPUSH",
     b"ZINCRBY",
     b"ZREVRANGE",
+    b"EXPIREAT",
+    b"PEXPIREAT",
 ]
 
 

@@ -222,3 +222,128 @@ def test_hot_paths_encode_integer_arguments_as_redis_py_does(kv):
     with pytest.raises(redis.exceptions.DataError):
         kv.zincrby("z", True, "a")  # redis-py refuses bools
     kv._run = run
+
+
+@pytest.mark.parametrize("decode", [False, True])
+def test_a_transaction_gives_doubles_as_the_generic_path(decode):
+    # MULTI/EXEC replies that are doubles skip _finish when redis-py's own
+    # callback would only parse them back: the values must be the same.
+    kv = stores.kv.connect("memory:", background=False, decode_responses=decode)
+    increments = [1, -1, 0.1, 1e-17, 2.5, -0.0, 1e308, 1e308, 1]  # the last two stay inf
+    pipe = kv.pipeline(transaction=True)
+    for increment in increments:
+        pipe.zincrby("z", increment, "m")
+        pipe.zincrby("w", increment, "n")
+    pipe.zscore("z", "m")
+    pipe.zadd("y", {"a": -0.0})
+    pipe.zincrby("y", -0.0, "a")
+    piped = pipe.execute()
+    kv.delete("z", "w", "y")
+    one_by_one = []
+    for increment in increments:
+        one_by_one.append(kv.execute_command("ZINCRBY", "z", increment, "m"))
+        one_by_one.append(kv.execute_command("ZINCRBY", "w", increment, "n"))
+    one_by_one.append(kv.execute_command("ZSCORE", "z", "m"))
+    one_by_one.append(kv.execute_command("ZADD", "y", -0.0, "a"))
+    one_by_one.append(kv.execute_command("ZINCRBY", "y", -0.0, "a"))
+    assert [repr(v) for v in piped] == [repr(v) for v in one_by_one]
+    assert [type(v) for v in piped] == [type(v) for v in one_by_one]
+    # A callback set by the caller still sees the reply as redis-py gives it.
+    kv.set_response_callback("ZINCRBY", lambda response, **options: ("cb", response))
+    pipe = kv.pipeline(transaction=True)
+    pipe.zincrby("fresh", 1, "m")
+    text = "1" if decode else b"1"
+    assert pipe.execute() == [("cb", text)]
+    kv.close()
+
+
+def test_pipeline_argument_encoding_matches_the_client(kv):
+    # The pipeline encodes queued commands itself (_argv): the same bytes as
+    # redis-py's generic path for every argument type, and any command name.
+    sent = []
+    run = kv._run
+    kv._run = lambda argv, *cmd: (sent.append(argv), run(argv, *cmd))[1]
+    args = ("SET", "k", "é", 5, 2.5, b"b", bytearray(b"ba"), memoryview(b"mv"), -1, 2**70)
+    with pytest.raises(redis.exceptions.ResponseError):
+        kv.execute_command(*args)
+    assert sent[-1] == [
+        b"SET",
+        b"k",
+        "é".encode(),
+        b"5",
+        b"2.5",
+        b"b",
+        b"ba",
+        b"mv",
+        b"-1",
+        b"%d" % 2**70,
+    ]
+    assert kv._argv(args) == sent[-1]
+    assert kv._argv(("set", "k", "v")) == [b"set", b"k", b"v"]
+    assert kv._argv(("CONFIG GET", "maxmemory")) == [b"CONFIG", b"GET", b"maxmemory"]
+    assert kv._argv((b"GET", "k")) == [b"GET", b"k"]
+    with pytest.raises(redis.exceptions.DataError):
+        kv._argv(("SET", "k", True))  # redis-py refuses bools, which are ints too
+    kv._run = run
+    latin = stores.kv.connect("memory:", background=False, encoding="latin-1")
+    assert latin._argv(("SET", "k", "é")) == [b"SET", b"k", "é".encode("latin-1")]
+    latin.close()
+
+
+def test_a_transaction_finds_callbacks_whatever_the_case_of_the_name(kv):
+    kv.set_response_callback("incr", lambda response, **options: ("incr", response))
+    pipe = kv.pipeline(transaction=True)
+    pipe.execute_command("incr", "n")
+    pipe.incr("n")
+    pipe.execute_command("zincrby", "z", 1, "m")
+    pipe.execute_command("ZScore", "z", "m")
+    pipe.execute_command("expire", "n", 100)
+    pipe.execute_command("INCRBYFLOAT", "f", 1.5)
+    # redis-py sends incr() as INCRBY, whose callback is not the one set.
+    assert pipe.execute() == [("incr", 1), 2, 1.0, 1.0, True, 1.5]
+
+
+def test_a_pipelines_hot_methods_queue_what_redis_pys_methods_queue(kv):
+    import datetime
+
+    from redis.commands.core import CoreCommands
+
+    when = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    calls = [
+        ("zincrby", ("board", 1, "m"), {}),
+        ("zincrby", (b"board", -7, b"m"), {}),
+        ("zincrby", ("board", 2**70, "m"), {}),
+        ("zincrby", ("board", 0.5, "m"), {}),  # not an int: redis-py's method
+        ("incr", ("n",), {}),
+        ("incr", (b"n", 12345), {}),
+        ("hset", ("h", "f", "é"), {}),
+        ("hset", ("h", b"f", 3), {}),  # an int value: redis-py's method
+        ("hset", ("h",), {"mapping": {"a": "1"}}),
+        ("expireat", ("k", when), {}),
+        ("expireat", ("k", 1893456000), {}),
+        ("expireat", ("k", 1893456000), {"gt": True}),
+        ("expireat", ("k", 1893456000.5), {}),
+    ]
+    hot = kv.pipeline(transaction=True)
+    generic = kv.pipeline(transaction=True)
+    for name, args, kwargs in calls:
+        assert getattr(hot, name)(*args, **kwargs) is hot
+        getattr(CoreCommands, name)(generic, *args, **kwargs)
+    assert hot.command_stack == generic.command_stack
+    assert len(hot._encoded) == len(hot.command_stack)
+    for (args, _), argv in zip(hot.command_stack, hot._encoded, strict=True):
+        assert argv is None or argv == hot._argv(args), args
+    assert sum(argv is not None for argv in hot._encoded) == 8
+    generic.reset()
+    hot.reset()
+    assert hot._encoded == []
+    kv.set("n", "1")
+    # While WATCHing, before MULTI, a command runs at once and queues nothing.
+    hot.watch("w")
+    assert hot.incr("n") == 2
+    assert hot.zincrby("board", 1, "m") == 1.0
+    assert hot.command_stack == [] and hot._encoded == []
+    hot.multi()
+    hot.incr("n").zincrby("board", 1, "m").hset("h", "f", "v").expireat("board", when)
+    assert hot.execute() == [3, 2.0, 1, True]
+    assert kv.expiretime("board") == int(when.timestamp())

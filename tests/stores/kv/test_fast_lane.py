@@ -90,9 +90,11 @@ def random_command(rng: random.Random) -> list[bytes]:
         return [b"DEL", key]
     if roll < 0.06:
         return [b"PEXPIRE", key, rng.choice([b"5", b"50", b"100000"])]
-    if roll < 0.07:
+    if roll < 0.09:
+        return expireat_command(rng, key)
+    if roll < 0.1:
         return [b"PERSIST", key]
-    if roll < 0.08:
+    if roll < 0.11:
         return [b"SELECT", rng.choice([b"0", b"1"])]
     lower = rng.random() < 0.1  # lower-case names are logged as sent
     if family == "string":
@@ -142,6 +144,30 @@ def random_command(rng: random.Random) -> list[bytes]:
     return argv
 
 
+# EXPIREAT/PEXPIREAT times, relative to the test clock's start (ManualClock:
+# 1_700_000_000_000 ms): in the past, near (the PEXPIRE range), far, and
+# out of range or not integers (errors).
+EXPIRE_OPTIONS = [b"NX", b"XX", b"GT", b"LT", b"nx", b"gt", b"BAD"]
+
+
+def expireat_command(rng: random.Random, key: bytes) -> list[bytes]:
+    """Return an EXPIREAT or PEXPIREAT of ``key``: mostly plain, sometimes with options or errors."""
+    base_ms = 1_700_000_000_000
+    delta_ms = rng.choice([-5000, -1, 0, 20, 3000, 200_000, 86_400_000, 86_400_000, 900_000])
+    if rng.random() < 0.5:
+        argv = [b"EXPIREAT", key, b"%d" % ((base_ms + delta_ms) // 1000)]
+        bad = [b"x", b"9223372036854775807", b"-9223372036854775808", b"1.5"]
+    else:
+        argv = [b"PEXPIREAT", key, b"%d" % (base_ms + delta_ms)]
+        bad = [b"x", b"9223372036854775807", b"01"]
+    roll = rng.random()
+    if roll < 0.05:
+        argv[2] = rng.choice(bad)
+    elif roll < 0.45:
+        argv += rng.sample(EXPIRE_OPTIONS, rng.choice([1, 1, 1, 2]))
+    return argv
+
+
 def reads_only_by_handlers(monkeypatch, engine) -> None:
     """Keep ``engine``'s reads off their fast paths (the read lane runs them whatever WATCHes)."""
     for name in (b"GET", b"ZREVRANGE"):
@@ -184,6 +210,7 @@ def test_the_fast_lane_matches_the_general_path(
     general.close()
     assert incr_files(tmp_path / "fast") == incr_files(tmp_path / "general")
     assert min(taken.get(name, 0) for name in (b"INCR", b"LPUSH", b"HSET", b"ZINCRBY")) >= 5, taken
+    assert taken.get(b"EXPIREAT", 0) + taken.get(b"PEXPIREAT", 0) >= 5, taken
 
 
 def flat(value):
@@ -253,6 +280,8 @@ def test_every_fast_path_is_taken_on_its_common_case(tmp_path, taken):
     assert client.rpush("l", "c") == 3
     assert client.zincrby("z", 2, "m") == 3.0
     assert client.zrevrange("z", 0, 9, withscores=True) == [(b"m", 3.0)]
+    assert client.expireat("z", 2_000_000_000) is True
+    assert client.pexpireat("z", 2_000_000_000_001) is True
     assert taken == dict.fromkeys(FAST, 1)
     client.close()
 
@@ -651,3 +680,111 @@ def test_zincrby_on_a_key_with_a_ttl_as_on_redis(r):
     assert r.zincrby("day", 1, "m") == 2.0
     assert 0 < r.ttl("day") <= 1000
     assert r.zrevrange("day", 0, 9, withscores=True) == [(b"m", 2.0)]
+
+
+def test_fast_expireat_options_and_errors(r):
+    r.set("k", "v")
+    assert r.expireat("missing", 4_000_000_000) is False
+    assert r.expireat("k", 4_000_000_000, xx=True) is False  # no TTL yet
+    assert r.expireat("k", 4_000_000_000, gt=True) is False  # no TTL counts as infinite
+    assert r.expireat("k", 4_000_000_000, nx=True) is True
+    assert r.expireat("k", 4_000_000_100, nx=True) is False
+    assert r.expireat("k", 3_999_999_999, gt=True) is False
+    assert r.expireat("k", 4_000_000_100, gt=True) is True
+    assert r.expireat("k", 4_000_000_100, gt=True) is False  # not greater
+    assert r.expireat("k", 4_000_000_200, lt=True) is False
+    assert r.expireat("k", 4_000_000_050, lt=True) is True
+    assert r.expireat("k", 4_000_000_050, lt=True) is False  # not less
+    assert r.expireat("k", 4_000_000_060, xx=True) is True
+    assert r.expiretime("k") == 4_000_000_060
+    assert r.pexpireat("k", 4_000_000_060_123) is True
+    assert r.pexpiretime("k") == 4_000_000_060_123
+    assert r.execute_command("EXPIREAT", "k", "4000000070", "xx", "gt") == 1
+    assert r.expiretime("k") == 4_000_000_070
+    for argv, message in [
+        (("EXPIREAT", "k", "x"), "value is not an integer or out of range"),
+        (("EXPIREAT", "k", "1.5"), "value is not an integer or out of range"),
+        (("EXPIREAT", "k", "9223372036854775807"), "invalid expire time in 'expireat' command"),
+        (
+            ("EXPIREAT", "k", "4000000000", "NX", "XX"),
+            "NX and XX, GT or LT options at the same time are not compatible",
+        ),
+        (
+            ("EXPIREAT", "k", "4000000000", "GT", "LT"),
+            "GT and LT options at the same time are not compatible",
+        ),
+        (("EXPIREAT", "k", "4000000000", "BAD"), "Unsupported option BAD"),
+        (
+            ("PEXPIREAT", "k", "4000000000000", "NX", "GT"),
+            "NX and XX, GT or LT options at the same time are not compatible",
+        ),
+    ]:
+        assert error_of(r.execute_command, *argv) == message, argv
+    assert r.expiretime("k") == 4_000_000_070  # the errors changed nothing
+    r.set("s", "1")
+    assert r.expireat("s", 1_000_000_000) is True  # a past time deletes the key
+    assert r.exists("s") == 0
+    assert r.expireat("s", 1_000_000_000) is False
+
+
+def test_fast_expireat_logs_pexpireat_and_a_past_time_del(tmp_path, taken):
+    clock = ManualClock()
+    client = persisted(tmp_path, clock)
+    client.set("k", "v")
+    client.set("gone", "v")
+    client.set("short", "v")
+    client.pexpire("short", 10)
+    taken.clear()
+    now_s = clock() // 1000
+    assert client.expireat("k", now_s + 60) is True
+    assert client.pexpireat("k", clock() + 5000, gt=True) is False
+    assert client.expireat("missing", now_s + 60) is False
+    assert taken == {b"EXPIREAT": 2, b"PEXPIREAT": 1}
+    assert client.expireat("gone", now_s - 1) is True  # falls back: deleted, DEL logged
+    clock.advance(11)
+    assert client.expireat("short", now_s + 60) is False  # falls back: expired first
+    assert taken == {b"EXPIREAT": 2, b"PEXPIREAT": 1}
+    assert client.pttl("k") == 60_000 - 11
+    client.close()
+    data = incr_files(tmp_path)
+    when = b"%d" % ((now_s + 60) * 1000)
+    assert b"*3\r\n$9\r\nPEXPIREAT\r\n$1\r\nk\r\n$13\r\n" + when + b"\r\n" in data
+    assert b"*2\r\n$3\r\nDEL\r\n$4\r\ngone\r\n" in data
+    assert b"*2\r\n$3\r\nDEL\r\n$5\r\nshort\r\n" in data
+    assert data.count(b"PEXPIREAT") == 2  # PEXPIRE short, EXPIREAT k: misses log nothing
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_fast_zincrby_moves_past_ties_as_the_general_path(
+    tmp_path, taken, handlers_without_fast_paths, seed
+):
+    # A leaderboard whose scores even out: most increments pass neighbours
+    # of the same score (ordered by name), up or down, near or far.
+    rng = random.Random(seed)
+    clock = ManualClock()
+    fast = persisted(tmp_path / "fast", clock)
+    general = persisted(tmp_path / "general", clock)
+    watcher = general.engine.new_session()
+    watcher.execute([b"WATCH", b"never-written"])
+    names = [b"p%d" % i for i in range(60)]
+    for client in (fast, general):
+        client.zadd("board", dict.fromkeys(names, 1))
+    for _ in range(1500):
+        member = rng.choice(names[:10] if rng.random() < 0.5 else names)
+        increment = rng.choice([b"1", b"1", b"1", b"-1", b"2", b"-3", b"0.5", b"7"])
+        argv = [b"ZINCRBY", b"board", increment, member]
+        replies = [client.session.execute(list(argv)) for client in (fast, general)]
+        assert replies[0] == replies[1], argv
+        if rng.random() < 0.01:
+            # Removals leave hints behind: later moves must not trust them.
+            gone = [b"ZREM", b"board", rng.choice(names)]
+            assert fast.session.execute(gone) == general.session.execute(gone)
+    assert contents(fast.engine) == contents(general.engine)
+    assert list(fast.engine.databases[0].data[b"board"].sl) == sorted(
+        (score, member) for member, score in fast.engine.databases[0].data[b"board"].members.items()
+    )
+    watcher.close()
+    fast.close()
+    general.close()
+    assert incr_files(tmp_path / "fast") == incr_files(tmp_path / "general")
+    assert taken[b"ZINCRBY"] > 1000

@@ -336,3 +336,27 @@ def test_a_transaction_over_two_databases_is_logged_command_by_command_and_reloa
     again.execute_command("SELECT", 1)
     assert again.get("b") == b"1"
     again.close()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [b"INCR", b"n", b"extra"],  # fixed arity, too many
+        [b"ZINCRBY", b"z", b"1"],  # fixed arity, too few
+        [b"HSET", b"h", b"f"],  # variable arity, too few
+        [b"HSET", b"h", b"f", b"v", b"g"],  # enough to queue: fails when run
+        [b"EXPIREAT", b"k"],
+        [b"SUBSCRIBE", b"ch"],  # may not be queued (no_multi)
+        [b"nosuch"],
+    ],
+)
+def test_one_steps_queue_checks_are_the_three_steps_ones(bad):
+    one = stores.kv.connect("memory:", background=False)
+    three = stores.kv.connect("memory:", background=False)
+    argvs = [[b"INCR", b"n"], bad, [b"EXPIREAT", b"n", b"4000000000"]]
+    assert run_transaction(one.session, [list(a) for a in argvs]) == three_steps(
+        three.session, argvs
+    )
+    assert contents(one.engine) == contents(three.engine)
+    one.close()
+    three.close()

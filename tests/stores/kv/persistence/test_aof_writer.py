@@ -48,6 +48,9 @@ def test_encoding_is_redis_resp():
         [b"SET", b"k" * 1023, b"v" * 1024],
         [b"ZINCRBY", b"board", b"1", b"member:7"],
         [b"FLUSHALL"],
+        [b"MULTI"],
+        [b"exec"],
+        [b"X" * 2000],  # a one-argument name past the cached length prefixes
         [b"DEL", b"a", b"b", b"c", b"d"],
         [b"SET", bytearray(b"k"), memoryview(b"vv")],
         [bytearray(b"SET"), b"k", b"v"],
