@@ -119,9 +119,14 @@ def _member(value: object, what: str) -> str:
 
 
 @lru_cache(maxsize=4)
-def _day_board(day: date) -> tuple[str, datetime]:
-    """Return the key of ``day``'s views board and when it expires (every view asks)."""
-    return day_key(day), day_expires_at(datetime.combine(day, datetime.min.time(), UTC))
+def _day_board(day: date) -> tuple[str, int]:
+    """Return the key of ``day``'s views board and when it expires, in Unix seconds.
+
+    Every view asks; the seconds are what redis-py would compute from the
+    datetime on each call.
+    """
+    expires = day_expires_at(datetime.combine(day, datetime.min.time(), UTC))
+    return day_key(day), int(expires.timestamp())
 
 
 _pipelines = threading.local()
