@@ -53,7 +53,9 @@ class WideTarget:
 
 def _split_scheme(setting: str, value: str, schemes: tuple[str, ...]) -> tuple[str, str]:
     if not value or ":" not in value:
-        raise StoreURLError(setting, value, f"expected a URL with one of the schemes {', '.join(schemes)}")
+        raise StoreURLError(
+            setting, value, f"expected a URL with one of the schemes {', '.join(schemes)}"
+        )
     scheme, _, rest = value.partition(":")
     scheme = scheme.lower()
     if scheme not in schemes:
@@ -66,7 +68,9 @@ def _split_scheme(setting: str, value: str, schemes: tuple[str, ...]) -> tuple[s
 def _embedded_path(setting: str, value: str, rest: str) -> str:
     path = rest[2:] if rest.startswith("//") else rest
     if not path:
-        raise StoreURLError(setting, value, "embedded: needs a data directory, e.g. embedded:var/kv")
+        raise StoreURLError(
+            setting, value, "embedded: needs a data directory, e.g. embedded:var/kv"
+        )
     return path
 
 

@@ -22,7 +22,9 @@ def test_home_page(client):
 
 @pytest.mark.asyncio
 async def test_websocket_echo():
-    communicator = WebsocketCommunicator(application, "/ws/echo/", headers=[(b"origin", b"http://127.0.0.1")])
+    communicator = WebsocketCommunicator(
+        application, "/ws/echo/", headers=[(b"origin", b"http://127.0.0.1")]
+    )
     connected, _ = await communicator.connect()
     assert connected
     await communicator.send_to(text_data="hello")
@@ -32,14 +34,18 @@ async def test_websocket_echo():
 
 @pytest.mark.asyncio
 async def test_websocket_rejects_foreign_origin():
-    communicator = WebsocketCommunicator(application, "/ws/echo/", headers=[(b"origin", b"http://evil.example")])
+    communicator = WebsocketCommunicator(
+        application, "/ws/echo/", headers=[(b"origin", b"http://evil.example")]
+    )
     connected, _ = await communicator.connect()
     assert not connected
 
 
 @pytest.mark.asyncio
 async def test_websocket_closes_on_oversized_frame():
-    communicator = WebsocketCommunicator(application, "/ws/echo/", headers=[(b"origin", b"http://127.0.0.1")])
+    communicator = WebsocketCommunicator(
+        application, "/ws/echo/", headers=[(b"origin", b"http://127.0.0.1")]
+    )
     await communicator.connect()
     await communicator.send_to(text_data="x" * 5000)
     output = await communicator.receive_output()
@@ -61,7 +67,10 @@ def test_check_deploy_is_clean_with_production_env(tmp_path):
     )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy"],
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     # README.md documents security.W021 (HSTS preload left to the operator)
@@ -74,8 +83,12 @@ def test_secret_key_is_generated_once_into_var(tmp_path):
     env = dict(os.environ, KVSITE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="kvsite.settings")
     env.pop("SECRET_KEY", None)
     code = "from django.conf import settings; import django; django.setup(); print(settings.SECRET_KEY)"
-    first = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    second = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    first = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    second = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
     assert first.stdout == second.stdout
     assert (tmp_path / "secret_key").read_text().strip() == first.stdout.strip()
     assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"

@@ -16,7 +16,9 @@ def fresh_handles():
 
 def test_unknown_scheme_is_reported_at_validation(settings):
     settings.KV_URL = "memcached://127.0.0.1:11211"
-    with pytest.raises(ImproperlyConfigured, match=r"KV_URL='memcached://127.0.0.1:11211': unknown scheme"):
+    with pytest.raises(
+        ImproperlyConfigured, match=r"KV_URL='memcached://127.0.0.1:11211': unknown scheme"
+    ):
         clients.validate_settings()
 
 

@@ -11,8 +11,7 @@ ENGINE_DIRS = [ROOT / "stores" / "kv", ROOT / "stores" / "wide"]
 
 def engine_modules():
     for directory in ENGINE_DIRS:
-        for path in sorted(directory.rglob("*.py")):
-            yield path
+        yield from sorted(directory.rglob("*.py"))
 
 
 def test_no_engine_source_imports_django():
@@ -25,7 +24,11 @@ def test_no_engine_source_imports_django():
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names = [node.module]
-            offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in ("django", "channels", "daphne")]
+            offenders += [
+                f"{path.relative_to(ROOT)}: {n}"
+                for n in names
+                if n.split(".")[0] in ("django", "channels", "daphne")
+            ]
     assert offenders == []
 
 

@@ -39,7 +39,9 @@ def redis_server_binary() -> str:
     """Return the path of redis-server or raise with the install hint."""
     path = shutil.which("redis-server")
     if path is None:
-        raise RuntimeError("redis-server is not installed: run `make test` (it installs redis-server)")
+        raise RuntimeError(
+            "redis-server is not installed: run `make test` (it installs redis-server)"
+        )
     return path
 
 
@@ -49,14 +51,22 @@ def start_redis_server(*extra_args: str) -> RedisServer:
     port = free_port()
     args = [
         redis_server_binary(),
-        "--port", str(port),
-        "--bind", LOOPBACK,
-        "--dir", directory,
-        "--save", "",
-        "--appendonly", "no",
-        "--daemonize", "no",
-        "--protected-mode", "yes",
-        "--loglevel", "warning",
+        "--port",
+        str(port),
+        "--bind",
+        LOOPBACK,
+        "--dir",
+        directory,
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--daemonize",
+        "no",
+        "--protected-mode",
+        "yes",
+        "--loglevel",
+        "warning",
         *extra_args,
     ]
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from stores.wide.cql.errors import InvalidRequest, Unprepared
 from stores.wide.cql.results import UNSET as CQL_UNSET
-from stores.wide.protocol import format as fmt
 from stores.wide.cql.terms import ExecContext
+from stores.wide.protocol import format as fmt
 from stores.wide.protocol.cql_results import rows_body, to_response, wire_columns
 from stores.wide.protocol.primitives import UNSET as WIRE_UNSET
 from stores.wide.protocol.requests import Batch, Execute, QueryParameters

@@ -208,8 +208,10 @@ def test_quick_point_reads_are_written_directly_as_execute_writes_them(backend):
                             values=list(values), page_size=page_size, skip_metadata=skip
                         )
 
-                    quick = _outcome(lambda: backend.execute_if_quick(statement, params(), None))
-                    general = _outcome(lambda: backend.execute(statement, params(), None))
+                    quick = _outcome(
+                        lambda s=statement: backend.execute_if_quick(s, params(), None)
+                    )
+                    general = _outcome(lambda s=statement: backend.execute(s, params(), None))
                     assert quick == general, (text, values, page_size, skip)
     newest = backend.prepare(texts[0], None).statement_id
     quick = backend.execute_if_quick(
@@ -228,7 +230,9 @@ def test_quick_point_reads_are_written_directly_as_execute_writes_them(backend):
     answer = backend.execute_if_quick(lists, listed, None)
     assert isinstance(answer, RowsResult)
     assert answer.encode_body() == backend.execute(lists, listed, None).encode_body()
-    paged = backend.execute(newest, QueryParameters(values=[text_value("a"), UNSET], page_size=2), None)
+    paged = backend.execute(
+        newest, QueryParameters(values=[text_value("a"), UNSET], page_size=2), None
+    )
     state = paged.metadata.paging_state
     assert state is not None
     more = QueryParameters(values=[text_value("a"), UNSET], page_size=2, paging_state=state)
