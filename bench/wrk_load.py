@@ -12,6 +12,16 @@ thread's start to its last response (its own clock, since wrk's summary
 counts the whole ``-d`` even when a thread stopped early), and the latency
 histogram (microseconds and counts), so percentiles pool exactly across
 rounds.
+
+wrk 4 "corrects" its latency histogram for coordinated omission before
+the script sees it: every response slower than twice the mean interval
+between a connection's requests (``duration / (requests / connections)``)
+adds made-up samples at that latency minus one, two, ... intervals. The
+interval counts the whole ``-d`` even when the count bound stopped wrk
+early, so the made-up samples would differ with the bound, and the Python
+client and the in-process part report raw latencies. ``parse_output``
+takes them out again (``uncorrect``): percentiles here are of the
+responses actually timed.
 """
 
 from __future__ import annotations
@@ -79,9 +89,9 @@ function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
     "kvsite-wrk summary requests=%d received=%d non200=%d connect=%d read=%d write=%d "
-      .. "timeout=%d elapsed_us=%d duration_us=%d p50_us=%d p99_us=%d\n",
+      .. "timeout=%d elapsed_us=%d duration_us=%d\n",
     summary.requests, received_all, non200_all, e.connect, e.read, e.write, e.timeout,
-    elapsed_us, summary.duration, latency:percentile(50), latency:percentile(99)))
+    elapsed_us, summary.duration))
   local pairs_out = {}
   for i = 1, #latency do
     local value, count = latency(i)
@@ -97,18 +107,29 @@ HISTOGRAM = re.compile(rf"^{MARK} histogram (?P<pairs>.*)$", re.MULTILINE)
 
 @dataclass
 class WrkRun:
-    """What one wrk run measured."""
+    """What one wrk run measured; the histogram is of raw latencies (seconds, count)."""
 
     requests: int
     errors: int
     seconds: float
-    p50_ms: float
-    p99_ms: float
     histogram: list[tuple[float, int]] = field(default_factory=list)
 
     def latencies(self) -> list[float]:
-        """Return every request's latency in seconds, expanded from the histogram."""
+        """Return every timed response's latency in seconds, expanded from the histogram."""
         return [value for value, count in self.histogram for _ in range(count)]
+
+    def percentile(self, q: float) -> float:
+        """Return the latency in ms below which a fraction q of the responses fall (nan if none)."""
+        total = sum(count for _, count in self.histogram)
+        if not total:
+            return float("nan")
+        rank = min(total - 1, int(q * total))
+        seen = 0
+        for value, count in self.histogram:
+            seen += count
+            if seen > rank:
+                return value * 1000
+        return self.histogram[-1][0] * 1000
 
 
 def wrk_path() -> str | None:
@@ -116,8 +137,39 @@ def wrk_path() -> str | None:
     return shutil.which("wrk")
 
 
-def parse_output(text: str) -> WrkRun:
-    """Return the numbers the script printed in wrk's output; raise ValueError if absent."""
+def uncorrect(
+    histogram: dict[int, int], duration_us: int, requests: int, connections: int
+) -> dict[int, int]:
+    """Return wrk's latency histogram (µs -> count) without its coordinated-omission samples.
+
+    Undoes wrk 4's ``stats_correct``: with ``interval = duration_us //
+    (requests // connections)``, each real sample at n >= 2 * interval added
+    one sample at n - k * interval for every k >= 1 with n - k * interval >
+    interval. Going down from the slowest value, what a value holds beyond
+    the samples made from the values above it is real.
+    """
+    if requests // connections == 0:
+        return dict(histogram)
+    interval = duration_us // (requests // connections)
+    if interval <= 0:
+        return dict(histogram)
+    real: dict[int, int] = {}
+    made: dict[int, int] = {}  # value -> samples made at it from the values above
+    for value in sorted(histogram, reverse=True):
+        above = value + interval
+        made[value] = real.get(above, 0) + made.get(above, 0) if value > interval else 0
+        count = histogram[value] - made[value]
+        if count < 0:
+            raise ValueError(f"wrk histogram is not a corrected one at {value} µs")
+        real[value] = count
+    return {value: count for value, count in real.items() if count}
+
+
+def parse_output(text: str, connections: int) -> WrkRun:
+    """Return the numbers the script printed in wrk's output; raise ValueError if absent.
+
+    ``connections`` is wrk's ``-c``, which its latency correction used.
+    """
     summary = SUMMARY.search(text)
     histogram = HISTOGRAM.search(text)
     if summary is None or histogram is None:
@@ -126,19 +178,18 @@ def parse_output(text: str) -> WrkRun:
         key: int(value)
         for key, value in (item.split("=") for item in summary.group("fields").split())
     }
-    pairs = []
+    observed: dict[int, int] = {}
     for item in histogram.group("pairs").split(","):
         if item:
             value, count = item.split(":")
-            pairs.append((int(value) / 1e6, int(count)))
+            observed[int(value)] = int(count)
+    raw = uncorrect(observed, fields["duration_us"], fields["requests"], connections)
     socket_errors = sum(fields[key] for key in ("connect", "read", "write", "timeout"))
     return WrkRun(
         requests=fields["received"],
         errors=fields["non200"] + socket_errors,
         seconds=fields["elapsed_us"] / 1e6,
-        p50_ms=fields["p50_us"] / 1000,
-        p99_ms=fields["p99_us"] / 1000,
-        histogram=pairs,
+        histogram=[(value / 1e6, raw[value]) for value in sorted(raw)],
     )
 
 
@@ -184,4 +235,4 @@ def run_wrk(
         )
     if completed.returncode != 0:
         raise RuntimeError(f"wrk failed ({completed.returncode}): {completed.stderr}")
-    return parse_output(completed.stdout)
+    return parse_output(completed.stdout, connections)

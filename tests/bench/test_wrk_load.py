@@ -5,33 +5,50 @@ import threading
 
 import pytest
 
-from bench.wrk_load import SCRIPT, parse_output, run_wrk, wrk_command, wrk_path
+from bench.wrk_load import SCRIPT, parse_output, run_wrk, uncorrect, wrk_command, wrk_path
 
-# What Debian's wrk 4.1.0 printed with the script, against http.server on loopback.
+# What Debian's wrk 4.1.0 printed with the script (-t1 -c2 -d1s) against a loopback
+# server that answered in 50 ms, and in 300 ms once: wrk added one made-up sample
+# (218665 µs) to correct for coordinated omission.
 REAL_OUTPUT = (
-    "Running 1s test @ http://127.0.0.1:18932/index.html\n"
+    "Running 1s test @ http://127.0.0.1:18934/\n"
     "  1 threads and 2 connections\n"
     "  Thread Stats   Avg      Stdev     Max   +/- Stdev\n"
-    "    Latency     1.34ms    1.39ms   5.93ms   90.00%\n"
-    "    Req/Sec     0.00      0.00     0.00      -nan%\n"
-    "  30 requests in 1.00s, 5.57KB read\n"
-    "Requests/sec:     30.00\n"
-    "Transfer/sec:      5.57KB\n"
-    "kvsite-wrk summary requests=30 received=30 non200=0 connect=0 read=0 write=0 timeout=0 elapsed_us=21232 duration_us=1000119 p50_us=955 p99_us=5931\n"
-    "kvsite-wrk histogram 343:1,406:1,471:1,577:1,588:1,597:1,625:1,647:1,678:1,697:1,746:1,757:1,802:1,803:1,842:1,955:1,965:1,1020:1,1071:1,1168:1,1170:1,1199:1,1223:1,1378:1,1516:1,1600:1,1620:1,4220:1,5647:1,5931:1\n"
+    "    Latency   108.72ms   67.60ms 343.73ms   88.89%\n"
+    "    Req/Sec    17.00      6.75    30.00     50.00%\n"
+    "  17 requests in 1.00s, 1.88KB read\n"
+    "Requests/sec:     16.99\n"
+    "Transfer/sec:      1.88KB\n"
+    "kvsite-wrk summary requests=17 received=17 non200=0 connect=0 read=0 write=0 timeout=0 elapsed_us=973465 duration_us=1000486\n"
+    "kvsite-wrk histogram 51177:1,51600:1,91784:1,91910:1,91920:1,91924:1,91933:1,91935:1,91942:1,91947:1,91993:1,92016:1,92044:1,92322:1,93854:1,94353:1,218665:1,343725:1\n"
 )
 
 
 def test_parse_output_reads_real_wrk_output():
-    run = parse_output(REAL_OUTPUT)
-    assert run.requests == 30
+    run = parse_output(REAL_OUTPUT, connections=2)
+    assert run.requests == 17
     assert run.errors == 0
-    assert run.seconds == pytest.approx(0.021232)
-    assert run.p50_ms == pytest.approx(0.955)
-    assert run.p99_ms == pytest.approx(5.931)
-    assert run.histogram[0] == (pytest.approx(343e-6), 1)
-    assert run.histogram[-1] == (pytest.approx(5931e-6), 1)
-    assert len(run.latencies()) == 30
+    assert run.seconds == pytest.approx(0.973465)
+    assert len(run.latencies()) == 17
+    assert run.histogram[0] == (pytest.approx(0.051177), 1)
+    assert run.histogram[-1] == (pytest.approx(0.343725), 1)
+    assert run.percentile(0.5) == pytest.approx(91.942)
+    assert run.percentile(0.99) == pytest.approx(343.725)
+
+
+def test_parse_output_takes_out_wrk_s_made_up_samples():
+    values = [round(value * 1e6) for value, _ in parse_output(REAL_OUTPUT, 2).histogram]
+    assert 218665 not in values
+    # interval = 1000486 // (17 // 2) = 125060; 343725 - 125060 = 218665.
+    assert uncorrect({100: 1, 218665: 1, 343725: 1}, 1000486, 17, 2) == {100: 1, 343725: 1}
+
+
+def test_uncorrect_undoes_every_made_up_sample():
+    # A real sample at 10 with interval 2 made samples at 8, 6 and 4 (not 2).
+    assert uncorrect({1: 3, 4: 1, 6: 1, 8: 1, 10: 1}, 8, 16, 4) == {1: 3, 10: 1}
+    assert uncorrect({1: 3, 4: 2, 6: 1, 8: 1, 10: 1}, 8, 16, 4) == {1: 3, 4: 1, 10: 1}
+    with pytest.raises(ValueError):
+        uncorrect({4: 2, 6: 2, 8: 1, 10: 2}, 8, 16, 4)
 
 
 def test_parse_output_counts_socket_errors_and_non_200_as_errors():
@@ -39,12 +56,12 @@ def test_parse_output_counts_socket_errors_and_non_200_as_errors():
         "non200=0 connect=0 read=0 write=0 timeout=0",
         "non200=2 connect=1 read=3 write=0 timeout=4",
     )
-    assert parse_output(text).errors == 2 + 1 + 3 + 4
+    assert parse_output(text, 2).errors == 2 + 1 + 3 + 4
 
 
 def test_parse_output_without_the_script_lines_raises():
     with pytest.raises(ValueError):
-        parse_output("Running 1s test @ http://127.0.0.1:1/\n")
+        parse_output("Running 1s test @ http://127.0.0.1:1/\n", 1)
 
 
 def test_wrk_command_aims_at_loopback_only_and_passes_the_share():
@@ -91,8 +108,8 @@ def test_run_wrk_stops_at_the_request_bound(loopback_server):
     # Responses already read in the loop turn that stops the thread may add a few.
     assert 40 <= run.requests < 40 + 4
     assert run.errors == 0
-    assert sum(count for _, count in run.histogram) >= run.requests
-    assert run.p50_ms <= run.p99_ms
+    assert sum(count for _, count in run.histogram) == run.requests
+    assert run.percentile(0.5) <= run.percentile(0.99)
 
 
 @pytest.mark.skipif(wrk_path() is None, reason="wrk is not installed")
@@ -100,3 +117,4 @@ def test_run_wrk_counts_non_200_responses_as_errors(loopback_server):
     run = run_wrk(loopback_server, "/missing", total=20, seconds=1, connections=2, threads=1)
     assert run.requests >= 20
     assert run.errors == run.requests
+    assert sum(count for _, count in run.histogram) == run.requests
