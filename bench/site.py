@@ -20,11 +20,12 @@ window (one configuration, one page, one round) is bounded in time (wrk's
 ``-d``, whole seconds) and in count (the Lua script stops wrk after
 ``--requests`` responses); non-200 responses and socket errors count as
 errors, and latencies are raw (bench/wrk_load.py takes out the samples
-wrk 4 adds for coordinated omission), as the other clients report them. Without wrk (or with ``--client python``) a threaded http.client
-load generator in this process does the same job within the same bounds;
-it is GIL-bound, so the client, not the server, then limits requests/s
-for the cached pages, and their ratios mean little: read the server CPU
-column instead.
+wrk 4 adds for coordinated omission), as the other clients report them.
+Without wrk (or with ``--client python``) a threaded http.client load
+generator in this process does the same job within the same bounds; it is
+GIL-bound, so the client, not the server, then limits requests/s for the
+cached pages, and their ratios mean little: read the server CPU column
+instead.
 
 Sessions stay on the embedded engine in every run; only the page cache
 changes. The same configurations are also measured in process: the ASGI
