@@ -3,9 +3,8 @@
 Starts the site under daphne and under uvicorn (httptools, uvloop; skipped
 with a note when not installed) on loopback, one process per
 configuration, seeds a demo blog in each (WIDE_URL=memory:), then drives
-them with a small threaded HTTP/1.1 keep-alive load generator, bounded in
-request count AND time, and reports requests/s and p50/p99 latency for the
-front page and a post page:
+them over HTTP/1.1 keep-alive connections to 127.0.0.1 and reports
+requests/s and p50/p99 latency for the front page and a post page:
 
 - uncached (BLOG_PAGE_CACHE_ENABLED=0: every request reads the wide-column store),
 - cached on the embedded key-value engine (stores.cache.KVCache),
@@ -13,6 +12,20 @@ front page and a post page:
   BLOG_PAGE_SHORTCUT=False), to show what blog.page_shortcut saves,
 - cached on Django's LocMemCache,
 - cached on Django's RedisCache against a real redis-server on loopback.
+
+The HTTP load comes from wrk (Debian's /usr/bin/wrk, a C load generator;
+bench/wrk_load.py) when it is installed: one wrk thread and 8 connections
+by default, so the server gets the other core of a two-core machine. Each
+window (one configuration, one page, one round) is bounded in time (wrk's
+``-d``, whole seconds) and in count (the Lua script stops wrk after
+``--requests`` responses); non-200 responses and socket errors count as
+errors, and latencies are raw (bench/wrk_load.py takes out the samples
+wrk 4 adds for coordinated omission), as the other clients report them.
+Without wrk (or with ``--client python``) a threaded http.client load
+generator in this process does the same job within the same bounds; it is
+GIL-bound, so the client, not the server, then limits requests/s for the
+cached pages, and their ratios mean little: read the server CPU column
+instead.
 
 Sessions stay on the embedded engine in every run; only the page cache
 changes. The same configurations are also measured in process: the ASGI
@@ -23,10 +36,10 @@ own cost per request. Each table also gives the CPU time per request of the
 process that served it (the server process over HTTP, apart from the load
 generator; the measuring process in process). The load average is printed
 with each part. Run:
-``python bench/site.py [--seconds 6] [--requests 3000]
-[--in-process-requests 20000] [--concurrency 8] [--rounds 5]
-[--servers daphne,uvicorn]``; ``--servers none`` runs only the in-process
-part. Prints Markdown tables
+``python bench/site.py [--client auto|wrk|python] [--http-seconds 2]
+[--requests 100000] [--concurrency 8] [--wrk-threads 1] [--seconds 6]
+[--in-process-requests 20000] [--rounds 5] [--servers daphne,uvicorn]``;
+``--servers none`` runs only the in-process part. Prints Markdown tables
 with ratios. bench/site_cached.py measures the cached pages in process with
 the backends interleaved in one process, which is steadier for their ratios.
 """
@@ -50,6 +63,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.wrk_load import run_wrk, wrk_path  # noqa: E402
 from tests.support.ports import LOOPBACK, free_port, wait_for_port  # noqa: E402
 from tests.support.redis_server import start_redis_server  # noqa: E402
 
@@ -285,6 +299,53 @@ def load(
     return len(latencies), errors, elapsed, latencies
 
 
+def drive(port: int, path: str, args) -> tuple[int, int, float, list[float]]:
+    """Load one page for one measurement window with the chosen client; return the numbers.
+
+    Bounded by ``args.requests`` and ``args.http_seconds`` with either
+    client (wrk takes whole seconds).
+    """
+    if args.client == "wrk":
+        run = run_wrk(
+            port,
+            path,
+            args.requests,
+            wrk_seconds(args.http_seconds),
+            args.concurrency,
+            args.wrk_threads,
+        )
+        return run.requests, run.errors, run.seconds, run.latencies()
+    return load(port, path, args.requests, args.http_seconds, args.concurrency)
+
+
+def wrk_seconds(seconds: float) -> int:
+    """Return the whole seconds wrk's -d takes for a window of ``seconds`` (at least 1)."""
+    return max(1, round(seconds))
+
+
+def choose_client(wanted: str) -> str:
+    """Return "wrk" or "python": wrk when asked or, for "auto", when it is installed."""
+    if wanted == "auto":
+        return "wrk" if wrk_path() else "python"
+    if wanted == "wrk" and not wrk_path():
+        raise SystemExit("--client wrk: wrk is not installed (Debian: apt-get install wrk)")
+    return wanted
+
+
+def client_description(args) -> str:
+    """Return how the HTTP load was generated, for the report."""
+    if args.client == "wrk":
+        threads = max(1, min(args.wrk_threads, args.concurrency))
+        return (
+            f"wrk -t{threads} -c{args.concurrency} on loopback, "
+            f"{wrk_seconds(args.http_seconds)} s or {args.requests} requests per window"
+        )
+    return (
+        f"{args.concurrency} Python keep-alive client threads on loopback, "
+        f"{args.http_seconds:g} s or {args.requests} requests per window"
+    )
+
+
 async def _asgi_get(app, path: str) -> tuple[int, bytes]:
     """Send one GET to an ASGI app as a server would; return (status, body)."""
     import asyncio
@@ -499,13 +560,7 @@ def measure_http(server: str, redis_url: str, args) -> tuple[list[Result], dict]
                     if round_index == 0:
                         load(site.port, path, WARMUP_REQUESTS, 10, 2)
                     cpu_started = process_cpu_seconds(site.process.pid)
-                    done, errors, elapsed, latencies = load(
-                        site.port,
-                        path,
-                        max(1, args.requests // args.rounds),
-                        args.seconds / args.rounds,
-                        args.concurrency,
-                    )
+                    done, errors, elapsed, latencies = drive(site.port, path, args)
                     cpu = cpu_between(cpu_started, process_cpu_seconds(site.process.pid))
                     total = totals.setdefault((name, page), Result(name, page, 0, 0, 0.0, []))
                     total.requests += done
@@ -529,8 +584,35 @@ def measure_http(server: str, redis_url: str, args) -> tuple[list[Result], dict]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--seconds", type=float, default=6.0, help="time bound per measurement")
-    parser.add_argument("--requests", type=int, default=3000, help="request bound per measurement")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=6.0,
+        help="in process: time bound per configuration and page, split over the rounds",
+    )
+    parser.add_argument(
+        "--http-seconds",
+        type=float,
+        default=2.0,
+        help="over HTTP: time bound of each window (one configuration, page and round); "
+        "wrk takes whole seconds",
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        default=100000,
+        help="over HTTP: request bound of each window",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="HTTP load generator: wrk (C, needs /usr/bin/wrk), python (threads in this "
+        "process, GIL-bound) or auto (wrk when installed)",
+    )
+    parser.add_argument(
+        "--wrk-threads", type=int, default=1, help="wrk threads (the server gets the other core)"
+    )
     parser.add_argument(
         "--in-process-requests",
         type=int,
@@ -549,6 +631,9 @@ def main() -> None:
         return
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.requests < 1 or args.http_seconds <= 0 or args.concurrency < 1:
+        parser.error("--requests, --http-seconds and --concurrency must be positive")
+    args.client = choose_client(args.client)
 
     servers = [s for s in available_servers() if s in args.servers.split(",")]
     redis = start_redis_server()
@@ -565,15 +650,16 @@ def main() -> None:
     finally:
         redis.stop()
     print(
-        f"\n`python bench/site.py --seconds {args.seconds:g} --requests {args.requests} "
-        f"--in-process-requests {args.in_process_requests} "
-        f"--concurrency {args.concurrency} --rounds {args.rounds}` ({SEED})"
+        f"\n`python bench/site.py --client {args.client} --http-seconds {args.http_seconds:g} "
+        f"--requests {args.requests} --concurrency {args.concurrency} "
+        f"--wrk-threads {args.wrk_threads} --seconds {args.seconds:g} "
+        f"--in-process-requests {args.in_process_requests} --rounds {args.rounds}` ({SEED})"
     )
     for server in servers:
         print(
-            f"\nOver HTTP: {server} (one process per configuration), {args.concurrency} keep-alive "
-            f"clients on loopback, {args.rounds} interleaved rounds; ratios are medians of "
-            f"per-round ratios; load average {loads[server]}\n"
+            f"\nOver HTTP: {server} (one process per configuration), "
+            f"{client_description(args)}, {args.rounds} interleaved rounds; ratios are medians "
+            f"of per-round ratios; load average {loads[server]}\n"
         )
         report(*results[server], cpu_what="server CPU")
     print(
