@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-OS_PACKAGES := redis-server redis-tools chromium
+OS_PACKAGES := redis-server redis-tools chromium wrk
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -22,6 +22,7 @@ os-packages:
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v redis-cli >/dev/null 2>&1 || missing="$$missing redis-tools"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 			echo "Installing OS packages:$$missing"; \

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from bench.wrk_load import SCRIPT, parse_output, run_wrk, uncorrect, wrk_command, wrk_path
+from bench.wrk_load import SCRIPT, parse_output, run_wrk, uncorrect, wrk_command
 
 # What Debian's wrk 4.1.0 printed with the script (-t1 -c2 -d1s) against a loopback
 # server that answered in 50 ms, and in 300 ms once: wrk added one made-up sample
@@ -102,7 +102,6 @@ def loopback_server():
         thread.join(timeout=10)
 
 
-@pytest.mark.skipif(wrk_path() is None, reason="wrk is not installed")
 def test_run_wrk_stops_at_the_request_bound(loopback_server):
     run = run_wrk(loopback_server, "/", total=40, seconds=1, connections=4, threads=1)
     # Responses already read in the loop turn that stops the thread may add a few.
@@ -112,7 +111,6 @@ def test_run_wrk_stops_at_the_request_bound(loopback_server):
     assert run.percentile(0.5) <= run.percentile(0.99)
 
 
-@pytest.mark.skipif(wrk_path() is None, reason="wrk is not installed")
 def test_run_wrk_counts_non_200_responses_as_errors(loopback_server):
     run = run_wrk(loopback_server, "/missing", total=20, seconds=1, connections=2, threads=1)
     assert run.requests >= 20
