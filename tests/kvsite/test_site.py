@@ -1,5 +1,6 @@
 """The site skeleton: home page, WebSocket echo, deploy checks."""
 
+import gc
 import os
 import re
 import subprocess
@@ -92,3 +93,15 @@ def test_secret_key_is_generated_once_into_var(tmp_path):
     assert first.stdout == second.stdout
     assert (tmp_path / "secret_key").read_text().strip() == first.stdout.strip()
     assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_start_up_objects_are_frozen_out_of_the_collector(monkeypatch):
+    from kvsite.asgi import freeze_startup_objects
+
+    gc.unfreeze()
+    monkeypatch.setenv("KVSITE_GC_FREEZE", "0")
+    freeze_startup_objects()
+    assert gc.get_freeze_count() == 0
+    monkeypatch.delenv("KVSITE_GC_FREEZE")
+    freeze_startup_objects()
+    assert gc.get_freeze_count() > 0
