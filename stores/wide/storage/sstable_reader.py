@@ -408,7 +408,7 @@ class SSTableReader:
     def _block_span(
         self, block: RowBlock, low: bytes | None, high: bytes | None, trace: ReadTrace | None
     ) -> tuple[bytes, tuple[int, ...], int, int]:
-        """Return the block's payload, row offsets, and the index range of rows in [low, high).
+        """Return the block's payload, row offsets (and its end), the index range of rows in [low, high).
 
         The row offsets at the head of the block allow a binary search on
         clustering keys, so only the rows returned are decoded.
@@ -416,7 +416,8 @@ class SSTableReader:
         payload = self._read_data(block[2], block[3], trace)
         try:
             (count,) = U32.unpack_from(payload, 0)
-            offsets = struct.unpack_from(f">{count}I", payload, 4)
+            # The block's end closes the offsets: row ``i`` ends at ``offsets[i + 1]``.
+            offsets = (*struct.unpack_from(f">{count}I", payload, 4), len(payload))
 
             def key_at(index: int) -> bytes:
                 at = offsets[index]
@@ -517,7 +518,15 @@ class SSTableReader:
                             if flags & _LIVE_FLAGS == ROW_LIVENESS:
                                 marker = _unpack_liveness(payload, at + 3 + length)
                                 if not marker[1] or now < marker[2]:
-                                    yield LazyRow(clustering, payload, at, marker, now, columns)
+                                    yield LazyRow(
+                                        clustering,
+                                        payload,
+                                        at,
+                                        marker,
+                                        now,
+                                        columns,
+                                        offsets[index + 1],
+                                    )
                                     continue
                             yield BlockRowData(clustering, payload, at)
                     elif lazy:
