@@ -74,12 +74,13 @@ class BlockRowData(RowData):
     deletion covers the row.
     """
 
-    __slots__ = ("_buf", "_pos", "_full")
+    __slots__ = ("_buf", "_pos", "_end", "_full")
 
-    def __init__(self, clustering: bytes, buf: bytes, pos: int) -> None:
+    def __init__(self, clustering: bytes, buf: bytes, pos: int, end: int | None = None) -> None:
         self.clustering = clustering
         self._buf = buf
         self._pos = pos
+        self._end = end  # where the row's bytes end, if known (see ``live_in_block``)
         self._full = None
 
     def decoded(self) -> RowData:
@@ -125,7 +126,7 @@ class BlockRowData(RowData):
         alone (a row deletion, no marker, an expired marker): the caller
         then takes the general path over ``decoded()``.
         """
-        row = live_in_block(self.clustering, self._buf, self._pos, now, columns)
+        row = live_in_block(self.clustering, self._buf, self._pos, now, columns, self._end)
         return False if row is None else row
 
 

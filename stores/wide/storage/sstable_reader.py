@@ -528,12 +528,14 @@ class SSTableReader:
                                         offsets[index + 1],
                                     )
                                     continue
-                            yield BlockRowData(clustering, payload, at)
+                            yield BlockRowData(clustering, payload, at, offsets[index + 1])
                     elif lazy:
                         for index in indexes:
                             at = offsets[index]
                             length = (payload[at + 1] << 8) | payload[at + 2]
-                            yield BlockRowData(payload[at + 3 : at + 3 + length], payload, at)
+                            yield BlockRowData(
+                                payload[at + 3 : at + 3 + length], payload, at, offsets[index + 1]
+                            )
                     else:
                         for index in indexes:
                             yield decode_row(payload, offsets[index])[0]
