@@ -432,6 +432,8 @@ class SSTableReader:
             (count,) = U32.unpack_from(payload, 0)
             # The block's end closes the offsets: row ``i`` ends at ``offsets[i + 1]``.
             offsets = (*struct.unpack_from(f">{count}I", payload, 4), len(payload))
+            if low is None and high is None:  # a whole block (a head read): no search
+                return payload, offsets, 0, count
 
             def key_at(index: int) -> bytes:
                 at = offsets[index]
