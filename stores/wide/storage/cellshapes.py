@@ -6,7 +6,8 @@ by its cell names and value lengths alone, so one precompiled
 ``struct.Struct`` unpacks all of its cells at once instead of a loop of
 slices and small unpacks per cell (the hot loop of a slice that reads
 values). Shapes are kept by the byte length of the row's cells (a few per
-length), learnt from the first row of each length, and every unpack is
+length), learnt from the second row of each length (a length met once
+costs a set insert, not a learning), and every unpack is
 checked field by field (the cell count, each name's length and bytes,
 flags and value length, the complex count) against its shape: a row that
 does not match decodes the ordinary way (``codec.decode_live_cells``), so
@@ -65,6 +66,10 @@ class CellShape:
 
 
 _SHAPES: dict[int, tuple[CellShape, ...]] = {}
+# Lengths met once with no shape (and, negated, lengths whose shapes a row
+# did not fit): the doorkeeper that learns a layout only when it recurs.
+_SEEN: set[int] = set()
+_MAX_SEEN = 16384
 
 
 def decode_plain_cells(
@@ -77,8 +82,13 @@ def decode_plain_cells(
     in it can be dead at any ``now``); None for any other row, which the
     caller then decodes the ordinary way.
     """
-    shapes = _SHAPES.get(end - pos)
+    length = end - pos
+    shapes = _SHAPES.get(length)
     if shapes is None:
+        # Learn a length on its second row only: learning costs ~5 µs, and
+        # values of many lengths (text) make many lengths seen just once.
+        if not _seen_before(length):
+            return None
         shapes = _learn(buf, pos, end)
     for shape in shapes:
         # The shape's size is the cells' length, so the unpack stays in the row.
@@ -97,10 +107,22 @@ def decode_plain_cells(
                 cell.local_deletion_time = NO_DELETION
                 cells[name] = cell
         return cells
-    if shapes and len(shapes) < _SHAPES_PER_LENGTH:
-        # Another layout of a known length (another table, another split).
+    if shapes and len(shapes) < _SHAPES_PER_LENGTH and _seen_before(-length):
+        # Another layout of a known length (another table, another split of
+        # the bytes between values), met a second time.
         _learn(buf, pos, end)
     return None
+
+
+def _seen_before(key: int) -> bool:
+    """Return True if ``key`` was asked about before (since the last reset), else note it."""
+    if key in _SEEN:
+        _SEEN.discard(key)
+        return True
+    if len(_SEEN) >= _MAX_SEEN:
+        _SEEN.clear()
+    _SEEN.add(key)
+    return False
 
 
 def _learn(buf: bytes, pos: int, end: int) -> tuple[CellShape, ...]:
