@@ -15,6 +15,7 @@ Never reads files: blocks are handed in by the SSTable reader.
 from __future__ import annotations
 
 from .cells import Cell, LivenessInfo
+from .cellshapes import decode_plain_cells
 from .codec import decode_live_cells, decode_row
 from .format import LIVENESS, ROW_DELETION, ROW_LIVENESS, ROW_STATIC
 from .partition import RowData
@@ -43,16 +44,25 @@ class LiveContext:
 
 
 def live_in_block(
-    clustering: bytes, buf: bytes, pos: int, now: int, columns: frozenset[str] | None
+    clustering: bytes,
+    buf: bytes,
+    pos: int,
+    now: int,
+    columns: frozenset[str] | None,
+    end: int | None = None,
 ) -> LazyRow | None:
-    """Return the row at ``pos`` as a LazyRow if its flags and marker prove it live, else None."""
+    """Return the row at ``pos`` as a LazyRow if its flags and marker prove it live, else None.
+
+    ``end``, where the row's bytes end if known, lets its cells decode by
+    their shape (``cellshapes``).
+    """
     flags = buf[pos]
     if flags & _NOT_FAST or not flags & ROW_LIVENESS:
         return None
     marker = _unpack_liveness(buf, pos + 3 + len(clustering))
     if marker[1] and now >= marker[2]:
         return None
-    return LazyRow(clustering, buf, pos, marker, now, columns)
+    return LazyRow(clustering, buf, pos, marker, now, columns, end)
 
 
 class BlockRowData(RowData):
@@ -64,12 +74,13 @@ class BlockRowData(RowData):
     deletion covers the row.
     """
 
-    __slots__ = ("_buf", "_pos", "_full")
+    __slots__ = ("_buf", "_pos", "_end", "_full")
 
-    def __init__(self, clustering: bytes, buf: bytes, pos: int) -> None:
+    def __init__(self, clustering: bytes, buf: bytes, pos: int, end: int | None = None) -> None:
         self.clustering = clustering
         self._buf = buf
         self._pos = pos
+        self._end = end  # where the row's bytes end, if known (see ``live_in_block``)
         self._full = None
 
     def decoded(self) -> RowData:
@@ -115,7 +126,7 @@ class BlockRowData(RowData):
         alone (a row deletion, no marker, an expired marker): the caller
         then takes the general path over ``decoded()``.
         """
-        row = live_in_block(self.clustering, self._buf, self._pos, now, columns)
+        row = live_in_block(self.clustering, self._buf, self._pos, now, columns, self._end)
         return False if row is None else row
 
 
@@ -129,7 +140,7 @@ class LazyRow(Row):
 
     # ``_cells`` and ``_complex`` are None until decoded. (Left unset, a first
     # access would cost a raised AttributeError: dearer than the assignment.)
-    __slots__ = ("_buf", "_pos", "_marker", "_now", "_columns", "_cells", "_complex")
+    __slots__ = ("_buf", "_pos", "_end", "_marker", "_now", "_columns", "_cells", "_complex")
 
     def __init__(
         self,
@@ -139,10 +150,12 @@ class LazyRow(Row):
         marker: tuple[int, int, int],
         now: int,
         columns: frozenset[str] | None,
+        end: int | None = None,
     ) -> None:
         self.clustering = clustering
         self._buf = buf
         self._pos = pos
+        self._end = end
         self._marker = marker
         self._now = now
         self._columns = columns
@@ -151,7 +164,11 @@ class LazyRow(Row):
 
     def _decode(self) -> None:
         buf = self._buf
-        if buf is None:  # decoded before, then a part was replaced
+        if buf is None:
+            # Decoded before: by its shape (no complex column), or whole and
+            # then a part was replaced.
+            if self._complex is None:
+                self._complex = {}
             return
         # The cells follow the flags, the clustering (u16 length) and the 20-byte marker.
         at = self._pos + 23 + len(self.clustering)
@@ -176,6 +193,19 @@ class LazyRow(Row):
     def cells(self) -> dict[str, Cell]:  # type: ignore[override]
         cells = self._cells
         if cells is None:
+            buf = self._buf
+            end = self._end
+            if buf is not None and end is not None:
+                # The common row, plain cells only, decoded by its shape in one
+                # unpack; it has no complex column, so ``_complex`` is left to
+                # ``_decode`` (an empty dict when first asked for).
+                cells = decode_plain_cells(
+                    buf, self._pos + 23 + len(self.clustering), end, self._columns
+                )
+                if cells is not None:
+                    self._cells = cells
+                    self._buf = None
+                    return cells
             self._decode()
             cells = self._cells
         return cells

@@ -204,6 +204,11 @@ def _name(raw: bytes) -> str:
     return name
 
 
+def column_name(raw: bytes) -> str:
+    """Return the column name whose UTF-8 bytes are ``raw`` (one shared str per name)."""
+    return _NAMES.get(raw) or _name(raw)
+
+
 def decode_row(buf: bytes, pos: int) -> tuple[RowData, int]:
     """Decode one row at ``pos``; return it and the position after it.
 

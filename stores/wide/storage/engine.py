@@ -1004,19 +1004,11 @@ class StorageEngine:
             # clustering range, perhaps never if the limit is reached first.
             bound = reader.max_clustering if reverse else reader.min_clustering
             last = reader.min_clustering if reverse else reader.max_clustering
-            views.append(
-                PartitionView(
-                    key,
-                    token,
-                    None,
-                    [],
-                    None,
-                    _lazy_rows(reader, token, key, slices, reverse, trace, context),
-                    reader.name,
-                    bound,
-                    last,
-                )
-            )
+            if trace is None:
+                rows = reader.rows(token, key, slices, reverse, context)
+            else:
+                rows = _traced_lazy_rows(reader, token, key, slices, reverse, trace, context)
+            views.append(PartitionView(key, token, None, [], None, rows, reader.name, bound, last))
         return views
 
     def scan(
@@ -1391,21 +1383,6 @@ class StorageEngine:
     @property
     def directory(self) -> str | None:
         return None if self._memory else self._root
-
-
-def _lazy_rows(
-    reader: SSTableReader,
-    token: int,
-    key: bytes,
-    slices: list[Slice],
-    reverse: bool,
-    trace: ReadTrace | None,
-    context: LiveContext | None = None,
-) -> Iterator:
-    """Return the partition's rows from ``reader``, touching it only when first asked."""
-    if trace is None:
-        return reader.rows(token, key, slices, reverse, context)
-    return _traced_lazy_rows(reader, token, key, slices, reverse, trace, context)
 
 
 def _traced_lazy_rows(

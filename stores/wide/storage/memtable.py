@@ -140,12 +140,15 @@ class Memtable:
                         now = context.now
                         columns = context.columns
                         rows = [
-                            live_in_block(k, stored[k], 0, now, columns)
-                            or BlockRowData(k, stored[k], 0)
+                            live_in_block(k, row, 0, now, columns, len(row))
+                            or BlockRowData(k, row, 0, len(row))
                             for k in keys
+                            for row in (stored[k],)
                         ]
                     else:
-                        rows = [BlockRowData(k, stored[k], 0) for k in keys]
+                        rows = [
+                            BlockRowData(k, row, 0, len(row)) for k in keys for row in (stored[k],)
+                        ]
                 yield from rows
                 if len(keys) < _CHUNK:
                     break

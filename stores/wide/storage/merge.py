@@ -14,6 +14,7 @@ import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 
 from .blockrows import BlockRowData, LazyRow, LiveContext
 from .cells import Cell, DeletionTime, expired_as_tombstone, max_deletion
@@ -84,6 +85,9 @@ def iter_merged_rows(
         yield pending
 
 
+_first = itemgetter(0)
+
+
 def chain_disjoint(views: list[PartitionView], reverse: bool) -> Iterator[RowData] | None:
     """Return the views' rows one source after another, or None if they may overlap.
 
@@ -97,13 +101,13 @@ def chain_disjoint(views: list[PartitionView], reverse: bool) -> Iterator[RowDat
         if view.bound is None or view.last is None:
             return None
         ranges.append((view.bound, view.last, view.rows))
-    ranges.sort(key=lambda r: r[0], reverse=reverse)
+    ranges.sort(key=_first, reverse=reverse)
     previous = None
     for bound, last, _rows in ranges:
         if previous is not None and (bound >= previous if reverse else bound <= previous):
             return None
         previous = last
-    return chain.from_iterable(rows for _bound, _last, rows in ranges)
+    return chain.from_iterable([rows for _bound, _last, rows in ranges])
 
 
 def covering_deletion(

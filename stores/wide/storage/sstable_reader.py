@@ -62,6 +62,20 @@ def _header_footprint(block_size: int) -> int:
 # A row a LazyRow may stand for: a row marker, no row deletion, not static.
 _LIVE_FLAGS = ROW_LIVENESS | ROW_DELETION | ROW_STATIC
 
+# A row's head (flags, clustering length, clustering, row marker) in one
+# unpack, by clustering width (timestamps, uuids: one width a block).
+_ROW_HEADS: dict[int, object] = {}
+
+
+def _row_head(width: int):
+    """Return the unpack_from of a row head whose clustering is ``width`` bytes."""
+    head = _ROW_HEADS.get(width)
+    if head is None:
+        head = struct.Struct(f">BH{width}sqIq").unpack_from
+        if len(_ROW_HEADS) < 64:
+            _ROW_HEADS[width] = head
+    return head
+
 
 def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
     (count,) = U32.unpack_from(payload, 0)
@@ -408,7 +422,7 @@ class SSTableReader:
     def _block_span(
         self, block: RowBlock, low: bytes | None, high: bytes | None, trace: ReadTrace | None
     ) -> tuple[bytes, tuple[int, ...], int, int]:
-        """Return the block's payload, row offsets, and the index range of rows in [low, high).
+        """Return the block's payload, row offsets (and its end), the index range of rows in [low, high).
 
         The row offsets at the head of the block allow a binary search on
         clustering keys, so only the rows returned are decoded.
@@ -416,7 +430,10 @@ class SSTableReader:
         payload = self._read_data(block[2], block[3], trace)
         try:
             (count,) = U32.unpack_from(payload, 0)
-            offsets = struct.unpack_from(f">{count}I", payload, 4)
+            # The block's end closes the offsets: row ``i`` ends at ``offsets[i + 1]``.
+            offsets = (*struct.unpack_from(f">{count}I", payload, 4), len(payload))
+            if low is None and high is None:  # a whole block (a head read): no search
+                return payload, offsets, 0, count
 
             def key_at(index: int) -> bytes:
                 at = offsets[index]
@@ -508,23 +525,60 @@ class SSTableReader:
                     if context is not None and context.fast:
                         now = context.now
                         columns = context.columns
+                        # The width of the first row's clustering: a row of
+                        # that width (with a marker) parses its head in one
+                        # unpack; any other takes the general parse below.
+                        width = -1
+                        if start < stop:
+                            at = offsets[start]
+                            width = (payload[at + 1] << 8) | payload[at + 2]
+                        head = _row_head(max(width, 0))
                         for index in indexes:
                             at = offsets[index]
+                            # blockrows.live_in_block, inlined (the hot loop).
+                            if payload[at] & _LIVE_FLAGS == ROW_LIVENESS:
+                                try:
+                                    _, length, clustering, stamp, ttl, expires = head(payload, at)
+                                except struct.error:  # a shorter key at the block's end
+                                    length = -1
+                                if length == width:
+                                    if not ttl or now < expires:
+                                        yield LazyRow(
+                                            clustering,
+                                            payload,
+                                            at,
+                                            (stamp, ttl, expires),
+                                            now,
+                                            columns,
+                                            offsets[index + 1],
+                                        )
+                                        continue
+                                    yield BlockRowData(clustering, payload, at, offsets[index + 1])
+                                    continue
                             length = (payload[at + 1] << 8) | payload[at + 2]
                             clustering = payload[at + 3 : at + 3 + length]
-                            # blockrows.live_in_block, inlined (the hot loop).
                             flags = payload[at]
                             if flags & _LIVE_FLAGS == ROW_LIVENESS:
                                 marker = _unpack_liveness(payload, at + 3 + length)
                                 if not marker[1] or now < marker[2]:
-                                    yield LazyRow(clustering, payload, at, marker, now, columns)
+                                    yield LazyRow(
+                                        clustering,
+                                        payload,
+                                        at,
+                                        marker,
+                                        now,
+                                        columns,
+                                        offsets[index + 1],
+                                    )
                                     continue
-                            yield BlockRowData(clustering, payload, at)
+                            yield BlockRowData(clustering, payload, at, offsets[index + 1])
                     elif lazy:
                         for index in indexes:
                             at = offsets[index]
                             length = (payload[at + 1] << 8) | payload[at + 2]
-                            yield BlockRowData(payload[at + 3 : at + 3 + length], payload, at)
+                            yield BlockRowData(
+                                payload[at + 3 : at + 3 + length], payload, at, offsets[index + 1]
+                            )
                     else:
                         for index in indexes:
                             yield decode_row(payload, offsets[index])[0]
