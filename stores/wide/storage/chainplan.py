@@ -7,18 +7,15 @@ partition no memtable holds then needs no merge: each SSTable's rows, one
 SSTable after another in clustering order, each looked up only when the
 one before is exhausted (a LIMIT read stops inside the first). This is
 what ``merge.chain_disjoint`` finds per read from the partition's views;
-here it is found once, when the SSTable set changes, and a read skips the
-views. Never reads files itself.
+here it is found once, when the SSTable set changes, and the engine's
+read walks the plan's order instead of building views. Never reads files.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain, pairwise
+from itertools import pairwise
 
-from .mutation import Slice
-from .partition import RowData
 from .sstable_reader import SSTableReader
 
 # (min token, max token, reader) in the read's clustering order.
@@ -54,25 +51,3 @@ def chain_plan(readers: list[SSTableReader]) -> ChainPlan | None:
             return None
     forward = tuple((r.min_token, r.max_token, r) for r in usable)
     return ChainPlan(forward, forward[::-1])
-
-
-def chained_rows(
-    plan: ChainPlan,
-    token: int,
-    key: bytes,
-    slices: list[Slice],
-    reverse: bool,
-    context: object,
-) -> Iterator[RowData]:
-    """Return the partition's rows in ``slices`` from the plan's SSTables, one after another.
-
-    An SSTable is asked for the partition only when the rows before it are
-    exhausted; those whose token range or clustering bounds exclude the
-    read are never asked.
-    """
-    everything = len(slices) == 1 and slices[0].start is None and slices[0].end is None
-    return chain.from_iterable(
-        reader.rows(token, key, slices, reverse, context)
-        for low, high, reader in (plan.reverse if reverse else plan.forward)
-        if low <= token <= high and (everything or reader.may_intersect(slices))
-    )

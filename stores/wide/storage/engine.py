@@ -24,7 +24,7 @@ from typing import Any
 from . import format as fmt
 from .blockrows import LiveContext
 from .cells import NO_DELETION, Cell, LivenessInfo
-from .chainplan import ChainPlan, chain_plan, chained_rows
+from .chainplan import ChainPlan, chain_plan
 from .codec import (
     decode_batch,
     decode_mutation,
@@ -896,15 +896,17 @@ class StorageEngine:
             context.now = now
             context.columns = columns = frozenset(columns) if columns is not None else None
             context.fast = True
-            rows_in = chained_rows(
-                plan,
-                token,
-                partition_key,
-                ALL_SLICES if slices is None else slices,
-                reverse,
-                context,
-            )
-            collect_live(rows_in, rows, limit, now, columns)
+            if slices is None:
+                slices = ALL_SLICES
+            everything = len(slices) == 1 and slices[0].start is None and slices[0].end is None
+            # One SSTable after another, each asked for the partition only
+            # when the rows before it fall short of the limit.
+            for low, high, reader in plan.reverse if reverse else plan.forward:
+                if low <= token <= high and (everything or reader.may_intersect(slices)):
+                    rows_in = reader.rows(token, partition_key, slices, reverse, context)
+                    collect_live(rows_in, rows, limit, now, columns)
+                    if limit is not None and len(rows) >= limit:
+                        break
         if not rows:
             return None
         return PartitionResult(partition_key, token, None, rows)
