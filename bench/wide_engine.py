@@ -55,6 +55,7 @@ from stores.wide.storage import (  # noqa: E402
     ClusteringColumn,
     LivenessInfo,
     Mutation,
+    ReadTrace,
     RowUpdate,
     Slice,
     StorageEngine,
@@ -274,7 +275,7 @@ def read_benchmark(
     # Active users come back: 1,000 users read again and again.
     hot = rng.sample(range(min(PARTITIONS, loaded)), min(1000, PARTITIONS, loaded))
     hot_users = [rng.choice(hot) for _ in range(queries)]
-    results = {}
+    results = {"sstables": engine.table_stats("bench", "history")["sstable_count"]}
 
     def engine_point(i: int) -> None:
         user, viewed_at, video, _ = row_values(i)
@@ -333,6 +334,7 @@ def read_benchmark(
     ):
         results[name] = measure(fn, keys, seconds)
     if not row_cache:
+        results["sstables_per_slice"] = sstables_per_slice(engine, users)
         return results
     engine_cases = (
         ("point", engine_point, point_ids, lambda i: row_values(i)[0]),
@@ -355,8 +357,19 @@ def read_benchmark(
             }
         if phase == "cache_on":
             results["cache_stats"] = engine.row_cache_stats()
+    results["sstables_per_slice"] = sstables_per_slice(engine, users)
     results["write_cost"] = write_cost(engine, hot, loaded, row_cache)
     return results
+
+
+def sstables_per_slice(engine: StorageEngine, users: list[int], reads: int = 1000) -> float:
+    """Return the mean SSTables a newest-20 read opens (traced, after the measured reads)."""
+    opened = 0
+    for u in users[:reads]:
+        trace = ReadTrace()
+        engine.read("bench", "history", b"user-%05d" % u, limit=20, trace=trace)
+        opened += len(trace.sstables_consulted)
+    return opened / max(1, min(reads, len(users)))
 
 
 def write_cost(engine: StorageEngine, hot: list[int], loaded: int, row_cache: int) -> dict:
@@ -560,6 +573,12 @@ def main() -> None:
                     flush=True,
                 )
             sstables = engine.table_stats("bench", "history")["sstable_count"]
+            print(
+                f"|  | SSTables: {results['sstables']} when the reads were measured,"
+                f" {sstables} at the end; a newest-20 read opens"
+                f" {results['sstables_per_slice']:.2f} of them on average | | | | | |",
+                flush=True,
+            )
             print(
                 f"|  | load: engine {loaded / timings['engine_load_s']:,.0f} rows/s"
                 f" (+{timings['engine_settle_s']:.1f} s flush/compaction, {sstables} SSTables),"

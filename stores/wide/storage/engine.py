@@ -24,6 +24,7 @@ from typing import Any
 from . import format as fmt
 from .blockrows import LiveContext
 from .cells import NO_DELETION, Cell, LivenessInfo
+from .chainplan import ChainPlan, chain_plan
 from .codec import (
     decode_batch,
     decode_mutation,
@@ -38,7 +39,7 @@ from .errors import AlreadyExists, CorruptionError, EngineClosed, InvalidRequest
 from .fs import FileSystem, MemoryFileSystem, OSFileSystem
 from .manifest import empty_manifest, load_manifest, save_manifest
 from .memtable import Memtable, stored_rows
-from .merge import Purger, compact_partition, read_partition
+from .merge import Purger, collect_live, compact_partition, read_partition
 from .mutation import STATIC, Mutation, RowUpdate, Slice, TokenBound
 from .partition import PartitionView
 from .read import PartitionResult, ReadTrace
@@ -69,6 +70,9 @@ class _Table:
         self.flushing: list[Memtable] = []
         self.sstables: list[SSTableReader] = []
         self.sstables_by_age: list[SSTableReader] = []
+        # Set with the SSTables: how a read of a partition no memtable holds
+        # may chain them without a merge (None: it may not).
+        self.chain_plan: ChainPlan | None = None
         self.replay_position: tuple[int, int] = (0, 0)
         self.lock = lock
         self.flush_requested = False
@@ -105,6 +109,7 @@ class _Table:
     def set_sstables(self, readers: list[SSTableReader]) -> None:
         """Replace the live set; reads see the new list or the old, never a mix."""
         by_age = sorted(readers, key=lambda r: r.max_timestamp, reverse=True)
+        self.chain_plan = chain_plan(readers)
         self.sstables = readers
         self.sstables_by_age = by_age
 
@@ -829,6 +834,12 @@ class StorageEngine:
             if result is not MISS:
                 return result
         token = partition_token(partition_key)
+        if trace is None and state.chain_plan is not None:
+            result = self._read_chained(
+                state, token, partition_key, slices, reverse, limit, columns, now
+            )
+            if result is not MISS:
+                return result
         context = LiveContext()
         views = self._partition_views(
             state,
@@ -853,6 +864,52 @@ class StorageEngine:
                 if view.bound is not None and getgeneratorstate(view.rows) == GEN_CREATED:
                     trace.skip(view.source, "limit reached before its clustering range")
         return result
+
+    def _read_chained(
+        self,
+        state: _Table,
+        token: int,
+        partition_key: bytes,
+        slices: list[Slice] | None,
+        reverse: bool,
+        limit: int | None,
+        columns: set[str] | frozenset[str] | None,
+        now: int,
+    ) -> PartitionResult | None | object:
+        """Read a partition no memtable holds from the table's chain plan; MISS if one holds it.
+
+        What ``read_partition`` does with the views when they chain (see
+        ``chainplan.py``), without building them: nothing outside a row
+        can delete it, so rows go straight to ``collect_live``.
+        """
+        # Memtables first, then the SSTables: a flush adds its SSTable
+        # before it lets go of its memtable, so no row is missed between.
+        for memtable in [state.memtable, *state.flushing]:
+            if len(memtable) and memtable.holds(token, partition_key):
+                return MISS
+        plan = state.chain_plan
+        if plan is None:
+            return MISS
+        rows: list = []
+        if limit is None or limit > 0:
+            context = LiveContext()
+            context.now = now
+            context.columns = columns = frozenset(columns) if columns is not None else None
+            context.fast = True
+            if slices is None:
+                slices = ALL_SLICES
+            everything = len(slices) == 1 and slices[0].start is None and slices[0].end is None
+            # One SSTable after another, each asked for the partition only
+            # when the rows before it fall short of the limit.
+            for low, high, reader in plan.reverse if reverse else plan.forward:
+                if low <= token <= high and (everything or reader.may_intersect(slices)):
+                    rows_in = reader.rows(token, partition_key, slices, reverse, context)
+                    collect_live(rows_in, rows, limit, now, columns)
+                    if limit is not None and len(rows) >= limit:
+                        break
+        if not rows:
+            return None
+        return PartitionResult(partition_key, token, None, rows)
 
     def _read_through_cache(
         self,

@@ -82,6 +82,10 @@ class Memtable:
     def get(self, token: int, partition_key: bytes) -> PartitionData | None:
         return self.partitions.get((token, partition_key))
 
+    def holds(self, token: int, partition_key: bytes) -> bool:
+        """Return True if the memtable has the partition (one lookup, no lock)."""
+        return (token, partition_key) in self.partitions
+
     def view(
         self,
         token: int,

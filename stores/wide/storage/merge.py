@@ -213,6 +213,37 @@ def live_row(
     return Row(row.clustering, cells, complex_cells, liveness)
 
 
+def collect_live(
+    rows_in: Iterable[RowData],
+    rows: list[Row],
+    limit: int | None,
+    now: int,
+    columns: frozenset[str] | None,
+) -> None:
+    """Append the live rows of ``rows_in`` to ``rows``, up to ``limit`` in all.
+
+    For rows nothing outside them can delete (no partition deletion, no
+    range tombstone): the common case, kept tight. ``rows_in`` is left
+    where the limit stopped it.
+    """
+    for row in rows_in:
+        if type(row) is LazyRow:
+            rows.append(row)
+            if limit is not None and len(rows) >= limit:
+                return
+            continue
+        if type(row) is BlockRowData:
+            result = row.live(now, columns)
+            if result is False:
+                result = live_row(row.decoded(), None, now, columns)
+        else:
+            result = live_row(row, None, now, columns)
+        if result is not None:
+            rows.append(result)
+            if limit is not None and len(rows) >= limit:
+                return
+
+
 def read_partition(
     views: list[PartitionView],
     *,
@@ -276,22 +307,7 @@ def read_partition(
                 context.now = now
                 context.columns = columns
                 context.fast = True
-            for row in rows_in:
-                if type(row) is LazyRow:
-                    rows.append(row)
-                    if limit is not None and len(rows) >= limit:
-                        break
-                    continue
-                if type(row) is BlockRowData:
-                    result = row.live(now, columns)
-                    if result is False:
-                        result = live_row(row.decoded(), None, now, columns)
-                else:
-                    result = live_row(row, None, now, columns)
-                if result is not None:
-                    rows.append(result)
-                    if limit is not None and len(rows) >= limit:
-                        break
+            collect_live(rows_in, rows, limit, now, columns)
             rows_in = ()
         for row in rows_in:
             if trace is not None:

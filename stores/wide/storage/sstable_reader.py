@@ -77,6 +77,18 @@ def _row_head(width: int):
     return head
 
 
+# A row block's row offsets (u32 each) by row count: one unpack each.
+_OFFSETS: dict[int, object] = {}
+
+
+def _offsets_unpack(count: int):
+    """Return the unpack_from of ``count`` row offsets (kept for the first 1,024 counts met)."""
+    unpack = struct.Struct(f">{count}I").unpack_from
+    if len(_OFFSETS) < 1024:
+        _OFFSETS[count] = unpack
+    return unpack
+
+
 def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
     (count,) = U32.unpack_from(payload, 0)
     pos = 4
@@ -431,7 +443,10 @@ class SSTableReader:
         try:
             (count,) = U32.unpack_from(payload, 0)
             # The block's end closes the offsets: row ``i`` ends at ``offsets[i + 1]``.
-            offsets = (*struct.unpack_from(f">{count}I", payload, 4), len(payload))
+            unpack = _OFFSETS.get(count)
+            if unpack is None:
+                unpack = _offsets_unpack(count)
+            offsets = (*unpack(payload, 4), len(payload))
             if low is None and high is None:  # a whole block (a head read): no search
                 return payload, offsets, 0, count
 
@@ -505,7 +520,10 @@ class SSTableReader:
             blocks = header[5]
         context = lazy if type(lazy) is LiveContext else None
         for sl in reversed(slices) if reverse else slices:
-            low, high = slice_range(sl)
+            if sl.start is None and sl.end is None:  # the whole partition (a head read)
+                low = high = None
+            else:
+                low, high = slice_range(sl)
             if low is None and high is None:
                 chosen = blocks[::-1] if reverse else blocks
             else:
