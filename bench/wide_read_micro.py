@@ -81,6 +81,7 @@ def measure(
     point_ids = [rng.randrange(loaded) for _ in range(queries)]
     users = [rng.randrange(min(wb.PARTITIONS, loaded)) for _ in range(queries)]
     values_users = [rng.randrange(min(wb.PARTITIONS, loaded)) for _ in range(queries)]
+    row_object_users = [rng.randrange(min(wb.PARTITIONS, loaded)) for _ in range(queries)]
     expected = min(20, wb.rows_per_partition(loaded))
     if side == "engine":
         # Compaction left off while measuring only if asked (a data set whose
@@ -103,6 +104,14 @@ def measure(
             assert result is not None and len(result.rows) == expected
 
         def newest_values(u: int) -> None:
+            # What SQLite's fetchall hands back: every row's key and both values.
+            rows = engine.read_values(
+                "bench", "history", b"user-%05d" % u, ("video", "progress"), limit=20
+            )
+            assert len(rows) == expected
+
+        def newest_row_objects(u: int) -> None:
+            # The same values through Row objects (a Cell per value).
             result = engine.read("bench", "history", b"user-%05d" % u, limit=20)
             rows = [
                 (r.clustering, r.cells["video"].value, r.cells["progress"].value)
@@ -129,7 +138,7 @@ def measure(
             ).fetchall()
             assert len(rows) == expected
 
-        newest_values = newest
+        newest_values = newest_row_objects = newest
     for fn, keys in ((point, point_ids), (newest, users)):
         for key in keys[:200]:
             fn(key)
@@ -140,6 +149,7 @@ def measure(
         ("point", point, point_ids),
         ("newest20", newest, users),
         ("newest20_values", newest_values, values_users),
+        ("newest20_row_objects", newest_row_objects, row_object_users),
     ):
         before = engine.row_cache_stats().get("hits", 0) if side == "engine" else 0
         p50, p99, n = wb.measure(fn, keys, seconds)

@@ -41,6 +41,7 @@ from .manifest import empty_manifest, load_manifest, save_manifest
 from .memtable import Memtable, stored_rows
 from .merge import Purger, collect_live, compact_partition, read_partition
 from .mutation import STATIC, Mutation, RowUpdate, Slice, TokenBound
+from .pagevalues import value_tuples
 from .partition import PartitionView
 from .read import PartitionResult, ReadTrace
 from .rowcache import MISS, RowCache, answer, build_entry, is_head_read
@@ -910,6 +911,92 @@ class StorageEngine:
         if not rows:
             return None
         return PartitionResult(partition_key, token, None, rows)
+
+    def read_values(
+        self,
+        keyspace: str,
+        table: str,
+        partition_key: bytes,
+        names: tuple[str, ...] | list[str],
+        slices: list[Slice] | None = None,
+        reverse: bool = False,
+        limit: int | None = None,
+        now: int | None = None,
+    ) -> list[tuple]:
+        """Return ``(clustering, value of each of names...)`` per live row the read selects.
+
+        The rows ``read(..., columns=names)`` returns, as tuples (what a
+        database cursor's ``fetchall`` gives): a value is the bytes of the
+        row's live cell of that column, None where it holds none. ``names``
+        are regular columns that are not collections. The rows of a
+        partition no memtable holds are read straight from their SSTables'
+        blocks when the table's SSTables chain (``pagevalues``); any other
+        read takes ``read``.
+        """
+        self._check_open()
+        state = self._table(keyspace, table)
+        names = tuple(names)
+        simple = state.simple_regular
+        for name in names:
+            if name not in simple:
+                raise InvalidRequest(
+                    f"read_values reads regular columns that are not collections, not {name!r}"
+                )
+        if limit is not None and limit < 0:
+            raise InvalidRequest("limit must be >= 0")
+        now = int(self._clock()) if now is None else now
+        if state.chain_plan is not None and not (
+            state.row_cache_rows and self._row_cache is not None
+        ):
+            out = self._values_chained(state, partition_key, slices, reverse, limit, names, now)
+            if out is not MISS:
+                return out
+        result = self.read(
+            keyspace,
+            table,
+            partition_key,
+            slices,
+            reverse,
+            limit,
+            columns=frozenset(names),
+            now=now,
+        )
+        return [] if result is None else value_tuples(result.rows, names)
+
+    def _values_chained(
+        self,
+        state: _Table,
+        partition_key: bytes,
+        slices: list[Slice] | None,
+        reverse: bool,
+        limit: int | None,
+        names: tuple[str, ...],
+        now: int,
+    ) -> list[tuple] | object:
+        """Read values of a partition no memtable holds from the chain plan; MISS if one holds it.
+
+        ``_read_chained`` for ``read_values``: each SSTable hands over its
+        rows' values (``SSTableReader.value_rows``).
+        """
+        token = partition_token(partition_key)
+        for memtable in [state.memtable, *state.flushing]:
+            if len(memtable) and memtable.holds(token, partition_key):
+                return MISS
+        plan = state.chain_plan
+        if plan is None:
+            return MISS
+        out: list[tuple] = []
+        if limit is not None and limit == 0:
+            return out
+        if slices is None:
+            slices = ALL_SLICES
+        everything = len(slices) == 1 and slices[0].start is None and slices[0].end is None
+        for low, high, reader in plan.reverse if reverse else plan.forward:
+            if low <= token <= high and (everything or reader.may_intersect(slices)):
+                reader.value_rows(token, partition_key, slices, reverse, limit, names, now, out)
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
 
     def _read_through_cache(
         self,

@@ -32,7 +32,9 @@ from .format import (
     U32,
 )
 from .fs import FileSystem
+from .merge import collect_live
 from .mutation import Slice, range_may_intersect, slice_range
+from .pagevalues import page_values, value_tuples
 from .partition import PartitionView, RowData
 from .read import ReadTrace
 from .sstable_writer import component_path
@@ -75,6 +77,29 @@ def _row_head(width: int):
         if len(_ROW_HEADS) < 64:
             _ROW_HEADS[width] = head
     return head
+
+
+def _chosen_blocks(
+    blocks: list[RowBlock], sl: Slice, reverse: bool
+) -> tuple[bytes | None, bytes | None, list[RowBlock]]:
+    """Return the slice's clustering range [low, high) and the row blocks it overlaps, in read order."""
+    if sl.start is None and sl.end is None:  # the whole partition (a head read)
+        return None, None, blocks[::-1] if reverse else blocks
+    low, high = slice_range(sl)
+    if low is None and high is None:
+        return None, None, blocks[::-1] if reverse else blocks
+    chosen = [b for b in blocks if (high is None or b[0] < high) and (low is None or b[1] >= low)]
+    if reverse:
+        chosen.reverse()
+    return low, high, chosen
+
+
+def _block_rows(payload: bytes, offsets: tuple[int, ...], indexes: range) -> Iterator[BlockRowData]:
+    """Yield the rows ``indexes`` of a block, undecoded but for their clustering keys."""
+    for index in indexes:
+        at = offsets[index]
+        length = (payload[at + 1] << 8) | payload[at + 2]
+        yield BlockRowData(payload[at + 3 : at + 3 + length], payload, at, offsets[index + 1])
 
 
 # A row block's row offsets (u32 each) by row count: one unpack each.
@@ -520,20 +545,7 @@ class SSTableReader:
             blocks = header[5]
         context = lazy if type(lazy) is LiveContext else None
         for sl in reversed(slices) if reverse else slices:
-            if sl.start is None and sl.end is None:  # the whole partition (a head read)
-                low = high = None
-            else:
-                low, high = slice_range(sl)
-            if low is None and high is None:
-                chosen = blocks[::-1] if reverse else blocks
-            else:
-                chosen = [
-                    b
-                    for b in blocks
-                    if (high is None or b[0] < high) and (low is None or b[1] >= low)
-                ]
-                if reverse:
-                    chosen.reverse()
+            low, high, chosen = _chosen_blocks(blocks, sl, reverse)
             for block in chosen:
                 payload, offsets, start, stop = self._block_span(block, low, high, trace)
                 indexes = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
@@ -604,6 +616,62 @@ class SSTableReader:
                     raise CorruptionError(
                         self.data_path, block[2], f"bad row block: {exc}"
                     ) from None
+
+    def value_rows(
+        self,
+        token: int,
+        partition_key: bytes,
+        slices: list[Slice],
+        reverse: bool,
+        limit: int | None,
+        names: tuple[str, ...],
+        now: int,
+        out: list[tuple],
+    ) -> None:
+        """Append ``(clustering, *values)`` of the partition's live rows in ``slices`` to ``out``.
+
+        Up to ``limit`` tuples in ``out`` in all. For SSTables without
+        partition-level data (no partition deletion, range tombstone or
+        static row), as ``rows``: each row is judged on its own. A run of
+        plain rows is read by its shape (``pagevalues``); any other run
+        as LazyRows and BlockRowData, through ``collect_live``.
+        """
+        header = self.header(token, partition_key)
+        if header is None:
+            return
+        blocks = header[5]
+        for sl in reversed(slices) if reverse else slices:
+            low, high, chosen = _chosen_blocks(blocks, sl, reverse)
+            for block in chosen:
+                want = None if limit is None else limit - len(out)
+                if want is not None and want <= 0:
+                    return
+                payload, offsets, start, stop = self._block_span(block, low, high, None)
+                try:
+                    if want is not None and want < stop - start:
+                        # Every row of a page is live: the limit cuts it exactly.
+                        first, last = (stop - want, stop) if reverse else (start, start + want)
+                        page = page_values(payload, offsets, first, last, reverse, names)
+                    else:
+                        page = page_values(payload, offsets, start, stop, reverse, names)
+                    if page is None:
+                        indexes = range(stop - 1, start - 1, -1) if reverse else range(start, stop)
+                        rows: list = []
+                        collect_live(
+                            _block_rows(payload, offsets, indexes),
+                            rows,
+                            want,
+                            now,
+                            frozenset(names),
+                        )
+                        page = value_tuples(rows, names)
+                except CorruptionError:
+                    raise
+                except Exception as exc:
+                    raise CorruptionError(
+                        self.data_path, block[2], f"bad row block: {exc}"
+                    ) from None
+                out += page
 
     def iter_partitions(self) -> Iterator[PartitionView]:
         """Yield every partition, whole, in (token, key) order (for compaction)."""

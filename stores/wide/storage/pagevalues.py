@@ -1,0 +1,257 @@
+"""A run of plain rows in a data block, read as value tuples in one unpack.
+
+Owns the row-shape cache, ``page_values`` and ``value_tuples``. A read
+that wants values, not Row objects (``StorageEngine.read_values``), asks
+for ``(clustering, value of each named column...)`` per row: what a
+database cursor's ``fetchall`` hands back. Most rows of a table are of one
+kind: a row marker with no TTL, no row deletion, only plain cells (live,
+no TTL, no deletion time) and no collection. Such a row is live at any
+``now``, and its bytes (docs/wide/storage.md, "Rows and deletions") are
+laid out by its clustering width, cell names and value lengths alone. A
+run of rows of one layout is then one precompiled ``struct`` unpack, and
+its every layout field (flags, clustering length, marker TTL, cell count,
+names, cell flags, value lengths, collection count) is checked in one
+tuple comparison; the values come out of the flat field tuple by slices,
+with no Python step per row. A run with any other row gives None and the
+caller reads it the ordinary way, so a shape only speeds a read up, never
+changes what it returns. Layouts are learnt from a row length's second
+sighting (a length met once costs a set insert). Pure functions over
+bytes; never reads files.
+"""
+
+from __future__ import annotations
+
+import struct
+from itertools import repeat
+from operator import itemgetter
+
+from .codec import column_name
+from .format import ROW_LIVENESS
+from .read import Row
+
+_SHAPES_PER_LENGTH = 4
+_MAX_LENGTHS = 4096
+_MAX_SEEN = 16384
+# Unpacks kept per shape (one per run length met: at most a block's rows).
+_MAX_PAGES = 256
+
+# The fields of one row before its cells: flags, clustering length,
+# clustering, and the marker's timestamp, TTL and expiry.
+_HEAD_FIELDS = 6
+_CLUSTERING = 2
+
+
+class RowShape:
+    """The layout of one plain row: clustering width, cell names and value lengths."""
+
+    __slots__ = ("size", "width", "fields", "body", "layout", "expected", "names", "_pages", "_at")
+
+    def __init__(self, width: int, names: list[bytes], lengths: list[int], size: int) -> None:
+        # The row's head, then each cell as in ``cellshapes``: the bytes
+        # from one value's end to the next timestamp (the cell count or the
+        # previous value's end, name length, name, flags) never vary within
+        # a shape, so each run is one bytes field; then the timestamp, the
+        # value length and the value. Last the collection count (zero).
+        parts = [f"BH{width}sqIq"]
+        layout = [0, 1, 4]
+        expected: list = [ROW_LIVENESS, width, 0]
+        run = len(names).to_bytes(2, "big")
+        at: dict[str, int] = {}
+        for index, (raw, length) in enumerate(zip(names, lengths, strict=True)):
+            run += bytes((len(raw),)) + raw + b"\x00"
+            parts.append(f"{len(run)}sqI{length}s")
+            base = _HEAD_FIELDS + 4 * index
+            layout += [base, base + 2]
+            expected += [run, length]
+            at[column_name(raw)] = base + 3
+            run = b""
+        run += b"\x00\x00"
+        parts.append(f"{len(run)}s")
+        layout.append(_HEAD_FIELDS + 4 * len(names))
+        expected.append(run)
+        self.size = size
+        self.width = width
+        self.fields = _HEAD_FIELDS + 4 * len(names) + 1
+        self.body = "".join(parts)
+        self.layout = tuple(layout)
+        self.expected = tuple(expected)
+        self.names = at  # column name -> the field of its value within a row
+        self._pages: dict[int, tuple] = {}
+        self._at: dict[tuple[str, ...], tuple] = {}
+
+    def page(self, count: int) -> tuple:
+        """Return (unpack_from, layout getter, expected layout) for ``count`` rows in a row."""
+        page = self._pages.get(count)
+        if page is None:
+            fields = self.fields
+            layout = [i + row * fields for row in range(count) for i in self.layout]
+            page = (
+                struct.Struct(">" + self.body * count).unpack_from,
+                itemgetter(*layout),
+                self.expected * count,
+            )
+            if len(self._pages) < _MAX_PAGES:
+                self._pages[count] = page
+        return page
+
+    def value_fields(self, names: tuple[str, ...]) -> tuple:
+        """Return, per name, the field of its value within a row (None: the row has no such cell)."""
+        at = self._at.get(names)
+        if at is None:
+            at = tuple(self.names.get(name) for name in names)
+            if len(self._at) < 64:
+                self._at[names] = at
+        return at
+
+
+_SHAPES: dict[int, tuple[RowShape, ...]] = {}
+# Row lengths met once with no shape (and, negated, lengths whose shapes a
+# row did not fit): learn a layout only when it recurs.
+_SEEN: set[int] = set()
+
+
+def page_values(
+    payload: bytes,
+    offsets: tuple[int, ...],
+    start: int,
+    stop: int,
+    reverse: bool,
+    names: tuple[str, ...],
+) -> list[tuple] | None:
+    """Return ``(clustering, *values)`` for rows ``start:stop`` of a block, or None.
+
+    ``offsets`` are the block's row offsets closed by its end (row ``i``
+    is ``payload[offsets[i]:offsets[i + 1]]``). A value is the bytes of
+    the row's cell of that name, None if the row has none. Rows come in
+    read order (last first when ``reverse``). None unless every row of the
+    run is a plain row of a learnt shape: the caller then reads the run
+    the ordinary way. Every row such a run holds is live, whatever ``now``.
+    """
+    if start >= stop:
+        return []
+    out: list[tuple] = []
+    index = start
+    while index < stop:
+        # A run of rows of one length: the whole span when every row has
+        # the first one's length (fixed-width values), else row by row.
+        at = offsets[index]
+        length = offsets[index + 1] - at
+        end = index + 1
+        if offsets[stop] - at == length * (stop - index) and offsets[index : stop + 1] == tuple(
+            range(at, offsets[stop] + 1, length)
+        ):
+            end = stop
+        else:
+            while end < stop and offsets[end + 1] - offsets[end] == length:
+                end += 1
+        run = _run_values(payload, at, length, end - index, names)
+        if run is None:
+            return None
+        out += run
+        index = end
+    if reverse:
+        out.reverse()
+    return out
+
+
+def _run_values(
+    payload: bytes, at: int, length: int, count: int, names: tuple[str, ...]
+) -> list[tuple] | None:
+    """Return the tuples of ``count`` rows of ``length`` bytes from ``at``, or None."""
+    shapes = _SHAPES.get(length)
+    if shapes is None:
+        if not _seen_before(length):
+            return None
+        shapes = _learn(payload, at, length)
+    for shape in shapes:
+        unpack, layout, expected = shape.page(count)
+        fields = unpack(payload, at)
+        if layout(fields) != expected:
+            continue
+        step = shape.fields
+        columns = [fields[_CLUSTERING::step]]
+        for field in shape.value_fields(names):
+            columns.append(repeat(None, count) if field is None else fields[field::step])
+        return list(zip(*columns, strict=True))
+    if count > 1:
+        # Rows of one length but more than one layout: row by row (each
+        # row's own layout is then learnt too).
+        out: list[tuple] = []
+        for row in range(count):
+            one = _run_values(payload, at + row * length, length, 1, names)
+            if one is None:
+                return None
+            out += one
+        return out
+    if shapes and len(shapes) < _SHAPES_PER_LENGTH and _seen_before(-length):
+        # Another layout of a known length, met a second time.
+        _learn(payload, at, length)
+    return None
+
+
+def _seen_before(key: int) -> bool:
+    """Return True if ``key`` was asked about before (since the last reset), else note it."""
+    if key in _SEEN:
+        _SEEN.discard(key)
+        return True
+    if len(_SEEN) >= _MAX_SEEN:
+        _SEEN.clear()
+    _SEEN.add(key)
+    return False
+
+
+def _learn(buf: bytes, pos: int, length: int) -> tuple[RowShape, ...]:
+    """Add the shape of the row at ``pos`` if it is plain; return the shapes of its length.
+
+    A row that is not plain, or does not end ``length`` bytes on, adds no
+    shape (its length is then read the ordinary way until another row of
+    that length is learnt).
+    """
+    shapes = _SHAPES.get(length)
+    if len(_SHAPES) >= _MAX_LENGTHS:
+        _SHAPES.clear()
+    end = pos + length
+    try:
+        if buf[pos] != ROW_LIVENESS:
+            raise ValueError("not a row with a marker only")
+        width = (buf[pos + 1] << 8) | buf[pos + 2]
+        at = pos + 3 + width
+        if int.from_bytes(buf[at + 8 : at + 12], "big"):
+            raise ValueError("a marker with a TTL")
+        at += 20
+        count = (buf[at] << 8) | buf[at + 1]
+        at += 2
+        names = []
+        lengths = []
+        for _ in range(count):
+            size = buf[at]
+            names.append(buf[at + 1 : at + 1 + size])
+            at += 1 + size
+            if buf[at] != 0:
+                raise ValueError("not a plain cell")
+            value_length = int.from_bytes(buf[at + 9 : at + 13], "big")
+            lengths.append(value_length)
+            at += 13 + value_length
+        if buf[at] or buf[at + 1] or at + 2 != end:
+            raise ValueError("not plain cells only")
+    except (IndexError, ValueError):
+        shapes = () if shapes is None else shapes
+    else:
+        shape = RowShape(width, names, lengths, length)
+        shapes = (*(shapes or ()), shape)[-_SHAPES_PER_LENGTH:]
+    _SHAPES[length] = shapes
+    return shapes
+
+
+def value_tuples(rows: list[Row], names: tuple[str, ...]) -> list[tuple]:
+    """Return ``(clustering, *values)`` per row, from Row objects (the general path)."""
+    out = []
+    for row in rows:
+        cells = row.cells
+        out.append(
+            (
+                row.clustering,
+                *[None if (cell := cells.get(name)) is None else cell.value for name in names],
+            )
+        )
+    return out
