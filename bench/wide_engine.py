@@ -11,10 +11,12 @@ Through the Python API, in one run:
    rows in the viewing-history shape (10k partitions: user -> viewed_at DESC),
    10M with ``--rows 100000,1000000,10000000`` (slow to load in Python). The
    engine decodes a row's cells only when asked, so the slice is measured
-   twice: rows only, and with every row's key and values read (what
-   SQLite's ``fetchall`` hands back in both), plus newest-20 slices of a
-   hot set of 1,000 users (read again and again, as a site's active users
-   are).
+   three times: rows only; every row's key and values as tuples through
+   ``StorageEngine.read_values`` (what SQLite's ``fetchall`` hands back in
+   every case); and the same values read through the Row objects of
+   ``read`` (a Cell per value). Plus newest-20 slices (values as tuples)
+   of a hot set of 1,000 users (read again and again, as a site's active
+   users are).
 
 With ``--row-cache N`` the table also runs with Cassandra's row cache
 (``caching = {'rows_per_partition': N}``): every engine read measurement is
@@ -272,6 +274,7 @@ def read_benchmark(
     # these slices find warmer caches than the plain newest-20 ones (compare
     # base and new code per query, not the two slice rows with each other).
     values_users = [rng.randrange(min(PARTITIONS, loaded)) for _ in range(queries)]
+    row_object_users = [rng.randrange(min(PARTITIONS, loaded)) for _ in range(queries)]
     # Active users come back: 1,000 users read again and again.
     hot = rng.sample(range(min(PARTITIONS, loaded)), min(1000, PARTITIONS, loaded))
     hot_users = [rng.choice(hot) for _ in range(queries)]
@@ -299,6 +302,13 @@ def read_benchmark(
 
     def engine_slice_values(u: int) -> None:
         # What SQLite's fetchall hands back: every row's key and both values.
+        rows = engine.read_values(
+            "bench", "history", b"user-%05d" % u, ("video", "progress"), limit=20
+        )
+        assert len(rows) == min(20, rows_per_partition(loaded))
+
+    def engine_slice_row_objects(u: int) -> None:
+        # The same values through the Row objects of ``read`` (a Cell per value).
         result = engine.read("bench", "history", b"user-%05d" % u, limit=20)
         rows = [
             (r.clustering, r.cells["video"].value, r.cells["progress"].value) for r in result.rows
@@ -331,6 +341,8 @@ def read_benchmark(
         ("sqlite_slice_values", sqlite_slice, values_users),
         ("engine_slice_hot", engine_slice_values, hot_users),
         ("sqlite_slice_hot", sqlite_slice, hot_users),
+        ("engine_slice_row_objects", engine_slice_row_objects, row_object_users),
+        ("sqlite_slice_row_objects", sqlite_slice, row_object_users),
     ):
         results[name] = measure(fn, keys, seconds)
     if not row_cache:
@@ -530,16 +542,17 @@ def main() -> None:
             results = read_benchmark(
                 engine, conn, loaded, args.queries, args.seconds, args.row_cache
             )
-            for query in ("point", "slice", "slice_values", "slice_hot"):
+            for query in ("point", "slice", "slice_values", "slice_row_objects", "slice_hot"):
                 s50, s99, _ = results[f"sqlite_{query}"]
                 label = {
                     "point": "point read",
                     "slice": "newest 20",
-                    "slice_values": "newest 20, values read",
+                    "slice_values": "newest 20, values read (read_values)",
+                    "slice_row_objects": "newest 20, values read through Row objects",
                     "slice_hot": "newest 20, values read, 1k hot users",
                 }[query]
                 phases = [("engine", "")]
-                if args.row_cache:
+                if args.row_cache and query != "slice_row_objects":
                     phases += [
                         ("cache_on", f", row cache {args.row_cache}"),
                         ("cache_off_again", ", row cache off again"),

@@ -834,6 +834,20 @@ class StorageEngine:
             )
             if result is not MISS:
                 return result
+        return self._read_sources(state, partition_key, slices, reverse, limit, columns, now, trace)
+
+    def _read_sources(
+        self,
+        state: _Table,
+        partition_key: bytes,
+        slices: list[Slice] | None,
+        reverse: bool,
+        limit: int | None,
+        columns: set[str] | frozenset[str] | None,
+        now: int,
+        trace: ReadTrace | None,
+    ) -> PartitionResult | None:
+        """Read a partition from its memtables and SSTables (``read`` past the row cache)."""
         token = partition_token(partition_key)
         if trace is None and state.chain_plan is not None:
             result = self._read_chained(
@@ -928,7 +942,8 @@ class StorageEngine:
         The rows ``read(..., columns=names)`` returns, as tuples (what a
         database cursor's ``fetchall`` gives): a value is the bytes of the
         row's live cell of that column, None where it holds none. ``names``
-        are regular columns that are not collections. The rows of a
+        are regular columns that are not collections. A table's row cache
+        answers (and fills) as for ``read``; otherwise the rows of a
         partition no memtable holds are read straight from their SSTables'
         blocks when the table's SSTables chain (``pagevalues``); any other
         read takes ``read``.
@@ -945,22 +960,20 @@ class StorageEngine:
         if limit is not None and limit < 0:
             raise InvalidRequest("limit must be >= 0")
         now = int(self._clock()) if now is None else now
-        if state.chain_plan is not None and not (
-            state.row_cache_rows and self._row_cache is not None
-        ):
+        columns = frozenset(names)
+        result: Any = MISS
+        if state.row_cache_rows and self._row_cache is not None:
+            result = self._read_through_cache(
+                state, partition_key, slices, reverse, limit, columns, now, None
+            )
+        if result is MISS and state.chain_plan is not None:
             out = self._values_chained(state, partition_key, slices, reverse, limit, names, now)
             if out is not MISS:
                 return out
-        result = self.read(
-            keyspace,
-            table,
-            partition_key,
-            slices,
-            reverse,
-            limit,
-            columns=frozenset(names),
-            now=now,
-        )
+        if result is MISS:
+            result = self._read_sources(
+                state, partition_key, slices, reverse, limit, columns, now, None
+            )
         return [] if result is None else value_tuples(result.rows, names)
 
     def _values_chained(

@@ -175,6 +175,18 @@ def test_a_row_of_another_layout_sends_the_run_to_the_general_path(odd):
     assert page_values(payload, offsets, 0, 7, False, ("a", "b")) is not None
 
 
+def test_a_marker_with_a_ttl_is_never_read_by_shape():
+    # Rows with no cells: only the marker keeps them live.
+    updates = [RowUpdate(b"%02d" % i, LivenessInfo(100 + i)) for i in range(6)]
+    payload, offsets = block(updates)
+    assert learnt(payload, offsets, 0, 6, ("a",)) == [(b"%02d" % i, None) for i in range(6)]
+    updates[2] = RowUpdate(b"02", LivenessInfo(102, 60, 500))  # expired at 500
+    payload, offsets = block(updates)
+    for _ in range(3):
+        assert page_values(payload, offsets, 0, 6, False, ("a",)) is None
+    assert general(payload, offsets, 0, 6, False, ("a",), 1000)[2:3] == [(b"03", None)]
+
+
 def test_rows_of_many_lengths_are_read_run_by_run():
     updates = [plain_row(b"%02d" % i, i, b"x" * (i % 3 + 1)) for i in range(12)]
     payload, offsets = block(updates)
@@ -355,3 +367,24 @@ def test_a_flipped_byte_in_a_data_block_is_reported_not_read(tmp_path):
         assert "Data.db" in str(caught.value)
     finally:
         engine.close()
+
+
+def test_read_values_uses_the_row_cache_as_read_does(tmp_path):
+    stats = []
+    for how in ("read", "read_values"):
+        engine = StorageEngine.open(str(tmp_path / how), background=False, auto_compaction=False)
+        try:
+            setup(engine, caching={"keys": "ALL", "rows_per_partition": "10"})
+            time_series(engine, partitions=2, batches=2, rows=15)
+            for _ in range(4):
+                for key in (b"p0", b"p1", b"p0"):
+                    if how == "read":
+                        engine.read("ks", "t", key, limit=5, columns={"v"})
+                    else:
+                        engine.read_values("ks", "t", key, ("v",), limit=5)
+            table = engine.table_stats("ks", "t")
+            stats.append((table["row_cache_hits"], table["row_cache_misses"]))
+        finally:
+            engine.close()
+    assert stats[0] == stats[1]
+    assert stats[0][0] > 0  # hits: the cache answered read_values too
