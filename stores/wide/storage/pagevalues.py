@@ -36,8 +36,9 @@ _MAX_SEEN = 16384
 _MAX_PAGES = 256
 
 # The fields of one row before its cells: flags, clustering length,
-# clustering, and the marker's timestamp, TTL and expiry.
-_HEAD_FIELDS = 6
+# clustering and the marker's TTL (its timestamp and expiry are skipped: a
+# read of values needs neither, and each would be an int object a row).
+_HEAD_FIELDS = 4
 _CLUSTERING = 2
 
 
@@ -50,28 +51,30 @@ class RowShape:
         # The row's head, then each cell as in ``cellshapes``: the bytes
         # from one value's end to the next timestamp (the cell count or the
         # previous value's end, name length, name, flags) never vary within
-        # a shape, so each run is one bytes field; then the timestamp, the
-        # value length and the value. Last the collection count (zero).
-        parts = [f"BH{width}sqIq"]
-        layout = [0, 1, 4]
+        # a shape, so each run is one bytes field; then the timestamp
+        # (skipped), the value length and the value. Last the collection
+        # count (zero).
+        parts = [f"BH{width}s8xI8x"]
+        layout = [0, 1, 3]
         expected: list = [ROW_LIVENESS, width, 0]
         run = len(names).to_bytes(2, "big")
         at: dict[str, int] = {}
         for index, (raw, length) in enumerate(zip(names, lengths, strict=True)):
             run += bytes((len(raw),)) + raw + b"\x00"
-            parts.append(f"{len(run)}sqI{length}s")
-            base = _HEAD_FIELDS + 4 * index
-            layout += [base, base + 2]
+            # The cell's timestamp is skipped too.
+            parts.append(f"{len(run)}s8xI{length}s")
+            base = _HEAD_FIELDS + 3 * index
+            layout += [base, base + 1]
             expected += [run, length]
-            at[column_name(raw)] = base + 3
+            at[column_name(raw)] = base + 2
             run = b""
         run += b"\x00\x00"
         parts.append(f"{len(run)}s")
-        layout.append(_HEAD_FIELDS + 4 * len(names))
+        layout.append(_HEAD_FIELDS + 3 * len(names))
         expected.append(run)
         self.size = size
         self.width = width
-        self.fields = _HEAD_FIELDS + 4 * len(names) + 1
+        self.fields = _HEAD_FIELDS + 3 * len(names) + 1
         self.body = "".join(parts)
         self.layout = tuple(layout)
         self.expected = tuple(expected)
