@@ -132,21 +132,27 @@ def page_values(
     """
     if start >= stop:
         return []
-    out: list[tuple] = []
+    at = offsets[start]
+    length = offsets[start + 1] - at
+    count = stop - start
+    if count == 1 or (
+        offsets[stop] - at == length * count
+        and offsets[start : stop + 1] == tuple(range(at, offsets[stop] + 1, length))
+    ):
+        # Every row has the first one's length (fixed-width values): one run.
+        out = _run_values(payload, at, length, count, names)
+        if out is not None and reverse:
+            out.reverse()
+        return out
+    out = []
     index = start
     while index < stop:
-        # A run of rows of one length: the whole span when every row has
-        # the first one's length (fixed-width values), else row by row.
+        # A run of rows of one length.
         at = offsets[index]
         length = offsets[index + 1] - at
         end = index + 1
-        if offsets[stop] - at == length * (stop - index) and offsets[index : stop + 1] == tuple(
-            range(at, offsets[stop] + 1, length)
-        ):
-            end = stop
-        else:
-            while end < stop and offsets[end + 1] - offsets[end] == length:
-                end += 1
+        while end < stop and offsets[end + 1] - offsets[end] == length:
+            end += 1
         run = _run_values(payload, at, length, end - index, names)
         if run is None:
             return None
@@ -167,13 +173,19 @@ def _run_values(
             return None
         shapes = _learn(payload, at, length)
     for shape in shapes:
-        unpack, layout, expected = shape.page(count)
+        page = shape._pages.get(count)
+        if page is None:
+            page = shape.page(count)
+        unpack, layout, expected = page
         fields = unpack(payload, at)
         if layout(fields) != expected:
             continue
         step = shape.fields
+        value_fields = shape._at.get(names)
+        if value_fields is None:
+            value_fields = shape.value_fields(names)
         columns = [fields[_CLUSTERING::step]]
-        for field in shape.value_fields(names):
+        for field in value_fields:
             columns.append(repeat(None, count) if field is None else fields[field::step])
         return list(zip(*columns, strict=True))
     if count > 1:
