@@ -44,7 +44,7 @@ from .mutation import STATIC, Mutation, RowUpdate, Slice, TokenBound
 from .pagevalues import value_tuples
 from .partition import PartitionView
 from .read import PartitionResult, ReadTrace
-from .rowcache import MISS, RowCache, answer, build_entry, is_head_read
+from .rowcache import MISS, RowCache, answer, answer_values, build_entry, is_head_read
 from .schema import ALL_ROWS, TableSchema
 from .sstable_reader import SSTableReader
 from .sstable_writer import SSTableWriter, component_path
@@ -961,19 +961,19 @@ class StorageEngine:
             raise InvalidRequest("limit must be >= 0")
         now = int(self._clock()) if now is None else now
         columns = frozenset(names)
-        result: Any = MISS
         if state.row_cache_rows and self._row_cache is not None:
-            result = self._read_through_cache(
-                state, partition_key, slices, reverse, limit, columns, now, None
+            values = self._read_through_cache(
+                state, partition_key, slices, reverse, limit, columns, now, None, names
             )
-        if result is MISS and state.chain_plan is not None:
+            if values is not MISS:
+                return [] if values is None else values
+        if state.chain_plan is not None:
             out = self._values_chained(state, partition_key, slices, reverse, limit, names, now)
             if out is not MISS:
                 return out
-        if result is MISS:
-            result = self._read_sources(
-                state, partition_key, slices, reverse, limit, columns, now, None
-            )
+        result = self._read_sources(
+            state, partition_key, slices, reverse, limit, columns, now, None
+        )
         return [] if result is None else value_tuples(result.rows, names)
 
     def _values_chained(
@@ -1021,8 +1021,13 @@ class StorageEngine:
         columns: set[str] | frozenset[str] | None,
         now: int,
         trace: ReadTrace | None,
-    ) -> PartitionResult | None | object:
-        """Answer a read from the row cache, filling it on a head read; MISS if it cannot."""
+        names: tuple[str, ...] | None = None,
+    ) -> PartitionResult | list[tuple] | None | object:
+        """Answer a read from the row cache, filling it on a head read; MISS if it cannot.
+
+        With ``names`` (``read_values``), answer with its tuples instead
+        of a PartitionResult (None when a fill found nothing live).
+        """
         cache = self._row_cache
         key = (state.id_bytes, state.cache_epoch, partition_key)
         columns = frozenset(columns) if columns is not None else None
@@ -1030,7 +1035,10 @@ class StorageEngine:
         # An entry is valid from its fill until the first TTL in it expires
         # (a read "in the past" could see cells that expired before the fill).
         if entry is not None and entry.filled_at <= now < entry.expires_at:
-            result = answer(entry, partition_key, slices, reverse, limit, columns)
+            if names is not None:
+                result = answer_values(entry, slices, reverse, limit, names)
+            else:
+                result = answer(entry, partition_key, slices, reverse, limit, columns)
             if result is not MISS:
                 cache.hits += 1
                 state.row_cache_hits += 1
@@ -1083,7 +1091,10 @@ class StorageEngine:
             if trace is not None:
                 trace.row_cache = "miss, nothing live to cache"
             return None
-        result = answer(entry, partition_key, slices, reverse, limit, columns)
+        if names is not None:
+            result = answer_values(entry, slices, reverse, limit, names)
+        else:
+            result = answer(entry, partition_key, slices, reverse, limit, columns)
         if trace is not None:
             trace.row_cache = "miss, filled" + (f", {_NOT_COVERED}" if result is MISS else "")
         return result

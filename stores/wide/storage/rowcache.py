@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from .cells import NO_DELETION
 from .mutation import Slice, before_end
+from .pagevalues import value_tuples
 from .read import PartitionResult, Row
 
 # What a read that the cache cannot answer gets back (None is a valid answer).
@@ -186,31 +187,9 @@ def answer(
     row after them could be selected; a reverse read needs the whole
     partition cached.
     """
-    rows = entry.rows
-    if slices is None or (len(slices) == 1 and slices[0].start is None and slices[0].end is None):
-        if limit is None or limit > len(rows):
-            if not entry.complete:
-                return MISS
-            chosen = rows[::-1] if reverse else rows
-        else:
-            if reverse and not entry.complete:
-                return MISS
-            chosen = rows[len(rows) - limit :][::-1] if reverse else rows[:limit]
-    else:
-        picked = _selected(entry, slices)
-        if not entry.complete:
-            if reverse:
-                return MISS
-            covered = limit is not None and len(picked) >= limit
-            if not covered:
-                last = entry.keys[-1] if rows else None
-                if last is None or not all(_ends_by(sl.end, last) for sl in slices):
-                    return MISS
-        if reverse:
-            picked.reverse()
-        if limit is not None:
-            picked = picked[:limit]
-        chosen = [rows[i] for i in picked]
+    chosen = _chosen(entry, slices, reverse, limit)
+    if chosen is MISS:
+        return MISS
     static = entry.static_row
     out = _copy_rows(chosen, columns)
     if not out and static is None:
@@ -221,6 +200,54 @@ def answer(
         _copy_rows((static,), columns)[0] if static is not None else None,
         out,
     )
+
+
+def answer_values(
+    entry: CachedPartition,
+    slices: list[Slice] | None,
+    reverse: bool,
+    limit: int | None,
+    names: tuple[str, ...],
+) -> list[tuple] | object:
+    """Return ``read_values``' tuples from ``entry``, or MISS if the entry cannot prove them.
+
+    The tuples of ``answer``'s rows (the cached rows are read in place:
+    tuples hold only the values' immutable bytes, nothing a caller could
+    change in the entry).
+    """
+    chosen = _chosen(entry, slices, reverse, limit)
+    if chosen is MISS:
+        return MISS
+    return value_tuples(chosen, names)
+
+
+def _chosen(
+    entry: CachedPartition, slices: list[Slice] | None, reverse: bool, limit: int | None
+) -> tuple[Row, ...] | list[Row] | object:
+    """Return the cached rows a read selects, in its order, or MISS if the entry cannot prove them."""
+    rows = entry.rows
+    if slices is None or (len(slices) == 1 and slices[0].start is None and slices[0].end is None):
+        if limit is None or limit > len(rows):
+            if not entry.complete:
+                return MISS
+            return rows[::-1] if reverse else rows
+        if reverse and not entry.complete:
+            return MISS
+        return rows[len(rows) - limit :][::-1] if reverse else rows[:limit]
+    picked = _selected(entry, slices)
+    if not entry.complete:
+        if reverse:
+            return MISS
+        covered = limit is not None and len(picked) >= limit
+        if not covered:
+            last = entry.keys[-1] if rows else None
+            if last is None or not all(_ends_by(sl.end, last) for sl in slices):
+                return MISS
+    if reverse:
+        picked.reverse()
+    if limit is not None:
+        picked = picked[:limit]
+    return [rows[i] for i in picked]
 
 
 def is_head_read(slices: list[Slice] | None, reverse: bool) -> bool:
