@@ -12,7 +12,8 @@ from __future__ import annotations
 import bisect
 import json
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from operator import itemgetter
 
 from .blockrows import BlockRowData, LazyRow, LiveContext
 from .blocks import read_block, unframe
@@ -79,16 +80,101 @@ def _row_head(width: int):
     return head
 
 
+_FIRST_KEY = itemgetter(0)
+_LAST_KEY = itemgetter(1)
+
+
+class FixedRowIndex:
+    """A row index whose clustering keys all have one width, kept as its bytes.
+
+    Entries (``">2x{w}s2x{w}sQII"``: first and last clustering, block
+    offset, block size, row count) sit at a fixed stride, so an entry is
+    built as a RowBlock only when a read asks for it, and the blocks a
+    slice overlaps are found by binary search over the bytes: a point read
+    of a partition of many row blocks builds one entry, not all of them.
+    Indexing and iteration give RowBlock tuples, as a list would.
+    """
+
+    __slots__ = ("_raw", "_count", "_width", "_size", "_layout")
+
+    def __init__(self, raw: bytes, count: int, width: int, layout: struct.Struct) -> None:
+        self._raw = raw
+        self._count = count
+        self._width = width
+        self._size = layout.size
+        self._layout = layout
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: int) -> RowBlock:
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("row index entry out of range")
+        return self._layout.unpack_from(self._raw, index * self._size)
+
+    def __iter__(self) -> Iterator[RowBlock]:
+        return self._layout.iter_unpack(self._raw)
+
+    def __reversed__(self) -> Iterator[RowBlock]:
+        unpack = self._layout.unpack_from
+        raw = self._raw
+        size = self._size
+        for index in range(self._count - 1, -1, -1):
+            yield unpack(raw, index * size)
+
+    def overlapping(self, low: bytes | None, high: bytes | None, reverse: bool) -> list[RowBlock]:
+        """Return the entries of the blocks that overlap [low, high), in read order."""
+        raw = self._raw
+        size = self._size
+        width = self._width
+        count = self._count
+        first = 0
+        if low is not None:
+            # The first block whose last key is >= low.
+            at = 4 + width
+            hi = count
+            while first < hi:
+                mid = (first + hi) >> 1
+                pos = mid * size + at
+                if raw[pos : pos + width] < low:
+                    first = mid + 1
+                else:
+                    hi = mid
+        # Then every block whose first key is < high: a run that is read
+        # whole, so walking it costs little next to its block reads.
+        unpack = self._layout.unpack_from
+        pos = first * size
+        end = count * size
+        chosen = []
+        while pos < end and (high is None or raw[pos + 2 : pos + 2 + width] < high):
+            chosen.append(unpack(raw, pos))
+            pos += size
+        if reverse:
+            chosen.reverse()
+        return chosen
+
+
 def _chosen_blocks(
-    blocks: list[RowBlock], sl: Slice, reverse: bool
-) -> tuple[bytes | None, bytes | None, list[RowBlock]]:
-    """Return the slice's clustering range [low, high) and the row blocks it overlaps, in read order."""
+    blocks: list[RowBlock] | FixedRowIndex, sl: Slice, reverse: bool
+) -> tuple[bytes | None, bytes | None, Iterable[RowBlock]]:
+    """Return the slice's clustering range [low, high) and the row blocks it overlaps, in read order.
+
+    Row blocks are sorted and do not overlap, so the blocks a range
+    overlaps are a run of them, found by binary search; a long
+    partition's point read builds the one RowBlock it reads.
+    """
     if sl.start is None and sl.end is None:  # the whole partition (a head read)
-        return None, None, blocks[::-1] if reverse else blocks
+        return None, None, reversed(blocks) if reverse else blocks
     low, high = slice_range(sl)
     if low is None and high is None:
-        return None, None, blocks[::-1] if reverse else blocks
-    chosen = [b for b in blocks if (high is None or b[0] < high) and (low is None or b[1] >= low)]
+        return None, None, reversed(blocks) if reverse else blocks
+    if type(blocks) is FixedRowIndex:
+        return low, high, blocks.overlapping(low, high, reverse)
+    first = 0 if low is None else bisect.bisect_left(blocks, low, key=_LAST_KEY)
+    stop = len(blocks) if high is None else bisect.bisect_left(blocks, high, first, key=_FIRST_KEY)
+    chosen = blocks[first:stop]
     if reverse:
         chosen.reverse()
     return low, high, chosen
@@ -100,6 +186,20 @@ def _block_rows(payload: bytes, offsets: tuple[int, ...], indexes: range) -> Ite
         at = offsets[index]
         length = (payload[at + 1] << 8) | payload[at + 2]
         yield BlockRowData(payload[at + 3 : at + 3 + length], payload, at, offsets[index + 1])
+
+
+def _first_key_at_least(
+    payload: bytes, offsets: tuple[int, ...], lo: int, hi: int, key: bytes
+) -> int:
+    """Return the first row index in [lo, hi) whose clustering is >= ``key`` (``hi`` if none)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        at = offsets[mid]
+        if payload[at + 3 : at + 3 + ((payload[at + 1] << 8) | payload[at + 2])] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 # A row block's row offsets (u32 each) by row count: one unpack each.
@@ -131,7 +231,7 @@ def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
     return entries
 
 
-def _parse_row_index(head: bytes, pos: int, count: int) -> list[RowBlock]:
+def _parse_row_index(head: bytes, pos: int, count: int) -> list[RowBlock] | FixedRowIndex:
     """Return the ``count`` row index entries at ``pos``, the end of a partition header.
 
     When every clustering key in them has one width (timestamps, uuids: the
@@ -160,7 +260,7 @@ def _parse_row_index(head: bytes, pos: int, count: int) -> list[RowBlock]:
                     layout = struct.Struct(f">2x{width}s2x{width}sQII")
                     if len(_ROW_INDEX_LAYOUTS) < 64:
                         _ROW_INDEX_LAYOUTS[width] = layout
-                return list(layout.iter_unpack(region))
+                return FixedRowIndex(region, count, width, layout)
     blocks = []
     unpack_tail = ROW_INDEX_TAIL.unpack_from
     for _ in range(count):
@@ -474,32 +574,30 @@ class SSTableReader:
             offsets = (*unpack(payload, 4), len(payload))
             if low is None and high is None:  # a whole block (a head read): no search
                 return payload, offsets, 0, count
-
-            def key_at(index: int) -> bytes:
-                at = offsets[index]
-                length = (payload[at + 1] << 8) | payload[at + 2]
-                return payload[at + 3 : at + 3 + length]
-
             start = 0
             if low is not None:
-                lo, hi = 0, count
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    if key_at(mid) < low:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                start = lo
+                start = _first_key_at_least(payload, offsets, 0, count, low)
             stop = count
             if high is not None:
-                lo, hi = start, count
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    if key_at(mid) < high:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                stop = lo
+                # Gallop from ``start`` (probes 0, 1, 2, 4... rows on): a
+                # point or a narrow slice ends a row or two on, found in one
+                # or two probes instead of a second full binary search.
+                lo = start
+                hi = count
+                probe = start
+                gap = 1
+                while probe < count:
+                    at = offsets[probe]
+                    if (
+                        payload[at + 3 : at + 3 + ((payload[at + 1] << 8) | payload[at + 2])]
+                        >= high
+                    ):
+                        hi = probe
+                        break
+                    lo = probe + 1
+                    probe = start + gap
+                    gap <<= 1
+                stop = _first_key_at_least(payload, offsets, lo, hi, high) if lo < hi else lo
         except Exception as exc:
             raise CorruptionError(self.data_path, block[2], f"bad row block: {exc}") from None
         return payload, offsets, start, stop
