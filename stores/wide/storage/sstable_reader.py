@@ -82,6 +82,7 @@ def _row_head(width: int):
 
 _FIRST_KEY = itemgetter(0)
 _LAST_KEY = itemgetter(1)
+_ENTRY_KEY = itemgetter(1)  # an index entry's partition key
 
 
 class FixedRowIndex:
@@ -214,8 +215,33 @@ def _offsets_unpack(count: int):
     return unpack
 
 
+# Index entries of fixed-width partition keys, parsed in one pass (by width).
+_ENTRY_LAYOUTS: dict[int, struct.Struct] = {}
+
+
 def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
+    """Return the (token, key, offset, size) entries of an index or summary block.
+
+    When every partition key in the block has one length (fixed-format
+    keys: the common case), every entry has one size, and one
+    ``iter_unpack`` parses them all once the length fields are checked
+    (strided byte slices compared in C), as ``_parse_row_index`` does.
+    """
     (count,) = U32.unpack_from(payload, 0)
+    if count >= _FIXED_WIDTH_MIN_ENTRIES and len(payload) >= 14:
+        width = (payload[12] << 8) | payload[13]
+        size = 22 + width
+        if 4 + count * size == len(payload):
+            if (
+                payload[12::size] == bytes((width >> 8,)) * count
+                and payload[13::size] == bytes((width & 0xFF,)) * count
+            ):
+                layout = _ENTRY_LAYOUTS.get(width)
+                if layout is None:
+                    layout = struct.Struct(f">q2x{width}sQI")
+                    if len(_ENTRY_LAYOUTS) < 64:
+                        _ENTRY_LAYOUTS[width] = layout
+                return list(layout.iter_unpack(payload[4:]))
     pos = 4
     entries = []
     head = INDEX_ENTRY_HEAD.unpack_from
@@ -351,12 +377,17 @@ class SSTableReader:
         )
 
     def _index_block(self, number: int) -> tuple[list, dict]:
+        """Return index block ``number``: its entries, and each entry by its partition key.
+
+        A partition key has one token, so the key alone finds its entry
+        (a lookup still checks the token); the mapping is built in C.
+        """
         cached = INDEX_BLOCKS.get((self._number, number))
         if cached is not None:
             return cached
         offset, size = self._summary_blocks[number]
         entries = _parse_entries(read_block(self._index, self.index_path, offset, size))
-        block = (entries, {(t, k): (o, s) for t, k, o, s in entries})
+        block = (entries, dict(zip(map(_ENTRY_KEY, entries), entries, strict=True)))
         INDEX_BLOCKS.put((self._number, number), block, _INDEX_BLOCK_BYTES * size)
         return block
 
@@ -365,7 +396,10 @@ class SSTableReader:
         number = bisect.bisect_right(self._summary_keys, (token, partition_key)) - 1
         if number < 0:
             return None
-        return self._index_block(number)[1].get((token, partition_key))
+        entry = self._index_block(number)[1].get(partition_key)
+        if entry is None or entry[0] != token:
+            return None
+        return entry[2], entry[3]
 
     def iter_entries(
         self, start: tuple | None, start_inclusive: bool, end: tuple | None, end_inclusive: bool
@@ -489,10 +523,11 @@ class SSTableReader:
             if not self.may_contain(partition_key):
                 return None
             block = self._index_block(number)
-        found = block[1].get((token, partition_key))
-        if found is None:
+        entry = block[1].get(partition_key)
+        if entry is None or entry[0] != token:
             return None
-        offset, size = found
+        offset = entry[2]
+        size = entry[3]
         header = HEADERS.get((self._number, offset))
         if header is None:
             header = self._parse_header_block(

@@ -9,12 +9,23 @@ from hypothesis import strategies as st
 from stores.wide.storage.blockrows import BlockRowData
 from stores.wide.storage.cells import Cell
 from stores.wide.storage.errors import CorruptionError
-from stores.wide.storage.format import ROW_INDEX_TAIL, U16
+from stores.wide.storage.format import (
+    INDEX_ENTRY_HEAD,
+    INDEX_ENTRY_TAIL,
+    ROW_INDEX_TAIL,
+    U16,
+    U32,
+)
 from stores.wide.storage.fs import MemoryFileSystem
 from stores.wide.storage.mutation import Bound, Slice, slice_range
 from stores.wide.storage.partition import RowData
 from stores.wide.storage.read import ReadTrace
-from stores.wide.storage.sstable_reader import FixedRowIndex, SSTableReader, _parse_row_index
+from stores.wide.storage.sstable_reader import (
+    FixedRowIndex,
+    SSTableReader,
+    _parse_entries,
+    _parse_row_index,
+)
 from stores.wide.storage.sstable_writer import component_path
 from stores.wide.storage.token import token
 
@@ -211,3 +222,36 @@ def test_fixed_row_index_finds_the_blocks_a_range_overlaps(firsts, reverse, data
     if reverse:
         expected.reverse()
     assert index.overlapping(low, high, reverse) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lengths=st.lists(st.integers(0, 12), min_size=0, max_size=20),
+    fixed=st.booleans(),
+    trailing=st.binary(max_size=3),
+)
+def test_index_entries_parse_the_same_with_fixed_and_mixed_key_lengths(lengths, fixed, trailing):
+    if fixed and lengths:
+        lengths = [lengths[0]] * len(lengths)
+    entries = [(n - 7, bytes([n]) * length, 1000 * n, 40 + n) for n, length in enumerate(lengths)]
+    payload = U32.pack(len(entries)) + b"".join(
+        INDEX_ENTRY_HEAD.pack(t, len(k)) + k + INDEX_ENTRY_TAIL.pack(o, s) for t, k, o, s in entries
+    )
+    assert _parse_entries(payload + trailing) == entries
+
+
+def test_fixed_length_partition_keys_are_found_by_key_and_token():
+    fs = MemoryFileSystem()
+    keys = [b"user-%05d" % i for i in range(700)]  # several index blocks
+    _, reader = write_sstable(fs, [partition(k, make_rows(2)) for k in keys])
+    for key in keys:
+        # A wrong token finds nothing (asked before the key cache knows the key).
+        assert reader.find(token(key) + 1, key) is None
+        assert reader.header(token(key) + 1, key) is None
+        assert reader.find(token(key), key) is not None
+        assert reader.header(token(key), key)[0] == key
+    for key in (b"user-99999", b"user-0000", b"nobody"):
+        assert reader.find(token(key), key) is None
+        assert reader.header(token(key), key) is None
+    ordered = [(t, k) for t, k, _, _ in reader.iter_entries(None, True, None, True)]
+    assert ordered == sorted((token(k), k) for k in keys)
