@@ -368,13 +368,16 @@ class SSTableReader:
 
     def may_intersect(self, slices: list[Slice]) -> bool:
         """Return False if no row of this SSTable can be in ``slices``."""
-        if self.min_clustering is None:
+        low = self.min_clustering
+        if low is None:
             return False
-        if len(slices) == 1 and slices[0].start is None and slices[0].end is None:
-            return True
-        return any(
-            range_may_intersect(sl, self.min_clustering, self.max_clustering) for sl in slices
-        )
+        # A plain loop: every read asks each SSTable whose tokens it falls
+        # in, and most are skipped here (no generator for one slice).
+        high = self.max_clustering
+        for sl in slices:
+            if (sl.start is None and sl.end is None) or range_may_intersect(sl, low, high):
+                return True
+        return False
 
     def _index_block(self, number: int) -> tuple[list, dict]:
         """Return index block ``number``: its entries, and each entry by its partition key.
