@@ -52,13 +52,18 @@ _ROW_INDEX_LAYOUTS: dict[int, struct.Struct] = {}
 _FIXED_WIDTH_MIN_ENTRIES = 4
 _unpack_liveness = LIVENESS.unpack_from
 # Estimated memory of parsed structures per byte of their block (Python
-# objects: a tuple, two bytes and two ints per 36-byte row index entry).
+# objects: a tuple, two bytes and two ints per 36-byte row index entry; a
+# FixedRowIndex keeps the bytes alone; an index block, a tuple of four per
+# entry and a dict).
 _HEADER_BYTES = 6
-_INDEX_BLOCK_BYTES = 10
+_FIXED_HEADER_BYTES = 1
+_INDEX_BLOCK_BYTES = 8
 
 
-def _header_footprint(block_size: int) -> int:
-    """Return the estimated bytes a parsed header of a ``block_size``-byte block holds."""
+def _header_footprint(block_size: int, header: tuple) -> int:
+    """Return the estimated bytes the parsed ``header`` of a ``block_size``-byte block holds."""
+    if type(header[5]) is FixedRowIndex:
+        return 500 + _FIXED_HEADER_BYTES * block_size
     return 500 + _HEADER_BYTES * block_size
 
 
@@ -453,7 +458,7 @@ class SSTableReader:
         header = HEADERS.get((self._number, offset))
         if header is None:
             header = self._parse_header(offset, size, trace)
-            HEADERS.put((self._number, offset), header, _header_footprint(size))
+            HEADERS.put((self._number, offset), header, _header_footprint(size, header))
         return header
 
     def _view(
@@ -536,7 +541,7 @@ class SSTableReader:
             header = self._parse_header_block(
                 read_block(self._data, self.data_path, offset, size), offset
             )
-        KEYS.put((self._number, partition_key), header, _header_footprint(size))
+        KEYS.put((self._number, partition_key), header, _header_footprint(size, header))
         return header
 
     def open_view(
@@ -573,7 +578,7 @@ class SSTableReader:
             if found is None:
                 return None
             header = self._header(found[0], found[1], trace)
-            KEYS.put((self._number, partition_key), header, _header_footprint(found[1]))
+            KEYS.put((self._number, partition_key), header, _header_footprint(found[1], header))
         return self._view(header, slices, reverse, trace, context or True)
 
     def cached_view(
