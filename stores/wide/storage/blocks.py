@@ -33,21 +33,11 @@ def unframe(raw: bytes, path: str, offset: int = 0) -> bytes:
 
 
 def read_block(handle: ReadableFile, path: str, offset: int, size: int) -> bytes:
-    """Read the ``size``-byte block at ``offset`` and return its verified payload.
-
-    The frame and the payload are read apart: from a mapped file each is
-    a copy out of the page cache, and the payload is not copied a second
-    time out of the whole block.
-    """
-    if size < FRAME_SIZE:
-        raise CorruptionError(path, offset, "block is shorter than its header")
-    head = handle.pread(offset, FRAME_SIZE)
-    payload = handle.pread(offset + FRAME_SIZE, size - FRAME_SIZE)
-    if len(head) != FRAME_SIZE or len(payload) != size - FRAME_SIZE:
+    """Read the ``size``-byte block at ``offset`` and return its verified payload."""
+    raw = handle.pread(offset, size)
+    if len(raw) != size:
         raise CorruptionError(path, offset, "block runs past the end of the file")
-    length, crc = FRAME.unpack(head)
-    if length != len(payload):
+    payload = unframe(raw, path, offset)
+    if FRAME_SIZE + len(payload) != size:
         raise CorruptionError(path, offset, "block length does not match its index entry")
-    if zlib.crc32(payload) != crc:
-        raise CorruptionError(path, offset, "block checksum mismatch")
     return payload
