@@ -34,7 +34,7 @@ from .format import (
 )
 from .fs import FileSystem
 from .merge import collect_live
-from .mutation import Slice, range_may_intersect, slice_range
+from .mutation import Slice, slice_range
 from .pagevalues import page_values, value_tuples
 from .partition import PartitionView, RowData
 from .read import ReadTrace
@@ -376,12 +376,27 @@ class SSTableReader:
         low = self.min_clustering
         if low is None:
             return False
-        # A plain loop: every read asks each SSTable whose tokens it falls
-        # in, and most are skipped here (no generator for one slice).
+        # range_may_intersect inlined: every read asks each SSTable whose
+        # tokens it falls in, and most SSTables of a point read stop here.
         high = self.max_clustering
         for sl in slices:
-            if (sl.start is None and sl.end is None) or range_may_intersect(sl, low, high):
-                return True
+            start = sl.start
+            if start is not None:
+                prefix = start.prefix
+                if start.inclusive:
+                    if high < prefix:
+                        continue
+                elif high <= prefix or high.startswith(prefix):
+                    continue
+            end = sl.end
+            if end is not None:
+                prefix = end.prefix
+                if end.inclusive:
+                    if low > prefix and not low.startswith(prefix):
+                        continue
+                elif low >= prefix:
+                    continue
+            return True
         return False
 
     def _index_block(self, number: int) -> tuple[list, dict]:

@@ -1,6 +1,7 @@
 """SSTable reader: slices by row index, ordered iteration, checksum failures."""
 
 import random
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +18,7 @@ from stores.wide.storage.format import (
     U32,
 )
 from stores.wide.storage.fs import MemoryFileSystem
-from stores.wide.storage.mutation import Bound, Slice, slice_range
+from stores.wide.storage.mutation import Bound, Slice, range_may_intersect, slice_range
 from stores.wide.storage.partition import RowData
 from stores.wide.storage.read import ReadTrace
 from stores.wide.storage.sstable_reader import (
@@ -260,3 +261,26 @@ def test_fixed_length_partition_keys_are_found_by_key_and_token():
         assert reader.header(token(key), key) is None
     ordered = [(t, k) for t, k, _, _ in reader.iter_entries(None, True, None, True)]
     assert ordered == sorted((token(k), k) for k in keys)
+
+
+_prefixes = st.binary(max_size=3)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    bounds=st.tuples(_prefixes, _prefixes).map(sorted),
+    slices=st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.builds(Bound, _prefixes, st.booleans())),
+            st.one_of(st.none(), st.builds(Bound, _prefixes, st.booleans())),
+        ).map(lambda ends: Slice(*ends)),
+        max_size=3,
+    ),
+)
+def test_may_intersect_agrees_with_range_may_intersect(bounds, slices):
+    low, high = bounds
+    sstable = SimpleNamespace(min_clustering=low, max_clustering=high)
+    expected = any(range_may_intersect(sl, low, high) for sl in slices)
+    assert SSTableReader.may_intersect(sstable, slices) is expected
+    sstable.min_clustering = None  # no rows at all
+    assert SSTableReader.may_intersect(sstable, slices) is False
