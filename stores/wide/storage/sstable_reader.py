@@ -12,7 +12,8 @@ from __future__ import annotations
 import bisect
 import json
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from operator import itemgetter
 
 from .blockrows import BlockRowData, LazyRow, LiveContext
 from .blocks import read_block, unframe
@@ -33,7 +34,7 @@ from .format import (
 )
 from .fs import FileSystem
 from .merge import collect_live
-from .mutation import Slice, range_may_intersect, slice_range
+from .mutation import Slice, slice_range
 from .pagevalues import page_values, value_tuples
 from .partition import PartitionView, RowData
 from .read import ReadTrace
@@ -51,13 +52,18 @@ _ROW_INDEX_LAYOUTS: dict[int, struct.Struct] = {}
 _FIXED_WIDTH_MIN_ENTRIES = 4
 _unpack_liveness = LIVENESS.unpack_from
 # Estimated memory of parsed structures per byte of their block (Python
-# objects: a tuple, two bytes and two ints per 36-byte row index entry).
+# objects: a tuple, two bytes and two ints per 36-byte row index entry; a
+# FixedRowIndex keeps the bytes alone; an index block, a tuple of four per
+# entry and a dict).
 _HEADER_BYTES = 6
-_INDEX_BLOCK_BYTES = 10
+_FIXED_HEADER_BYTES = 1
+_INDEX_BLOCK_BYTES = 8
 
 
-def _header_footprint(block_size: int) -> int:
-    """Return the estimated bytes a parsed header of a ``block_size``-byte block holds."""
+def _header_footprint(block_size: int, header: tuple) -> int:
+    """Return the estimated bytes the parsed ``header`` of a ``block_size``-byte block holds."""
+    if type(header[5]) is FixedRowIndex:
+        return 500 + _FIXED_HEADER_BYTES * block_size
     return 500 + _HEADER_BYTES * block_size
 
 
@@ -79,16 +85,102 @@ def _row_head(width: int):
     return head
 
 
+_FIRST_KEY = itemgetter(0)
+_LAST_KEY = itemgetter(1)
+_ENTRY_KEY = itemgetter(1)  # an index entry's partition key
+
+
+class FixedRowIndex:
+    """A row index whose clustering keys all have one width, kept as its bytes.
+
+    Entries (``">2x{w}s2x{w}sQII"``: first and last clustering, block
+    offset, block size, row count) sit at a fixed stride, so an entry is
+    built as a RowBlock only when a read asks for it, and the blocks a
+    slice overlaps are found by binary search over the bytes: a point read
+    of a partition of many row blocks builds one entry, not all of them.
+    Indexing and iteration give RowBlock tuples, as a list would.
+    """
+
+    __slots__ = ("_raw", "_count", "_width", "_size", "_layout")
+
+    def __init__(self, raw: bytes, count: int, width: int, layout: struct.Struct) -> None:
+        self._raw = raw
+        self._count = count
+        self._width = width
+        self._size = layout.size
+        self._layout = layout
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, index: int) -> RowBlock:
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError("row index entry out of range")
+        return self._layout.unpack_from(self._raw, index * self._size)
+
+    def __iter__(self) -> Iterator[RowBlock]:
+        return self._layout.iter_unpack(self._raw)
+
+    def __reversed__(self) -> Iterator[RowBlock]:
+        unpack = self._layout.unpack_from
+        raw = self._raw
+        size = self._size
+        for index in range(self._count - 1, -1, -1):
+            yield unpack(raw, index * size)
+
+    def overlapping(self, low: bytes | None, high: bytes | None, reverse: bool) -> list[RowBlock]:
+        """Return the entries of the blocks that overlap [low, high), in read order."""
+        raw = self._raw
+        size = self._size
+        width = self._width
+        count = self._count
+        first = 0
+        if low is not None:
+            # The first block whose last key is >= low.
+            at = 4 + width
+            hi = count
+            while first < hi:
+                mid = (first + hi) >> 1
+                pos = mid * size + at
+                if raw[pos : pos + width] < low:
+                    first = mid + 1
+                else:
+                    hi = mid
+        # Then every block whose first key is < high: a run that is read
+        # whole, so walking it costs little next to its block reads.
+        unpack = self._layout.unpack_from
+        pos = first * size
+        end = count * size
+        chosen = []
+        while pos < end and (high is None or raw[pos + 2 : pos + 2 + width] < high):
+            chosen.append(unpack(raw, pos))
+            pos += size
+        if reverse:
+            chosen.reverse()
+        return chosen
+
+
 def _chosen_blocks(
-    blocks: list[RowBlock], sl: Slice, reverse: bool
-) -> tuple[bytes | None, bytes | None, list[RowBlock]]:
-    """Return the slice's clustering range [low, high) and the row blocks it overlaps, in read order."""
+    blocks: list[RowBlock] | FixedRowIndex, sl: Slice, reverse: bool
+) -> tuple[bytes | None, bytes | None, Iterable[RowBlock]]:
+    """Return the slice's clustering range [low, high) and the row blocks it overlaps, in read order.
+
+    Row blocks are sorted and do not overlap, so the blocks a range
+    overlaps are a run of them, found by binary search; a long
+    partition's point read builds the one RowBlock it reads.
+    """
     if sl.start is None and sl.end is None:  # the whole partition (a head read)
-        return None, None, blocks[::-1] if reverse else blocks
+        return None, None, reversed(blocks) if reverse else blocks
     low, high = slice_range(sl)
     if low is None and high is None:
-        return None, None, blocks[::-1] if reverse else blocks
-    chosen = [b for b in blocks if (high is None or b[0] < high) and (low is None or b[1] >= low)]
+        return None, None, reversed(blocks) if reverse else blocks
+    if type(blocks) is FixedRowIndex:
+        return low, high, blocks.overlapping(low, high, reverse)
+    first = 0 if low is None else bisect.bisect_left(blocks, low, key=_LAST_KEY)
+    stop = len(blocks) if high is None else bisect.bisect_left(blocks, high, first, key=_FIRST_KEY)
+    chosen = blocks[first:stop]
     if reverse:
         chosen.reverse()
     return low, high, chosen
@@ -100,6 +192,20 @@ def _block_rows(payload: bytes, offsets: tuple[int, ...], indexes: range) -> Ite
         at = offsets[index]
         length = (payload[at + 1] << 8) | payload[at + 2]
         yield BlockRowData(payload[at + 3 : at + 3 + length], payload, at, offsets[index + 1])
+
+
+def _first_key_at_least(
+    payload: bytes, offsets: tuple[int, ...], lo: int, hi: int, key: bytes
+) -> int:
+    """Return the first row index in [lo, hi) whose clustering is >= ``key`` (``hi`` if none)."""
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        at = offsets[mid]
+        if payload[at + 3 : at + 3 + ((payload[at + 1] << 8) | payload[at + 2])] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 # A row block's row offsets (u32 each) by row count: one unpack each.
@@ -114,8 +220,33 @@ def _offsets_unpack(count: int):
     return unpack
 
 
+# Index entries of fixed-width partition keys, parsed in one pass (by width).
+_ENTRY_LAYOUTS: dict[int, struct.Struct] = {}
+
+
 def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
+    """Return the (token, key, offset, size) entries of an index or summary block.
+
+    When every partition key in the block has one length (fixed-format
+    keys: the common case), every entry has one size, and one
+    ``iter_unpack`` parses them all once the length fields are checked
+    (strided byte slices compared in C), as ``_parse_row_index`` does.
+    """
     (count,) = U32.unpack_from(payload, 0)
+    if count >= _FIXED_WIDTH_MIN_ENTRIES and len(payload) >= 14:
+        width = (payload[12] << 8) | payload[13]
+        size = 22 + width
+        if 4 + count * size == len(payload):
+            if (
+                payload[12::size] == bytes((width >> 8,)) * count
+                and payload[13::size] == bytes((width & 0xFF,)) * count
+            ):
+                layout = _ENTRY_LAYOUTS.get(width)
+                if layout is None:
+                    layout = struct.Struct(f">q2x{width}sQI")
+                    if len(_ENTRY_LAYOUTS) < 64:
+                        _ENTRY_LAYOUTS[width] = layout
+                return list(layout.iter_unpack(payload[4:]))
     pos = 4
     entries = []
     head = INDEX_ENTRY_HEAD.unpack_from
@@ -131,7 +262,7 @@ def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
     return entries
 
 
-def _parse_row_index(head: bytes, pos: int, count: int) -> list[RowBlock]:
+def _parse_row_index(head: bytes, pos: int, count: int) -> list[RowBlock] | FixedRowIndex:
     """Return the ``count`` row index entries at ``pos``, the end of a partition header.
 
     When every clustering key in them has one width (timestamps, uuids: the
@@ -160,7 +291,7 @@ def _parse_row_index(head: bytes, pos: int, count: int) -> list[RowBlock]:
                     layout = struct.Struct(f">2x{width}s2x{width}sQII")
                     if len(_ROW_INDEX_LAYOUTS) < 64:
                         _ROW_INDEX_LAYOUTS[width] = layout
-                return list(layout.iter_unpack(region))
+                return FixedRowIndex(region, count, width, layout)
     blocks = []
     unpack_tail = ROW_INDEX_TAIL.unpack_from
     for _ in range(count):
@@ -242,21 +373,44 @@ class SSTableReader:
 
     def may_intersect(self, slices: list[Slice]) -> bool:
         """Return False if no row of this SSTable can be in ``slices``."""
-        if self.min_clustering is None:
+        low = self.min_clustering
+        if low is None:
             return False
-        if len(slices) == 1 and slices[0].start is None and slices[0].end is None:
+        # range_may_intersect inlined: every read asks each SSTable whose
+        # tokens it falls in, and most SSTables of a point read stop here.
+        high = self.max_clustering
+        for sl in slices:
+            start = sl.start
+            if start is not None:
+                prefix = start.prefix
+                if start.inclusive:
+                    if high < prefix:
+                        continue
+                elif high <= prefix or high.startswith(prefix):
+                    continue
+            end = sl.end
+            if end is not None:
+                prefix = end.prefix
+                if end.inclusive:
+                    if low > prefix and not low.startswith(prefix):
+                        continue
+                elif low >= prefix:
+                    continue
             return True
-        return any(
-            range_may_intersect(sl, self.min_clustering, self.max_clustering) for sl in slices
-        )
+        return False
 
     def _index_block(self, number: int) -> tuple[list, dict]:
+        """Return index block ``number``: its entries, and each entry by its partition key.
+
+        A partition key has one token, so the key alone finds its entry
+        (a lookup still checks the token); the mapping is built in C.
+        """
         cached = INDEX_BLOCKS.get((self._number, number))
         if cached is not None:
             return cached
         offset, size = self._summary_blocks[number]
         entries = _parse_entries(read_block(self._index, self.index_path, offset, size))
-        block = (entries, {(t, k): (o, s) for t, k, o, s in entries})
+        block = (entries, dict(zip(map(_ENTRY_KEY, entries), entries, strict=True)))
         INDEX_BLOCKS.put((self._number, number), block, _INDEX_BLOCK_BYTES * size)
         return block
 
@@ -265,7 +419,10 @@ class SSTableReader:
         number = bisect.bisect_right(self._summary_keys, (token, partition_key)) - 1
         if number < 0:
             return None
-        return self._index_block(number)[1].get((token, partition_key))
+        entry = self._index_block(number)[1].get(partition_key)
+        if entry is None or entry[0] != token:
+            return None
+        return entry[2], entry[3]
 
     def iter_entries(
         self, start: tuple | None, start_inclusive: bool, end: tuple | None, end_inclusive: bool
@@ -316,7 +473,7 @@ class SSTableReader:
         header = HEADERS.get((self._number, offset))
         if header is None:
             header = self._parse_header(offset, size, trace)
-            HEADERS.put((self._number, offset), header, _header_footprint(size))
+            HEADERS.put((self._number, offset), header, _header_footprint(size, header))
         return header
 
     def _view(
@@ -389,16 +546,17 @@ class SSTableReader:
             if not self.may_contain(partition_key):
                 return None
             block = self._index_block(number)
-        found = block[1].get((token, partition_key))
-        if found is None:
+        entry = block[1].get(partition_key)
+        if entry is None or entry[0] != token:
             return None
-        offset, size = found
+        offset = entry[2]
+        size = entry[3]
         header = HEADERS.get((self._number, offset))
         if header is None:
             header = self._parse_header_block(
                 read_block(self._data, self.data_path, offset, size), offset
             )
-        KEYS.put((self._number, partition_key), header, _header_footprint(size))
+        KEYS.put((self._number, partition_key), header, _header_footprint(size, header))
         return header
 
     def open_view(
@@ -435,7 +593,7 @@ class SSTableReader:
             if found is None:
                 return None
             header = self._header(found[0], found[1], trace)
-            KEYS.put((self._number, partition_key), header, _header_footprint(found[1]))
+            KEYS.put((self._number, partition_key), header, _header_footprint(found[1], header))
         return self._view(header, slices, reverse, trace, context or True)
 
     def cached_view(
@@ -474,32 +632,30 @@ class SSTableReader:
             offsets = (*unpack(payload, 4), len(payload))
             if low is None and high is None:  # a whole block (a head read): no search
                 return payload, offsets, 0, count
-
-            def key_at(index: int) -> bytes:
-                at = offsets[index]
-                length = (payload[at + 1] << 8) | payload[at + 2]
-                return payload[at + 3 : at + 3 + length]
-
             start = 0
             if low is not None:
-                lo, hi = 0, count
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    if key_at(mid) < low:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                start = lo
+                start = _first_key_at_least(payload, offsets, 0, count, low)
             stop = count
             if high is not None:
-                lo, hi = start, count
-                while lo < hi:
-                    mid = (lo + hi) // 2
-                    if key_at(mid) < high:
-                        lo = mid + 1
-                    else:
-                        hi = mid
-                stop = lo
+                # Gallop from ``start`` (probes 0, 1, 2, 4... rows on): a
+                # point or a narrow slice ends a row or two on, found in one
+                # or two probes instead of a second full binary search.
+                lo = start
+                hi = count
+                probe = start
+                gap = 1
+                while probe < count:
+                    at = offsets[probe]
+                    if (
+                        payload[at + 3 : at + 3 + ((payload[at + 1] << 8) | payload[at + 2])]
+                        >= high
+                    ):
+                        hi = probe
+                        break
+                    lo = probe + 1
+                    probe = start + gap
+                    gap <<= 1
+                stop = _first_key_at_least(payload, offsets, lo, hi, high) if lo < hi else lo
         except Exception as exc:
             raise CorruptionError(self.data_path, block[2], f"bad row block: {exc}") from None
         return payload, offsets, start, stop

@@ -32,3 +32,26 @@ def test_read_block_reports_file_and_offset():
     assert (info.value.path, info.value.offset) == ("/d/f", len(first))
     with pytest.raises(CorruptionError):
         read_block(fs.open_read("/d/f"), "/d/f", len(first), len(second) + 5)
+
+
+def test_read_block_detects_every_flipped_byte_and_a_wrong_size():
+    fs = MemoryFileSystem()
+    fs.makedirs("/d")
+    handle = fs.create("/d/f")
+    before = frame_block(b"x" * 7)
+    block = frame_block(bytes(range(40)))
+    handle.write(before + block + frame_block(b"after"))
+    handle.close()
+    at = len(before)
+    assert read_block(fs.open_read("/d/f"), "/d/f", at, len(block)) == bytes(range(40))
+    for size in (0, 3, len(block) - 1, len(block) + 1, 10_000):
+        with pytest.raises(CorruptionError) as info:
+            read_block(fs.open_read("/d/f"), "/d/f", at, size)
+        assert (info.value.path, info.value.offset) == ("/d/f", at)
+    for offset in range(at, at + len(block)):
+        fs.corrupt("/d/f", offset)
+        with pytest.raises(CorruptionError) as info:
+            read_block(fs.open_read("/d/f"), "/d/f", at, len(block))
+        assert (info.value.path, info.value.offset) == ("/d/f", at)
+        fs.corrupt("/d/f", offset)  # flipped back
+        assert read_block(fs.open_read("/d/f"), "/d/f", at, len(block)) == bytes(range(40))
