@@ -87,7 +87,7 @@ def decode_plain_cells(
     if shapes is None:
         # Learn a length on its second row only: learning costs ~5 µs, and
         # values of many lengths (text) make many lengths seen just once.
-        if not _seen_before(length):
+        if not seen_before(_SEEN, length):
             return None
         shapes = _learn(buf, pos, end)
     for shape in shapes:
@@ -107,22 +107,50 @@ def decode_plain_cells(
                 cell.local_deletion_time = NO_DELETION
                 cells[name] = cell
         return cells
-    if shapes and len(shapes) < _SHAPES_PER_LENGTH and _seen_before(-length):
+    if shapes and len(shapes) < _SHAPES_PER_LENGTH and seen_before(_SEEN, -length):
         # Another layout of a known length (another table, another split of
         # the bytes between values), met a second time.
         _learn(buf, pos, end)
     return None
 
 
-def _seen_before(key: int) -> bool:
-    """Return True if ``key`` was asked about before (since the last reset), else note it."""
-    if key in _SEEN:
-        _SEEN.discard(key)
+def seen_before(seen: set[int], key: int) -> bool:
+    """Return True if ``key`` is in ``seen`` (taking it out), else note it there.
+
+    The doorkeeper of a shape cache (also ``pagevalues``'): a layout is
+    learnt when its length recurs; ``seen`` is cleared when full.
+    """
+    if key in seen:
+        seen.discard(key)
         return True
-    if len(_SEEN) >= _MAX_SEEN:
-        _SEEN.clear()
-    _SEEN.add(key)
+    if len(seen) >= _MAX_SEEN:
+        seen.clear()
+    seen.add(key)
     return False
+
+
+def plain_cells_layout(buf: bytes, pos: int, end: int) -> tuple[list[bytes], list[int]]:
+    """Return the names and value lengths of the plain cells at ``pos`` (a row's cell count).
+
+    Raise ValueError (or IndexError) unless every cell is plain (flags 0),
+    no collection follows them and they end at ``end``.
+    """
+    count = (buf[pos] << 8) | buf[pos + 1]
+    at = pos + 2
+    names = []
+    lengths = []
+    for _ in range(count):
+        size = buf[at]
+        names.append(buf[at + 1 : at + 1 + size])
+        at += 1 + size
+        if buf[at] != 0:
+            raise ValueError("not a plain cell")
+        value_length = int.from_bytes(buf[at + 9 : at + 13], "big")
+        lengths.append(value_length)
+        at += 13 + value_length
+    if buf[at] or buf[at + 1] or at + 2 != end:
+        raise ValueError("not plain cells only")
+    return names, lengths
 
 
 def _learn(buf: bytes, pos: int, end: int) -> tuple[CellShape, ...]:
@@ -137,21 +165,7 @@ def _learn(buf: bytes, pos: int, end: int) -> tuple[CellShape, ...]:
     if len(_SHAPES) >= _MAX_LENGTHS:
         _SHAPES.clear()
     try:
-        count = (buf[pos] << 8) | buf[pos + 1]
-        at = pos + 2
-        names = []
-        lengths = []
-        for _ in range(count):
-            size = buf[at]
-            names.append(buf[at + 1 : at + 1 + size])
-            at += 1 + size
-            if buf[at] != 0:
-                raise ValueError("not a plain cell")
-            value_length = int.from_bytes(buf[at + 9 : at + 13], "big")
-            lengths.append(value_length)
-            at += 13 + value_length
-        if buf[at] or buf[at + 1] or at + 2 != end:
-            raise ValueError("not plain cells only")
+        names, lengths = plain_cells_layout(buf, pos, end)
     except (IndexError, ValueError):
         shapes = () if shapes is None else shapes
     else:

@@ -897,12 +897,7 @@ class StorageEngine:
         ``chainplan.py``), without building them: nothing outside a row
         can delete it, so rows go straight to ``collect_live``.
         """
-        # Memtables first, then the SSTables: a flush adds its SSTable
-        # before it lets go of its memtable, so no row is missed between.
-        for memtable in [state.memtable, *state.flushing]:
-            if len(memtable) and memtable.holds(token, partition_key):
-                return MISS
-        plan = state.chain_plan
+        plan = _chain_plan_for(state, token, partition_key)
         if plan is None:
             return MISS
         rows: list = []
@@ -992,10 +987,7 @@ class StorageEngine:
         rows' values (``SSTableReader.value_rows``).
         """
         token = partition_token(partition_key)
-        for memtable in [state.memtable, *state.flushing]:
-            if len(memtable) and memtable.holds(token, partition_key):
-                return MISS
-        plan = state.chain_plan
+        plan = _chain_plan_for(state, token, partition_key)
         if plan is None:
             return MISS
         out: list[tuple] = []
@@ -1551,6 +1543,16 @@ class StorageEngine:
     @property
     def directory(self) -> str | None:
         return None if self._memory else self._root
+
+
+def _chain_plan_for(state: _Table, token: int, partition_key: bytes) -> ChainPlan | None:
+    """Return the table's chain plan if no memtable holds the partition, else None."""
+    # Memtables first, then the SSTables: a flush adds its SSTable before it
+    # lets go of its memtable, so no row is missed between.
+    for memtable in [state.memtable, *state.flushing]:
+        if len(memtable) and memtable.holds(token, partition_key):
+            return None
+    return state.chain_plan
 
 
 def _traced_lazy_rows(

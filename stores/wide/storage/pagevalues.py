@@ -25,13 +25,13 @@ import struct
 from itertools import repeat
 from operator import itemgetter
 
+from .cellshapes import plain_cells_layout, seen_before
 from .codec import column_name
 from .format import ROW_LIVENESS
 from .read import Row
 
 _SHAPES_PER_LENGTH = 4
 _MAX_LENGTHS = 4096
-_MAX_SEEN = 16384
 # Unpacks kept per shape (one per run length met: at most a block's rows).
 _MAX_PAGES = 256
 
@@ -169,7 +169,7 @@ def _run_values(
     """Return the tuples of ``count`` rows of ``length`` bytes from ``at``, or None."""
     shapes = _SHAPES.get(length)
     if shapes is None:
-        if not _seen_before(length):
+        if not seen_before(_SEEN, length):
             return None
         shapes = _learn(payload, at, length)
     for shape in shapes:
@@ -198,21 +198,10 @@ def _run_values(
                 return None
             out += one
         return out
-    if shapes and len(shapes) < _SHAPES_PER_LENGTH and _seen_before(-length):
+    if shapes and len(shapes) < _SHAPES_PER_LENGTH and seen_before(_SEEN, -length):
         # Another layout of a known length, met a second time.
         _learn(payload, at, length)
     return None
-
-
-def _seen_before(key: int) -> bool:
-    """Return True if ``key`` was asked about before (since the last reset), else note it."""
-    if key in _SEEN:
-        _SEEN.discard(key)
-        return True
-    if len(_SEEN) >= _MAX_SEEN:
-        _SEEN.clear()
-    _SEEN.add(key)
-    return False
 
 
 def _learn(buf: bytes, pos: int, length: int) -> tuple[RowShape, ...]:
@@ -233,22 +222,7 @@ def _learn(buf: bytes, pos: int, length: int) -> tuple[RowShape, ...]:
         at = pos + 3 + width
         if int.from_bytes(buf[at + 8 : at + 12], "big"):
             raise ValueError("a marker with a TTL")
-        at += 20
-        count = (buf[at] << 8) | buf[at + 1]
-        at += 2
-        names = []
-        lengths = []
-        for _ in range(count):
-            size = buf[at]
-            names.append(buf[at + 1 : at + 1 + size])
-            at += 1 + size
-            if buf[at] != 0:
-                raise ValueError("not a plain cell")
-            value_length = int.from_bytes(buf[at + 9 : at + 13], "big")
-            lengths.append(value_length)
-            at += 13 + value_length
-        if buf[at] or buf[at + 1] or at + 2 != end:
-            raise ValueError("not plain cells only")
+        names, lengths = plain_cells_layout(buf, at + 20, end)
     except (IndexError, ValueError):
         shapes = () if shapes is None else shapes
     else:
