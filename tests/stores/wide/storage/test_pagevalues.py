@@ -3,7 +3,7 @@
 import struct
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from stores.wide.storage import (
@@ -126,6 +126,15 @@ def test_a_page_gives_what_the_rows_give_or_nothing(updates, now, data):
 
 
 @settings(max_examples=100, deadline=None)
+@example(
+    [
+        RowUpdate(b"%02d" % i, LivenessInfo(0), cells={n: Cell(b"xyz" if n == big else b"xy", 0) for n in order})
+        for i, (order, big) in enumerate(
+            [(("a", "b", "col"), "b"), (("a", "col", "b"), "b"), (("a", "b", "col"), "a"), (("a", "col", "b"), "col"), (("a", "b", "col"), "col")]
+        )
+    ],
+    [],
+)  # five layouts of one length, more than are kept (CI, 2026-11-27)
 @given(st.lists(plain_rows, min_size=1, max_size=12), st.lists(st.sampled_from(NAMES), max_size=4))
 def test_plain_rows_are_read_by_their_shape(updates, names):
     forget()  # each example learns its own layouts (at most a few per length are kept)
@@ -133,8 +142,18 @@ def test_plain_rows_are_read_by_their_shape(updates, names):
     payload, offsets = block(updates)
     names = tuple(names)
     got = learnt(payload, offsets, 0, len(updates), names)
-    # At most a few layouts share a length here, so each one is learnt.
-    assert got == general(payload, offsets, 0, len(updates), False, names, 0)
+    expected = general(payload, offsets, 0, len(updates), False, names, 0)
+    layouts: dict[int, set] = {}
+    for index, update in enumerate(updates):
+        layout = tuple((name, len(cell.value)) for name, cell in update.cells.items())
+        layouts.setdefault(offsets[index + 1] - offsets[index], set()).add(layout)
+    if max(map(len, layouts.values())) <= pagevalues._SHAPES_PER_LENGTH:
+        # Every length has room for all its layouts, so each one is learnt.
+        assert got == expected
+    else:
+        # Cells keep their write order, so more layouts can share a length
+        # than are kept: such a run is read the ordinary way.
+        assert got is None or got == expected
 
 
 def test_a_run_of_one_layout_is_one_unpack_and_values_come_in_read_order():
