@@ -8,7 +8,7 @@ OS_PACKAGES := redis-server redis-tools chromium wrk
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint format os-packages bench clean
+.PHONY: run test fuzz lint format os-packages bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,14 @@ run: $(STAMP)
 
 test: $(STAMP) os-packages
 	$(BIN)/python -m pytest
+
+# Property tests with fresh random examples, FUZZ_RUNS times over (not part
+# of `make test`, whose examples are the same on every run).
+FUZZ_RUNS ?= 5
+fuzz: $(STAMP)
+	for run in $$(seq $(FUZZ_RUNS)); do \
+		HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q -x $$(grep -rl 'from hypothesis' tests) || exit 1; \
+	done
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,7 +7,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from stores.wide.cql.errors import InvalidRequest
@@ -30,11 +30,6 @@ from stores.wide.cql.types import (
 )
 from stores.wide.cql.values import Date, Duration, Time, parse_duration
 from tests.stores.wide.cql.strategies import VALUES, canonical, durations, model_key
-
-settings.register_profile(
-    "cql", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
-settings.load_profile("cql")
 
 T = SIMPLE_TYPES
 KEY_TYPES = sorted(VALUES)

@@ -128,9 +128,19 @@ def test_a_page_gives_what_the_rows_give_or_nothing(updates, now, data):
 @settings(max_examples=100, deadline=None)
 @example(
     [
-        RowUpdate(b"%02d" % i, LivenessInfo(0), cells={n: Cell(b"xyz" if n == big else b"xy", 0) for n in order})
+        RowUpdate(
+            b"%02d" % i,
+            LivenessInfo(0),
+            cells={n: Cell(b"xyz" if n == big else b"xy", 0) for n in order},
+        )
         for i, (order, big) in enumerate(
-            [(("a", "b", "col"), "b"), (("a", "col", "b"), "b"), (("a", "b", "col"), "a"), (("a", "col", "b"), "col"), (("a", "b", "col"), "col")]
+            [
+                (("a", "b", "col"), "b"),
+                (("a", "col", "b"), "b"),
+                (("a", "b", "col"), "a"),
+                (("a", "col", "b"), "col"),
+                (("a", "b", "col"), "col"),
+            ]
         )
     ],
     [],
