@@ -4,7 +4,8 @@ A steadier companion to ``bench/wide_engine.py`` for read-path work: load
 the viewing-history shape once into a directory (``--load``), then measure
 point reads and newest-20 slices in a fresh process per side (``--side
 engine`` or ``--side sqlite``), as often as needed, on the same files.
-Reads go through ``StorageEngine.read`` on a normally flushed and compacted
+Each side first reads its files once, so both are measured with their
+files in the OS page cache. Reads go through ``StorageEngine.read`` on a normally flushed and compacted
 table. Every loop is bounded in count and time. Run:
 
     python bench/wide_read_micro.py --dir /tmp/wr-1m --rows 1000000 --load
@@ -65,6 +66,35 @@ def load(directory: str, rows: int, seconds: float, batch: int) -> None:
     print(json.dumps(info))
 
 
+def warm_page_cache(paths: list[str], limit: int = 8 << 30) -> int:
+    """Read ``paths`` once so they start in the OS page cache; return the bytes read.
+
+    Both sides are measured with their files in memory, as a data set in
+    use is. Without this a data set left idle for a while (this VM's DAMON
+    pages out cold file pages) is measured at disk speed instead. Bounded
+    by ``limit`` bytes.
+    """
+    done = 0
+    for path in paths:
+        with open(path, "rb", buffering=0) as f:
+            while done < limit:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                done += len(chunk)
+    return done
+
+
+def side_files(directory: str, side: str) -> list[str]:
+    """Return the files one side reads: SSTables for the engine, bench.db for SQLite."""
+    if side == "sqlite":
+        return [os.path.join(directory, "bench.db")]
+    found = []
+    for root, _, names in os.walk(os.path.join(directory, "data")):
+        found += [os.path.join(root, n) for n in names if n.endswith(".db")]
+    return sorted(found)
+
+
 def measure(
     directory: str,
     side: str,
@@ -72,6 +102,7 @@ def measure(
     seconds: float,
     no_compaction: bool = False,
     row_cache: int = 0,
+    prefault_limit: int | None = None,
 ) -> None:
     with open(os.path.join(directory, "info.json")) as f:
         info = json.load(f)
@@ -83,12 +114,16 @@ def measure(
     values_users = [rng.randrange(min(wb.PARTITIONS, loaded)) for _ in range(queries)]
     row_object_users = [rng.randrange(min(wb.PARTITIONS, loaded)) for _ in range(queries)]
     expected = min(20, wb.rows_per_partition(loaded))
+    warmed = warm_page_cache(side_files(directory, side))
     if side == "engine":
         # Compaction left off while measuring only if asked (a data set whose
         # compaction has not caught up would otherwise compact under the reads).
+        options = {} if prefault_limit is None else {"prefault_limit": prefault_limit}
+        opened = time.perf_counter()
         engine = StorageEngine.open(
-            directory, commitlog_sync="periodic", auto_compaction=not no_compaction
+            directory, commitlog_sync="periodic", auto_compaction=not no_compaction, **options
         )
+        open_ms = (time.perf_counter() - opened) * 1000
         wb.set_row_cache(engine, row_cache)
 
         def point(i: int) -> None:
@@ -142,9 +177,10 @@ def measure(
     for fn, keys in ((point, point_ids), (newest, users)):
         for key in keys[:200]:
             fn(key)
-    out = {"side": side, "rows": loaded, "load": os.getloadavg()[0]}
+    out = {"side": side, "rows": loaded, "load": os.getloadavg()[0], "warmed_mib": warmed >> 20}
     if side == "engine":
         out["sstables"] = engine.table_stats("bench", "history")["sstable_count"]
+        out["open_ms"] = round(open_ms, 1)
     for name, fn, keys in (
         ("point", point, point_ids),
         ("newest20", newest, users),
@@ -184,12 +220,27 @@ def main() -> None:
     parser.add_argument(
         "--row-cache", type=int, default=0, metavar="N", help="engine side: row cache of N rows"
     )
+    parser.add_argument(
+        "--prefault-limit",
+        type=int,
+        default=None,
+        metavar="BYTES",
+        help="engine side: StorageEngine's prefault_limit (default: the engine's; 0 = none)",
+    )
     args = parser.parse_args()
     wb.PARTITIONS = args.partitions
     if args.load:
         load(args.dir, args.rows, args.load_seconds, args.batch)
     else:
-        measure(args.dir, args.side, args.queries, args.seconds, args.no_compaction, args.row_cache)
+        measure(
+            args.dir,
+            args.side,
+            args.queries,
+            args.seconds,
+            args.no_compaction,
+            args.row_cache,
+            args.prefault_limit,
+        )
 
 
 if __name__ == "__main__":

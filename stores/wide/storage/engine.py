@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 ALL_SLICES = [Slice()]
 DEFAULT_FLUSH_THRESHOLD = 16 * 1024 * 1024
 DEFAULT_ROW_CACHE_SIZE = 32 * 1024 * 1024
+DEFAULT_PREFAULT_LIMIT = 2 * 1024 * 1024 * 1024
 HISTORY_LIMIT = 100
 MAX_KEY_SIZE = 0xFFFF
 BACKPRESSURE_FACTOR = 3
@@ -169,6 +170,7 @@ class StorageEngine:
         compaction_throughput_mb_per_s: float = 64.0,
         auto_compaction: bool = True,
         row_cache_size: int = DEFAULT_ROW_CACHE_SIZE,
+        prefault_limit: int = DEFAULT_PREFAULT_LIMIT,
     ) -> StorageEngine:
         """Open (creating if needed) the engine on ``directory``; None = memory only.
 
@@ -177,6 +179,10 @@ class StorageEngine:
         flusher and one compaction thread do them. ``row_cache_size`` bounds
         the row cache in bytes (0 = no row cache); it holds partitions only
         of tables whose ``caching`` option asks for ``rows_per_partition``.
+        The newest SSTables of each table, up to ``prefault_limit`` bytes,
+        have their memory-mapped pages mapped as they open (on open, flush
+        and compaction: ``SSTableReader.prefault``), so reads take no page
+        faults on them; 0 leaves every page to its first read.
         """
         if commitlog_sync not in ("periodic", "batch"):
             raise InvalidRequest(
@@ -217,6 +223,9 @@ class StorageEngine:
         if row_cache_size < 0:
             raise InvalidRequest("row_cache_size must be >= 0")
         self._row_cache = RowCache(row_cache_size) if row_cache_size else None
+        if prefault_limit < 0:
+            raise InvalidRequest("prefault_limit must be >= 0")
+        self._prefault_limit = prefault_limit
         fs = self._fs
         fs.makedirs(self._root)
         if not self._memory:
@@ -259,6 +268,9 @@ class StorageEngine:
             table.set_sstables([SSTableReader(fs, table.directory, g) for g in entry["sstables"]])
             self._tables[(schema.keyspace, schema.name)] = table
             self._by_id[uuid.UUID(table_id)] = table
+        for table in self._tables.values():
+            for reader in table.sstables:
+                self._prefault(table, reader)
         self._cleanup_orphan_dirs()
         if self._memory:
             return
@@ -783,7 +795,7 @@ class StorageEngine:
             writer.abort()
             return None
         writer.finish()
-        return SSTableReader(self._fs, table.directory, generation)
+        return self._prefault(table, SSTableReader(self._fs, table.directory, generation))
 
     def _discard_segments(self) -> None:
         if self._commitlog is None:
@@ -797,6 +809,14 @@ class StorageEngine:
             return True
 
         self._commitlog.discard_segments(is_clean)
+
+    def _prefault(self, table: _Table, reader: SSTableReader) -> SSTableReader:
+        """Map ``reader``'s pages now if it and the table's newer SSTables fit the limit."""
+        if self._prefault_limit:
+            newer = sum(r.size for r in list(table.sstables) if r.generation > reader.generation)
+            if newer + reader.size <= self._prefault_limit:
+                reader.prefault()
+        return reader
 
     def _delete_sstables(self, directory: str, readers: list[SSTableReader]) -> None:
         for reader in readers:
@@ -1435,7 +1455,7 @@ class StorageEngine:
             writer.abort()
             return None
         writer.finish()
-        return SSTableReader(self._fs, table.directory, generation)
+        return self._prefault(table, SSTableReader(self._fs, table.directory, generation))
 
     def wait_for_background(self, timeout: float = 30.0) -> None:
         """Block until queued flushes and compactions are done (tests, benchmarks)."""

@@ -474,3 +474,48 @@ def test_index_block_in_memory_answers_without_the_bloom_filter(opener):
     trace = ReadTrace()
     assert engine.read("ks", "t", b"u07x", trace=trace) is None
     assert sum(s["bloom_checks"] for s in engine.sstables("ks", "t")) == checks + 1
+
+
+def test_sstables_are_prefaulted_newest_first_within_the_limit(tmp_path, monkeypatch):
+    from stores.wide.storage.sstable_reader import SSTableReader
+
+    prefaulted = []
+    real = SSTableReader.prefault
+
+    def spy(reader):
+        prefaulted.append(reader.generation)
+        return real(reader)
+
+    monkeypatch.setattr(SSTableReader, "prefault", spy)
+    with pytest.raises(InvalidRequest):
+        StorageEngine.open(str(tmp_path / "bad"), prefault_limit=-1)
+    directory = str(tmp_path / "d")
+    engine = StorageEngine.open(directory, background=False, auto_compaction=False)
+    setup(engine)
+    for n in range(3):
+        engine.apply(put(b"u%d" % n, b"a", b"x" * 1000, n + 1))
+        engine.flush("ks", "t")
+    generations = [r.generation for r in engine._table("ks", "t").sstables]
+    # Each flush's SSTable is mapped in as it opens (well inside the default limit).
+    assert prefaulted == sorted(generations)
+    sizes = {r.generation: r.size for r in engine._table("ks", "t").sstables}
+    engine.close()
+
+    # On open, the newest SSTables up to the limit.
+    newest_two = sorted(generations)[1:]
+    for limit, expected in (
+        (sum(sizes[g] for g in newest_two), newest_two),
+        (sum(sizes[g] for g in newest_two) - 1, newest_two[1:]),
+        (sum(sizes.values()), generations),
+    ):
+        prefaulted.clear()
+        engine = StorageEngine.open(directory, background=False, prefault_limit=limit)
+        assert sorted(prefaulted) == sorted(expected)
+        assert [r.cells["v"].value for r in engine.read("ks", "t", b"u1").rows] == [b"x" * 1000]
+        engine.close()
+    prefaulted.clear()
+    engine = StorageEngine.open(directory, background=False, prefault_limit=0)
+    engine.apply(put(b"u9", b"a", b"y", 9))
+    engine.flush("ks", "t")
+    assert prefaulted == []  # 0: nothing is prefaulted, on open or flush
+    engine.close()

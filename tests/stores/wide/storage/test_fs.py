@@ -121,3 +121,63 @@ def test_os_immutable_reads_match_pread_and_come_back_short_past_the_end(tmp_pat
     handle = fs.open_read_immutable(empty)
     assert handle.pread(0, 8) == b"" and handle.size() == 0
     handle.close()
+
+
+def _resident_kib(path: str) -> int:
+    """Return the KiB of ``path``'s memory maps that this process has mapped in (smaps Rss)."""
+    total = 0
+    inside = False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            fields = line.split()
+            if "-" in fields[0] and len(fields) >= 5 and ":" not in fields[0]:
+                inside = len(fields) >= 6 and fields[5] == path
+            elif inside and fields[0] == "Rss:":
+                total += int(fields[1])
+    return total
+
+
+@pytest.mark.parametrize("advice", ["populate", "fallback"])
+def test_prefault_maps_every_page_and_reads_stay_the_same(tmp_path, monkeypatch, advice):
+    from stores.wide.storage import fs as fs_module
+
+    # Chunks smaller than the file, so the file is mapped in several calls.
+    monkeypatch.setattr(fs_module, "_PREFAULT_CHUNK", 256 * 1024)
+    if advice == "fallback":
+        # An advice the kernel refuses: pages are then touched one by one.
+        monkeypatch.setattr(fs_module, "_MADV_POPULATE_READ", 0x7FFF)
+    fs = OSFileSystem()
+    size = 2 * 1024 * 1024 + 123
+    data = os.urandom(size)
+    path = str(tmp_path / "f")
+    handle = fs.create(path)
+    handle.write(data)
+    handle.sync()
+    handle.close()
+    mapped = fs.open_read_immutable(path)
+    assert _resident_kib(path) == 0  # nothing read yet: no page mapped
+    assert mapped.prefault() == size
+    assert _resident_kib(path) >= size // 1024
+    for offset, length in ((0, 10), (size - 5, 50), (300_000, 70_000)):
+        assert mapped.pread(offset, length) == data[offset : offset + length]
+    mapped.close()
+    assert _resident_kib(path) == 0
+
+
+def test_prefault_of_unmapped_files_maps_nothing(tmp_path):
+    fs = OSFileSystem()
+    empty = str(tmp_path / "empty")
+    fs.create(empty).close()
+    handle = fs.open_read_immutable(empty)
+    assert handle.prefault() == 0
+    handle.close()
+    plain = fs.open_read(empty)
+    assert plain.prefault() == 0
+    plain.close()
+    memory = MemoryFileSystem()
+    memory.makedirs("/d")
+    handle = memory.create("/d/f")
+    handle.write(b"x" * 10_000)
+    handle.sync()
+    handle.close()
+    assert memory.open_read_immutable("/d/f").prefault() == 0
