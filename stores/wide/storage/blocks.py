@@ -41,3 +41,29 @@ def read_block(handle: ReadableFile, path: str, offset: int, size: int) -> bytes
     if FRAME_SIZE + len(payload) != size:
         raise CorruptionError(path, offset, "block length does not match its index entry")
     return payload
+
+
+def read_blocks(handle: ReadableFile, path: str, offset: int, size: int) -> list[bytes]:
+    """Read the blocks filling ``size`` bytes at ``offset``; return their verified payloads.
+
+    One read for adjacent blocks (a partition's row block and its header).
+    Each block's error names its own offset.
+    """
+    raw = handle.pread(offset, size)
+    if len(raw) != size:
+        raise CorruptionError(path, offset, "block runs past the end of the file")
+    payloads = []
+    at = 0
+    while at < size:
+        if size - at < FRAME_SIZE:
+            raise CorruptionError(path, offset + at, "block is shorter than its header")
+        length, crc = FRAME.unpack_from(raw, at)
+        end = at + FRAME_SIZE + length
+        if end > size:
+            raise CorruptionError(path, offset + at, "block length does not match its index entry")
+        payload = raw[at + FRAME_SIZE : end]
+        if zlib.crc32(payload) != crc:
+            raise CorruptionError(path, offset + at, "block checksum mismatch")
+        payloads.append(payload)
+        at = end
+    return payloads

@@ -34,7 +34,9 @@ TEMP_PREFIX = "tmp-"
 COMPONENTS = ("Data.db", "Index.db", "Summary.db", "Filter.db", "Statistics.db")
 ROW_BLOCK_SIZE = 4096
 INDEX_BLOCK_ENTRIES = 128
-SSTABLE_FORMAT_VERSION = 1
+# 2: a partition of one row block has an index entry spanning that block and
+# its header (1: every entry spans the header alone; still read).
+SSTABLE_FORMAT_VERSION = 2
 
 # Manifest.
 MANIFEST = "MANIFEST.json"

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from operator import itemgetter
 
 from .blockrows import BlockRowData, LazyRow, LiveContext
-from .blocks import read_block, unframe
+from .blocks import read_block, read_blocks, unframe
 from .bloom import BloomFilter
 from .cache import BLOCKS, HEADERS, INDEX_BLOCKS, KEYS, next_reader_number
 from .codec import decode_deletion, decode_range_tombstone, decode_row
@@ -29,6 +29,7 @@ from .format import (
     ROW_INDEX_TAIL,
     ROW_LIVENESS,
     ROW_STATIC,
+    SSTABLE_FORMAT_VERSION,
     U16,
     U32,
 )
@@ -44,6 +45,9 @@ from .sstable_writer import component_path
 # size, row count). Plain tuples: a partition header holds one per row block,
 # and a cold read parses the whole header.
 RowBlock = tuple[bytes, bytes, int, int, int]
+# The row block of a partition of one block, read with its header (format 2):
+# a RowBlock followed by the block's payload and row offsets (closed by its end).
+InlineRowBlock = tuple[bytes, bytes, int, int, int, bytes, tuple[int, ...]]
 
 _TOKEN_FLAGS = struct.Struct(">qB").unpack_from  # a header's token and flags byte
 # Row index entries of fixed-width clustering keys, parsed in one pass (by
@@ -61,9 +65,19 @@ _INDEX_BLOCK_BYTES = 8
 
 
 def _header_footprint(block_size: int, header: tuple) -> int:
-    """Return the estimated bytes the parsed ``header`` of a ``block_size``-byte block holds."""
-    if type(header[5]) is FixedRowIndex:
+    """Return the estimated bytes the parsed ``header`` of a ``block_size``-byte block holds.
+
+    ``block_size`` is the index entry's span: for a partition of one row
+    block read with its header, the row block is counted at its size
+    (bytes, and a tuple of offsets).
+    """
+    blocks = header[5]
+    if type(blocks) is FixedRowIndex:
         return 500 + _FIXED_HEADER_BYTES * block_size
+    if len(blocks) == 1 and len(blocks[0]) > 5:
+        payload = blocks[0][5]
+        inline = len(payload) + 8 * len(blocks[0][6])
+        return 500 + inline + _HEADER_BYTES * (block_size - len(payload))
     return 500 + _HEADER_BYTES * block_size
 
 
@@ -321,6 +335,10 @@ class SSTableReader:
         self.index_path = component_path(directory, generation, "Index.db")
         stats_path = component_path(directory, generation, "Statistics.db")
         self.stats = json.loads(unframe(fs.read_bytes(stats_path), stats_path))
+        if self.stats.get("format_version") not in (1, SSTABLE_FORMAT_VERSION):
+            raise CorruptionError(
+                stats_path, 0, f"unknown SSTable format {self.stats.get('format_version')!r}"
+            )
         filter_path = component_path(directory, generation, "Filter.db")
         try:
             self.bloom = BloomFilter.from_bytes(unframe(fs.read_bytes(filter_path), filter_path))
@@ -505,7 +523,34 @@ class SSTableReader:
         )
 
     def _parse_header(self, offset: int, size: int, trace: ReadTrace | None) -> tuple:
-        return self._parse_header_block(self._read_data(offset, size, trace), offset)
+        """Return the parsed header of the partition whose index entry spans ``size`` bytes at ``offset``.
+
+        The span is the header block, or (format 2) a partition's one row
+        block and then its header: both come in one read, and the row
+        block rides in the header's row index (``InlineRowBlock``).
+        """
+        if trace is not None:
+            trace.blocks_read += 1
+        payloads = read_blocks(self._data, self.data_path, offset, size)
+        if len(payloads) == 1:
+            return self._parse_header_block(payloads[0], offset)
+        if len(payloads) != 2:
+            raise CorruptionError(self.data_path, offset, "partition spans more than two blocks")
+        rows, head = payloads
+        at = offset + 8 + len(rows)
+        header = self._parse_header_block(head, at)
+        blocks = header[5]
+        if type(blocks) is not list or len(blocks) != 1 or blocks[0][2:4] != (offset, at - offset):
+            raise CorruptionError(self.data_path, at, "row index does not name the block before it")
+        try:
+            (count,) = U32.unpack_from(rows, 0)
+            unpack = _OFFSETS.get(count)
+            if unpack is None:
+                unpack = _offsets_unpack(count)
+            offsets = (*unpack(rows, 4), len(rows))
+        except Exception as exc:
+            raise CorruptionError(self.data_path, offset, f"bad row block: {exc}") from None
+        return (*header[:5], [(*blocks[0], rows, offsets)])
 
     def _parse_header_block(self, head: bytes, offset: int) -> tuple:
         """Return the parsed partition header held in ``head`` (the block at ``offset``)."""
@@ -562,9 +607,7 @@ class SSTableReader:
         size = entry[3]
         header = HEADERS.get((self._number, offset))
         if header is None:
-            header = self._parse_header_block(
-                read_block(self._data, self.data_path, offset, size), offset
-            )
+            header = self._parse_header(offset, size, None)
         KEYS.put((self._number, partition_key), header, _header_footprint(size, header))
         return header
 
@@ -631,14 +674,22 @@ class SSTableReader:
         The row offsets at the head of the block allow a binary search on
         clustering keys, so only the rows returned are decoded.
         """
-        payload = self._read_data(block[2], block[3], trace)
+        if len(block) > 5:  # read with the partition's header (InlineRowBlock)
+            if trace is not None:
+                trace.blocks_read += 1
+            payload = block[5]
+            offsets = block[6]
+            count = len(offsets) - 1
+        else:
+            payload = self._read_data(block[2], block[3], trace)
         try:
-            (count,) = U32.unpack_from(payload, 0)
-            # The block's end closes the offsets: row ``i`` ends at ``offsets[i + 1]``.
-            unpack = _OFFSETS.get(count)
-            if unpack is None:
-                unpack = _offsets_unpack(count)
-            offsets = (*unpack(payload, 4), len(payload))
+            if len(block) == 5:
+                (count,) = U32.unpack_from(payload, 0)
+                # The block's end closes the offsets: row ``i`` ends at ``offsets[i + 1]``.
+                unpack = _OFFSETS.get(count)
+                if unpack is None:
+                    unpack = _offsets_unpack(count)
+                offsets = (*unpack(payload, 4), len(payload))
             if low is None and high is None:  # a whole block (a head read): no search
                 return payload, offsets, 0, count
             start = 0

@@ -105,7 +105,12 @@ class SSTableWriter:
         expected_partitions: int,
         fp_chance: float = 0.01,
         table_id: str = "",
+        format_version: int = SSTABLE_FORMAT_VERSION,
     ) -> None:
+        """Open the temp components; ``format_version`` 1 writes what older versions wrote."""
+        if format_version not in (1, SSTABLE_FORMAT_VERSION):
+            raise ValueError(f"cannot write SSTable format {format_version}")
+        self._format_version = format_version
         self._fs = fs
         self._directory = directory
         self.generation = generation
@@ -143,9 +148,10 @@ class SSTableWriter:
         first = last = None
         count = 0
         rows_written = 0
+        block_offset = 0
 
         def emit() -> None:
-            nonlocal pending, pending_size, count
+            nonlocal pending, pending_size, count, block_offset
             # Row offsets let a reader binary-search the block by clustering.
             offsets = []
             position = 4 + 4 * count
@@ -154,6 +160,7 @@ class SSTableWriter:
                 position += len(encoded_row)
             payload = b"".join((U32.pack(count), struct.pack(f">{count}I", *offsets), *pending))
             offset, size = self._write_data(payload)
+            block_offset = offset
             row_index.append(
                 b"".join(
                     (
@@ -226,6 +233,11 @@ class SSTableWriter:
         head.append(U32.pack(len(row_index)))
         head.extend(row_index)
         offset, size = self._write_data(b"".join(head))
+        if len(row_index) == 1 and self._format_version >= 2:
+            # The partition's one row block sits just before its header: the
+            # index entry spans both, so a read gets them in one (format 2).
+            size += offset - block_offset
+            offset = block_offset
         self._add_index_entry(partition.token, partition.partition_key, offset, size)
         self._bloom.add(partition.partition_key)
         stats.partitions += 1
@@ -269,7 +281,7 @@ class SSTableWriter:
         self._flush_index_block()
         stats = self._stats
         statistics = {
-            "format_version": SSTABLE_FORMAT_VERSION,
+            "format_version": self._format_version,
             "generation": self.generation,
             "table_id": self._table_id,
             "created_at": time.time(),
