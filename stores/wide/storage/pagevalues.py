@@ -8,11 +8,12 @@ kind: a row marker with no TTL, no row deletion, only plain cells (live,
 no TTL, no deletion time) and no collection. Such a row is live at any
 ``now``, and its bytes (docs/wide/storage.md, "Rows and deletions") are
 laid out by its clustering width, cell names and value lengths alone. A
-run of rows of one layout is then one precompiled ``struct`` unpack, and
-its every layout field (flags, clustering length, marker TTL, cell count,
-names, cell flags, value lengths, collection count) is checked in one
-tuple comparison; the values come out of the flat field tuple by slices,
-with no Python step per row. A run with any other row gives None and the
+run of rows of one layout is then one precompiled ``struct`` unpack of
+clustering keys and values alone, and its every layout byte (flags,
+clustering length, marker TTL, cell count, names, cell flags, value
+lengths, collection count) is checked at once, as one big integer under a
+mask; the values come out of the flat field tuple by slices, with no
+Python step per row. A run with any other row gives None and the
 caller reads it the ordinary way, so a shape only speeds a read up, never
 changes what it returns. Layouts are learnt from a row length's second
 sighting (a length met once costs a set insert). Pure functions over
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import struct
 from itertools import repeat
-from operator import itemgetter
 
 from .cellshapes import plain_cells_layout, seen_before
 from .codec import column_name
@@ -35,63 +35,70 @@ _MAX_LENGTHS = 4096
 # Unpacks kept per shape (one per run length met: at most a block's rows).
 _MAX_PAGES = 256
 
-# The fields of one row before its cells: flags, clustering length,
-# clustering and the marker's TTL (its timestamp and expiry are skipped: a
-# read of values needs neither, and each would be an int object a row).
-_HEAD_FIELDS = 4
-_CLUSTERING = 2
-
 
 class RowShape:
     """The layout of one plain row: clustering width, cell names and value lengths."""
 
-    __slots__ = ("size", "width", "fields", "body", "layout", "expected", "names", "_pages", "_at")
+    __slots__ = ("size", "fields", "body", "mask", "template", "names", "_pages", "_at")
 
     def __init__(self, width: int, names: list[bytes], lengths: list[int], size: int) -> None:
-        # The row's head, then each cell as in ``cellshapes``: the bytes
-        # from one value's end to the next timestamp (the cell count or the
-        # previous value's end, name length, name, flags) never vary within
-        # a shape, so each run is one bytes field; then the timestamp
-        # (skipped), the value length and the value. Last the collection
-        # count (zero).
-        parts = [f"BH{width}s8xI8x"]
-        layout = [0, 1, 3]
-        expected: list = [ROW_LIVENESS, width, 0]
+        # A row of the shape is fixed bytes (flags, clustering length,
+        # marker TTL, cell count, each cell's name length, name and flags,
+        # value lengths, the collection count) around the bytes that vary
+        # (clustering, timestamps, the marker's expiry, values). ``mask``
+        # has 0xff at the fixed bytes and ``template`` holds them: a run of
+        # rows fits the shape when its bytes, as one big integer, ANDed
+        # with the mask repeated give the template repeated. The unpack
+        # skips the fixed bytes and the timestamps: a row gives its
+        # clustering and its values alone.
+        template = bytearray()
+        mask = bytearray()
+
+        def fixed(raw: bytes) -> None:
+            template.extend(raw)
+            mask.extend(b"\xff" * len(raw))
+
+        def varying(n: int) -> None:
+            template.extend(bytes(n))
+            mask.extend(bytes(n))
+
+        fixed(bytes((ROW_LIVENESS,)) + width.to_bytes(2, "big"))
+        varying(width + 8)  # clustering, marker timestamp
+        fixed(bytes(4))  # marker TTL: none
+        varying(8)  # marker expiry
+        parts = [f"3x{width}s20x"]
         run = len(names).to_bytes(2, "big")
         at: dict[str, int] = {}
         for index, (raw, length) in enumerate(zip(names, lengths, strict=True)):
             run += bytes((len(raw),)) + raw + b"\x00"
-            # The cell's timestamp is skipped too.
-            parts.append(f"{len(run)}s8xI{length}s")
-            base = _HEAD_FIELDS + 3 * index
-            layout += [base, base + 1]
-            expected += [run, length]
-            at[column_name(raw)] = base + 2
+            fixed(run)
+            varying(8)  # cell timestamp
+            fixed(length.to_bytes(4, "big"))
+            varying(length)
+            parts.append(f"{len(run) + 12}x{length}s")
+            at[column_name(raw)] = 1 + index
             run = b""
-        run += b"\x00\x00"
-        parts.append(f"{len(run)}s")
-        layout.append(_HEAD_FIELDS + 3 * len(names))
-        expected.append(run)
+        fixed(run + b"\x00\x00")  # no collection
+        parts.append(f"{len(run) + 2}x")
+        if len(template) != size:
+            raise ValueError("the layout does not fill the row")
         self.size = size
-        self.width = width
-        self.fields = _HEAD_FIELDS + 3 * len(names) + 1
+        self.fields = 1 + len(names)
         self.body = "".join(parts)
-        self.layout = tuple(layout)
-        self.expected = tuple(expected)
+        self.mask = bytes(mask)
+        self.template = bytes(template)
         self.names = at  # column name -> the field of its value within a row
         self._pages: dict[int, tuple] = {}
         self._at: dict[tuple[str, ...], tuple] = {}
 
     def page(self, count: int) -> tuple:
-        """Return (unpack_from, layout getter, expected layout) for ``count`` rows in a row."""
+        """Return (unpack_from, mask, template) for ``count`` rows in a row (masks as integers)."""
         page = self._pages.get(count)
         if page is None:
-            fields = self.fields
-            layout = [i + row * fields for row in range(count) for i in self.layout]
             page = (
                 struct.Struct(">" + self.body * count).unpack_from,
-                itemgetter(*layout),
-                self.expected * count,
+                int.from_bytes(self.mask * count, "big"),
+                int.from_bytes(self.template * count, "big"),
             )
             if len(self._pages) < _MAX_PAGES:
                 self._pages[count] = page
@@ -176,15 +183,15 @@ def _run_values(
         page = shape._pages.get(count)
         if page is None:
             page = shape.page(count)
-        unpack, layout, expected = page
-        fields = unpack(payload, at)
-        if layout(fields) != expected:
+        unpack, mask, template = page
+        if int.from_bytes(payload[at : at + length * count], "big") & mask != template:
             continue
+        fields = unpack(payload, at)
         step = shape.fields
         value_fields = shape._at.get(names)
         if value_fields is None:
             value_fields = shape.value_fields(names)
-        columns = [fields[_CLUSTERING::step]]
+        columns = [fields[0::step]]
         for field in value_fields:
             columns.append(repeat(None, count) if field is None else fields[field::step])
         return list(zip(*columns, strict=True))
@@ -223,10 +230,10 @@ def _learn(buf: bytes, pos: int, length: int) -> tuple[RowShape, ...]:
         if int.from_bytes(buf[at + 8 : at + 12], "big"):
             raise ValueError("a marker with a TTL")
         names, lengths = plain_cells_layout(buf, at + 20, end)
+        shape = RowShape(width, names, lengths, length)
     except (IndexError, ValueError):
         shapes = () if shapes is None else shapes
     else:
-        shape = RowShape(width, names, lengths, length)
         shapes = (*(shapes or ()), shape)[-_SHAPES_PER_LENGTH:]
     _SHAPES[length] = shapes
     return shapes
