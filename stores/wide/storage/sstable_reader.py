@@ -177,7 +177,7 @@ class FixedRowIndex:
 
 
 def _chosen_blocks(
-    blocks: list[RowBlock] | FixedRowIndex, sl: Slice, reverse: bool
+    blocks: tuple[RowBlock, ...] | FixedRowIndex, sl: Slice, reverse: bool
 ) -> tuple[bytes | None, bytes | None, Iterable[RowBlock]]:
     """Return the slice's clustering range [low, high) and the row blocks it overlaps, in read order.
 
@@ -195,9 +195,7 @@ def _chosen_blocks(
     first = 0 if low is None else bisect.bisect_left(blocks, low, key=_LAST_KEY)
     stop = len(blocks) if high is None else bisect.bisect_left(blocks, high, first, key=_FIRST_KEY)
     chosen = blocks[first:stop]
-    if reverse:
-        chosen.reverse()
-    return low, high, chosen
+    return low, high, chosen[::-1] if reverse else chosen
 
 
 def _block_rows(payload: bytes, offsets: tuple[int, ...], indexes: range) -> Iterator[BlockRowData]:
@@ -276,7 +274,7 @@ def _parse_entries(payload: bytes) -> list[tuple[int, bytes, int, int]]:
     return entries
 
 
-def _parse_row_index(head: bytes, pos: int, count: int) -> list[RowBlock] | FixedRowIndex:
+def _parse_row_index(head: bytes, pos: int, count: int) -> tuple[RowBlock, ...] | FixedRowIndex:
     """Return the ``count`` row index entries at ``pos``, the end of a partition header.
 
     When every clustering key in them has one width (timestamps, uuids: the
@@ -320,7 +318,7 @@ def _parse_row_index(head: bytes, pos: int, count: int) -> list[RowBlock] | Fixe
         blocks.append((first, last, block_offset, block_size, rows))
     if pos != len(head):
         raise ValueError("bytes left after the row index")
-    return blocks
+    return tuple(blocks)
 
 
 class SSTableReader:
@@ -540,7 +538,7 @@ class SSTableReader:
         at = offset + 8 + len(rows)
         header = self._parse_header_block(head, at)
         blocks = header[5]
-        if type(blocks) is not list or len(blocks) != 1 or blocks[0][2:4] != (offset, at - offset):
+        if type(blocks) is not tuple or len(blocks) != 1 or blocks[0][2:4] != (offset, at - offset):
             raise CorruptionError(self.data_path, at, "row index does not name the block before it")
         try:
             (count,) = U32.unpack_from(rows, 0)
@@ -550,7 +548,7 @@ class SSTableReader:
             offsets = (*unpack(rows, 4), len(rows))
         except Exception as exc:
             raise CorruptionError(self.data_path, offset, f"bad row block: {exc}") from None
-        return (*header[:5], [(*blocks[0], rows, offsets)])
+        return (*header[:5], ((*blocks[0], rows, offsets),))
 
     def _parse_header_block(self, head: bytes, offset: int) -> tuple:
         """Return the parsed partition header held in ``head`` (the block at ``offset``)."""
@@ -577,7 +575,9 @@ class SSTableReader:
             blocks = _parse_row_index(head, pos, count)
         except Exception as exc:  # a verified block that does not parse is still corrupt
             raise CorruptionError(self.data_path, offset, f"bad partition header: {exc}") from None
-        return key, token, deletion, rts, static, blocks
+        # Tuples, not lists: a cached header of atomic parts only is then
+        # untracked by the cyclic GC, which no longer walks the key cache.
+        return key, token, deletion, tuple(rts) if rts else (), static, blocks
 
     def header(self, token: int, partition_key: bytes) -> tuple | None:
         """Return the partition's parsed header, or None if this SSTable has no such partition.

@@ -52,7 +52,7 @@ def test_round_trip_and_statistics():
     assert stats["min_timestamp"] == 0 and stats["max_timestamp"] == 500
     assert reader.min_clustering == b"000000" and reader.max_clustering == b"000499"
     small = reader.view(token(b"small"), b"small", [Slice()], False)
-    assert small.deletion == DeletionTime(0, 5) and small.range_tombstones == [rt]
+    assert small.deletion == DeletionTime(0, 5) and list(small.range_tombstones) == [rt]
     assert small.static.cells["s"].value == b"st"
     assert [r.clustering for r in small.rows] == [b"000000", b"000001", b"000002"]
     assert reader.view(token(b"nope"), b"nope", [Slice()], False) is None
