@@ -10,20 +10,14 @@ os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
 # `make test` draws the same examples on every run, so a green run here is
 # a green CI; `make fuzz` draws new ones, many more of them (see README.md).
 # A test's own @settings still sets its example count.
-settings.register_profile(
-    "ci",
-    derandomize=True,
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
-settings.register_profile(
-    "fuzz",
-    derandomize=False,
-    max_examples=1000,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+for _profile, _fresh, _examples in (("ci", False, 60), ("fuzz", True, 1000)):
+    settings.register_profile(
+        _profile,
+        derandomize=not _fresh,
+        max_examples=_examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

@@ -975,10 +975,9 @@ class StorageEngine:
         if limit is not None and limit < 0:
             raise InvalidRequest("limit must be >= 0")
         now = int(self._clock()) if now is None else now
-        columns = frozenset(names)
         if state.row_cache_rows and self._row_cache is not None:
             values = self._read_through_cache(
-                state, partition_key, slices, reverse, limit, columns, now, None, names
+                state, partition_key, slices, reverse, limit, frozenset(names), now, None, names
             )
             if values is not MISS:
                 return [] if values is None else values
@@ -987,7 +986,7 @@ class StorageEngine:
             if out is not MISS:
                 return out
         result = self._read_sources(
-            state, partition_key, slices, reverse, limit, columns, now, None
+            state, partition_key, slices, reverse, limit, frozenset(names), now, None
         )
         return [] if result is None else value_tuples(result.rows, names)
 
