@@ -13,9 +13,11 @@ read walks the plan's order instead of building views. Never reads files.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import pairwise
 
+from .mutation import Slice, slice_range
 from .sstable_reader import SSTableReader
 
 # (min token, max token, reader) in the read's clustering order.
@@ -24,10 +26,34 @@ Order = tuple[tuple[int, int, SSTableReader], ...]
 
 @dataclass(frozen=True, slots=True)
 class ChainPlan:
-    """The row-only SSTables in clustering order: ``forward`` and ``reverse``."""
+    """The row-only SSTables in clustering order: ``forward`` and ``reverse``.
+
+    ``mins`` and ``maxes`` are their clustering bounds in ``forward``
+    order; the ranges do not overlap, so both ascend.
+    """
 
     forward: Order
     reverse: Order
+    mins: tuple[bytes, ...] = ()
+    maxes: tuple[bytes, ...] = ()
+
+    def order(self, slices: list[Slice], reverse: bool) -> tuple[Order, bool]:
+        """Return the SSTables a read of ``slices`` walks, and whether each must still be checked.
+
+        For one slice, the SSTables whose clustering bounds meet it are
+        found by binary search (a point read of a long time series lands
+        on one of many), and need no ``may_intersect``: the search asked
+        what it asks. Otherwise every SSTable, each to be checked.
+        """
+        if len(slices) != 1:
+            return (self.reverse if reverse else self.forward), True
+        low, high = slice_range(slices[0])
+        if low is not None and high is not None and low >= high:
+            return (), False  # an empty range
+        first = 0 if low is None else bisect_left(self.maxes, low)
+        stop = len(self.mins) if high is None else bisect_left(self.mins, high, first)
+        chosen = self.forward[first:stop]
+        return (chosen[::-1] if reverse else chosen), False
 
 
 def chain_plan(readers: list[SSTableReader]) -> ChainPlan | None:
@@ -50,4 +76,9 @@ def chain_plan(readers: list[SSTableReader]) -> ChainPlan | None:
         if after.min_clustering <= before.max_clustering:
             return None
     forward = tuple((r.min_token, r.max_token, r) for r in usable)
-    return ChainPlan(forward, forward[::-1])
+    return ChainPlan(
+        forward,
+        forward[::-1],
+        tuple(r.min_clustering for r in usable),
+        tuple(r.max_clustering for r in usable),
+    )

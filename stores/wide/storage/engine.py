@@ -928,11 +928,11 @@ class StorageEngine:
             context.fast = True
             if slices is None:
                 slices = ALL_SLICES
-            everything = len(slices) == 1 and slices[0].start is None and slices[0].end is None
+            order, check = plan.order(slices, reverse)
             # One SSTable after another, each asked for the partition only
             # when the rows before it fall short of the limit.
-            for low, high, reader in plan.reverse if reverse else plan.forward:
-                if low <= token <= high and (everything or reader.may_intersect(slices)):
+            for low, high, reader in order:
+                if low <= token <= high and (not check or reader.may_intersect(slices)):
                     rows_in = reader.rows(token, partition_key, slices, reverse, context)
                     collect_live(rows_in, rows, limit, now, columns)
                     if limit is not None and len(rows) >= limit:
@@ -1014,9 +1014,9 @@ class StorageEngine:
             return out
         if slices is None:
             slices = ALL_SLICES
-        everything = len(slices) == 1 and slices[0].start is None and slices[0].end is None
-        for low, high, reader in plan.reverse if reverse else plan.forward:
-            if low <= token <= high and (everything or reader.may_intersect(slices)):
+        order, check = plan.order(slices, reverse)
+        for low, high, reader in order:
+            if low <= token <= high and (not check or reader.may_intersect(slices)):
                 reader.value_rows(token, partition_key, slices, reverse, limit, names, now, out)
                 if limit is not None and len(out) >= limit:
                     break

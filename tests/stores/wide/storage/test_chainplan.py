@@ -4,6 +4,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stores.wide.storage import Bound, ReadTrace, Slice, StorageEngine
+from stores.wide.storage.chainplan import chain_plan
+from stores.wide.storage.mutation import slice_range
+from stores.wide.storage.sstable_reader import SSTableReader
 
 from .engine_support import Clock, delete_partition, delete_row, put, setup, static
 
@@ -176,3 +179,38 @@ def test_overlapping_sstables_or_partition_level_data_get_no_plan(tmp_path):
         assert [r.clustering for r in result.rows] == [b"009", b"005"]
     finally:
         engine.close()
+
+
+class _Bounds:
+    """What chain_plan and may_intersect read of an SSTable: its token and clustering bounds."""
+
+    has_partition_level_data = False
+    may_intersect = SSTableReader.may_intersect
+
+    def __init__(self, low: bytes, high: bytes) -> None:
+        self.min_token, self.max_token = -(2**63), 2**63 - 1
+        self.min_clustering, self.max_clustering = low, high
+
+
+keys = st.binary(max_size=3).map(lambda b: b or b"\x00") | st.sampled_from([b"\xff", b"\xff\xff"])
+bounds = st.none() | st.builds(Bound, st.binary(max_size=3) | st.just(b"\xff"), st.booleans())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(keys, min_size=2, max_size=16, unique=True), bounds, bounds, st.booleans())
+def test_the_sstables_a_slice_meets_are_found_by_binary_search(edges, start, end, reverse):
+    edges.sort()
+    # Disjoint clustering ranges, as the plan requires: [e0, e1], [e2, e3], ...
+    readers = [_Bounds(edges[i], edges[i + 1]) for i in range(0, len(edges) - 1, 2)]
+    plan = chain_plan(readers)
+    sl = Slice(start, end)
+    order, check = plan.order([sl], reverse)
+    walk = plan.reverse if reverse else plan.forward
+    assert not check
+    low, high = slice_range(sl)
+    if low is not None and high is not None and low >= high:
+        assert order == ()  # an empty slice meets nothing (may_intersect cannot tell)
+    else:
+        assert [r for _, _, r in order] == [r for _, _, r in walk if r.may_intersect([sl])]
+    # Several slices: every SSTable, each still to be checked.
+    assert plan.order([sl, sl], reverse) == (walk, True)
