@@ -47,7 +47,10 @@ class ChainPlan:
         """
         if len(slices) != 1:
             return (self.reverse if reverse else self.forward), True
-        low, high = slice_range(slices[0])
+        sl = slices[0]
+        if sl.start is None and sl.end is None:  # the whole partition
+            return (self.reverse if reverse else self.forward), False
+        low, high = slice_range(sl)
         if low is not None and high is not None and low >= high:
             return (), False  # an empty range
         first = 0 if low is None else bisect_left(self.maxes, low)
