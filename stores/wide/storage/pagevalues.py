@@ -239,15 +239,36 @@ def _learn(buf: bytes, pos: int, length: int) -> tuple[RowShape, ...]:
     return shapes
 
 
+class _Absent:
+    """What a row without a cell of the asked name gives: a value of None."""
+
+    __slots__ = ()
+    value = None
+
+
+_ABSENT = _Absent()
+
+
 def value_tuples(rows: list[Row], names: tuple[str, ...]) -> list[tuple]:
-    """Return ``(clustering, *values)`` per row, from Row objects (the general path)."""
+    """Return ``(clustering, *values)`` per row, from Row objects (the general path).
+
+    One and two names (most reads) are one comprehension each, with no
+    per-value test (a missing cell gives ``_ABSENT``, whose value is None).
+    """
+    absent = _ABSENT
+    if len(names) == 2:
+        a, b = names
+        return [
+            (r.clustering, r.cells.get(a, absent).value, r.cells.get(b, absent).value) for r in rows
+        ]
+    if len(names) == 1:
+        (a,) = names
+        return [(r.clustering, r.cells.get(a, absent).value) for r in rows]
     out = []
     for row in rows:
-        cells = row.cells
-        out.append(
-            (
-                row.clustering,
-                *[None if (cell := cells.get(name)) is None else cell.value for name in names],
-            )
-        )
+        get = row.cells.get
+        values = [row.clustering]
+        for name in names:
+            values.append(get(name, absent).value)
+        out.append(tuple(values))
     return out
