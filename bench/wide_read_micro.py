@@ -5,8 +5,10 @@ the viewing-history shape once into a directory (``--load``), then measure
 point reads and newest-20 slices in a fresh process per side (``--side
 engine`` or ``--side sqlite``), as often as needed, on the same files.
 Each side first reads its files once, so both are measured with their
-files in the OS page cache. Reads go through ``StorageEngine.read`` on a normally flushed and compacted
-table. Every loop is bounded in count and time. Run:
+files in the OS page cache. Reads go through ``StorageEngine.read`` and
+``read_values`` on a normally flushed and compacted table; the last case
+reads 1,000 hot users again and again (with ``--row-cache N``, from the
+row cache). Every loop is bounded in count and time. Run:
 
     python bench/wide_read_micro.py --dir /tmp/wr-1m --rows 1000000 --load
     python bench/wide_read_micro.py --dir /tmp/wr-1m --side engine
@@ -113,6 +115,10 @@ def measure(
     users = [rng.randrange(min(wb.PARTITIONS, loaded)) for _ in range(queries)]
     values_users = [rng.randrange(min(wb.PARTITIONS, loaded)) for _ in range(queries)]
     row_object_users = [rng.randrange(min(wb.PARTITIONS, loaded)) for _ in range(queries)]
+    # Active users come back: 1,000 users, each read twice first (a row
+    # cache fills an entry on its second miss), then read again and again.
+    hot = rng.sample(range(min(wb.PARTITIONS, loaded)), min(1000, wb.PARTITIONS, loaded))
+    hot_users = [rng.choice(hot) for _ in range(queries)]
     expected = min(20, wb.rows_per_partition(loaded))
     warmed = warm_page_cache(side_files(directory, side))
     if side == "engine":
@@ -186,7 +192,12 @@ def measure(
         ("newest20", newest, users),
         ("newest20_values", newest_values, values_users),
         ("newest20_row_objects", newest_row_objects, row_object_users),
+        ("newest20_values_hot", newest_values, hot_users),
     ):
+        if name == "newest20_values_hot":
+            for _ in range(2):
+                for u in hot:
+                    fn(u)
         before = engine.row_cache_stats().get("hits", 0) if side == "engine" else 0
         p50, p99, n = wb.measure(fn, keys, seconds)
         out[name] = {"p50_us": round(p50, 1), "p99_us": round(p99, 1), "n": n}
