@@ -19,12 +19,12 @@ def frame_block(payload: bytes) -> bytes:
     return FRAME.pack(len(payload), zlib.crc32(payload)) + payload
 
 
-def unframe(raw: bytes, path: str, offset: int = 0) -> bytes:
-    """Return the verified payload of the block at the start of ``raw``."""
-    if len(raw) < FRAME_SIZE:
+def unframe(raw: bytes, path: str, offset: int = 0, at: int = 0) -> bytes:
+    """Return the verified payload of the block at ``at`` in ``raw`` (``offset`` in its file)."""
+    if len(raw) - at < FRAME_SIZE:
         raise CorruptionError(path, offset, "block is shorter than its header")
-    length, crc = FRAME.unpack_from(raw, 0)
-    payload = raw[FRAME_SIZE : FRAME_SIZE + length]
+    length, crc = FRAME.unpack_from(raw, at)
+    payload = raw[at + FRAME_SIZE : at + FRAME_SIZE + length]
     if len(payload) != length:
         raise CorruptionError(path, offset, f"block claims {length} bytes, file ends sooner")
     if zlib.crc32(payload) != crc:
@@ -55,15 +55,7 @@ def read_blocks(handle: ReadableFile, path: str, offset: int, size: int) -> list
     payloads = []
     at = 0
     while at < size:
-        if size - at < FRAME_SIZE:
-            raise CorruptionError(path, offset + at, "block is shorter than its header")
-        length, crc = FRAME.unpack_from(raw, at)
-        end = at + FRAME_SIZE + length
-        if end > size:
-            raise CorruptionError(path, offset + at, "block length does not match its index entry")
-        payload = raw[at + FRAME_SIZE : end]
-        if zlib.crc32(payload) != crc:
-            raise CorruptionError(path, offset + at, "block checksum mismatch")
+        payload = unframe(raw, path, offset + at, at)
         payloads.append(payload)
-        at = end
+        at += FRAME_SIZE + len(payload)
     return payloads

@@ -34,8 +34,8 @@ class ChainPlan:
 
     forward: Order
     reverse: Order
-    mins: tuple[bytes, ...] = ()
-    maxes: tuple[bytes, ...] = ()
+    mins: tuple[bytes, ...]
+    maxes: tuple[bytes, ...]
 
     def order(self, slices: list[Slice], reverse: bool) -> tuple[Order, bool]:
         """Return the SSTables a read of ``slices`` walks, and whether each must still be checked.

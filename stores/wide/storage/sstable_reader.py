@@ -22,6 +22,7 @@ from .cache import BLOCKS, HEADERS, INDEX_BLOCKS, KEYS, next_reader_number
 from .codec import decode_deletion, decode_range_tombstone, decode_row
 from .errors import CorruptionError
 from .format import (
+    FRAME_SIZE,
     INDEX_ENTRY_HEAD,
     INDEX_ENTRY_TAIL,
     LIVENESS,
@@ -230,6 +231,15 @@ def _offsets_unpack(count: int):
     if len(_OFFSETS) < 1024:
         _OFFSETS[count] = unpack
     return unpack
+
+
+def _row_offsets(payload: bytes) -> tuple[int, ...]:
+    """Return a row block's row offsets, closed by its end (row ``i`` ends at ``offsets[i + 1]``)."""
+    (count,) = U32.unpack_from(payload, 0)
+    unpack = _OFFSETS.get(count)
+    if unpack is None:
+        unpack = _offsets_unpack(count)
+    return (*unpack(payload, 4), len(payload))
 
 
 # Index entries of fixed-width partition keys, parsed in one pass (by width).
@@ -535,17 +545,13 @@ class SSTableReader:
         if len(payloads) != 2:
             raise CorruptionError(self.data_path, offset, "partition spans more than two blocks")
         rows, head = payloads
-        at = offset + 8 + len(rows)
+        at = offset + FRAME_SIZE + len(rows)
         header = self._parse_header_block(head, at)
         blocks = header[5]
         if type(blocks) is not tuple or len(blocks) != 1 or blocks[0][2:4] != (offset, at - offset):
             raise CorruptionError(self.data_path, at, "row index does not name the block before it")
         try:
-            (count,) = U32.unpack_from(rows, 0)
-            unpack = _OFFSETS.get(count)
-            if unpack is None:
-                unpack = _offsets_unpack(count)
-            offsets = (*unpack(rows, 4), len(rows))
+            offsets = _row_offsets(rows)
         except Exception as exc:
             raise CorruptionError(self.data_path, offset, f"bad row block: {exc}") from None
         return (*header[:5], ((*blocks[0], rows, offsets),))
@@ -679,17 +685,13 @@ class SSTableReader:
                 trace.blocks_read += 1
             payload = block[5]
             offsets = block[6]
-            count = len(offsets) - 1
         else:
             payload = self._read_data(block[2], block[3], trace)
+            offsets = None
         try:
-            if len(block) == 5:
-                (count,) = U32.unpack_from(payload, 0)
-                # The block's end closes the offsets: row ``i`` ends at ``offsets[i + 1]``.
-                unpack = _OFFSETS.get(count)
-                if unpack is None:
-                    unpack = _offsets_unpack(count)
-                offsets = (*unpack(payload, 4), len(payload))
+            if offsets is None:
+                offsets = _row_offsets(payload)
+            count = len(offsets) - 1
             if low is None and high is None:  # a whole block (a head read): no search
                 return payload, offsets, 0, count
             start = 0
