@@ -7,8 +7,7 @@ interprets the payload.
 
 from __future__ import annotations
 
-import zlib
-
+from .checksum import crc32
 from .errors import CorruptionError
 from .format import FRAME, FRAME_SIZE
 from .fs import ReadableFile
@@ -16,7 +15,7 @@ from .fs import ReadableFile
 
 def frame_block(payload: bytes) -> bytes:
     """Return ``payload`` with its length and CRC32 in front."""
-    return FRAME.pack(len(payload), zlib.crc32(payload)) + payload
+    return FRAME.pack(len(payload), crc32(payload)) + payload
 
 
 def unframe(raw: bytes, path: str, offset: int = 0, at: int = 0) -> bytes:
@@ -27,7 +26,7 @@ def unframe(raw: bytes, path: str, offset: int = 0, at: int = 0) -> bytes:
     payload = raw[at + FRAME_SIZE : at + FRAME_SIZE + length]
     if len(payload) != length:
         raise CorruptionError(path, offset, f"block claims {length} bytes, file ends sooner")
-    if zlib.crc32(payload) != crc:
+    if crc32(payload) != crc:
         raise CorruptionError(path, offset, "block checksum mismatch")
     return payload
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-import zlib
 from collections.abc import Callable, Iterator
 
+from .checksum import crc32
 from .errors import CorruptionError, EngineClosed, InvalidRequest, StorageError
 from .format import (
     COMMITLOG_HEADER,
@@ -44,7 +44,7 @@ from .fs import FileSystem, MappedFile
 Position = tuple[int, int]
 SYNC_MODES = ("periodic", "batch")
 
-_crc32 = zlib.crc32
+_crc32 = crc32
 _pack_head = RECORD_HEAD.pack
 _pack_crc = CRC.pack
 _pack_u32 = U32.pack
