@@ -83,13 +83,22 @@ class LRUCache:
 
 
 class BlockCache:
-    """Verified block payloads by (reader number, offset), bounded in bytes."""
+    """Verified block payloads by (reader number, offset), bounded in bytes.
 
-    def __init__(self, capacity_bytes: int) -> None:
+    A block read for one row (a point read) is admitted only on its second
+    such read (``offer``): random point reads over a large table would
+    otherwise each evict a block for a row nobody reads again, and pay
+    the eviction. The keys seen once are kept in a bounded "doorkeeper",
+    as in TinyLFU (the admission policy of Cassandra's chunk cache).
+    """
+
+    def __init__(self, capacity_bytes: int, doorkeeper_keys: int = 16_384) -> None:
         self.capacity = capacity_bytes
         self.size = 0
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
+        self._seen: dict[int, None] = {}
+        self._doorkeeper_keys = doorkeeper_keys
 
     def get(self, key: Any) -> bytes | None:
         value = self._entries.get(key)
@@ -99,6 +108,22 @@ class BlockCache:
             except KeyError:  # evicted meanwhile (see LRUCache.get)
                 pass
         return value
+
+    def offer(self, key: Any, value: bytes) -> bool:
+        """Keep ``value`` if ``key`` was offered before (recently); return whether it was kept."""
+        seen = self._seen
+        tag = hash(key)
+        if tag in seen:
+            del seen[tag]
+            self.put(key, value)
+            return True
+        seen[tag] = None
+        if len(seen) > self._doorkeeper_keys:
+            try:
+                del seen[next(iter(seen))]
+            except (KeyError, RuntimeError, StopIteration):  # another thread got there first
+                pass
+        return False
 
     def put(self, key: Any, value: bytes) -> None:
         if len(value) > self.capacity // 8:

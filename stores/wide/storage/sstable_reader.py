@@ -478,16 +478,6 @@ class SSTableReader:
 
     # -- partitions ----------------------------------------------------------
 
-    def _read_data(self, offset: int, size: int, trace: ReadTrace | None) -> bytes:
-        if trace is not None:
-            trace.blocks_read += 1
-        key = (self._number, offset)
-        payload = BLOCKS.get(key)
-        if payload is None:
-            payload = read_block(self._data, self.data_path, offset, size)
-            BLOCKS.put(key, payload)
-        return payload
-
     def view_at(
         self,
         offset: int,
@@ -680,19 +670,28 @@ class SSTableReader:
         The row offsets at the head of the block allow a binary search on
         clustering keys, so only the rows returned are decoded.
         """
+        fresh = None  # the cache key of a block just read, not yet cached
         if len(block) > 5:  # read with the partition's header (InlineRowBlock)
             if trace is not None:
                 trace.blocks_read += 1
             payload = block[5]
             offsets = block[6]
         else:
-            payload = self._read_data(block[2], block[3], trace)
+            if trace is not None:
+                trace.blocks_read += 1
+            key = (self._number, block[2])
+            payload = BLOCKS.get(key)
+            if payload is None:
+                payload = read_block(self._data, self.data_path, block[2], block[3])
+                fresh = key
             offsets = None
         try:
             if offsets is None:
                 offsets = _row_offsets(payload)
             count = len(offsets) - 1
             if low is None and high is None:  # a whole block (a head read): no search
+                if fresh is not None:
+                    BLOCKS.put(fresh, payload)
                 return payload, offsets, 0, count
             start = 0
             if low is not None:
@@ -720,6 +719,13 @@ class SSTableReader:
                 stop = _first_key_at_least(payload, offsets, lo, hi, high) if lo < hi else lo
         except Exception as exc:
             raise CorruptionError(self.data_path, block[2], f"bad row block: {exc}") from None
+        if fresh is not None:
+            # A block that gives the read one row or none (a point read) is
+            # cached on its second such read: see BlockCache.
+            if stop - start > 1:
+                BLOCKS.put(fresh, payload)
+            else:
+                BLOCKS.offer(fresh, payload)
         return payload, offsets, start, stop
 
     def rows(

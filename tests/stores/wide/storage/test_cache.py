@@ -39,3 +39,16 @@ def test_lru_cache_is_bounded_in_estimated_bytes_too():
     assert cache.get("huge") is None
     cache.clear()
     assert len(cache) == 0 and cache.size == 0
+
+
+def test_block_cache_admits_an_offered_block_on_its_second_offer():
+    cache = BlockCache(8000, doorkeeper_keys=4)
+    assert cache.offer("a", b"x" * 10) is False and cache.get("a") is None
+    assert cache.offer("a", b"x" * 10) is True and cache.get("a") == b"x" * 10
+    # The doorkeeper is bounded: the oldest key seen once is forgotten.
+    for key in "bcdef":
+        assert cache.offer(key, b"y") is False
+    assert len(cache._seen) == 4
+    assert cache.offer("b", b"y") is False  # forgotten: a first offer again
+    assert cache.offer("f", b"y") is True
+    assert cache.size == 11

@@ -284,3 +284,30 @@ def test_may_intersect_agrees_with_range_may_intersect(bounds, slices):
     assert SSTableReader.may_intersect(sstable, slices) is expected
     sstable.min_clustering = None  # no rows at all
     assert SSTableReader.may_intersect(sstable, slices) is False
+
+
+def test_a_point_read_caches_its_row_block_on_the_second_read():
+    from stores.wide.storage.cache import BLOCKS
+
+    fs = MemoryFileSystem()
+    _, reader = write_sstable(fs, [partition(b"p", make_rows(2000))], generation=11)
+
+    def cached_row_blocks():
+        return {key for key in BLOCKS._entries if key[0] == reader._number}
+
+    point = [Slice(Bound(b"000700", True), Bound(b"000700", True))]
+    for expected_cached in (0, 1, 1):
+        trace = ReadTrace()
+        rows = list(reader.view(token(b"p"), b"p", point, False, trace).rows)
+        assert [r.clustering for r in rows] == [b"000700"]
+        assert len(cached_row_blocks()) == expected_cached
+    # The trace counts the row block read from the cache as read.
+    assert trace.blocks_read == 1
+    # A read of several rows from a block caches it at once.
+    narrow = [Slice(Bound(b"001500", True), Bound(b"001503", True))]
+    rows = list(reader.view(token(b"p"), b"p", narrow, True).rows)
+    assert [r.clustering for r in rows] == [b"%06d" % i for i in range(1503, 1499, -1)]
+    assert len(cached_row_blocks()) == 2
+    # A head read (the whole partition) too: every row block is then cached.
+    assert len(list(reader.view(token(b"p"), b"p", [Slice()], False).rows)) == 2000
+    assert len(cached_row_blocks()) == len(reader.header(token(b"p"), b"p")[5])
