@@ -117,12 +117,12 @@ class BlockCache:
             del seen[tag]
             self.put(key, value)
             return True
+        if len(seen) >= self._doorkeeper_keys:
+            # Start afresh, as TinyLFU resets its doorkeeper (dropping the
+            # oldest key instead would cost a scan past the holes that
+            # deletions leave at the front of a dict).
+            seen.clear()
         seen[tag] = None
-        if len(seen) > self._doorkeeper_keys:
-            try:
-                del seen[next(iter(seen))]
-            except (KeyError, RuntimeError, StopIteration):  # another thread got there first
-                pass
         return False
 
     def put(self, key: Any, value: bytes) -> None:

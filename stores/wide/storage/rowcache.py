@@ -307,9 +307,12 @@ class RowCache:
             if digest in seen:
                 del seen[digest]
                 return True
+            if len(seen) >= ADMISSION_KEYS:
+                # Start afresh, as TinyLFU resets its doorkeeper: dropping
+                # the oldest key instead costs a scan past the holes that
+                # deletions leave at the front of a dict (microseconds).
+                seen.clear()
             seen[digest] = None
-            if len(seen) > ADMISSION_KEYS:
-                del seen[next(iter(seen))]
             return False
 
     def begin_fill(self, key: Hashable) -> _Filling:
@@ -356,9 +359,9 @@ class RowCache:
             if old is not None:
                 self.invalidations += 1
                 # Hot enough to have been cached: refill on the next read.
+                if len(self._seen) >= ADMISSION_KEYS:
+                    self._seen.clear()
                 self._seen[hash(key)] = None
-                if len(self._seen) > ADMISSION_KEYS:
-                    del self._seen[next(iter(self._seen))]
             return old
 
     def invalidate_table(self, table_id: Hashable) -> None:

@@ -45,10 +45,11 @@ def test_block_cache_admits_an_offered_block_on_its_second_offer():
     cache = BlockCache(8000, doorkeeper_keys=4)
     assert cache.offer("a", b"x" * 10) is False and cache.get("a") is None
     assert cache.offer("a", b"x" * 10) is True and cache.get("a") == b"x" * 10
-    # The doorkeeper is bounded: the oldest key seen once is forgotten.
-    for key in "bcdef":
+    # The doorkeeper is bounded: when full, it starts afresh.
+    for key in "bcde":
         assert cache.offer(key, b"y") is False
     assert len(cache._seen) == 4
+    assert cache.offer("f", b"y") is False and len(cache._seen) == 1
     assert cache.offer("b", b"y") is False  # forgotten: a first offer again
     assert cache.offer("f", b"y") is True
     assert cache.size == 11
