@@ -122,7 +122,7 @@ _SEEN: set[int] = set()
 
 def page_values(
     payload: bytes,
-    offsets: tuple[int, ...],
+    offsets: tuple[int, ...] | range,
     start: int,
     stop: int,
     reverse: bool,
@@ -142,9 +142,13 @@ def page_values(
     at = offsets[start]
     length = offsets[start + 1] - at
     count = stop - start
-    if count == 1 or (
-        offsets[stop] - at == length * count
-        and offsets[start : stop + 1] == tuple(range(at, offsets[stop] + 1, length))
+    if (
+        count == 1
+        or type(offsets) is range  # a block of rows of one length
+        or (
+            offsets[stop] - at == length * count
+            and offsets[start : stop + 1] == tuple(range(at, offsets[stop] + 1, length))
+        )
     ):
         # Every row has the first one's length (fixed-width values): one run.
         out = _run_values(payload, at, length, count, names)

@@ -233,9 +233,31 @@ def _offsets_unpack(count: int):
     return unpack
 
 
-def _row_offsets(payload: bytes) -> tuple[int, ...]:
-    """Return a row block's row offsets, closed by its end (row ``i`` ends at ``offsets[i + 1]``)."""
+# The offsets' bytes of a block whose rows all have one length, by (row
+# count, row length); at most 256 of them (a few KiB each at most).
+_UNIFORM: dict[tuple[int, int], bytes] = {}
+
+
+def _row_offsets(payload: bytes) -> tuple[int, ...] | range:
+    """Return a row block's row offsets, closed by its end (row ``i`` ends at ``offsets[i + 1]``).
+
+    When every row of the block has one length (fixed-width clustering
+    keys and values: a time series, a counter), the offsets are a
+    ``range``, indexed like the tuple but built without an int per row:
+    the offsets' bytes are checked, in one comparison, to be exactly that
+    progression.
+    """
     (count,) = U32.unpack_from(payload, 0)
+    first = 4 + 4 * count
+    if count > 1:
+        length, rest = divmod(len(payload) - first, count)
+        if not rest and length > 0:
+            uniform = _UNIFORM.get((count, length))
+            if uniform is None and len(_UNIFORM) < 256:
+                uniform = struct.pack(f">{count}I", *range(first, first + count * length, length))
+                _UNIFORM[(count, length)] = uniform
+            if uniform is not None and payload[4:first] == uniform:
+                return range(first, len(payload) + 1, length)
     unpack = _OFFSETS.get(count)
     if unpack is None:
         unpack = _offsets_unpack(count)

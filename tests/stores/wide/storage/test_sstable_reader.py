@@ -24,9 +24,11 @@ from stores.wide.storage.read import ReadTrace
 from stores.wide.storage.sstable_reader import (
     FixedRowIndex,
     SSTableReader,
+    _first_key_at_least,
     _header_footprint,
     _parse_entries,
     _parse_row_index,
+    _row_offsets,
 )
 from stores.wide.storage.sstable_writer import component_path
 from stores.wide.storage.token import token
@@ -311,3 +313,40 @@ def test_a_point_read_caches_its_row_block_on_the_second_read():
     # A head read (the whole partition) too: every row block is then cached.
     assert len(list(reader.view(token(b"p"), b"p", [Slice()], False).rows)) == 2000
     assert len(cached_row_blocks()) == len(reader.header(token(b"p"), b"p")[5])
+
+
+def _row_block(keys: list[bytes], row_length: int | None) -> bytes:
+    """Return a row block payload of rows [flags][key length][key][padding]."""
+    rows = []
+    for key in keys:
+        row = b"\x00" + U16.pack(len(key)) + key
+        rows.append(row + b"\xee" * ((row_length or len(row) + len(rows) % 2) - len(row)))
+    offsets = [4 + 4 * len(rows)]
+    for row in rows[:-1]:
+        offsets.append(offsets[-1] + len(row))
+    return U32.pack(len(rows)) + b"".join(U32.pack(o) for o in offsets) + b"".join(rows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    keys=st.lists(st.binary(min_size=0, max_size=6), min_size=1, max_size=60, unique=True),
+    width=st.one_of(st.none(), st.integers(0, 6)),
+    uniform=st.booleans(),
+    probes=st.lists(st.binary(max_size=7), max_size=12),
+)
+def test_row_offsets_of_rows_of_one_length_are_a_range(keys, width, uniform, probes):
+    if width is not None:  # fixed-width keys (timestamps)
+        keys = list(dict.fromkeys(k.rjust(width, b"\x00")[:width] for k in keys))
+    keys.sort()
+    payload = _row_block(keys, 3 + 6 + 2 if uniform else None)
+    offsets = _row_offsets(payload)
+    count = len(keys)
+    expected = (*(U32.unpack_from(payload, 4 + 4 * i)[0] for i in range(count)), len(payload))
+    assert tuple(offsets) == expected
+    # Rows of one length give a range (no int per row); others a tuple.
+    lengths = {b - a for a, b in zip(expected[:-1], expected[1:], strict=True)}
+    assert (type(offsets) is range) is (len(lengths) == 1 and count > 1)
+    for probe in [*probes, *keys, *(k + b"\x00" for k in keys)]:
+        want = _first_key_at_least(payload, expected, 0, count, probe)
+        assert want == sum(1 for k in keys if k < probe)
+        assert _first_key_at_least(payload, offsets, 0, count, probe) == want
