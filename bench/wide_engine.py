@@ -64,6 +64,7 @@ from stores.wide.storage import (  # noqa: E402
     StorageEngine,
     TableSchema,
 )
+from stores.wide.storage.cache import KEYS  # noqa: E402
 
 BASE_MS = 1_700_000_000_000
 
@@ -291,6 +292,8 @@ def read_benchmark(
     hot = rng.sample(range(min(PARTITIONS, loaded)), min(1000, PARTITIONS, loaded))
     hot_users = [rng.choice(hot) for _ in range(queries)]
     results = {"sstables": engine.table_stats("bench", "history")["sstable_count"]}
+    # The key cache is per process: what earlier sizes left in it counts.
+    key_cache_before = (len(KEYS), KEYS.evictions)
 
     def engine_point(i: int) -> None:
         user, viewed_at, video, _ = row_values(i)
@@ -357,6 +360,13 @@ def read_benchmark(
         ("sqlite_slice_row_objects", sqlite_slice, row_object_users),
     ):
         results[name] = measure(fn, keys, seconds)
+    results["key_cache"] = {
+        "entries_before": key_cache_before[0],
+        "entries": len(KEYS),
+        "size": KEYS.size,
+        "capacity": KEYS.max_bytes,
+        "evictions": KEYS.evictions - key_cache_before[1],
+    }
     if not row_cache:
         results["sstables_per_slice"] = sstables_per_slice(engine, users)
         return results
@@ -604,6 +614,14 @@ def main() -> None:
                     f" {stats['evictions']:,} evictions | | | | | |",
                     flush=True,
                 )
+            keys = results["key_cache"]
+            print(
+                f"|  | key cache (per process): {keys['entries_before']:,} entries before"
+                f" these reads, {keys['entries']:,} after ({keys['size'] / 1e6:.1f} MB of"
+                f" {keys['capacity'] / 1e6:.0f} MB estimated), {keys['evictions']:,} evictions"
+                " during the reads without the row cache | | | | | |",
+                flush=True,
+            )
             sstables = engine.table_stats("bench", "history")["sstable_count"]
             print(
                 f"|  | SSTables: {results['sstables']} when the reads were measured,"

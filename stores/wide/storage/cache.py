@@ -41,6 +41,7 @@ class LRUCache:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.evictions = 0
 
     def get(self, key: Any) -> Any:
         # No lock: each OrderedDict call is atomic under the GIL, and an
@@ -71,6 +72,7 @@ class LRUCache:
             while len(entries) > self.capacity or (max_bytes is not None and self.size > max_bytes):
                 evicted, _ = entries.popitem(last=False)
                 self.size -= sizes.pop(evicted, 0)
+                self.evictions += 1
 
     def clear(self) -> None:
         with self._lock:
@@ -143,8 +145,11 @@ class BlockCache:
 # compactions; and Cassandra's key cache: (reader number, partition key) ->
 # parsed header, so a hot partition skips the bloom filter, the summary and
 # the index block. Bounded in entries and in estimated bytes (a header holds
-# one row index entry per row block of its partition).
+# one row index entry per row block of its partition). The key cache's
+# bound is Cassandra's default (key_cache_size: the smaller of 5% of the
+# heap and 100 MiB): each eviction frees a header nobody has touched for
+# a while, cold in the processor's caches (about 1.5 µs of a read).
 HEADERS = LRUCache(50_000, 32 * 1024 * 1024)
-KEYS = LRUCache(50_000, 32 * 1024 * 1024)
+KEYS = LRUCache(200_000, 100 * 1024 * 1024)
 BLOCKS = BlockCache(64 * 1024 * 1024)
 INDEX_BLOCKS = LRUCache(2_048, 64 * 1024 * 1024)

@@ -11,7 +11,7 @@ def test_evicts_least_recently_used():
     cache.put("c", 3)
     assert cache.get("b") is None
     assert (cache.get("a"), cache.get("c")) == (1, 3)
-    assert len(cache) == 2 and cache.hits == 3 and cache.misses == 1
+    assert len(cache) == 2 and cache.hits == 3 and cache.misses == 1 and cache.evictions == 1
 
 
 def test_reader_numbers_are_unique():
