@@ -291,6 +291,9 @@ def read_benchmark(
     # Active users come back: 1,000 users read again and again.
     hot = rng.sample(range(min(PARTITIONS, loaded)), min(1000, PARTITIONS, loaded))
     hot_users = [rng.choice(hot) for _ in range(queries)]
+    # Newest 10: the same number of rows at every size (a 100k-row set has
+    # 10 rows a partition, so there "newest 20" returns 10 rows, not 20).
+    ten_users = [rng.randrange(min(PARTITIONS, loaded)) for _ in range(queries)]
     results = {"sstables": engine.table_stats("bench", "history")["sstable_count"]}
     # The key cache is per process: what earlier sizes left in it counts.
     key_cache_before = (len(KEYS), KEYS.evictions)
@@ -338,6 +341,20 @@ def read_benchmark(
         ).fetchall()
         assert len(rows) == min(20, rows_per_partition(loaded))
 
+    def engine_slice10_values(u: int) -> None:
+        rows = engine.read_values(
+            "bench", "history", b"user-%05d" % u, ("video", "progress"), limit=10
+        )
+        assert len(rows) == min(10, rows_per_partition(loaded))
+
+    def sqlite_slice10(u: int) -> None:
+        rows = conn.execute(
+            "SELECT viewed_at, video, progress FROM history WHERE user = ?"
+            " ORDER BY viewed_at DESC LIMIT 10",
+            (f"user-{u:05d}",),
+        ).fetchall()
+        assert len(rows) == min(10, rows_per_partition(loaded))
+
     # Warm both (the OS page cache, SQLite's cache, the engine's index caches).
     for fn, keys in (
         (engine_point, point_ids),
@@ -358,6 +375,8 @@ def read_benchmark(
         ("sqlite_slice_hot", sqlite_slice, hot_users),
         ("engine_slice_row_objects", engine_slice_row_objects, row_object_users),
         ("sqlite_slice_row_objects", sqlite_slice, row_object_users),
+        ("engine_slice10_values", engine_slice10_values, ten_users),
+        ("sqlite_slice10_values", sqlite_slice10, ten_users),
     ):
         results[name] = measure(fn, keys, seconds)
     results["key_cache"] = {
@@ -571,7 +590,14 @@ def main() -> None:
             results = read_benchmark(
                 engine, conn, loaded, args.queries, args.seconds, args.row_cache
             )
-            for query in ("point", "slice", "slice_values", "slice_row_objects", "slice_hot"):
+            for query in (
+                "point",
+                "slice",
+                "slice_values",
+                "slice_row_objects",
+                "slice_hot",
+                "slice10_values",
+            ):
                 s50, s99, _ = results[f"sqlite_{query}"]
                 label = {
                     "point": "point read",
@@ -579,9 +605,10 @@ def main() -> None:
                     "slice_values": "newest 20, values read (read_values)",
                     "slice_row_objects": "newest 20, values read through Row objects",
                     "slice_hot": "newest 20, values read, 1k hot users",
+                    "slice10_values": "newest 10, values read (read_values)",
                 }[query]
                 phases = [("engine", "")]
-                if args.row_cache and query != "slice_row_objects":
+                if args.row_cache and query not in ("slice_row_objects", "slice10_values"):
                     phases += [
                         ("cache_on", f", row cache {args.row_cache}"),
                         ("cache_off_again", ", row cache off again"),
@@ -643,6 +670,10 @@ def main() -> None:
             if len(points) > 1:
                 (small, s50), (large, l50) = points[0], points[-1]
                 print(f"- {query}: {l50 / s50:.2f}x from {small:,} to {large:,} rows")
+        print(
+            "\nAt 100,000 rows a partition holds 10 rows, so a newest-20 read returns 10"
+            " rows there and 20 at the larger sizes; newest 10 returns 10 at every size."
+        )
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
