@@ -318,12 +318,15 @@ def read_benchmark(
         result = engine.read("bench", "history", b"user-%05d" % u, limit=20)
         assert result is not None and len(result.rows) == min(20, rows_per_partition(loaded))
 
-    def engine_slice_values(u: int) -> None:
-        # What SQLite's fetchall hands back: every row's key and both values.
-        rows = engine.read_values(
-            "bench", "history", b"user-%05d" % u, ("video", "progress"), limit=20
-        )
-        assert len(rows) == min(20, rows_per_partition(loaded))
+    def engine_newest_values(limit: int):
+        def read(u: int) -> None:
+            # What SQLite's fetchall hands back: every row's key and both values.
+            rows = engine.read_values(
+                "bench", "history", b"user-%05d" % u, ("video", "progress"), limit=limit
+            )
+            assert len(rows) == min(limit, rows_per_partition(loaded))
+
+        return read
 
     def engine_slice_row_objects(u: int) -> None:
         # The same values through the Row objects of ``read`` (a Cell per value).
@@ -333,27 +336,22 @@ def read_benchmark(
         ]
         assert len(rows) == min(20, rows_per_partition(loaded))
 
-    def sqlite_slice(u: int) -> None:
-        rows = conn.execute(
+    def sqlite_newest(limit: int):
+        query = (
             "SELECT viewed_at, video, progress FROM history WHERE user = ?"
-            " ORDER BY viewed_at DESC LIMIT 20",
-            (f"user-{u:05d}",),
-        ).fetchall()
-        assert len(rows) == min(20, rows_per_partition(loaded))
-
-    def engine_slice10_values(u: int) -> None:
-        rows = engine.read_values(
-            "bench", "history", b"user-%05d" % u, ("video", "progress"), limit=10
+            f" ORDER BY viewed_at DESC LIMIT {limit}"
         )
-        assert len(rows) == min(10, rows_per_partition(loaded))
 
-    def sqlite_slice10(u: int) -> None:
-        rows = conn.execute(
-            "SELECT viewed_at, video, progress FROM history WHERE user = ?"
-            " ORDER BY viewed_at DESC LIMIT 10",
-            (f"user-{u:05d}",),
-        ).fetchall()
-        assert len(rows) == min(10, rows_per_partition(loaded))
+        def read(u: int) -> None:
+            rows = conn.execute(query, (f"user-{u:05d}",)).fetchall()
+            assert len(rows) == min(limit, rows_per_partition(loaded))
+
+        return read
+
+    engine_slice_values = engine_newest_values(20)
+    engine_slice10_values = engine_newest_values(10)
+    sqlite_slice = sqlite_newest(20)
+    sqlite_slice10 = sqlite_newest(10)
 
     # Warm both (the OS page cache, SQLite's cache, the engine's index caches).
     for fn, keys in (
