@@ -1046,10 +1046,7 @@ class StorageEngine:
         # An entry is valid from its fill until the first TTL in it expires
         # (a read "in the past" could see cells that expired before the fill).
         if entry is not None and entry.filled_at <= now < entry.expires_at:
-            if names is not None:
-                result = answer_values(entry, slices, reverse, limit, names)
-            else:
-                result = answer(entry, partition_key, slices, reverse, limit, columns)
+            result = _answer(entry, partition_key, slices, reverse, limit, columns, names)
             if result is not MISS:
                 cache.hits += 1
                 state.row_cache_hits += 1
@@ -1102,10 +1099,7 @@ class StorageEngine:
             if trace is not None:
                 trace.row_cache = "miss, nothing live to cache"
             return None
-        if names is not None:
-            result = answer_values(entry, slices, reverse, limit, names)
-        else:
-            result = answer(entry, partition_key, slices, reverse, limit, columns)
+        result = _answer(entry, partition_key, slices, reverse, limit, columns, names)
         if trace is not None:
             trace.row_cache = "miss, filled" + (f", {_NOT_COVERED}" if result is MISS else "")
         return result
@@ -1562,6 +1556,21 @@ class StorageEngine:
     @property
     def directory(self) -> str | None:
         return None if self._memory else self._root
+
+
+def _answer(
+    entry,
+    partition_key: bytes,
+    slices: list[Slice] | None,
+    reverse: bool,
+    limit: int | None,
+    columns: frozenset[str] | None,
+    names: tuple[str, ...] | None,
+):
+    """Answer from a row cache entry: ``read_values``' tuples with ``names``, else ``read``'s result."""
+    if names is not None:
+        return answer_values(entry, slices, reverse, limit, names)
+    return answer(entry, partition_key, slices, reverse, limit, columns)
 
 
 def _chain_plan_for(state: _Table, token: int, partition_key: bytes) -> ChainPlan | None:

@@ -692,15 +692,13 @@ class SSTableReader:
         The row offsets at the head of the block allow a binary search on
         clustering keys, so only the rows returned are decoded.
         """
+        if trace is not None:
+            trace.blocks_read += 1
         fresh = None  # the cache key of a block just read, not yet cached
         if len(block) > 5:  # read with the partition's header (InlineRowBlock)
-            if trace is not None:
-                trace.blocks_read += 1
             payload = block[5]
             offsets = block[6]
         else:
-            if trace is not None:
-                trace.blocks_read += 1
             key = (self._number, block[2])
             payload = BLOCKS.get(key)
             if payload is None:
